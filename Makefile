@@ -1,0 +1,43 @@
+# Entitle: the two commands a newcomer needs are `make run` and `make test`.
+GO        ?= go
+BIN       := bin
+RUNDIR    := run
+PKGS      := ./...
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X github.com/entitle/entitle/pkg/version.Version=$(VERSION)
+
+.PHONY: all build run test test-unit bench lint fmt package clean cross
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./agent/cmd/entitle ./server/cmd/entitle-server ./tray/cmd/entitle-tray
+
+# Runs the system on its embedded defaults (server + agent on loopback, SQLite).
+run: build
+	./scripts/run-demo.sh
+
+# Everything: vet, unit and race tests, end-to-end tests, both databases.
+# Uses $$ENTITLE_TEST_POSTGRES_URL when set, otherwise starts a local cluster.
+test:
+	$(GO) vet ./...
+	@url="$$ENTITLE_TEST_POSTGRES_URL"; \
+	if [ -z "$$url" ] && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then url=$$(.ci/postgres.sh start); fi; \
+	ENTITLE_TEST_POSTGRES_URL="$$url" $(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+bench:
+	./scripts/bench.sh
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+cross:
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./agent/... ./server/... ./tray/... ./pkg/...
+	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./agent/... ./server/... ./pkg/...
+
+package: build
+	./installer/build.sh
+
+clean:
+	rm -rf $(BIN) $(RUNDIR) dist

@@ -1,0 +1,220 @@
+// Package agentapi holds the JSON types of the agent's local REST API
+// (documented in docs/openapi/agent.yaml), shared by the agent, the tray, the
+// command line and pkg/client.
+package agentapi
+
+import "time"
+
+// DefaultListen is the agent's default loopback address.
+const DefaultListen = "127.0.0.1:7343"
+
+// TokenHeader carries the API token (from the token file in the state folder).
+// "Authorization: Bearer <token>" is accepted too.
+const TokenHeader = "X-Entitle-Token"
+
+// TokenFile is the name of the API token file in the agent's state folder.
+const TokenFile = "api-token"
+
+// Paths of the local API.
+const (
+	PathEntitlement = "/v1/entitlement"
+	PathStatus      = "/v1/status"
+	PathActivation  = "/v1/activation" // POST activate, DELETE deactivate
+	PathCheck       = "/v1/check"      // POST: check in with the server now
+	PathEvents      = "/v1/events"     // server-sent events
+	PathHealth      = "/v1/health"
+	PathOpenAPI     = "/v1/openapi.yaml"
+	PathProfiles    = "/v1/profiles"
+)
+
+// MaxBodyBytes caps request bodies of the local API.
+const MaxBodyBytes = 64 << 10
+
+// State is the machine-readable entitlement state.
+type State string
+
+const (
+	StateActive    State = "active"    // lease valid, server reachable
+	StateOffline   State = "offline"   // lease valid, server unreachable since OfflineSince
+	StateExpired   State = "expired"   // lease or license term over
+	StateInactive  State = "inactive"  // not activated
+	StateSuspended State = "suspended" // license suspended or device revoked by the server
+	StateTampered  State = "tampered"  // clock rolled back or state file edited
+	StateForeign   State = "foreign"   // the activation belongs to another computer
+)
+
+// Entitled reports whether the state grants use of the product.
+func (s State) Entitled() bool { return s == StateActive || s == StateOffline }
+
+// Entitlement is the body of GET /v1/entitlement: the answer to "am I entitled?".
+// Lease is the server-signed token: a signing app verifies it with the server's
+// public key and its own fingerprint computation (see pkg/client).
+type Entitlement struct {
+	Entitled       bool       `json:"entitled"`
+	State          State      `json:"state"`
+	Reason         string     `json:"reason"`
+	Feature        string     `json:"feature,omitempty"` // set when ?feature= was asked
+	Plan           string     `json:"plan,omitempty"`
+	Features       []string   `json:"features,omitempty"`
+	MaxProfiles    int        `json:"max_profiles,omitempty"`
+	ProfileCount   int        `json:"profile_count"`
+	LicenseID      string     `json:"license_id,omitempty"`
+	TermEnd        *time.Time `json:"term_end,omitempty"`
+	LeaseExpiry    *time.Time `json:"lease_expiry,omitempty"`
+	DeviceID       string     `json:"device_id,omitempty"`
+	ManagementMode string     `json:"management_mode,omitempty"`
+	Lease          string     `json:"lease,omitempty"`
+	CheckedAt      time.Time  `json:"checked_at"` // when this answer was computed
+}
+
+// ProfileInfo is one signature profile as the agent reports it.
+type ProfileInfo struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Owner      string     `json:"owner"`
+	Default    bool       `json:"default"`
+	Status     string     `json:"status"` // valid, expiring, expired, not_yet_valid, invalid, unlicensed
+	Reason     string     `json:"reason,omitempty"`
+	Subject    string     `json:"subject,omitempty"`
+	Issuer     string     `json:"issuer,omitempty"`
+	Serial     string     `json:"serial,omitempty"`
+	NotBefore  *time.Time `json:"not_before,omitempty"`
+	NotAfter   *time.Time `json:"not_after,omitempty"`
+	SelfSigned bool       `json:"self_signed"`
+	HasKey     bool       `json:"has_key"`
+	Licensed   bool       `json:"licensed"`
+	Created    time.Time  `json:"created"`
+	Updated    time.Time  `json:"updated"`
+}
+
+// ProfilesStatus summarizes the profile folder for the status endpoint.
+type ProfilesStatus struct {
+	Folder            string     `json:"folder"`
+	Count             int        `json:"count"`
+	Default           string     `json:"default,omitempty"`
+	Invalid           int        `json:"invalid"`
+	Expiring          int        `json:"expiring"`
+	Expired           int        `json:"expired"`
+	Unlicensed        int        `json:"unlicensed"`
+	EarliestCertUntil *time.Time `json:"earliest_cert_until,omitempty"`
+	Warnings          []string   `json:"warnings,omitempty"`
+}
+
+// Status is the body of GET /v1/status: everything the tray shows.
+type Status struct {
+	Entitlement    Entitlement     `json:"entitlement"`
+	Activated      bool            `json:"activated"`
+	ServerURL      string          `json:"server_url"`
+	Account        string          `json:"account,omitempty"`
+	Organization   string          `json:"organization,omitempty"`
+	Workspace      string          `json:"workspace,omitempty"`
+	OfflineSince   *time.Time      `json:"offline_since,omitempty"`
+	GraceUntil     *time.Time      `json:"grace_until,omitempty"`
+	LastCheckin    *time.Time      `json:"last_checkin,omitempty"`
+	NextCheckin    *time.Time      `json:"next_checkin,omitempty"`
+	LastError      string          `json:"last_error,omitempty"`
+	Pending        *PendingAuth    `json:"pending_auth,omitempty"` // a browser sign-in in progress
+	Profiles       *ProfilesStatus `json:"profiles,omitempty"`
+	HelpURL        string          `json:"help_url,omitempty"`
+	AgentVersion   string          `json:"agent_version"`
+	DeactivateOK   bool            `json:"deactivate_allowed"`
+	DeactivateNote string          `json:"deactivate_note,omitempty"` // why not, when not allowed
+}
+
+// PendingAuth is a device-authorization sign-in waiting for the person.
+type PendingAuth struct {
+	UserCode                string    `json:"user_code"`
+	VerificationURI         string    `json:"verification_uri"`
+	VerificationURIComplete string    `json:"verification_uri_complete"`
+	ExpiresAt               time.Time `json:"expires_at"`
+}
+
+// Activation methods for POST /v1/activation.
+const (
+	ActivateBrowser    = "browser" // device authorization; the response carries PendingAuth
+	ActivateLicenseKey = "license_key"
+	ActivatePassword   = "password"
+)
+
+// ActivateRequest is the body of POST /v1/activation.
+type ActivateRequest struct {
+	Method     string `json:"method"`
+	LicenseKey string `json:"license_key,omitempty"`
+	Email      string `json:"email,omitempty"`
+	Password   string `json:"password,omitempty"`
+}
+
+// ActivateResponse is the answer of POST /v1/activation: the new status, and for
+// the browser method the code to show (the agent polls the server by itself).
+type ActivateResponse struct {
+	Status  Status       `json:"status"`
+	Pending *PendingAuth `json:"pending_auth,omitempty"`
+}
+
+// Event is one server-sent event of GET /v1/events. Type is the SSE event
+// name; Status is the full status after the change, so a client never needs a
+// second request.
+type Event struct {
+	Type    string    `json:"type"` // status, profile_added, profile_changed, profile_removed, cert_expiring, deactivated
+	Time    time.Time `json:"time"`
+	Message string    `json:"message,omitempty"`
+	Status  *Status   `json:"status,omitempty"`
+}
+
+// Event types.
+const (
+	EventStatus         = "status"
+	EventProfileAdded   = "profile_added"
+	EventProfileChanged = "profile_changed"
+	EventProfileRemoved = "profile_removed"
+	EventCertExpiring   = "cert_expiring"
+	EventDeactivated    = "deactivated"
+)
+
+// Error is the body of every non-2xx local API response.
+type Error struct {
+	Code    string `json:"error"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Error codes of the local API.
+const (
+	ErrBadRequest    = "bad_request"  // 400: malformed JSON or bad field
+	ErrUnauthorized  = "unauthorized" // 401: missing or wrong API token
+	ErrForbidden     = "forbidden"    // 403: browser-originated request, bad Host, or not allowed by management mode
+	ErrNotFound      = "not_found"    // 404
+	ErrConflict      = "conflict"     // 409: e.g. already activated, name clash
+	ErrTooLarge      = "too_large"    // 413
+	ErrRateLimited   = "rate_limited" // 429
+	ErrUpstream      = "server_error" // 502: the licensing server refused or failed; Message carries its words
+	ErrUnavailable   = "unavailable"  // 503: the licensing server cannot be reached
+	ErrInternalError = "internal"     // 500
+)
+
+// HTTPStatus returns the HTTP status the agent uses for an error code.
+func HTTPStatus(code string) int {
+	switch code {
+	case ErrBadRequest:
+		return 400
+	case ErrUnauthorized:
+		return 401
+	case ErrForbidden:
+		return 403
+	case ErrNotFound:
+		return 404
+	case ErrConflict:
+		return 409
+	case ErrTooLarge:
+		return 413
+	case ErrRateLimited:
+		return 429
+	case ErrUpstream:
+		return 502
+	case ErrUnavailable:
+		return 503
+	default:
+		return 500
+	}
+}
