@@ -26,8 +26,9 @@ const Audience = "entitle-lease"
 // MaxTokenSize bounds what Parse accepts before doing any decoding work.
 const MaxTokenSize = 16 << 10
 
-// MaxFutureIssue is how far in the future a lease's issue time may lie before it
-// is rejected (a lease "from the future" signals a replayed or forged clock).
+// MaxFutureIssue is how far in the future a lease's issue or start time may lie
+// before it is rejected: it absorbs ordinary clock skew between server and
+// device, while a lease "from the future" beyond it signals a forged clock.
 const MaxFutureIssue = 5 * time.Minute
 
 // Errors returned by Parse and Validate. Callers match them with errors.Is.
@@ -138,7 +139,9 @@ func (c *Claims) Validate(fingerprint string, now time.Time) error {
 	if c.IssuedTime().After(now.Add(MaxFutureIssue)) {
 		return fmt.Errorf("%w: issued %s", ErrIssuedInFuture, c.IssuedTime().UTC().Format(time.RFC3339))
 	}
-	if now.Before(c.NotBeforeTime()) {
+	// The same skew allowance applies to nbf, which servers set to the issue
+	// time: a device whose clock is a little behind must still accept it.
+	if now.Add(MaxFutureIssue).Before(c.NotBeforeTime()) {
 		return fmt.Errorf("%w: valid from %s", ErrNotYetValid, c.NotBeforeTime().UTC().Format(time.RFC3339))
 	}
 	if !now.Before(c.ExpiryTime()) {
