@@ -284,3 +284,49 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestSignedTokenIsStandardJWS checks the hand-assembled token with go-jose
+// alone (no code of this package on the verifying side).
+func TestSignedTokenIsStandardJWS(t *testing.T) {
+	s, _ := newSigner(t)
+	tok, err := s.Sign(testClaims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.EdDSA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := obj.Signatures[0].Protected
+	if h.KeyID != s.KeyID() || h.Algorithm != "EdDSA" || h.ExtraHeaders[jose.HeaderType] != Type {
+		t.Fatalf("header = %+v", h)
+	}
+	payload, err := obj.Verify(s.Public())
+	if err != nil {
+		t.Fatalf("go-jose rejects the signature: %v", err)
+	}
+	var c Claims
+	if err := json.Unmarshal(payload, &c); err != nil || c.Subject != "dev_1" {
+		t.Fatalf("payload: %v %+v", err, c)
+	}
+}
+
+func BenchmarkSign(b *testing.B) {
+	s, _ := newSigner(b)
+	c := testClaims()
+	for b.Loop() {
+		if _, err := s.Sign(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	s, ks := newSigner(b)
+	tok, _ := s.Sign(testClaims())
+	for b.Loop() {
+		if _, err := Verify(tok, ks, fprA, testNow); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

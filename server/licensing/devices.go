@@ -1,0 +1,240 @@
+package licensing
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/entitle/entitle/pkg/licensekey"
+	"github.com/entitle/entitle/pkg/protocol"
+	"github.com/entitle/entitle/server/store"
+)
+
+func errBadCredential() *Error {
+	return errf(protocol.ErrInvalidCredentials, "this computer's activation is not recognized; activate it again")
+}
+
+// checkinRow is what a check-in reads: the device and its license, in one
+// indexed lookup by credential hash.
+type checkinRow struct {
+	deviceID, fingerprint, product string
+	facts                          protocol.DeviceFacts
+	deactivated                    sql.NullInt64
+	lic                            License
+}
+
+const checkinQuery = `SELECT d.id, d.fingerprint, d.product, d.hostname, d.os, d.arch, d.agent_version, d.deactivated_at,
+	` + licenseCols + licenseFrom + ` JOIN devices d ON d.license_id = l.id WHERE d.credential_hash = ?`
+
+// Checkin renews a device's lease and records what it reports. It is the hot
+// path: one indexed read and one update, no password hashing.
+func (s *Service) Checkin(ctx context.Context, credential string, req protocol.CheckinRequest) (protocol.CheckinResponse, error) {
+	if checkSecret("credential", credential) != nil {
+		return protocol.CheckinResponse{}, errBadCredential()
+	}
+	if err := checkFingerprint(req.Fingerprint); err != nil {
+		return protocol.CheckinResponse{}, err
+	}
+	if err := checkFacts(req.Device); err != nil {
+		return protocol.CheckinResponse{}, err
+	}
+	if err := checkProfiles(req.Profiles); err != nil {
+		return protocol.CheckinResponse{}, err
+	}
+	row, err := s.checkinLookup(ctx, credential)
+	if err != nil {
+		return protocol.CheckinResponse{}, err
+	}
+	if row.deactivated.Valid {
+		return protocol.CheckinResponse{}, errRevoked(row.deactivated.Int64)
+	}
+	if row.fingerprint != req.Fingerprint {
+		return protocol.CheckinResponse{}, errBadCredential()
+	}
+	now := s.now()
+	if err := usable(row.lic, now); err != nil {
+		return protocol.CheckinResponse{}, err
+	}
+	facts := mergeFacts(row.facts, req.Device)
+	var profiles any
+	if req.Profiles != nil {
+		profiles = mustJSON(req.Profiles)
+	}
+	n, err := s.db.ExecCached(ctx, `UPDATE devices SET last_seen_at = ?, hostname = ?, os = ?, arch = ?, agent_version = ?,
+		profiles = COALESCE(?, profiles) WHERE id = ? AND deactivated_at IS NULL`,
+		store.Millis(now), facts.Hostname, facts.OS, facts.Arch, facts.AgentVersion, profiles, row.deviceID)
+	if err != nil {
+		return protocol.CheckinResponse{}, fmt.Errorf("record check-in: %w", err)
+	}
+	if affected, err := n.RowsAffected(); err != nil {
+		return protocol.CheckinResponse{}, fmt.Errorf("record check-in: %w", err)
+	} else if affected == 0 {
+		// Deactivated between the read and the update.
+		return protocol.CheckinResponse{}, errRevoked(store.Millis(now))
+	}
+	tok, err := s.signLease(row.deviceID, row.fingerprint, row.product, row.lic.leaseLicense(), now)
+	if err != nil {
+		return protocol.CheckinResponse{}, err
+	}
+	return protocol.CheckinResponse{Lease: tok, Commands: []protocol.Command{}, CheckinAfter: s.checkinAfter()}, nil
+}
+
+func (s *Service) checkinLookup(ctx context.Context, credential string) (checkinRow, error) {
+	var r checkinRow
+	var (
+		features                string
+		termStart, created      int64
+		termEnd                 sql.NullInt64
+		subscription, suspended bool
+	)
+	l := &r.lic
+	err := s.db.QueryRowCached(ctx, checkinQuery, []any{
+		&r.deviceID, &r.fingerprint, &r.product, &r.facts.Hostname, &r.facts.OS, &r.facts.Arch, &r.facts.AgentVersion, &r.deactivated,
+		&l.ID, &l.Key, &l.OwnerAccountID, &l.OwnerEmail, &l.Plan.Name, &features, &l.Plan.MaxProfiles,
+		&l.Seats, &l.SeatsUsed, &termStart, &termEnd, &subscription, &suspended, &created}, hashSecret(credential))
+	if errors.Is(err, sql.ErrNoRows) {
+		return checkinRow{}, errBadCredential()
+	}
+	if err != nil {
+		return checkinRow{}, fmt.Errorf("look up device: %w", err)
+	}
+	if err := json.Unmarshal([]byte(features), &l.Plan.Features); err != nil {
+		return checkinRow{}, fmt.Errorf("license %s: features: %w", l.ID, err)
+	}
+	l.Key = licensekey.Format(l.Key)
+	l.TermStart = store.FromMillis(termStart)
+	if termEnd.Valid {
+		l.TermEnd = store.FromMillis(termEnd.Int64)
+	}
+	l.Subscription, l.Suspended = subscription, suspended
+	l.Created = store.FromMillis(created)
+	return r, nil
+}
+
+// mergeFacts keeps stored facts the agent did not report.
+func mergeFacts(old, reported protocol.DeviceFacts) protocol.DeviceFacts {
+	pick := func(o, n string) string {
+		if n == "" {
+			return o
+		}
+		return n
+	}
+	return protocol.DeviceFacts{
+		Hostname:     pick(old.Hostname, reported.Hostname),
+		OS:           pick(old.OS, reported.OS),
+		Arch:         pick(old.Arch, reported.Arch),
+		AgentVersion: pick(old.AgentVersion, reported.AgentVersion),
+	}
+}
+
+func errRevoked(atMillis int64) *Error {
+	return errf(protocol.ErrDeviceRevoked, "this computer was deactivated on %s; activate it again",
+		store.FromMillis(atMillis).Format("2 January 2006 15:04 MST"))
+}
+
+// DeactivateSelf is a computer giving up its seat. Deactivating an already
+// deactivated device succeeds without changing anything.
+func (s *Service) DeactivateSelf(ctx context.Context, credential string) error {
+	if checkSecret("credential", credential) != nil {
+		return errBadCredential()
+	}
+	var deviceID string
+	err := s.db.QueryRow(ctx, "SELECT id FROM devices WHERE credential_hash = ?", hashSecret(credential)).Scan(&deviceID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errBadCredential()
+	}
+	if err != nil {
+		return fmt.Errorf("look up device: %w", err)
+	}
+	return s.deactivate(ctx, deviceID, "device:"+deviceID, "device.deactivate")
+}
+
+// ReleaseDevice is an account owner freeing the seat of any device on their
+// licenses, such as a lost computer. Releasing twice is harmless.
+func (s *Service) ReleaseDevice(ctx context.Context, accountID, deviceID string) error {
+	if err := checkSecret("account id", accountID); err != nil {
+		return err
+	}
+	if err := checkSecret("device id", deviceID); err != nil {
+		return err
+	}
+	var owner string
+	err := s.db.QueryRow(ctx, "SELECT l.owner_account_id FROM devices d JOIN licenses l ON l.id = d.license_id WHERE d.id = ?", deviceID).Scan(&owner)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != accountID) {
+		// Someone else's device is reported as missing, not as forbidden,
+		// so device ids cannot be probed.
+		return errf(protocol.ErrNotFound, "there is no device %s on your licenses", truncate(deviceID, 64))
+	}
+	if err != nil {
+		return fmt.Errorf("look up device: %w", err)
+	}
+	return s.deactivate(ctx, deviceID, "account:"+accountID, "device.release")
+}
+
+// deactivate frees a device's seat. The license row is locked first, the
+// order activations use, so the two cannot deadlock on PostgreSQL; the
+// guarded update makes a second deactivation a no-op.
+func (s *Service) deactivate(ctx context.Context, deviceID, actor, action string) error {
+	now := s.now()
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		var licenseID string
+		err := tx.QueryRow(ctx, "SELECT l.id FROM licenses l JOIN devices d ON d.license_id = l.id WHERE d.id = ?"+lockLicenses(tx), deviceID).Scan(&licenseID)
+		if err != nil {
+			return fmt.Errorf("look up device license: %w", err)
+		}
+		n, err := tx.ExecAffected(ctx, "UPDATE devices SET deactivated_at = ? WHERE id = ? AND deactivated_at IS NULL", store.Millis(now), deviceID)
+		if err != nil {
+			return fmt.Errorf("deactivate device: %w", err)
+		}
+		if n == 0 {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, "UPDATE licenses SET seats_used = seats_used - 1 WHERE id = ? AND seats_used > 0", licenseID); err != nil {
+			return fmt.Errorf("free seat: %w", err)
+		}
+		return tx.Audit(ctx, now, actor, action, deviceID, mustJSON(map[string]string{"license": licenseID}))
+	})
+}
+
+// ListDevices lists the devices on an account's licenses, active ones first,
+// newest first; at most 1000.
+func (s *Service) ListDevices(ctx context.Context, accountID string) ([]Device, error) {
+	rows, err := s.db.Query(ctx, `SELECT d.id, d.license_id, l.license_key, d.fingerprint, d.hostname, d.os, d.arch, d.agent_version,
+		d.activated_at, d.last_seen_at, d.deactivated_at, d.profiles
+		FROM devices d JOIN licenses l ON l.id = d.license_id WHERE l.owner_account_id = ?
+		ORDER BY CASE WHEN d.deactivated_at IS NULL THEN 0 ELSE 1 END, d.activated_at DESC, d.id LIMIT 1000`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	defer rows.Close()
+	out := []Device{}
+	for rows.Next() {
+		var (
+			d                   Device
+			activated, lastSeen int64
+			deactivated         sql.NullInt64
+			profiles            sql.NullString
+		)
+		if err := rows.Scan(&d.ID, &d.LicenseID, &d.LicenseKey, &d.Fingerprint, &d.Facts.Hostname, &d.Facts.OS, &d.Facts.Arch,
+			&d.Facts.AgentVersion, &activated, &lastSeen, &deactivated, &profiles); err != nil {
+			return nil, fmt.Errorf("list devices: %w", err)
+		}
+		d.LicenseKey = licensekey.Format(d.LicenseKey)
+		d.ActivatedAt, d.LastSeen = store.FromMillis(activated), store.FromMillis(lastSeen)
+		d.Active = !deactivated.Valid
+		if profiles.Valid && strings.TrimSpace(profiles.String) != "" {
+			var p protocol.ProfileSummary
+			if err := json.Unmarshal([]byte(profiles.String), &p); err == nil {
+				d.Profiles = &p
+			}
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,440 @@
+// Package store opens the licensing server's database, PostgreSQL or SQLite,
+// runs its embedded migrations, and gives the licensing logic a small
+// dialect-neutral query surface: queries are written once with "?"
+// placeholders and rebound for PostgreSQL.
+//
+// SQLite is opened as two pools on the same file: a single-connection pool
+// that every write transaction goes through, and a read-only pool for plain
+// reads. Serializing writers inside the process means SQLite's own lock is
+// never contended by this process, so callers never see SQLITE_BUSY; the
+// busy_timeout and BEGIN IMMEDIATE only matter for other processes (such as a
+// `migrate` run) touching the same file.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect names a supported database.
+type Dialect string
+
+// Supported dialects.
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB is an open database. It is safe for concurrent use.
+type DB struct {
+	dialect Dialect
+	write   *sql.DB // SQLite: one connection; PostgreSQL: the same pool as read
+	read    *sql.DB
+	logger  *slog.Logger
+
+	// stmts caches prepared statements for hot queries, by pool and text, so
+	// SQLite does not re-parse them on every call (most of a check-in's
+	// database time otherwise).
+	stmtMu sync.Mutex
+	stmts  map[stmtKey]*sql.Stmt
+}
+
+type stmtKey struct {
+	write bool
+	query string
+}
+
+// target is a parsed DSN.
+type target struct {
+	dialect Dialect
+	conn    string // driver connection string (PostgreSQL URL or SQLite path)
+}
+
+func parseDSN(dsn string) (target, error) {
+	dsn = strings.TrimSpace(dsn)
+	switch {
+	case dsn == "":
+		return target{}, errors.New("database: empty DSN; use a postgres:// URL or a SQLite file path")
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return target{dialect: Postgres, conn: dsn}, nil
+	}
+	path := dsn
+	for _, p := range []string{"sqlite://", "sqlite3://", "sqlite:", "sqlite3:", "file:"} {
+		if strings.HasPrefix(path, p) {
+			path = strings.TrimPrefix(path, p)
+			break
+		}
+	}
+	switch {
+	case path == "":
+		return target{}, fmt.Errorf("database %q: no SQLite file path", dsn)
+	case path == ":memory:" || strings.Contains(path, "mode=memory"):
+		return target{}, fmt.Errorf("database %q: in-memory SQLite is not supported (the server uses several connections); give a file path", dsn)
+	case strings.ContainsAny(path, "?#"):
+		return target{}, fmt.Errorf("database %q: SQLite path must not contain '?' or '#'", dsn)
+	case strings.Contains(dsn, "://") && !strings.HasPrefix(dsn, "sqlite"):
+		return target{}, fmt.Errorf("database %q: unsupported scheme; use postgres://, postgresql://, sqlite:PATH or a file path", dsn)
+	}
+	return target{dialect: SQLite, conn: path}, nil
+}
+
+// sqliteDSN builds the modernc.org/sqlite connection string. synchronous=NORMAL
+// in WAL mode keeps every commit atomic and crash-safe for the process; only
+// an OS crash or power loss can lose the last commits, which is the trade the
+// check-in throughput needs.
+func sqliteDSN(path string, readOnly bool) string {
+	q := "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	if readOnly {
+		q += "&_pragma=query_only(1)"
+	} else {
+		q += "&_txlock=immediate"
+	}
+	return path + q
+}
+
+// Open opens the database named by dsn (a postgres:// or postgresql:// URL, or
+// a SQLite path, optionally prefixed "sqlite:") and migrates it to the
+// current schema.
+func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	t, err := parseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, t, logger); err != nil {
+		return nil, err
+	}
+	db := &DB{dialect: t.dialect, logger: logger, stmts: make(map[stmtKey]*sql.Stmt)}
+	switch t.dialect {
+	case Postgres:
+		pool, err := sql.Open("pgx", t.conn)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		pool.SetMaxOpenConns(4 * runtime.GOMAXPROCS(0))
+		pool.SetMaxIdleConns(4 * runtime.GOMAXPROCS(0))
+		pool.SetConnMaxIdleTime(5 * time.Minute)
+		db.read, db.write = pool, pool
+	case SQLite:
+		w, err := sql.Open("sqlite", sqliteDSN(t.conn, false))
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", t.conn, err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxLifetime(0)
+		w.SetConnMaxIdleTime(0)
+		r, err := sql.Open("sqlite", sqliteDSN(t.conn, true))
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("open sqlite %s: %w", t.conn, err)
+		}
+		n := max(4, runtime.GOMAXPROCS(0))
+		r.SetMaxOpenConns(n)
+		r.SetMaxIdleConns(n)
+		db.read, db.write = r, w
+	}
+	if err := db.write.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", t.dialect, err)
+	}
+	if err := db.read.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", t.dialect, err)
+	}
+	logger.Info("database open", "dialect", string(t.dialect))
+	return db, nil
+}
+
+// Migrate brings the database named by dsn to the current schema, for the
+// `migrate` command. Open does the same on every start.
+func Migrate(ctx context.Context, dsn string) error {
+	t, err := parseDSN(dsn)
+	if err != nil {
+		return err
+	}
+	return migrate(ctx, t, slog.New(slog.DiscardHandler))
+}
+
+// migrate runs on its own short-lived connection pool: goose holds a
+// connection for its lock while also using the pool, which would deadlock on
+// the single-connection SQLite write pool.
+func migrate(ctx context.Context, t target, logger *slog.Logger) error {
+	var (
+		driver  string
+		conn    string
+		dialect goose.Dialect
+		opts    = []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	)
+	switch t.dialect {
+	case Postgres:
+		driver, conn, dialect = "pgx", t.conn, goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	case SQLite:
+		if dir := filepath.Dir(t.conn); dir != "" {
+			if _, err := os.Stat(dir); err != nil {
+				return fmt.Errorf("sqlite database folder: %w", err)
+			}
+		}
+		driver, conn, dialect = "sqlite", sqliteDSN(t.conn, false), goose.DialectSQLite3
+	}
+	db, err := sql.Open(driver, conn)
+	if err != nil {
+		return fmt.Errorf("migrate: open %s: %w", t.dialect, err)
+	}
+	defer db.Close()
+	if t.dialect == SQLite {
+		db.SetMaxOpenConns(2)
+	}
+	sub, err := fs.Sub(migrations, "migrations/"+string(t.dialect))
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	p, err := goose.NewProvider(dialect, db, sub, opts...)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate %s database: %w", t.dialect, err)
+	}
+	for _, r := range results {
+		logger.Info("migration applied", "version", r.Source.Version, "duration", r.Duration)
+	}
+	return nil
+}
+
+// maxCachedStmts bounds the statement cache; queries are constants of the
+// code, so it is a guard against misuse, not a working limit.
+const maxCachedStmts = 256
+
+func (db *DB) stmt(ctx context.Context, write bool, query string) (*sql.Stmt, error) {
+	k := stmtKey{write: write, query: db.Rebind(query)}
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if st, ok := db.stmts[k]; ok {
+		return st, nil
+	}
+	if len(db.stmts) >= maxCachedStmts {
+		return nil, fmt.Errorf("prepare: more than %d cached statements; only constant queries may be cached", maxCachedStmts)
+	}
+	pool := db.read
+	if write {
+		pool = db.write
+	}
+	st, err := pool.PrepareContext(ctx, k.query)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	db.stmts[k] = st
+	return st, nil
+}
+
+// QueryRowCached is QueryRow through a cached prepared statement. query must
+// be a constant: the cache is keyed by its text.
+func (db *DB) QueryRowCached(ctx context.Context, query string, dest []any, args ...any) error {
+	st, err := db.stmt(ctx, false, query)
+	if err != nil {
+		return err
+	}
+	return st.QueryRowContext(ctx, args...).Scan(dest...)
+}
+
+// ExecCached is Exec through a cached prepared statement. query must be a
+// constant: the cache is keyed by its text.
+func (db *DB) ExecCached(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := db.stmt(ctx, true, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	var errs []error
+	db.stmtMu.Lock()
+	for k, st := range db.stmts {
+		errs = append(errs, st.Close())
+		delete(db.stmts, k)
+	}
+	db.stmtMu.Unlock()
+	if db.write != nil {
+		errs = append(errs, db.write.Close())
+	}
+	if db.read != nil && db.read != db.write {
+		errs = append(errs, db.read.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Dialect reports which database is open.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// ForUpdate is appended to a SELECT inside a transaction to lock the selected
+// rows until commit. SQLite needs nothing: its write transactions are already
+// serialized.
+func (db *DB) ForUpdate() string {
+	if db.dialect == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// Rebind rewrites "?" placeholders for the open dialect. Queries must not
+// contain a literal question mark.
+func (db *DB) Rebind(query string) string {
+	if db.dialect != Postgres || !strings.Contains(query, "?") {
+		return query
+	}
+	var sb strings.Builder
+	sb.Grow(len(query) + 16)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			sb.WriteByte('$')
+			sb.WriteString(strconv.Itoa(n))
+			continue
+		}
+		sb.WriteByte(query[i])
+	}
+	return sb.String()
+}
+
+// QueryRow runs a read on the read pool.
+func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.read.QueryRowContext(ctx, db.Rebind(query), args...)
+}
+
+// Query runs a read on the read pool.
+func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.read.QueryContext(ctx, db.Rebind(query), args...)
+}
+
+// Exec runs a single write statement outside a transaction (autocommit).
+func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return db.write.ExecContext(ctx, db.Rebind(query), args...)
+}
+
+// Tx is a write transaction.
+type Tx struct {
+	tx *sql.Tx
+	db *DB
+}
+
+// QueryRow runs a query in the transaction.
+func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, tx.db.Rebind(query), args...)
+}
+
+// Query runs a query in the transaction.
+func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(ctx, tx.db.Rebind(query), args...)
+}
+
+// Exec runs a statement in the transaction.
+func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, tx.db.Rebind(query), args...)
+}
+
+// ExecAffected runs a statement and returns the number of rows it changed.
+func (tx *Tx) ExecAffected(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := tx.Exec(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// ForUpdate is DB.ForUpdate.
+func (tx *Tx) ForUpdate() string { return tx.db.ForUpdate() }
+
+// Dialect is DB.Dialect.
+func (tx *Tx) Dialect() Dialect { return tx.db.dialect }
+
+// InTx runs fn in a write transaction, committing if fn returns nil and rolling
+// back otherwise; fn's error is returned as is so callers can match it.
+func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	tx := &Tx{tx: sqlTx, db: db}
+	if err := fn(tx); err != nil {
+		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			db.logger.Warn("rollback failed", "err", rbErr)
+		}
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit transaction: %w", err)
+	}
+	return nil
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation.
+func IsUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		c := sqErr.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// Audit records an event. It takes a transaction so that the event commits or
+// rolls back with the change it describes. detail must be JSON.
+func (tx *Tx) Audit(ctx context.Context, at time.Time, actor, action, subject, detail string) error {
+	if detail == "" {
+		detail = "{}"
+	}
+	if _, err := tx.Exec(ctx, "INSERT INTO audit_events (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
+		Millis(at), actor, action, subject, detail); err != nil {
+		return fmt.Errorf("write audit event %s: %w", action, err)
+	}
+	return nil
+}
+
+// Millis converts a time to the stored representation, Unix milliseconds.
+func Millis(t time.Time) int64 { return t.UnixMilli() }
+
+// FromMillis converts a stored time back; 0 stays the zero time.
+func FromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
