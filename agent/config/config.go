@@ -1,0 +1,335 @@
+// Package config loads the agent's configuration: built-in per-OS defaults,
+// overridden by a TOML file, then by ENTITLE_* environment variables, then by
+// command-line flags that were explicitly set.
+package config
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"github.com/spf13/pflag"
+
+	"github.com/entitle/entitle/pkg/lease"
+)
+
+// Config is the agent's configuration.
+type Config struct {
+	Listen         string   `toml:"listen"`
+	StateDir       string   `toml:"state_dir"`
+	ProfileDir     string   `toml:"profile_dir"`
+	ServerURL      string   `toml:"server_url"`
+	ProductID      string   `toml:"product_id"`
+	HelpURL        string   `toml:"help_url"`
+	LogLevel       string   `toml:"log_level"`
+	PinnedKeys     []string `toml:"pinned_keys"` // base64url Ed25519 public keys (lease.DecodePublicKey)
+	ExpiringDays   int      `toml:"expiring_days"`
+	ManagementMode string   `toml:"management_mode"`
+}
+
+// Default values shared by every OS.
+const (
+	DefaultServerURL    = "http://127.0.0.1:8780"
+	DefaultProductID    = "entitle-signing"
+	DefaultLogLevel     = "info"
+	DefaultExpiringDays = 30
+)
+
+// MaxFileSize bounds the configuration file.
+const MaxFileSize = 256 << 10
+
+// Defaults returns the built-in configuration for this OS (see the
+// defaults_*.go files for the folders).
+func Defaults() Config {
+	return Config{
+		Listen:       "127.0.0.1:7343",
+		StateDir:     defaultStateDir(),
+		ProfileDir:   defaultProfileDir(),
+		ServerURL:    DefaultServerURL,
+		ProductID:    DefaultProductID,
+		LogLevel:     DefaultLogLevel,
+		ExpiringDays: DefaultExpiringDays,
+	}
+}
+
+// Environment variables read by Load.
+const (
+	EnvConfig         = "ENTITLE_CONFIG"
+	EnvListen         = "ENTITLE_LISTEN"
+	EnvStateDir       = "ENTITLE_STATE_DIR"
+	EnvProfileDir     = "ENTITLE_PROFILE_DIR"
+	EnvServerURL      = "ENTITLE_SERVER_URL"
+	EnvProductID      = "ENTITLE_PRODUCT_ID"
+	EnvHelpURL        = "ENTITLE_HELP_URL"
+	EnvLogLevel       = "ENTITLE_LOG_LEVEL"
+	EnvPinnedKeys     = "ENTITLE_PINNED_KEYS" // comma-separated
+	EnvExpiringDays   = "ENTITLE_EXPIRING_DAYS"
+	EnvManagementMode = "ENTITLE_MANAGEMENT_MODE"
+)
+
+// Flag names registered by AddFlags.
+const (
+	FlagConfig     = "config"
+	FlagListen     = "listen"
+	FlagStateDir   = "state-dir"
+	FlagProfileDir = "profile-dir"
+	FlagServerURL  = "server-url"
+	FlagPinnedKey  = "pinned-key"
+	FlagProductID  = "product-id"
+	FlagLogLevel   = "log-level"
+)
+
+// AddFlags registers the configuration flags on fs.
+func AddFlags(fs *pflag.FlagSet) {
+	d := Defaults()
+	fs.String(FlagConfig, "", "configuration file (TOML)")
+	fs.String(FlagListen, d.Listen, "loopback address of the local API (IP:port)")
+	fs.String(FlagStateDir, d.StateDir, "folder holding the activation state")
+	fs.String(FlagProfileDir, d.ProfileDir, "folder holding signature profiles")
+	fs.String(FlagServerURL, d.ServerURL, "URL of the licensing server")
+	fs.StringArray(FlagPinnedKey, nil, "trusted lease signing key, base64url Ed25519 (repeatable)")
+	fs.String(FlagProductID, d.ProductID, "product id")
+	fs.String(FlagLogLevel, d.LogLevel, "log level: debug, info, warn or error")
+}
+
+// Load builds the configuration: Defaults, then the TOML file, then ENTITLE_*
+// variables from lookupEnv, then flags of flags that were explicitly set.
+//
+// The file is, in order of preference, the --config flag, $ENTITLE_CONFIG, or
+// path. A file named by the flag or the variable must exist; path is the
+// caller's default location and may be missing. An empty path means no file.
+// lookupEnv and flags may be nil. The result is validated.
+func Load(path string, lookupEnv func(string) (string, bool), flags *pflag.FlagSet) (Config, error) {
+	if lookupEnv == nil {
+		lookupEnv = func(string) (string, bool) { return "", false }
+	}
+	cfg := Defaults()
+	file, required := path, false
+	if v, ok := lookupEnv(EnvConfig); ok && v != "" {
+		file, required = v, true
+	}
+	if v, ok := changedString(flags, FlagConfig); ok && v != "" {
+		file, required = v, true
+	}
+	if file != "" {
+		if err := loadFile(file, required, &cfg); err != nil {
+			return Config{}, err
+		}
+	}
+	if err := applyEnv(lookupEnv, &cfg); err != nil {
+		return Config{}, err
+	}
+	if err := applyFlags(flags, &cfg); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+func loadFile(path string, required bool, cfg *Config) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) && !required {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	if len(data) > MaxFileSize {
+		return fmt.Errorf("config file %s: larger than %d bytes", path, MaxFileSize)
+	}
+	md, err := toml.Decode(string(data), cfg)
+	if err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return fmt.Errorf("config file %s: unknown key %q", path, strings.Join(keys, `", "`))
+	}
+	return nil
+}
+
+func applyEnv(lookup func(string) (string, bool), cfg *Config) error {
+	strs := []struct {
+		name string
+		dst  *string
+	}{
+		{EnvListen, &cfg.Listen}, {EnvStateDir, &cfg.StateDir}, {EnvProfileDir, &cfg.ProfileDir},
+		{EnvServerURL, &cfg.ServerURL}, {EnvProductID, &cfg.ProductID}, {EnvHelpURL, &cfg.HelpURL},
+		{EnvLogLevel, &cfg.LogLevel}, {EnvManagementMode, &cfg.ManagementMode},
+	}
+	for _, s := range strs {
+		if v, ok := lookup(s.name); ok {
+			*s.dst = strings.TrimSpace(v)
+		}
+	}
+	if v, ok := lookup(EnvPinnedKeys); ok {
+		cfg.PinnedKeys = splitList(v)
+	}
+	if v, ok := lookup(EnvExpiringDays); ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("%s: %q is not a whole number of days", EnvExpiringDays, v)
+		}
+		cfg.ExpiringDays = n
+	}
+	return nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func changedString(fs *pflag.FlagSet, name string) (string, bool) {
+	if fs == nil {
+		return "", false
+	}
+	f := fs.Lookup(name)
+	if f == nil || !f.Changed {
+		return "", false
+	}
+	return f.Value.String(), true
+}
+
+func applyFlags(fs *pflag.FlagSet, cfg *Config) error {
+	for name, dst := range map[string]*string{
+		FlagListen: &cfg.Listen, FlagStateDir: &cfg.StateDir, FlagProfileDir: &cfg.ProfileDir,
+		FlagServerURL: &cfg.ServerURL, FlagProductID: &cfg.ProductID, FlagLogLevel: &cfg.LogLevel,
+	} {
+		if v, ok := changedString(fs, name); ok {
+			*dst = strings.TrimSpace(v)
+		}
+	}
+	if fs != nil {
+		if f := fs.Lookup(FlagPinnedKey); f != nil && f.Changed {
+			keys, err := fs.GetStringArray(FlagPinnedKey)
+			if err != nil {
+				return fmt.Errorf("--%s: %w", FlagPinnedKey, err)
+			}
+			cfg.PinnedKeys = nil
+			for _, k := range keys {
+				cfg.PinnedKeys = append(cfg.PinnedKeys, splitList(k)...)
+			}
+		}
+	}
+	return nil
+}
+
+// Validate checks every field and returns the first problem found.
+func (c Config) Validate() error {
+	if err := ValidateListen(c.Listen); err != nil {
+		return err
+	}
+	if c.StateDir == "" {
+		return errors.New("config: state_dir is empty")
+	}
+	if c.ProfileDir == "" {
+		return errors.New("config: profile_dir is empty")
+	}
+	if err := validateURL("server_url", c.ServerURL, true); err != nil {
+		return err
+	}
+	if err := validateURL("help_url", c.HelpURL, false); err != nil {
+		return err
+	}
+	if !validProductID(c.ProductID) {
+		return fmt.Errorf("config: product_id %q must be 1-64 characters of a-z, 0-9, '.', '_' or '-'", c.ProductID)
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "warning", "error":
+	default:
+		return fmt.Errorf("config: log_level %q must be debug, info, warn or error", c.LogLevel)
+	}
+	if len(c.PinnedKeys) > 16 {
+		return fmt.Errorf("config: %d pinned keys, at most 16", len(c.PinnedKeys))
+	}
+	for i, k := range c.PinnedKeys {
+		if _, err := lease.DecodePublicKey(k); err != nil {
+			return fmt.Errorf("config: pinned key %d: %w", i+1, err)
+		}
+	}
+	if c.ExpiringDays < 0 || c.ExpiringDays > 365 {
+		return fmt.Errorf("config: expiring_days %d must be between 0 and 365", c.ExpiringDays)
+	}
+	if len(c.ManagementMode) > 32 {
+		return errors.New("config: management_mode is too long")
+	}
+	return nil
+}
+
+// ValidateListen accepts only a loopback IP and a port: the local API must
+// never be reachable from the network.
+func ValidateListen(listen string) error {
+	ap, err := netip.ParseAddrPort(listen)
+	if err != nil {
+		return fmt.Errorf("config: listen %q must be a loopback IP:port such as 127.0.0.1:7343 (%v)", listen, err)
+	}
+	if !ap.Addr().IsLoopback() {
+		return fmt.Errorf("config: listen %q is not a loopback address; the local API must only listen on 127.0.0.1 or [::1]", listen)
+	}
+	return nil
+}
+
+func validateURL(name, raw string, required bool) error {
+	if raw == "" {
+		if required {
+			return fmt.Errorf("config: %s is empty", name)
+		}
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("config: %s: %w", name, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("config: %s %q must be an http or https URL with a host", name, raw)
+	}
+	return nil
+}
+
+func validProductID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// KeySet decodes PinnedKeys into a lease key set.
+func (c Config) KeySet() (*lease.KeySet, error) {
+	var pubs []ed25519.PublicKey
+	for i, k := range c.PinnedKeys {
+		p, err := lease.DecodePublicKey(k)
+		if err != nil {
+			return nil, fmt.Errorf("pinned key %d: %w", i+1, err)
+		}
+		pubs = append(pubs, p)
+	}
+	return lease.NewKeySet(pubs...)
+}

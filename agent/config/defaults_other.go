@@ -1,0 +1,16 @@
+//go:build !linux && !windows && !darwin
+
+package config
+
+import "path/filepath"
+
+func defaultStateDir() string   { return "/var/db/entitle" }
+func defaultProfileDir() string { return "/var/db/entitle/profiles" }
+
+// UserProfileDir returns the per-user profile folder under $HOME.
+func UserProfileDir(lookupEnv func(string) (string, bool)) string {
+	if v, ok := lookupEnv("HOME"); ok && filepath.IsAbs(v) {
+		return filepath.Join(v, ".local", "share", "entitle", "profiles")
+	}
+	return ""
+}

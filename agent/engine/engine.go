@@ -1,0 +1,320 @@
+// Package engine is the agent's runtime: it holds the activation state, talks
+// to the licensing server (activation, browser sign-in polling, check-ins,
+// deactivation), and keeps a precomputed answer to "am I entitled?" that is
+// refreshed on every state change and at the exact instants a lease expires or
+// a license term ends, so Entitlement never touches the disk or the network.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"reflect"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/entitle/entitle/agent/config"
+	"github.com/entitle/entitle/agent/state"
+	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/lease"
+	"github.com/entitle/entitle/pkg/protocol"
+)
+
+// ProfileSource reports the signature-profile inventory (implemented by the
+// profiles package).
+type ProfileSource interface {
+	Status(maxProfiles int) agentapi.ProfilesStatus
+	Summary(maxProfiles int) protocol.ProfileSummary
+	Changes() <-chan struct{}
+}
+
+// Options configures an Engine.
+type Options struct {
+	Config      config.Config
+	Fingerprint string        // precomputed by the caller (fingerprint.Fingerprint)
+	Keys        *lease.KeySet // pinned keys
+	HTTPClient  *http.Client  // to the licensing server, with timeouts
+	Now         func() time.Time
+	Logger      *slog.Logger
+	Version     string
+	Profiles    ProfileSource // may be nil
+}
+
+// DefaultHTTPTimeout is the timeout of the HTTP client used when Options has none.
+const DefaultHTTPTimeout = 30 * time.Second
+
+// subscriberBuffer is how many events a slow subscriber may lag behind
+// before events to it are dropped.
+const subscriberBuffer = 16
+
+// Engine is the agent's runtime. All methods are safe for concurrent use.
+type Engine struct {
+	cfg      config.Config
+	fp       string
+	keys     *lease.KeySet
+	client   *http.Client
+	now      func() time.Time
+	log      *slog.Logger
+	version  string
+	profiles ProfileSource
+	store    *state.Store
+	facts    protocol.DeviceFacts
+	jitter   func() float64 // in [0,1)
+
+	op   chan struct{} // one-slot semaphore: one server operation at a time
+	wake chan struct{} // tells Run to re-plan its timers
+
+	mu          sync.Mutex // guards the fields below
+	st          state.State
+	loadErr     error
+	claims      *lease.Claims
+	leaseErr    error
+	lastError   string
+	nextCheckin time.Time
+	nextPoll    time.Time
+	failures    int
+	markSaved   time.Time
+
+	snap atomic.Pointer[snapshot]
+
+	subMu sync.Mutex
+	subs  map[chan agentapi.Event]struct{}
+}
+
+type snapshot struct {
+	ent    agentapi.Entitlement
+	status agentapi.Status
+}
+
+// New loads and verifies the persisted state. Bad state never makes New fail:
+// it is reported through Status and Entitlement. New fails only on bad options.
+func New(opts Options) (*Engine, error) {
+	if !lease.ValidFingerprint(opts.Fingerprint) {
+		return nil, errors.New("engine: fingerprint must be 64 lowercase hex characters")
+	}
+	if opts.Keys.Len() == 0 {
+		return nil, errors.New("engine: no pinned server keys: set pinned_keys in the configuration, ENTITLE_PINNED_KEYS or --pinned-key")
+	}
+	if err := opts.Config.Validate(); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	e := &Engine{
+		cfg: opts.Config, fp: opts.Fingerprint, keys: opts.Keys, client: opts.HTTPClient,
+		now: opts.Now, log: opts.Logger, version: opts.Version, profiles: opts.Profiles,
+		store:  state.NewStore(opts.Config.StateDir),
+		jitter: randFloat,
+		op:     make(chan struct{}, 1),
+		wake:   make(chan struct{}, 1),
+		subs:   make(map[chan agentapi.Event]struct{}),
+	}
+	if e.client == nil {
+		e.client = &http.Client{Timeout: DefaultHTTPTimeout}
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if e.version == "" {
+		e.version = "dev"
+	}
+	host, _ := os.Hostname()
+	if len(host) > 255 {
+		host = host[:255]
+	}
+	e.facts = protocol.DeviceFacts{Hostname: host, OS: runtime.GOOS, Arch: runtime.GOARCH, AgentVersion: e.version}
+
+	st, err := e.store.Load()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err != nil {
+		e.loadErr = err
+		e.log.Warn("state refused", "path", e.store.Path(), "err", err)
+	}
+	e.setStateLocked(st)
+	now := e.now()
+	e.markSaved = e.st.TrustedTime
+	if e.canCheckinLocked() {
+		e.nextCheckin = now
+	}
+	if e.st.Pending != nil {
+		e.nextPoll = now
+	}
+	e.recomputeLocked()
+	return e, nil
+}
+
+// setStateLocked installs st and re-verifies its lease signature.
+func (e *Engine) setStateLocked(st state.State) {
+	e.st = st
+	e.claims, e.leaseErr = nil, nil
+	if st.Lease != "" {
+		e.claims, e.leaseErr = lease.Parse(st.Lease, e.keys)
+	}
+}
+
+func (e *Engine) viewLocked(now time.Time) view {
+	v := view{now: now, fingerprint: e.fp, loadErr: e.loadErr, st: &e.st, claims: e.claims, leaseErr: e.leaseErr}
+	if e.profiles != nil {
+		v.profileCount = e.profiles.Status(e.maxProfilesLocked()).Count
+	}
+	return v
+}
+
+func (e *Engine) maxProfilesLocked() int {
+	if e.claims != nil {
+		return e.claims.License.MaxProfiles
+	}
+	return 0
+}
+
+// canCheckinLocked reports whether there is an activation of this computer
+// to check in with. A foreign or refused state is never sent to the server:
+// its credential belongs to someone else or cannot be trusted.
+func (e *Engine) canCheckinLocked() bool {
+	return e.loadErr == nil && e.st.Activated() && (e.claims == nil || e.claims.Fingerprint == e.fp)
+}
+
+// recomputeLocked refreshes the trusted-time mark, the entitlement and the
+// status, and publishes a status event when anything changed.
+func (e *Engine) recomputeLocked() {
+	now := e.now()
+	if e.loadErr == nil && now.After(e.st.TrustedTime) {
+		e.st.TrustedTime = now
+	}
+	v := e.viewLocked(now)
+	ent := compute(v)
+	status := e.statusLocked(v, ent)
+	old := e.snap.Swap(&snapshot{ent: ent, status: status})
+	if old != nil && old.ent.State != ent.State {
+		e.log.Info("entitlement changed", "state", ent.State, "reason", ent.Reason)
+	}
+	if old == nil || !sameStatus(old.status, status) {
+		e.publish(agentapi.Event{Type: agentapi.EventStatus, Time: now, Status: &status})
+	}
+}
+
+func sameStatus(a, b agentapi.Status) bool {
+	a.Entitlement.CheckedAt, b.Entitlement.CheckedAt = time.Time{}, time.Time{}
+	return reflect.DeepEqual(a, b)
+}
+
+func (e *Engine) statusLocked(v view, ent agentapi.Entitlement) agentapi.Status {
+	s := agentapi.Status{
+		Entitlement:  ent,
+		Activated:    v.mine() || (e.st.Activated() && e.claims == nil && e.loadErr == nil),
+		ServerURL:    e.cfg.ServerURL,
+		LastError:    e.lastError,
+		HelpURL:      e.cfg.HelpURL,
+		AgentVersion: e.version,
+	}
+	if e.loadErr == nil {
+		s.Account, s.Organization = e.st.Account, e.st.Organization
+		s.LastCheckin = e.st.LastCheckin
+		s.OfflineSince = e.st.OfflineSince
+	}
+	if v.mine() {
+		c := v.claims
+		if c.Account != "" {
+			s.Account = c.Account
+		}
+		if c.Organization != "" {
+			s.Organization = c.Organization
+		}
+		s.Workspace = c.Workspace
+		if s.OfflineSince != nil {
+			s.GraceUntil = timePtr(c.ExpiryTime().UTC())
+		}
+	}
+	if s.Activated && e.canCheckinLocked() && !e.nextCheckin.IsZero() {
+		s.NextCheckin = timePtr(e.nextCheckin)
+	}
+	if p := e.st.Pending; p != nil && e.loadErr == nil {
+		s.Pending = &agentapi.PendingAuth{UserCode: p.UserCode, VerificationURI: p.VerificationURI,
+			VerificationURIComplete: p.VerificationURIComplete, ExpiresAt: p.ExpiresAt}
+	}
+	if e.profiles != nil {
+		ps := e.profiles.Status(e.maxProfilesLocked())
+		s.Profiles = &ps
+	}
+	s.DeactivateOK = s.Activated || v.foreign() || e.loadErr != nil || e.st.Pending != nil
+	if v.mine() && v.claims.ManagementMode == "remote" {
+		org := s.Organization
+		if org == "" {
+			org = "your organization"
+		}
+		s.DeactivateOK = false
+		s.DeactivateNote = fmt.Sprintf("managed remotely by %s; ask your administrator", org)
+	}
+	return s
+}
+
+// Entitlement returns the precomputed answer for feature ("" = the product in
+// general). It does no disk or network work.
+func (e *Engine) Entitlement(feature string) *agentapi.Entitlement {
+	ent := forFeature(e.snap.Load().ent, feature)
+	return &ent
+}
+
+// Status returns the current status. Its pointer fields are shared and must
+// not be modified.
+func (e *Engine) Status() agentapi.Status {
+	s := e.snap.Load().status
+	s.Entitlement = forFeature(s.Entitlement, "")
+	return s
+}
+
+// Subscribe returns a channel of events, starting with the current status.
+// It is closed when ctx ends. A subscriber that does not keep up loses
+// events; it never blocks the engine.
+func (e *Engine) Subscribe(ctx context.Context) <-chan agentapi.Event {
+	ch := make(chan agentapi.Event, subscriberBuffer)
+	s := e.Status()
+	ch <- agentapi.Event{Type: agentapi.EventStatus, Time: e.now(), Status: &s}
+	e.subMu.Lock()
+	e.subs[ch] = struct{}{}
+	e.subMu.Unlock()
+	context.AfterFunc(ctx, func() {
+		e.subMu.Lock()
+		defer e.subMu.Unlock()
+		delete(e.subs, ch)
+		close(ch)
+	})
+	return ch
+}
+
+func (e *Engine) publish(ev agentapi.Event) {
+	e.subMu.Lock()
+	defer e.subMu.Unlock()
+	for ch := range e.subs {
+		select {
+		case ch <- ev:
+		default: // slow subscriber: drop
+		}
+	}
+}
+
+// poke asks Run to re-plan its timers.
+func (e *Engine) poke() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// saveLocked persists the state; failures are logged and returned.
+func (e *Engine) saveLocked() error {
+	if err := e.store.Save(e.st); err != nil {
+		e.log.Error("cannot save state", "path", e.store.Path(), "err", err)
+		return err
+	}
+	e.markSaved = e.st.TrustedTime
+	return nil
+}
