@@ -1,0 +1,18 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+)
+
+func defaultConfigPath() string { return "/etc/entitle/agent.toml" }
+
+// openURL opens url in the desktop's browser with xdg-open, when there is one.
+func openURL(ctx context.Context, url string) error {
+	p, err := exec.LookPath("xdg-open")
+	if err != nil {
+		return fmt.Errorf("no xdg-open: %w", err)
+	}
+	return startDetached(ctx, exec.Command(p, url))
+}

@@ -1,0 +1,12 @@
+//go:build !linux && !darwin && !windows
+
+package cli
+
+import (
+	"context"
+	"errors"
+)
+
+func defaultConfigPath() string { return "/usr/local/etc/entitle/agent.toml" }
+
+func openURL(context.Context, string) error { return errors.New("no browser opener on this system") }

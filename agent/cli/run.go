@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/entitle/entitle/agent/config"
+	"github.com/entitle/entitle/agent/engine"
+	"github.com/entitle/entitle/agent/fingerprint"
+	"github.com/entitle/entitle/agent/localapi"
+	"github.com/entitle/entitle/agent/state"
+	"github.com/entitle/entitle/pkg/version"
+)
+
+// runOptions are the flags of `entitle service run` beyond the configuration.
+type runOptions struct {
+	addrFile   string
+	logFormat  string
+	tokenGroup string
+}
+
+func newRunCmd(env Env) *cobra.Command {
+	var o runOptions
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the agent in the foreground (what the service runs)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd, env)
+			if err != nil {
+				return err
+			}
+			if o.logFormat != "text" && o.logFormat != "json" {
+				return fail(ExitUsage, fmt.Errorf("--log-format must be text or json, not %q", o.logFormat))
+			}
+			return fail(ExitError, runService(cmd.Context(), func(ctx context.Context) error {
+				return runAgent(ctx, cfg, o, env.Stderr)
+			}))
+		},
+	}
+	cmd.Flags().StringVar(&o.addrFile, "addr-file", "", "write the bound host:port to this file once listening")
+	cmd.Flags().StringVar(&o.logFormat, "log-format", "text", "log format on stderr: text or json")
+	cmd.Flags().StringVar(&o.tokenGroup, "token-group", "", "OS group allowed to read the API token file (Unix; the installer passes entitle)")
+	return cmd
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", level, err)
+	}
+	ho := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, ho)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, ho)), nil
+}
+
+// runAgent runs engine and local API until ctx ends. It returns nil after a
+// clean shutdown.
+func runAgent(ctx context.Context, cfg config.Config, o runOptions, logw io.Writer) error {
+	log, err := newLogger(logw, o.logFormat, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	keys, err := cfg.KeySet()
+	if err != nil {
+		return fmt.Errorf("pinned keys: %w", err)
+	}
+	fp, err := fingerprint.Fingerprint(cfg.ProductID)
+	if err != nil {
+		return err
+	}
+	token, err := state.EnsureToken(cfg.StateDir, o.tokenGroup)
+	if err != nil {
+		return err
+	}
+	eng, err := engine.New(engine.Options{Config: cfg, Fingerprint: fp, Keys: keys, Logger: log.With("component", "engine"), Version: version.Version})
+	if err != nil {
+		return err
+	}
+	api, err := localapi.New(localapi.Options{Engine: eng, Token: token, Logger: log.With("component", "localapi")})
+	if err != nil {
+		return err
+	}
+	ln, err := localapi.Listen(ctx, cfg.Listen)
+	if err != nil {
+		return err
+	}
+	if o.addrFile != "" {
+		if err := writeAddrFile(o.addrFile, ln.Addr().String()); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	log.Info("agent started", "listen", ln.Addr().String(), "version", version.Version, "state_dir", cfg.StateDir, "server", cfg.ServerURL)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		defer cancel() // one part ending stops the other
+		errs[0] = eng.Run(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		defer cancel()
+		errs[1] = api.Serve(ctx, ln)
+	}()
+	wg.Wait()
+	log.Info("agent stopped")
+	for _, e := range errs {
+		if e != nil && !errors.Is(e, context.Canceled) {
+			return e
+		}
+	}
+	return nil
+}
+
+// writeAddrFile writes addr atomically (readers never see a partial line).
+func writeAddrFile(path, addr string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".addr-*")
+	if err != nil {
+		return fmt.Errorf("addr file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(strings.TrimSpace(addr) + "\n"); err != nil {
+		tmp.Close()
+		return fmt.Errorf("addr file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("addr file: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("addr file: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kardianos/service"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/entitle/entitle/agent/svc"
+)
+
+// Service identity for the OS service manager.
+const (
+	ServiceName        = "entitle-agent"
+	serviceDisplayName = "Entitle licensing agent"
+	serviceDescription = "Keeps this computer's Entitle license current and answers local entitlement checks."
+)
+
+func newServiceCmd(env Env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "service",
+		Short: "Run or manage the agent service (run, install, uninstall, start, stop, restart, status)",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(newRunCmd(env), newInstallCmd(env), newServiceStatusCmd(env))
+	for _, action := range []string{"uninstall", "start", "stop", "restart"} {
+		cmd.AddCommand(&cobra.Command{
+			Use:   action,
+			Short: action + " the agent service",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				s, err := newService(nil, nil)
+				if err != nil {
+					return fail(ExitError, err)
+				}
+				if err := s.Control(action); err != nil {
+					return fail(ExitError, err)
+				}
+				fmt.Fprintf(env.Stdout, "Service %s: %s done.\n", ServiceName, action)
+				return nil
+			},
+		})
+	}
+	return cmd
+}
+
+// newService describes the agent service; args are the arguments the
+// service manager starts this executable with, after "service run".
+func newService(args []string, run func(context.Context) error) (*svc.Service, error) {
+	if run == nil {
+		run = func(ctx context.Context) error { <-ctx.Done(); return nil } // control commands never run the body
+	}
+	return svc.New(ServiceName, serviceDisplayName, serviceDescription, append([]string{"service", "run"}, args...), run)
+}
+
+func newInstallCmd(env Env) *cobra.Command {
+	var tokenGroup, logFormat string
+	cmd := &cobra.Command{
+		Use:   "install",
+		Short: "Install the agent as an OS service (configuration flags given here are passed to the service)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := loadConfig(cmd, env); err != nil {
+				return err
+			}
+			var args []string
+			cmd.Flags().Visit(func(f *pflag.Flag) {
+				if sa, ok := f.Value.(pflag.SliceValue); ok {
+					for _, v := range sa.GetSlice() {
+						args = append(args, "--"+f.Name, v)
+					}
+					return
+				}
+				args = append(args, "--"+f.Name, f.Value.String())
+			})
+			s, err := newService(args, nil)
+			if err != nil {
+				return fail(ExitError, err)
+			}
+			if err := s.Control("install"); err != nil {
+				return fail(ExitError, err)
+			}
+			fmt.Fprintf(env.Stdout, "Service %s installed (%s).\n", ServiceName, s.Platform())
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&tokenGroup, "token-group", "", "OS group allowed to read the API token file (passed to service run)")
+	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format of the service (passed to service run)")
+	return cmd
+}
+
+func newServiceStatusCmd(env Env) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show whether the agent service is installed and running",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := newService(nil, nil)
+			if err != nil {
+				return fail(ExitError, err)
+			}
+			st, err := s.Status()
+			if err != nil {
+				return fail(ExitError, err)
+			}
+			if asJSON {
+				return writeJSON(env.Stdout, map[string]string{"name": ServiceName, "platform": s.Platform(), "status": st})
+			}
+			fmt.Fprintf(env.Stdout, "%s: %s (%s)\n", ServiceName, st, s.Platform())
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	return cmd
+}
+
+// runService runs body under the OS service manager when it started us, and
+// in the foreground until ctx ends otherwise.
+func runService(ctx context.Context, body func(context.Context) error) error {
+	s, err := newService(nil, body)
+	if err != nil {
+		return err
+	}
+	if service.Interactive() {
+		return s.RunForeground(ctx)
+	}
+	return s.Run()
+}

@@ -1,0 +1,74 @@
+package localapi
+
+import (
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/entitle/entitle/pkg/agentapi"
+)
+
+// schemaProps returns the property names of components.schemas.NAME in the
+// embedded document (the file's fixed indentation makes this a line scan).
+func schemaProps(t *testing.T, name string) []string {
+	t.Helper()
+	lines := strings.Split(string(openapiYAML), "\n")
+	s := slices.Index(lines, "  schemas:")
+	i := slices.Index(lines[s+1:], "    "+name+":") + s + 1
+	if s < 0 || i <= s {
+		t.Fatalf("schema %s missing", name)
+	}
+	prop := regexp.MustCompile(`^        ([a-z_]+):`)
+	var props []string
+	inProps := false
+	for _, l := range lines[i+1:] {
+		if strings.HasPrefix(l, "    ") && !strings.HasPrefix(l, "     ") || l == "" {
+			break
+		}
+		if l == "      properties:" {
+			inProps = true
+			continue
+		}
+		if inProps {
+			if m := prop.FindStringSubmatch(l); m != nil {
+				props = append(props, m[1])
+			}
+		}
+	}
+	slices.Sort(props)
+	return props
+}
+
+func jsonFields(v any) []string {
+	var names []string
+	rt := reflect.TypeOf(v)
+	for i := 0; i < rt.NumField(); i++ {
+		tag, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		names = append(names, tag)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func TestOpenAPISchemasMatchTypes(t *testing.T) {
+	for name, v := range map[string]any{
+		"Error":            agentapi.Error{},
+		"Entitlement":      agentapi.Entitlement{},
+		"PendingAuth":      agentapi.PendingAuth{},
+		"ProfilesStatus":   agentapi.ProfilesStatus{},
+		"ProfileInfo":      agentapi.ProfileInfo{},
+		"Status":           agentapi.Status{},
+		"ActivateRequest":  agentapi.ActivateRequest{},
+		"ActivateResponse": agentapi.ActivateResponse{},
+		"Event":            agentapi.Event{},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, want := schemaProps(t, name), jsonFields(v)
+			if !slices.Equal(got, want) {
+				t.Fatalf("schema properties %v\nGo JSON fields     %v", got, want)
+			}
+		})
+	}
+}
