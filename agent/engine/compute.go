@@ -112,12 +112,21 @@ func compute(v view) agentapi.Entitlement {
 		return deny(agentapi.StateExpired, "the lease expired %s; the agent renews it at its next check-in", stamp(c.ExpiryTime()))
 	case st.OfflineSince != nil:
 		e.Entitled, e.State = true, agentapi.StateOffline
-		e.Reason = fmt.Sprintf("offline since %s, licensed until %s", stamp(*st.OfflineSince), stamp(c.ExpiryTime()))
+		e.Reason = fmt.Sprintf("offline since %s, grace until %s", stamp(*st.OfflineSince), stamp(c.ExpiryTime()))
 	default:
 		e.Entitled, e.State = true, agentapi.StateActive
-		e.Reason = fmt.Sprintf("licensed until %s", stamp(c.ExpiryTime()))
+		e.Reason = activeReason(c)
 	}
 	return e
+}
+
+// activeReason names the plan and the license term (what a person calls
+// "licensed until"), not the lease expiry, which is only the offline grace.
+func activeReason(c *lease.Claims) string {
+	if c.TermEndTime().IsZero() {
+		return fmt.Sprintf("%s plan, licensed with no end date", c.License.Plan)
+	}
+	return fmt.Sprintf("%s plan, licensed until %s", c.License.Plan, stamp(c.TermEndTime()))
 }
 
 // forFeature narrows a general entitlement to one feature.

@@ -203,7 +203,7 @@ func TestActivateByPasswordOverTCP(t *testing.T) {
 	if apiCode(err) != agentapi.ErrUnavailable {
 		t.Fatalf("closed server: %v", err)
 	}
-	if ent := e.Entitlement(""); !ent.Entitled || ent.State != agentapi.StateOffline || !strings.Contains(ent.Reason, "offline since") || !strings.Contains(ent.Reason, "licensed until") {
+	if ent := e.Entitlement(""); !ent.Entitled || ent.State != agentapi.StateOffline || !strings.Contains(ent.Reason, "offline since") || !strings.Contains(ent.Reason, "grace until") {
 		t.Fatalf("offline: %+v", ent)
 	}
 	if st := e.Status(); st.OfflineSince == nil || st.GraceUntil == nil || st.LastError == "" {

@@ -150,7 +150,7 @@ func TestBrowserSignIn(t *testing.T) {
 		wantState  agentapi.State
 		wantReason string
 	}{
-		{"approved", "approved", agentapi.StateActive, "licensed until"},
+		{"approved", "approved", agentapi.StateActive, "plan, licensed"},
 		{"denied", "denied", agentapi.StateInactive, "denied"},
 		{"expired", "expired", agentapi.StateInactive, "expired"},
 	}
