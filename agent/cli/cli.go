@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/entitle/entitle/agent/profiles/profilescli"
+	"github.com/entitle/entitle/pkg/agentclient"
 	"io"
 	"os"
 	"os/signal"
@@ -116,6 +118,20 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 not entitled (status), 4 agent not running
 		newConfigCmd(env),
 		newVersionCmd(env),
 	)
+	root.AddCommand(profilescli.Commands(profilescli.Deps{
+		Stdin: env.Stdin, Stdout: env.Stdout, IsTerminal: env.IsTerminal,
+		Connect: func(cmd *cobra.Command) (*profilescli.Client, error) {
+			cfg, err := loadConfig(cmd, env)
+			if err != nil {
+				return nil, err
+			}
+			tok, err := agentclient.ReadToken(cfg.StateDir)
+			if err != nil {
+				return nil, fail(ExitError, fmt.Errorf("cannot read the API token in %s: %w", cfg.StateDir, err))
+			}
+			return profilescli.NewClient("http://"+cfg.Listen, tok, nil)
+		},
+	})...)
 	return root
 }
 

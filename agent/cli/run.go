@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"time"
+
 	"context"
 	"errors"
 	"fmt"
+	"github.com/entitle/entitle/agent/profiles"
 	"io"
 	"log/slog"
 	"os"
@@ -84,11 +87,23 @@ func runAgent(ctx context.Context, cfg config.Config, o runOptions, logw io.Writ
 	if err != nil {
 		return err
 	}
-	eng, err := engine.New(engine.Options{Config: cfg, Fingerprint: fp, Keys: keys, Logger: log.With("component", "engine"), Version: version.Version})
+	// The profile manager reads the plan limit from the engine's precomputed
+	// answer (no lock, no I/O); eng is assigned before either one runs.
+	var eng *engine.Engine
+	pm, err := profiles.New(profiles.Options{
+		Dir:            cfg.ProfileDir,
+		Logger:         log.With("component", "profiles"),
+		ExpiringWithin: time.Duration(cfg.ExpiringDays) * 24 * time.Hour,
+		PlanLimit:      func() int { return eng.Entitlement("").MaxProfiles },
+	})
 	if err != nil {
 		return err
 	}
-	api, err := localapi.New(localapi.Options{Engine: eng, Token: token, Logger: log.With("component", "localapi")})
+	eng, err = engine.New(engine.Options{Config: cfg, Fingerprint: fp, Keys: keys, Logger: log.With("component", "engine"), Version: version.Version, Profiles: pm})
+	if err != nil {
+		return err
+	}
+	api, err := localapi.New(localapi.Options{Engine: eng, Token: token, Logger: log.With("component", "localapi"), Extra: pm.Routes, BodyLimits: profiles.BodyLimits()})
 	if err != nil {
 		return err
 	}
@@ -108,7 +123,15 @@ func runAgent(ctx context.Context, cfg config.Config, o runOptions, logw io.Writ
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
-	wg.Add(2)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		// Profile watching failing (e.g. the inotify limit) must not take the
+		// entitlement answer down with it: log it and keep serving.
+		if err := pm.Run(ctx); err != nil {
+			log.Error("profile folder is no longer watched", "err", err)
+		}
+	}()
 	go func() {
 		defer wg.Done()
 		defer cancel() // one part ending stops the other

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"mime"
 	"net/http"
+	"strconv"
 
 	"github.com/entitle/entitle/pkg/agentapi"
 )
@@ -48,7 +49,12 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			writeError(w, err)
 			return
 		}
-		if r.ContentLength > agentapi.MaxBodyBytes {
+		if limit, ok := s.opts.BodyLimits[r.URL.Path]; ok {
+			if r.ContentLength > limit {
+				writeError(w, &agentapi.Error{Code: agentapi.ErrTooLarge, Message: "request body is over " + strconv.FormatInt(limit, 10) + " bytes"})
+				return
+			}
+		} else if r.ContentLength > agentapi.MaxBodyBytes {
 			writeError(w, errTooLarge)
 			return
 		}

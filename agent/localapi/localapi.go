@@ -50,6 +50,10 @@ type Options struct {
 	// Extra registers more routes on the token-protected /v1 group, e.g.
 	// g.GET("/profiles", h) for agentapi.PathProfiles.
 	Extra func(g *echo.Group)
+	// BodyLimits raises the request body cap (agentapi.MaxBodyBytes) for
+	// exact paths whose handlers bound their bodies themselves, such as
+	// profile and migration-bundle imports.
+	BodyLimits map[string]int64
 	// Heartbeat is the interval of SSE comment lines (default 25 s).
 	Heartbeat time.Duration
 	// MaxStreams bounds concurrent event streams (default 32).

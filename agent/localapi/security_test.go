@@ -393,3 +393,42 @@ func TestServerLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestBodyLimitsPerPath checks that Options.BodyLimits raises the cap only for
+// the paths it names, and still enforces the raised cap there.
+func TestBodyLimitsPerPath(t *testing.T) {
+	var got int
+	r := start(t, Options{
+		Engine: newScripted(),
+		Extra: func(g *echo.Group) {
+			g.POST("/bulk", func(c echo.Context) error {
+				b, err := io.ReadAll(c.Request().Body)
+				got = len(b)
+				if err != nil {
+					return err
+				}
+				return c.NoContent(http.StatusNoContent)
+			})
+		},
+		BodyLimits: map[string]int64{"/v1/bulk": 4 * agentapi.MaxBodyBytes},
+	})
+	body := func(n int) string { return `"` + strings.Repeat("A", n) + `"` }
+	for _, tc := range []struct {
+		name, path, body string
+		want             int
+	}{
+		{"raised path accepts more than the default cap", "/v1/bulk", body(2 * agentapi.MaxBodyBytes), 204},
+		{"raised path still has a cap", "/v1/bulk", body(5 * agentapi.MaxBodyBytes), 413},
+		{"other paths keep the default cap", agentapi.PathActivation, body(2 * agentapi.MaxBodyBytes), 413},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, _ := do(t, "POST", r.url(tc.path), tc.body, authed(map[string]string{"Content-Type": "application/json"}))
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+		})
+	}
+	if got != 2*agentapi.MaxBodyBytes+2 {
+		t.Fatalf("handler read %d bytes", got)
+	}
+}

@@ -1,0 +1,384 @@
+package profiles
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/entitle/entitle/agent/profiles/certcheck"
+	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/protocol"
+)
+
+// Errors returned (wrapped) by the Manager; the HTTP routes map them to
+// agentapi error codes.
+var (
+	ErrNotFound      = errors.New("profile not found")
+	ErrConflict      = errors.New("conflict")
+	ErrBadInput      = errors.New("bad input")
+	ErrWrongPassword = certcheck.ErrWrongPassword
+	ErrLocked        = certcheck.ErrLocked
+)
+
+// Defaults of Options.
+const (
+	DefaultExpiringWithin = 30 * 24 * time.Hour
+	DefaultMaxFileSize    = 1 << 20
+	DefaultMaxScan        = 100_000
+	DefaultDebounce       = 50 * time.Millisecond
+	DefaultMaxDelay       = 200 * time.Millisecond
+	subscriberBuffer      = 64
+	// ioParallelism is how many scanning goroutines run per CPU: a scan
+	// waits on the disk more than it computes.
+	ioParallelism = 8
+)
+
+// Options configure a Manager. Dir is required; the rest have defaults.
+type Options struct {
+	Dir            string           // the profile folder (Config.ProfileDir)
+	Logger         *slog.Logger     // nil: discard
+	Now            func() time.Time // nil: time.Now
+	ExpiringWithin time.Duration    // a certificate ending within this is "expiring"
+	MaxFileSize    int64            // larger files are not read
+	MaxScan        int              // at most this many profile folders are scanned
+	Debounce       time.Duration    // quiet time before a burst of changes is rescanned
+	MaxDelay       time.Duration    // longest a change waits during a continuous stream
+	// PlanLimit returns the plan's maximum number of profiles (<= 0: no
+	// limit) for the HTTP routes; nil means no limit. The engine's
+	// interface methods take the limit as an argument instead.
+	PlanLimit func() int
+	// BundleWorkFactor is the scrypt work factor (log2 N) of exported
+	// bundles; 0 means the age default. Tests lower it.
+	BundleWorkFactor int
+}
+
+// Manager owns one profile folder. All methods are safe for concurrent use.
+type Manager struct {
+	opts Options
+	dir  string
+	log  *slog.Logger
+	now  func() time.Time
+
+	writeMu sync.Mutex // serializes changes to the folder
+
+	mu        sync.RWMutex
+	recs      map[string]*record // by subfolder name
+	defaultID string             // content of the default file
+	loaded    bool
+	truncated bool // more folders than MaxScan
+	expiring  map[string]bool
+
+	watching atomic.Bool // Run has watches on the folder
+
+	subsMu  sync.Mutex
+	subs    map[chan agentapi.Event]struct{}
+	changes chan struct{}
+}
+
+// New returns a Manager of opts.Dir. The folder need not exist yet.
+func New(opts Options) (*Manager, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("profiles: no profile folder given")
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("profiles: folder %s: %w", opts.Dir, err)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ExpiringWithin <= 0 {
+		opts.ExpiringWithin = DefaultExpiringWithin
+	}
+	if opts.MaxFileSize <= 0 {
+		opts.MaxFileSize = DefaultMaxFileSize
+	}
+	if opts.MaxScan <= 0 {
+		opts.MaxScan = DefaultMaxScan
+	}
+	if opts.Debounce <= 0 {
+		opts.Debounce = DefaultDebounce
+	}
+	if opts.MaxDelay < opts.Debounce {
+		opts.MaxDelay = max(DefaultMaxDelay, opts.Debounce)
+	}
+	return &Manager{
+		opts: opts, dir: dir, log: opts.Logger, now: opts.Now,
+		recs:     map[string]*record{},
+		expiring: map[string]bool{},
+		subs:     map[chan agentapi.Event]struct{}{},
+		changes:  make(chan struct{}, 1),
+	}, nil
+}
+
+// Watching reports whether Run currently watches the folder (false before
+// Run, while the folder is missing, and after Run returns).
+func (m *Manager) Watching() bool { return m.watching.Load() }
+
+// Dir returns the absolute profile folder.
+func (m *Manager) Dir() string { return m.dir }
+
+// Changes returns a channel that receives a value (coalesced: at most one
+// pending) whenever the profiles change. It is meant for one consumer, the
+// engine; others use Subscribe.
+func (m *Manager) Changes() <-chan struct{} { return m.changes }
+
+// Subscribe returns a channel of profile events until ctx ends, when it is
+// closed. A subscriber that does not keep up loses events rather than
+// slowing the Manager down.
+func (m *Manager) Subscribe(ctx context.Context) <-chan agentapi.Event {
+	ch := make(chan agentapi.Event, subscriberBuffer)
+	m.subsMu.Lock()
+	m.subs[ch] = struct{}{}
+	m.subsMu.Unlock()
+	context.AfterFunc(ctx, func() {
+		m.subsMu.Lock()
+		delete(m.subs, ch)
+		close(ch)
+		m.subsMu.Unlock()
+	})
+	return ch
+}
+
+func (m *Manager) publish(evs []agentapi.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	m.subsMu.Lock()
+	for ch := range m.subs {
+		for _, ev := range evs {
+			select {
+			case ch <- ev:
+			default:
+				m.log.Debug("profiles: slow subscriber, event dropped", "type", ev.Type)
+			}
+		}
+	}
+	m.subsMu.Unlock()
+	select {
+	case m.changes <- struct{}{}:
+	default:
+	}
+}
+
+// List returns every profile, default first, then by creation time.
+// maxProfiles is the plan's limit (<= 0: no limit).
+func (m *Manager) List(maxProfiles int) []agentapi.ProfileInfo {
+	return m.view(maxProfiles).infos
+}
+
+// Get returns one profile by id.
+func (m *Manager) Get(id string, maxProfiles int) (agentapi.ProfileInfo, error) {
+	_, info, ok := m.view(maxProfiles).find(id)
+	if !ok {
+		return agentapi.ProfileInfo{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	return info, nil
+}
+
+// Status summarizes the folder for GET /v1/status.
+func (m *Manager) Status(maxProfiles int) agentapi.ProfilesStatus {
+	v := m.view(maxProfiles)
+	s := v.status(m.dir)
+	m.mu.RLock()
+	if m.truncated {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("more than %d profile folders: the rest are ignored", m.opts.MaxScan))
+	}
+	m.mu.RUnlock()
+	return s
+}
+
+// Summary is the inventory reported to the licensing server.
+func (m *Manager) Summary(maxProfiles int) protocol.ProfileSummary {
+	return m.view(maxProfiles).summary()
+}
+
+func (m *Manager) view(maxProfiles int) view {
+	m.ensureLoaded()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return buildView(m.recs, m.defaultID, m.now(), m.opts.ExpiringWithin, maxProfiles)
+}
+
+func (m *Manager) ensureLoaded() {
+	m.mu.RLock()
+	loaded := m.loaded
+	m.mu.RUnlock()
+	if !loaded {
+		m.refresh(nil, true)
+	}
+}
+
+// Rescan reads the whole folder again and publishes what changed.
+func (m *Manager) Rescan() { m.refresh(nil, true) }
+
+// refresh rescans the named subfolders (or everything when full), rereads
+// the default file, and publishes events for what changed.
+func (m *Manager) refresh(dirs []string, full bool) {
+	m.mu.Lock()
+	before := buildView(m.recs, m.defaultID, m.now(), m.opts.ExpiringWithin, 0)
+	if full || !m.loaded {
+		m.recs, m.truncated = m.scanAll()
+		m.loaded = true
+	} else {
+		for _, d := range dirs {
+			m.rescanOne(d)
+		}
+	}
+	m.defaultID = m.readDefault()
+	after := buildView(m.recs, m.defaultID, m.now(), m.opts.ExpiringWithin, 0)
+	evs := m.diff(before, after)
+	m.mu.Unlock()
+	m.publish(evs)
+}
+
+func (m *Manager) rescanOne(name string) {
+	if skipName(name) {
+		return
+	}
+	if _, known := m.recs[name]; !known && len(m.recs) >= m.opts.MaxScan {
+		m.truncated = true
+		return
+	}
+	if r := scanProfile(m.dir, name, m.opts.MaxFileSize, m.recs[name]); r != nil {
+		m.recs[name] = r
+	} else {
+		delete(m.recs, name)
+	}
+}
+
+// skipName tells which root entries are not profiles: hidden or temporary
+// names, and the default file.
+func skipName(name string) bool {
+	return name == "" || name == DefaultFile || strings.HasPrefix(name, ".") ||
+		strings.ContainsAny(name, `/\`)
+}
+
+// scanAll reads every profile subfolder, in parallel.
+func (m *Manager) scanAll() (map[string]*record, bool) {
+	recs := map[string]*record{}
+	f, err := os.Open(m.dir)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			m.log.Warn("profiles: cannot read the profile folder", "folder", m.dir, "err", err)
+		}
+		return recs, false
+	}
+	defer f.Close()
+	var names []string
+	truncated := false
+	for {
+		batch, err := f.ReadDir(1024)
+		for _, e := range batch {
+			if skipName(e.Name()) || !(e.IsDir() || e.Type()&fs.ModeSymlink != 0) {
+				continue
+			}
+			if len(names) >= m.opts.MaxScan {
+				truncated = true
+				break
+			}
+			names = append(names, e.Name())
+		}
+		if err != nil || truncated {
+			break
+		}
+	}
+	workers := max(1, runtime.GOMAXPROCS(0)) * ioParallelism
+	out := make([]*record, len(names))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(names); i += workers {
+				out[i] = scanProfile(m.dir, names[i], m.opts.MaxFileSize, m.recs[names[i]])
+			}
+		})
+	}
+	wg.Wait()
+	for _, r := range out {
+		if r != nil {
+			recs[r.dir] = r
+		}
+	}
+	return recs, truncated
+}
+
+// readDefault returns the id in the default file, or "".
+func (m *Manager) readDefault() string {
+	b, err := readBounded(filepath.Join(m.dir, DefaultFile), 256)
+	if err != nil {
+		return ""
+	}
+	id := strings.TrimSpace(string(b))
+	if !ValidID(id) {
+		return ""
+	}
+	return id
+}
+
+// diff turns two views into events, and tracks certificates entering the
+// expiring window.
+func (m *Manager) diff(before, after view) []agentapi.Event {
+	now := m.now()
+	old := make(map[string]int, len(before.infos))
+	for i, info := range before.infos {
+		old[info.ID] = i
+	}
+	var evs []agentapi.Event
+	ev := func(typ, format string, args ...any) {
+		evs = append(evs, agentapi.Event{Type: typ, Time: now, Message: fmt.Sprintf(format, args...)})
+	}
+	seen := make(map[string]bool, len(after.infos))
+	for i, info := range after.infos {
+		seen[info.ID] = true
+		j, was := old[info.ID]
+		switch {
+		case !was:
+			ev(agentapi.EventProfileAdded, "profile %q (%s) added", info.Name, info.ID)
+		case before.recs[j].digest != after.recs[i].digest || !sameInfo(before.infos[j], info):
+			ev(agentapi.EventProfileChanged, "profile %q (%s) changed", info.Name, info.ID)
+		}
+		if info.Status == certcheck.StatusExpiring {
+			if !m.expiring[info.ID] {
+				m.expiring[info.ID] = true
+				ev(agentapi.EventCertExpiring, "the certificate of profile %q (%s) %s", info.Name, info.ID, info.Reason)
+			}
+		} else {
+			delete(m.expiring, info.ID)
+		}
+	}
+	for _, info := range before.infos {
+		if !seen[info.ID] {
+			delete(m.expiring, info.ID)
+			ev(agentapi.EventProfileRemoved, "profile %q (%s) removed", info.Name, info.ID)
+		}
+	}
+	return evs
+}
+
+func sameInfo(a, b agentapi.ProfileInfo) bool {
+	if a.Status == certcheck.StatusInvalid && a.Reason != b.Reason {
+		return false
+	}
+	return a.Name == b.Name && a.Owner == b.Owner && a.Default == b.Default &&
+		a.Status == b.Status && a.HasKey == b.HasKey
+}
+
+// CheckTime re-evaluates time-dependent statuses (expiring, expired) and
+// publishes what changed; Run calls it periodically.
+func (m *Manager) CheckTime() {
+	m.ensureLoaded()
+	m.refresh(nil, false)
+}

@@ -1,0 +1,119 @@
+package profilescli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/spf13/cobra"
+
+	"github.com/entitle/entitle/agent/profiles"
+	"github.com/entitle/entitle/agent/profiles/bundle"
+)
+
+func newJSONEncoder(w io.Writer) *json.Encoder {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc
+}
+
+func migrateCmd(d Deps) *cobra.Command {
+	cmd := &cobra.Command{Use: "migrate", Short: "Move every signature profile to a new computer"}
+	cmd.AddCommand(migrateExportCmd(d), migrateImportCmd(d))
+	return cmd
+}
+
+func migrateExportCmd(d Deps) *cobra.Command {
+	var out string
+	var fromStdin, force, deactivate bool
+	cmd := &cobra.Command{
+		Use:   "export --out FILE",
+		Short: "Write every profile, certificate, key and the default choice to one encrypted file",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			pass, err := d.newSecret(fromStdin, "Passphrase protecting the file (at least 8 characters): ")
+			if err != nil {
+				return err
+			}
+			if err := bundle.CheckPassphrase(pass); err != nil {
+				return err
+			}
+			c, err := d.Connect(cmd)
+			if err != nil {
+				return err
+			}
+			data, err := c.Do(ctxOf(cmd), http.MethodPost, "/v1/migrate/export", profiles.MigrateExportRequest{Passphrase: pass})
+			if err != nil {
+				return err
+			}
+			if err := writeNewFile(out, data, force); err != nil {
+				return err
+			}
+			fmt.Fprintf(d.Stdout, "Profiles exported to %s. Keep the passphrase: it is needed on the new computer.\n", out)
+			if !deactivate && !d.confirm("Deactivate this computer now, to free its seat for the new one? [y/N] ") {
+				fmt.Fprintln(d.Stdout, "This computer stays activated. Run 'entitle deactivate' when you are ready.")
+				return nil
+			}
+			if err := c.Deactivate(ctxOf(cmd)); err != nil {
+				return fmt.Errorf("the profiles are exported, but deactivation failed: %w", err)
+			}
+			fmt.Fprintln(d.Stdout, "This computer is deactivated.")
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "out", "o", "", "file to write (required)")
+	cmd.Flags().BoolVar(&fromStdin, "passphrase-stdin", false, "read the passphrase from the first line of stdin")
+	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
+	cmd.Flags().BoolVar(&deactivate, "deactivate", false, "deactivate this computer after the export without asking")
+	_ = cmd.MarkFlagRequired("out")
+	return cmd
+}
+
+func migrateImportCmd(d Deps) *cobra.Command {
+	var onClash string
+	var fromStdin, activate bool
+	cmd := &cobra.Command{
+		Use:   "import FILE",
+		Short: "Import the profiles of a file written by 'migrate export'",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := readInput(args[0], maxInputFile)
+			if err != nil {
+				return err
+			}
+			pass, err := d.secret(fromStdin, "Passphrase of "+args[0]+": ")
+			if err != nil {
+				return err
+			}
+			c, err := d.Connect(cmd)
+			if err != nil {
+				return err
+			}
+			var res profiles.ImportResult
+			err = c.JSON(ctxOf(cmd), http.MethodPost, "/v1/migrate/import", profiles.MigrateImportRequest{Data: data, Passphrase: pass, OnClash: onClash}, &res)
+			if err != nil {
+				return err
+			}
+			printImport(d.Stdout, res)
+			if !activate && !d.confirm("Activate this computer now? [y/N] ") {
+				fmt.Fprintln(d.Stdout, "Run 'entitle activate' to activate this computer.")
+				return nil
+			}
+			ar, err := c.ActivateBrowser(ctxOf(cmd))
+			if err != nil {
+				return fmt.Errorf("the profiles are imported, but activation failed: %w", err)
+			}
+			if p := ar.Pending; p != nil {
+				fmt.Fprintf(d.Stdout, "To activate, open %s and enter the code %s.\n", p.VerificationURI, p.UserCode)
+			} else {
+				fmt.Fprintf(d.Stdout, "Activation: %s.\n", ar.Status.Entitlement.State)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&onClash, "on-clash", "fail", "when a different profile has the same name or id: fail, rename or replace")
+	cmd.Flags().BoolVar(&fromStdin, "passphrase-stdin", false, "read the passphrase from the first line of stdin")
+	cmd.Flags().BoolVar(&activate, "activate", false, "start activation after the import without asking")
+	return cmd
+}

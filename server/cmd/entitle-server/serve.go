@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/entitle/entitle/pkg/version"
+	"github.com/entitle/entitle/server/httpapi"
+	"github.com/entitle/entitle/server/httpapi/httpmw"
+	"github.com/entitle/entitle/server/licensing"
+	"github.com/entitle/entitle/server/store"
+	"github.com/entitle/entitle/server/web"
+)
+
+type serveOpts struct {
+	listen                                            string
+	trustedProxies                                    []string
+	addrFile                                          string
+	shutdownTimeout                                   time.Duration
+	limitActivations, limitLoginIP, limitLoginAccount string
+}
+
+func (a *app) serveCmd() *cobra.Command {
+	var o serveOpts
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the licensing server",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return a.serve(cmd.Context(), o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", "127.0.0.1:8780", "address to listen on (host:port; port 0 picks a free port)")
+	f.StringSliceVar(&o.trustedProxies, "trusted-proxies", nil, "load balancers (IPs or CIDRs) whose X-Forwarded-For is believed")
+	f.StringVar(&o.addrFile, "addr-file", "", "write the bound host:port to this file once listening")
+	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish after SIGINT/SIGTERM")
+	f.StringVar(&o.limitActivations, "limit-activations", "", `activations per license: "PER_MINUTE/BURST", or "off" (default 10/20)`)
+	f.StringVar(&o.limitLoginIP, "limit-login-ip", "", `failed sign-ins per client IP: "PER_MINUTE/BURST", or "off" (default 20/20)`)
+	f.StringVar(&o.limitLoginAccount, "limit-login-account", "", `failed sign-ins per account: "PER_MINUTE/BURST", or "off" (default 10/10)`)
+	return cmd
+}
+
+// parseLimit reads a "PER_MINUTE/BURST" or "off" rate limit; "" keeps the
+// service default.
+func parseLimit(flag, s string) (licensing.RateLimit, error) {
+	switch s {
+	case "":
+		return licensing.RateLimit{}, nil
+	case "off":
+		return licensing.RateLimit{Off: true}, nil
+	}
+	rate, burst, ok := strings.Cut(s, "/")
+	r, err1 := strconv.ParseFloat(rate, 64)
+	b, err2 := strconv.Atoi(burst)
+	if !ok || err1 != nil || err2 != nil || r <= 0 || b <= 0 || r > 1e9 || b > 1e9 {
+		return licensing.RateLimit{}, fmt.Errorf("--%s %q: want PER_MINUTE/BURST (positive numbers) or off", flag, s)
+	}
+	return licensing.RateLimit{PerMinute: r, Burst: b}, nil
+}
+
+func (o serveOpts) limits() (act, ip, acct licensing.RateLimit, err error) {
+	if act, err = parseLimit("limit-activations", o.limitActivations); err != nil {
+		return
+	}
+	if ip, err = parseLimit("limit-login-ip", o.limitLoginIP); err != nil {
+		return
+	}
+	acct, err = parseLimit("limit-login-account", o.limitLoginAccount)
+	return
+}
+
+func (a *app) serve(ctx context.Context, o serveOpts) error {
+	logger, err := a.logger(slog.LevelDebug)
+	if err != nil {
+		return err
+	}
+	proxies, err := httpmw.ParseTrustedProxies(o.trustedProxies)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.listen, err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	public := a.publicURL
+	if public == "" {
+		public = "http://" + addr
+	}
+
+	act, ip, acct, err := o.limits()
+	if err != nil {
+		return err
+	}
+	db, svc, err := a.open(ctx, logger, a.issuer(), func(c *licensing.Config) {
+		c.ActivationsPerLicense, c.LoginFailuresPerIP, c.LoginFailuresPerAccount = act, ip, acct
+	})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	pages, err := web.New(svc, web.Config{PublicURL: public, Logger: logger})
+	if err != nil {
+		return err
+	}
+	api, err := httpapi.New(svc, httpapi.Config{
+		PublicURL: public, TrustedProxies: proxies, Logger: logger, Pages: pages,
+		Ping: func(ctx context.Context) error { return ping(ctx, db) }, Version: version.Version,
+	})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	if o.addrFile != "" {
+		if err := writeAddrFile(o.addrFile, addr); err != nil {
+			_ = srv.Close()
+			<-served
+			return err
+		}
+	}
+	logger.Info("entitle-server listening", "addr", addr, "public_url", public, "version", version.Version)
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "deadline", o.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if serr := <-served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		logger.Error("serve", "error", serr)
+	}
+	if err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// ping is the health check's database probe.
+func ping(ctx context.Context, db *store.DB) error {
+	var one int
+	return db.QueryRow(ctx, "SELECT 1").Scan(&one)
+}
+
+// writeAddrFile writes atomically so a reader never sees a partial address.
+func writeAddrFile(path, addr string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".addr-*")
+	if err != nil {
+		return fmt.Errorf("address file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(addr + "\n"); err != nil {
+		tmp.Close()
+		return fmt.Errorf("address file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("address file: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("address file: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,167 @@
+// Package apitest runs the complete HTTP handler (API, pages, middleware) in
+// process over the real licensing service on a real database, for the tests
+// of packages httpapi and web.
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/entitle/entitle/server/httpapi"
+	"github.com/entitle/entitle/server/licensing"
+	"github.com/entitle/entitle/server/store"
+	"github.com/entitle/entitle/server/store/storetest"
+	"github.com/entitle/entitle/server/web"
+)
+
+// Env is one running server.
+type Env struct {
+	Svc    *licensing.Service
+	DB     *store.DB
+	API    *httpapi.Server
+	Server *httptest.Server
+	Logs   *SyncBuffer // everything the server logged
+}
+
+// Start runs the server over a fresh database of dialect d.
+func Start(t testing.TB, d store.Dialect) *Env {
+	t.Helper()
+	db := storetest.Open(t, d)
+	logs := &SyncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	svc, err := licensing.New(db, licensing.Config{
+		Issuer: "apitest", OfflineGrace: 24 * time.Hour, CheckinInterval: time.Hour, Now: time.Now, Logger: logger,
+	})
+	if err != nil {
+		t.Fatalf("licensing.New: %v", err)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	public := "http://" + srv.Listener.Addr().String()
+	pages, err := web.New(svc, web.Config{PublicURL: public, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := httpapi.New(svc, httpapi.Config{
+		PublicURL: public, Logger: logger, Pages: pages,
+		Ping: func(ctx context.Context) error {
+			var one int
+			return db.QueryRow(ctx, "SELECT 1").Scan(&one)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = api.Handler()
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return &Env{Svc: svc, DB: db, API: api, Server: srv, Logs: logs}
+}
+
+// URL returns the server's URL for path.
+func (e *Env) URL(path string) string { return e.Server.URL + path }
+
+// Do sends a request with an optional JSON body and bearer token and decodes
+// a JSON answer into out (when non-nil). It returns the status.
+func (e *Env) Do(t testing.TB, method, path, bearer string, body, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, e.URL(path), rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := e.Server.Client().Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: decode %q: %v", method, path, raw, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// Browser returns a client with a cookie jar that does not follow
+// redirects, so tests see each step a browser would take.
+func (e *Env) Browser(t testing.TB) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.Server.Client()
+	return &http.Client{Transport: c.Transport, Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+}
+
+// Fingerprint returns a valid, distinct device fingerprint for a name.
+func Fingerprint(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return hex.EncodeToString(sum[:])
+}
+
+// Account creates an account and a license for it.
+func (e *Env) Account(t testing.TB, email, password string, seats int, termEnd time.Time) licensing.License {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.Svc.CreateAccount(ctx, email, password); err != nil {
+		t.Fatalf("create account: %v", err)
+	}
+	l, err := e.Svc.CreateLicense(ctx, licensing.LicenseSpec{
+		OwnerEmail: email, Seats: seats, TermStart: time.Now().Add(-24 * time.Hour), TermEnd: termEnd,
+		Plan: licensing.Plan{Name: "pro", Features: []string{"sign"}, MaxProfiles: 5},
+	})
+	if err != nil {
+		t.Fatalf("create license: %v", err)
+	}
+	return l
+}
+
+// SyncBuffer is a bytes.Buffer safe for the server's concurrent writes.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

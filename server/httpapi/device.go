@@ -1,0 +1,191 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/entitle/entitle/pkg/lease"
+	"github.com/entitle/entitle/pkg/protocol"
+	"github.com/entitle/entitle/server/httpapi/httpmw"
+)
+
+// Field bounds. The body limit already caps the total; these keep single
+// fields to sizes a database column and a web page can hold.
+const (
+	maxEmail    = 254
+	maxPassword = 1024
+	maxKey      = 128
+	maxFact     = 256
+	maxProduct  = 128
+	maxCode     = 128
+)
+
+func checkFacts(d protocol.DeviceFacts) *protocol.Error {
+	for name, v := range map[string]string{"device.hostname": d.Hostname, "device.os": d.OS, "device.arch": d.Arch, "device.agent_version": d.AgentVersion} {
+		if len(v) > maxFact {
+			return apiError(protocol.ErrInvalidRequest, name+" is too long")
+		}
+	}
+	return nil
+}
+
+func checkDevice(fingerprint, product string, facts protocol.DeviceFacts) *protocol.Error {
+	if !lease.ValidFingerprint(fingerprint) {
+		return apiError(protocol.ErrInvalidRequest, "fingerprint must be 64 lowercase hex characters")
+	}
+	if product == "" || len(product) > maxProduct {
+		return apiError(protocol.ErrInvalidRequest, "product is missing or too long")
+	}
+	return checkFacts(facts)
+}
+
+func checkActivate(req *protocol.ActivateRequest) *protocol.Error {
+	switch req.Method {
+	case protocol.MethodLicenseKey:
+		if req.LicenseKey == "" || len(req.LicenseKey) > maxKey {
+			return apiError(protocol.ErrInvalidRequest, "license_key is missing or too long")
+		}
+	case protocol.MethodPassword:
+		if req.Email == "" || len(req.Email) > maxEmail || req.Password == "" || len(req.Password) > maxPassword {
+			return apiError(protocol.ErrInvalidRequest, "email and password are required")
+		}
+	default:
+		return apiError(protocol.ErrInvalidRequest, `method must be "license_key" or "password"`)
+	}
+	return checkDevice(req.Fingerprint, req.Product, req.Device)
+}
+
+func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
+	var req protocol.ActivateRequest
+	if pe := decodeJSON(w, r, &req); pe != nil {
+		writeError(w, pe)
+		return
+	}
+	method := req.Method
+	if method != protocol.MethodLicenseKey && method != protocol.MethodPassword {
+		method = "invalid"
+	}
+	if pe := checkActivate(&req); pe != nil {
+		s.countActivation(method, pe.Code)
+		writeError(w, pe)
+		return
+	}
+	resp, err := s.svc.Activate(r.Context(), req, httpmw.ClientIP(r.Context()))
+	if err != nil {
+		pe := s.toProtocol(r.Context(), "activate", err)
+		s.countActivation(method, pe.Code)
+		writeError(w, pe)
+		return
+	}
+	s.countActivation(method, "ok")
+	status := http.StatusCreated
+	if resp.Existing {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, resp)
+}
+
+func (s *Server) countActivation(method, result string) {
+	s.metrics.Activations.WithLabelValues(method, result).Inc()
+	if result == protocol.ErrNoSeats || result == protocol.ErrNoLicense {
+		s.metrics.SeatDenials.Inc()
+	}
+}
+
+func (s *Server) deviceAuthorize(w http.ResponseWriter, r *http.Request) {
+	var req protocol.DeviceAuthorizeRequest
+	if pe := decodeJSON(w, r, &req); pe != nil {
+		writeError(w, pe)
+		return
+	}
+	if pe := checkDevice(req.Fingerprint, req.Product, req.Device); pe != nil {
+		writeError(w, pe)
+		return
+	}
+	resp, err := s.svc.StartDeviceAuth(r.Context(), req, s.verify)
+	if err != nil {
+		s.failure(w, r, "device authorize", err)
+		return
+	}
+	s.metrics.DeviceGrants.WithLabelValues("started").Inc()
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) deviceToken(w http.ResponseWriter, r *http.Request) {
+	var req protocol.DeviceTokenRequest
+	if pe := decodeJSON(w, r, &req); pe != nil {
+		writeError(w, pe)
+		return
+	}
+	if req.DeviceCode == "" || len(req.DeviceCode) > maxCode {
+		writeError(w, apiError(protocol.ErrInvalidRequest, "device_code is missing or too long"))
+		return
+	}
+	resp, err := s.svc.PollDeviceAuth(r.Context(), req.DeviceCode)
+	if err != nil {
+		pe := s.toProtocol(r.Context(), "device token", err)
+		switch pe.Code {
+		case protocol.ErrAuthorizationPending, protocol.ErrSlowDown:
+		default:
+			s.metrics.DeviceGrants.WithLabelValues(pe.Code).Inc()
+			if pe.Code == protocol.ErrNoSeats || pe.Code == protocol.ErrNoLicense {
+				s.metrics.SeatDenials.Inc()
+			}
+		}
+		writeError(w, pe)
+		return
+	}
+	s.metrics.DeviceGrants.WithLabelValues("ok").Inc()
+	s.metrics.Activations.WithLabelValues("device", "ok").Inc()
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) checkin(w http.ResponseWriter, r *http.Request) {
+	cred, ok := bearer(r)
+	if !ok {
+		s.metrics.Checkins.WithLabelValues(protocol.ErrInvalidCredentials).Inc()
+		writeError(w, apiError(protocol.ErrInvalidCredentials, "missing or malformed device credential"))
+		return
+	}
+	var req protocol.CheckinRequest
+	if pe := decodeJSON(w, r, &req); pe != nil {
+		writeError(w, pe)
+		return
+	}
+	if !lease.ValidFingerprint(req.Fingerprint) {
+		writeError(w, apiError(protocol.ErrInvalidRequest, "fingerprint must be 64 lowercase hex characters"))
+		return
+	}
+	if pe := checkFacts(req.Device); pe != nil {
+		writeError(w, pe)
+		return
+	}
+	if len(req.CommandResults) > 100 {
+		writeError(w, apiError(protocol.ErrInvalidRequest, "too many command results"))
+		return
+	}
+	resp, err := s.svc.Checkin(r.Context(), cred, req)
+	if err != nil {
+		pe := s.toProtocol(r.Context(), "checkin", err)
+		s.metrics.Checkins.WithLabelValues(pe.Code).Inc()
+		writeError(w, pe)
+		return
+	}
+	if resp.Commands == nil {
+		resp.Commands = []protocol.Command{}
+	}
+	s.metrics.Checkins.WithLabelValues("ok").Inc()
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) deactivateSelf(w http.ResponseWriter, r *http.Request) {
+	cred, ok := bearer(r)
+	if !ok {
+		writeError(w, apiError(protocol.ErrInvalidCredentials, "missing or malformed device credential"))
+		return
+	}
+	if err := s.svc.DeactivateSelf(r.Context(), cred); err != nil {
+		s.failure(w, r, "deactivate", err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,177 @@
+// Package httpapi is the licensing server's JSON API (/v1, described in
+// docs/openapi/server.yaml) and the assembly of the server's HTTP handler: one
+// ServeMux for the API, the metrics endpoint and the web pages, wrapped in the
+// middleware of package httpmw.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/entitle/entitle/pkg/lease"
+	"github.com/entitle/entitle/pkg/protocol"
+	"github.com/entitle/entitle/server/httpapi/httpmw"
+	"github.com/entitle/entitle/server/licensing"
+)
+
+// Licensing is the part of *licensing.Service the API uses.
+type Licensing interface {
+	Login(ctx context.Context, email, password, clientIP string) (licensing.Account, error)
+	NewSession(ctx context.Context, accountID string) (string, error)
+	SessionAccount(ctx context.Context, token string) (licensing.Account, error)
+	EndSession(ctx context.Context, token string) error
+	ListLicenses(ctx context.Context, ownerAccountID string) ([]licensing.License, error)
+	Activate(ctx context.Context, req protocol.ActivateRequest, clientIP string) (protocol.ActivateResponse, error)
+	StartDeviceAuth(ctx context.Context, req protocol.DeviceAuthorizeRequest, verificationURI string) (protocol.DeviceAuthorizeResponse, error)
+	PollDeviceAuth(ctx context.Context, deviceCode string) (protocol.ActivateResponse, error)
+	Checkin(ctx context.Context, credential string, req protocol.CheckinRequest) (protocol.CheckinResponse, error)
+	DeactivateSelf(ctx context.Context, credential string) error
+	ListDevices(ctx context.Context, accountID string) ([]licensing.Device, error)
+	ReleaseDevice(ctx context.Context, accountID, deviceID string) error
+	Keys(ctx context.Context) (*lease.KeySet, error)
+}
+
+// Pages registers the browser pages on the server's mux (package web) and
+// returns their patterns.
+type Pages interface {
+	Register(mux *http.ServeMux) []string
+}
+
+// Config is what the API needs besides the service.
+type Config struct {
+	// PublicURL is the base URL people and agents reach the server at; the
+	// device verification URI is built from it.
+	PublicURL      string
+	TrustedProxies httpmw.TrustedProxies
+	Logger         *slog.Logger
+	Metrics        *httpmw.Metrics // nil: a fresh set
+	// Ping checks the database for GET /v1/health; nil reports healthy.
+	Ping          func(ctx context.Context) error
+	HealthTimeout time.Duration // default 2s
+	Pages         Pages         // optional
+	Version       string
+}
+
+// Server is the API's handler set.
+type Server struct {
+	svc     Licensing
+	cfg     Config
+	logger  *slog.Logger
+	metrics *httpmw.Metrics
+	verify  string // verification URI
+	mux     *http.ServeMux
+	routes  []string
+	handler http.Handler
+}
+
+// New builds the server and its handler chain.
+func New(svc Licensing, cfg Config) (*Server, error) {
+	if svc == nil {
+		return nil, errors.New("httpapi: no licensing service")
+	}
+	u, err := url.Parse(cfg.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("httpapi: public URL %q must be an absolute http(s) URL", cfg.PublicURL)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = httpmw.NewMetrics()
+	}
+	if cfg.HealthTimeout <= 0 {
+		cfg.HealthTimeout = 2 * time.Second
+	}
+	s := &Server{
+		svc: svc, cfg: cfg, logger: cfg.Logger, metrics: cfg.Metrics,
+		verify: strings.TrimRight(cfg.PublicURL, "/") + protocol.PathVerify,
+		mux:    http.NewServeMux(),
+	}
+	s.register()
+	if cfg.Pages != nil {
+		s.routes = append(s.routes, cfg.Pages.Register(s.mux)...)
+	}
+	// Outermost first. Identify comes first so every later layer can log the
+	// request id; Recover sits inside the log and metrics so a panic is
+	// recorded as the 500 it becomes.
+	var h http.Handler = httpmw.CaptureRoute(s.mux)
+	h = httpmw.SecurityHeaders(u.Scheme == "https", h)
+	h = httpmw.Recover(s.logger, h)
+	h = s.metrics.Middleware(h)
+	h = httpmw.AccessLog(s.logger, h)
+	h = httpmw.Identify(cfg.TrustedProxies, h)
+	s.handler = h
+	return s, nil
+}
+
+// Handler returns the complete handler (API, metrics, pages, middleware).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Routes lists every ServeMux pattern served (API, metrics, pages), so a
+// test can hold docs/openapi/server.yaml to them.
+func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
+
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	s.routes = append(s.routes, pattern)
+	s.mux.Handle(pattern, h)
+}
+
+func (s *Server) register() {
+	s.handle("GET "+protocol.PathHealth, s.health)
+	s.handle("GET "+protocol.PathKeys, s.keys)
+	s.handle("POST "+protocol.PathActivations, s.activate)
+	s.handle("POST "+protocol.PathDeviceAuthorize, s.deviceAuthorize)
+	s.handle("POST "+protocol.PathDeviceToken, s.deviceToken)
+	s.handle("POST "+protocol.PathCheckin, s.checkin)
+	s.handle("DELETE "+protocol.PathDevice, s.deactivateSelf)
+	s.handle("POST "+PathSessions, s.createSession)
+	s.handle("DELETE "+PathSessions, s.endSession)
+	s.handle("GET "+PathAccountLicenses, s.accountLicenses)
+	s.handle("GET "+PathAccountDevices, s.accountDevices)
+	s.handle("DELETE "+PathAccountDevices+"/{id}", s.releaseDevice)
+	s.handle("GET /metrics", s.metrics.Handler().ServeHTTP)
+	// Unknown /v1 paths answer in the API's JSON error format, not net/http's
+	// plain-text 404.
+	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, apiError(protocol.ErrNotFound, "no such endpoint"))
+	})
+}
+
+// HealthResponse is the body of GET /v1/health.
+type HealthResponse struct {
+	Status   string `json:"status"` // "ok" or "unavailable"
+	Database string `json:"database"`
+	Version  string `json:"version,omitempty"`
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	resp := HealthResponse{Status: "ok", Database: "ok", Version: s.cfg.Version}
+	if s.cfg.Ping != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HealthTimeout)
+		defer cancel()
+		if err := s.cfg.Ping(ctx); err != nil {
+			s.logger.WarnContext(r.Context(), "health check: database unreachable", "error", err)
+			resp.Status, resp.Database = "unavailable", "unreachable"
+			// 503 rather than protocol's 500: load balancers read it as
+			// "take this instance out", which is the point of the check.
+			writeJSON(w, http.StatusServiceUnavailable, resp)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) keys(w http.ResponseWriter, r *http.Request) {
+	ks, err := s.svc.Keys(r.Context())
+	if err != nil {
+		s.failure(w, r, "keys", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ks)
+}

@@ -1,0 +1,239 @@
+// Package web serves the licensing server's HTML pages: sign-in, the account
+// page (licenses, computers, releasing a seat) and the device-authorization
+// pages where a person approves a computer that showed them a code.
+//
+// The pages need no JavaScript. Every POST form carries a CSRF token: bound to
+// the session (a hash of the session token) once signed in, or a
+// double-submit cookie for the sign-in form itself.
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/entitle/entitle/pkg/protocol"
+	"github.com/entitle/entitle/server/httpapi/httpmw"
+	"github.com/entitle/entitle/server/licensing"
+)
+
+//go:embed templates/pages.html templates/style.css
+var files embed.FS
+
+// Licensing is the part of *licensing.Service the pages use.
+type Licensing interface {
+	Login(ctx context.Context, email, password, clientIP string) (licensing.Account, error)
+	NewSession(ctx context.Context, accountID string) (string, error)
+	SessionAccount(ctx context.Context, token string) (licensing.Account, error)
+	EndSession(ctx context.Context, token string) error
+	ListLicenses(ctx context.Context, ownerAccountID string) ([]licensing.License, error)
+	ListDevices(ctx context.Context, accountID string) ([]licensing.Device, error)
+	ReleaseDevice(ctx context.Context, accountID, deviceID string) error
+	DeviceAuthInfo(ctx context.Context, userCode string) (licensing.DeviceAuthInfo, error)
+	ApproveDeviceAuth(ctx context.Context, userCode, accountID string) error
+	DenyDeviceAuth(ctx context.Context, userCode, accountID string) error
+}
+
+// Config configures the pages.
+type Config struct {
+	PublicURL string // https URLs make the cookies Secure and __Host- prefixed
+	Logger    *slog.Logger
+}
+
+// Pages is the set of page handlers; register them with Register.
+type Pages struct {
+	svc     Licensing
+	logger  *slog.Logger
+	tmpl    *template.Template
+	css     template.CSS
+	csp     string
+	secure  bool
+	session string // cookie names
+	csrf    string
+}
+
+// New parses the embedded templates.
+func New(svc Licensing, cfg Config) (*Pages, error) {
+	if svc == nil {
+		return nil, errors.New("web: no licensing service")
+	}
+	u, err := url.Parse(cfg.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("web: public URL %q must be an absolute http(s) URL", cfg.PublicURL)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	css, err := files.ReadFile("templates/style.css")
+	if err != nil {
+		return nil, fmt.Errorf("web: read stylesheet: %w", err)
+	}
+	tmpl, err := template.New("pages").Funcs(template.FuncMap{
+		"fmtTime": func(t time.Time) string {
+			if t.IsZero() {
+				return "never"
+			}
+			return t.UTC().Format("2006-01-02 15:04 UTC")
+		},
+		"fmtDate": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+	}).ParseFS(files, "templates/pages.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: parse templates: %w", err)
+	}
+	// The one inline stylesheet is allowed by its hash, so the policy needs no
+	// 'unsafe-inline' and no script source at all.
+	sum := sha256.Sum256(css)
+	p := &Pages{
+		svc: svc, logger: cfg.Logger, tmpl: tmpl, css: template.CSS(css),
+		csp: "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
+			"'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+		secure:  u.Scheme == "https",
+		session: "entitle_session",
+		csrf:    "entitle_csrf",
+	}
+	if p.secure {
+		// __Host- cookies must be Secure, host-only and Path=/, which is what
+		// we want anyway; the prefix makes the browser enforce it.
+		p.session, p.csrf = "__Host-entitle_session", "__Host-entitle_csrf"
+	}
+	return p, nil
+}
+
+// Register adds the pages to mux and returns their patterns (so the API
+// server can list every route it serves).
+func (p *Pages) Register(mux *http.ServeMux) []string {
+	routes := []struct {
+		pattern string
+		h       http.HandlerFunc
+	}{
+		{"GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/account", http.StatusSeeOther) }},
+		{"GET /login", p.loginPage},
+		{"POST /login", p.login},
+		{"POST /logout", p.logout},
+		{"GET /account", p.accountPage},
+		{"POST /account/devices/{id}/release", p.release},
+		{"GET " + protocol.PathVerify, p.devicePage},
+		{"POST " + protocol.PathVerify + "/approve", p.approve},
+		{"POST " + protocol.PathVerify + "/deny", p.deny},
+	}
+	patterns := make([]string, 0, len(routes))
+	for _, r := range routes {
+		mux.HandleFunc(r.pattern, r.h)
+		patterns = append(patterns, r.pattern)
+	}
+	return patterns
+}
+
+// page is the data every template gets.
+type page struct {
+	Title, Error, Notice, Body string
+	CSS                        template.CSS
+	CSRF                       string
+	Email                      string // signed-in account, "" when signed out
+	FormEmail                  string
+	UserCode                   string
+	DeviceFlow                 bool
+	Info                       licensing.DeviceAuthInfo
+	Licenses                   []licensing.License
+	Devices                    []licensing.Device
+}
+
+// render executes into a buffer first so a template error becomes a clean
+// 500 instead of half a page.
+func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name string, d page) {
+	d.CSS = p.css
+	var buf bytes.Buffer
+	if err := p.tmpl.ExecuteTemplate(&buf, name, d); err != nil {
+		p.logger.ErrorContext(r.Context(), "render page", "page", name, "error", err)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", p.csp)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (p *Pages) message(w http.ResponseWriter, r *http.Request, status int, title, body string, d page) {
+	d.Title, d.Body = title, body
+	p.render(w, r, status, "message", d)
+}
+
+// serverError logs err and shows a page that reveals nothing about it.
+func (p *Pages) serverError(w http.ResponseWriter, r *http.Request, op string, err error) {
+	p.logger.ErrorContext(r.Context(), "page failed", "op", op, "request_id", httpmw.FromContext(r.Context()).ID, "error", err)
+	p.message(w, r, http.StatusInternalServerError, "Something went wrong", "Please try again in a moment.", page{})
+}
+
+func (p *Pages) cookie(name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode}
+}
+
+// maxCookie bounds cookie values before they reach the service.
+const maxCookie = 512
+
+// signedIn returns the account and session token of the request's session
+// cookie, if it names a live session.
+func (p *Pages) signedIn(r *http.Request) (licensing.Account, string, bool) {
+	c, err := r.Cookie(p.session)
+	if err != nil || c.Value == "" || len(c.Value) > maxCookie {
+		return licensing.Account{}, "", false
+	}
+	acct, err := p.svc.SessionAccount(r.Context(), c.Value)
+	if err != nil {
+		return licensing.Account{}, "", false
+	}
+	return acct, c.Value, true
+}
+
+// sessionCSRF derives the CSRF token of a session. A hash of the session token
+// needs no server-side state or shared secret (so it works behind a load
+// balancer), and a cross-site attacker cannot compute it without the cookie.
+func sessionCSRF(token string) string {
+	sum := sha256.Sum256([]byte("entitle-csrf-v1\x00" + token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+func tokensEqual(a, b string) bool {
+	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// preLoginCSRF returns the double-submit token of the browser, setting a new
+// cookie if it has none.
+func (p *Pages) preLoginCSRF(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(p.csrf); err == nil && len(c.Value) == 43 {
+		return c.Value
+	}
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	tok := base64.RawURLEncoding.EncodeToString(b[:])
+	http.SetCookie(w, p.cookie(p.csrf, tok, 0))
+	return tok
+}
+
+// maxForm bounds a page form body; the largest holds an email and a password.
+const maxForm = 8 << 10
+
+// parseForm reads a bounded urlencoded form.
+func parseForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	return r.ParseForm() == nil
+}
+
+func (p *Pages) forbidden(w http.ResponseWriter, r *http.Request) {
+	p.message(w, r, http.StatusForbidden, "Request refused",
+		"The form was stale or did not come from this site. Go back, reload the page and try again.", page{})
+}
