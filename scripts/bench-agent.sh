@@ -50,14 +50,20 @@ wrk_run() {
   ' "$work/wrk.txt"
 }
 
-# The agent, started on a fresh (inactive) state folder; the server URL points
-# at a closed port so no check-in leaves the machine.
+# A real licensing server (SQLite in the work folder) with the demo license,
+# so the benchmarked answer is the full active one, lease included.
+go build -o "$work/entitle-server" ./server/cmd/entitle-server
+srv() { "$work/entitle-server" --db "sqlite:$work/server.db" --log-level warn "$@"; }
+license_key=$(srv demo --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["license_key"])')
+key=$(srv keys show --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["keys"][0]["public_key"])')
+srv serve --listen 127.0.0.1:0 --addr-file "$work/server.addr" 2>"$work/server.log" &
+pids+=($!)
+wait_file "$work/server.addr"
+
 mkdir -p "$work/state" "$work/profiles"
-# Any 32 bytes make a syntactically valid pinned key; nothing is signed here.
-key=$(head -c32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+agent_flags=(--state-dir "$work/state" --profile-dir "$work/profiles" --server-url "http://$(cat "$work/server.addr")" --pinned-key "$key")
 t0=$(now_ns)
-"$bin" service run --listen 127.0.0.1:0 --state-dir "$work/state" --profile-dir "$work/profiles" \
-  --server-url http://127.0.0.1:9 --pinned-key "$key" --addr-file "$work/agent.addr" --log-level warn 2>"$work/agent.log" &
+"$bin" service run --listen 127.0.0.1:0 "${agent_flags[@]}" --addr-file "$work/agent.addr" --log-level warn 2>"$work/agent.log" &
 agent=$!; pids+=("$agent")
 wait_file "$work/agent.addr"
 addr=$(cat "$work/agent.addr")
@@ -65,6 +71,8 @@ url="http://$addr/v1/entitlement"
 until curl -fsS -o /dev/null "$url" 2>/dev/null; do sleep 0.002; done
 t1=$(now_ns)
 start_ms=$(( (t1 - t0) / 1000000 ))
+"$bin" --listen "$addr" "${agent_flags[@]}" activate --license-key "$license_key" >/dev/null
+curl -fsS "$url" | grep -q '"entitled":true' || { echo "bench-agent: the agent did not become entitled" >&2; exit 1; }
 sleep 0.5
 rss_start=$(rss_kb "$agent")
 size=$(curl -fsS "$url" | wc -c)

@@ -1,0 +1,5 @@
+//go:build !windows
+
+package agentclient
+
+func isRefusedOS(error) bool { return false }
