@@ -36,8 +36,10 @@ cross:
 	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./agent/... ./server/... ./tray/... ./pkg/...
 	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./agent/... ./server/... ./pkg/...
 
-package: build
-	./installer/build.sh
+# Linux .deb/.rpm (agent + tray, server) and the Windows MSI into dist/;
+# installer/build.sh builds its own release binaries for each OS.
+package:
+	VERSION='$(VERSION)' ./installer/build.sh
 
 clean:
 	rm -rf $(BIN) $(RUNDIR) dist

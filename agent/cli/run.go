@@ -87,6 +87,11 @@ func runAgent(ctx context.Context, cfg config.Config, o runOptions, logw io.Writ
 	if err != nil {
 		return err
 	}
+	// Created at start so a fresh install has a folder to open and drop
+	// profiles into; private keys inside are 0600 whatever the folder's mode.
+	if err := os.MkdirAll(cfg.ProfileDir, 0o700); err != nil {
+		return fmt.Errorf("profile folder: %w", err)
+	}
 	// The profile manager reads the plan limit from the engine's precomputed
 	// answer (no lock, no I/O); eng is assigned before either one runs.
 	var eng *engine.Engine

@@ -82,6 +82,11 @@ func (s *Service) Control(action string) error {
 	if err := service.Control(s.svc, action); err != nil {
 		return fmt.Errorf("service %s: %s: %w", s.name, action, err)
 	}
+	if action == "uninstall" {
+		if err := afterUninstall(s.svc.Platform(), s.name); err != nil {
+			return fmt.Errorf("service %s: uninstall: %w", s.name, err)
+		}
+	}
 	s.log.Info("service "+action, "name", s.name, "platform", s.svc.Platform())
 	return nil
 }
@@ -89,8 +94,13 @@ func (s *Service) Control(action string) error {
 // Status reports "running", "stopped" or "not installed".
 func (s *Service) Status() (string, error) {
 	st, err := s.svc.Status()
+	if err != nil {
+		if known, ok := sysvStatus(s.svc.Platform(), s.name); ok {
+			return known, nil
+		}
+	}
 	switch {
-	case errors.Is(err, service.ErrNotInstalled), err != nil && notInstalled(s.svc.Platform(), s.name):
+	case errors.Is(err, service.ErrNotInstalled):
 		return "not installed", nil
 	case err != nil:
 		return "unknown", fmt.Errorf("service %s: status: %w", s.name, err)

@@ -1,0 +1,72 @@
+package app
+
+import (
+	"context"
+	"time"
+)
+
+// watch keeps a connection to the agent: status, then the event stream; when
+// either fails it waits (MinBackoff doubling up to MaxBackoff; back to
+// MinBackoff after a stream that delivered events) and starts again.
+func (a *App) watch(ctx context.Context) {
+	backoff := a.o.MinBackoff
+	for ctx.Err() == nil {
+		if a.session(ctx) {
+			backoff = a.o.MinBackoff
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(backoff*2, a.o.MaxBackoff)
+	}
+}
+
+// session runs one connection; it reports whether the event stream delivered
+// anything (a healthy connection).
+func (a *App) session(ctx context.Context) bool {
+	ag, err := a.o.Dial()
+	if err != nil {
+		a.log.Debug("cannot reach the agent", "err", err)
+		a.send(ctx, connUpdate(err))
+		return false
+	}
+	sctx, cancel := context.WithTimeout(ctx, a.o.ActionTimeout)
+	st, err := ag.Status(sctx)
+	cancel()
+	if err != nil {
+		a.log.Debug("agent status failed", "err", err)
+		a.send(ctx, connUpdate(err))
+		return false
+	}
+	if !a.send(ctx, update{agent: ag, status: st}) {
+		return false
+	}
+	ectx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events, errc := ag.Events(ectx)
+	healthy := false
+	for ev := range events {
+		healthy = true
+		st := ev.Status
+		if st == nil {
+			sctx, cancel := context.WithTimeout(ctx, a.o.ActionTimeout)
+			st, err = ag.Status(sctx)
+			cancel()
+			if err != nil {
+				a.log.Debug("agent status failed", "err", err)
+				continue
+			}
+		}
+		if !a.send(ctx, update{status: st}) {
+			return healthy
+		}
+	}
+	if err := <-errc; err != nil {
+		a.log.Info("agent event stream ended", "err", err)
+	}
+	return healthy
+}

@@ -1,0 +1,440 @@
+package model
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/entitle/entitle/pkg/agentapi"
+)
+
+var now = time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
+
+func at(d time.Duration) *time.Time { t := now.Add(d); return &t }
+
+func date(s string) *time.Time {
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		panic(err)
+	}
+	return &t
+}
+
+const day1 = 24 * time.Hour
+
+// st builds a status; mods adjust it.
+func st(state agentapi.State, mods ...func(*agentapi.Status)) *agentapi.Status {
+	s := &agentapi.Status{
+		Entitlement:  agentapi.Entitlement{State: state, Entitled: state.Entitled(), Plan: "pro"},
+		Activated:    state != agentapi.StateInactive,
+		DeactivateOK: true,
+		Profiles:     &agentapi.ProfilesStatus{Folder: "/home/u/profiles", Count: 2, Default: "Work"},
+	}
+	for _, m := range mods {
+		m(s)
+	}
+	return s
+}
+
+type want struct {
+	icon     IconKind
+	status   string
+	enabled  []string // item ids that must be present and enabled
+	disabled []string // item ids that must be present and disabled
+	absent   []string // item ids that must not be present
+	labels   map[string]string
+}
+
+func check(t *testing.T, m Menu, w want) {
+	t.Helper()
+	byID := map[string]Item{}
+	for _, it := range m.Items {
+		if _, dup := byID[it.ID]; dup {
+			t.Errorf("duplicate item id %q", it.ID)
+		}
+		byID[it.ID] = it
+		if !it.Separator && it.Label == "" {
+			t.Errorf("item %q has no label", it.ID)
+		}
+		if it.Enabled && it.Action == ActionNone {
+			t.Errorf("item %q enabled without an action", it.ID)
+		}
+	}
+	if m.Icon != w.icon {
+		t.Errorf("icon %q, want %q", m.Icon, w.icon)
+	}
+	if got := byID["status"].Label; got != w.status {
+		t.Errorf("status line %q, want %q", got, w.status)
+	}
+	if m.Tooltip != "Entitle — "+w.status {
+		t.Errorf("tooltip %q", m.Tooltip)
+	}
+	if len(m.Items) == 0 || m.Items[0].ID != "status" || m.Items[len(m.Items)-1].ID != "quit" {
+		t.Errorf("menu must start with the status and end with Quit: %v", ids(m))
+	}
+	for _, id := range w.enabled {
+		if it, ok := byID[id]; !ok || !it.Enabled {
+			t.Errorf("item %q missing or disabled (%v)", id, ids(m))
+		}
+	}
+	for _, id := range w.disabled {
+		if it, ok := byID[id]; !ok || it.Enabled {
+			t.Errorf("item %q missing or enabled (%v)", id, ids(m))
+		}
+	}
+	for _, id := range w.absent {
+		if _, ok := byID[id]; ok {
+			t.Errorf("item %q present", id)
+		}
+	}
+	for id, l := range w.labels {
+		if got := byID[id].Label; got != l {
+			t.Errorf("item %q label %q, want %q", id, got, l)
+		}
+	}
+}
+
+func ids(m Menu) []string {
+	var out []string
+	for _, it := range m.Items {
+		out = append(out, it.ID)
+	}
+	return out
+}
+
+func TestBuild(t *testing.T) {
+	help := UIState{HelpURL: "https://help.example/entitle"}
+	tests := []struct {
+		name string
+		s    *agentapi.Status
+		conn ConnState
+		ui   UIState
+		want want
+	}{
+		{
+			name: "active with term", conn: ConnConnected, ui: help,
+			s: st(agentapi.StateActive, func(s *agentapi.Status) {
+				s.Entitlement.TermEnd = date("2027-03-01")
+				s.Account = "ada@example.com"
+			}),
+			want: want{icon: IconActive, status: "Active — Pro plan, until 2027-03-01",
+				enabled:  []string{"deactivate", "check", "open-profiles", "help", "quit"},
+				disabled: []string{"account", "profiles"},
+				absent:   []string{"activate", "managed", "organization", "deactivate-yes", "busy", "result", "signin-code"},
+				labels: map[string]string{"account": "Account: ada@example.com", "profiles": "2 profiles (default: Work)",
+					"deactivate": "Deactivate this computer…"}},
+		},
+		{
+			name: "active no term no plan, help from agent", conn: ConnConnected,
+			s:    st(agentapi.StateActive, func(s *agentapi.Status) { s.Entitlement.Plan = ""; s.HelpURL = "https://agent.example/help" }),
+			want: want{icon: IconActive, status: "Active", enabled: []string{"help"}},
+		},
+		{
+			name: "active no plan with term", conn: ConnConnected,
+			s:    st(agentapi.StateActive, func(s *agentapi.Status) { s.Entitlement.Plan = ""; s.Entitlement.TermEnd = date("2027-03-01") }),
+			want: want{icon: IconActive, status: "Active — until 2027-03-01", disabled: []string{"help"}},
+		},
+		{
+			name: "active term ends within 30 days", conn: ConnConnected,
+			s:    st(agentapi.StateActive, func(s *agentapi.Status) { s.Entitlement.TermEnd = at(10 * day1) }),
+			want: want{icon: IconAttention, status: "Active — Pro plan, until 2026-06-25"},
+		},
+		{
+			name: "active organization not managed", conn: ConnConnected,
+			s: st(agentapi.StateActive, func(s *agentapi.Status) { s.Organization = "Acme"; s.Workspace = "Legal" }),
+			want: want{icon: IconActive, status: "Active — Pro plan", disabled: []string{"organization", "workspace"}, absent: []string{"managed"},
+				labels: map[string]string{"organization": "Organization: Acme", "workspace": "Workspace: Legal"}},
+		},
+		{
+			name: "managed remote-only", conn: ConnConnected,
+			s: st(agentapi.StateActive, func(s *agentapi.Status) {
+				s.Organization = "Acme"
+				s.Entitlement.ManagementMode = "remote"
+				s.DeactivateOK = false
+				s.DeactivateNote = "Only Acme's administrators can release this seat"
+			}),
+			want: want{icon: IconActive, status: "Active — Pro plan",
+				disabled: []string{"managed", "deactivate", "deactivate-note"}, absent: []string{"organization", "deactivate-yes"},
+				labels: map[string]string{"managed": "Managed by Acme", "deactivate-note": "Only Acme's administrators can release this seat"}},
+		},
+		{
+			name: "managed without organization or note", conn: ConnConnected,
+			s: st(agentapi.StateActive, func(s *agentapi.Status) {
+				s.Entitlement.ManagementMode = "managed"
+				s.DeactivateOK = false
+			}),
+			want: want{icon: IconActive, status: "Active — Pro plan", disabled: []string{"managed", "deactivate", "deactivate-note"},
+				labels: map[string]string{"managed": "Managed by your organization", "deactivate-note": "Your organization manages this computer"}},
+		},
+		{
+			name: "self mode is not managed", conn: ConnConnected,
+			s:    st(agentapi.StateActive, func(s *agentapi.Status) { s.Entitlement.ManagementMode = "self" }),
+			want: want{icon: IconActive, status: "Active — Pro plan", absent: []string{"managed"}},
+		},
+		{
+			name: "confirming deactivation", conn: ConnConnected, ui: UIState{ConfirmingDeactivation: true},
+			s: st(agentapi.StateActive),
+			want: want{icon: IconActive, status: "Active — Pro plan",
+				enabled: []string{"deactivate-yes", "deactivate-cancel"}, disabled: []string{"deactivate-ask"}, absent: []string{"deactivate"},
+				labels: map[string]string{"deactivate-yes": "Yes, deactivate", "deactivate-cancel": "Cancel"}},
+		},
+		{
+			name: "confirming but not allowed", conn: ConnConnected, ui: UIState{ConfirmingDeactivation: true},
+			s:    st(agentapi.StateActive, func(s *agentapi.Status) { s.DeactivateOK = false }),
+			want: want{icon: IconActive, status: "Active — Pro plan", disabled: []string{"deactivate"}, absent: []string{"deactivate-yes"}},
+		},
+		{
+			name: "busy deactivating", conn: ConnConnected, ui: UIState{Busy: "Deactivating…"},
+			s: st(agentapi.StateActive),
+			want: want{icon: IconActive, status: "Active — Pro plan", disabled: []string{"busy", "check"}, absent: []string{"deactivate", "activate"},
+				labels: map[string]string{"busy": "Deactivating…"}},
+		},
+		{
+			name: "result after deactivation", conn: ConnConnected, ui: UIState{Result: "This computer was deactivated"},
+			s: st(agentapi.StateInactive),
+			want: want{icon: IconInactive, status: "Not activated", enabled: []string{"activate"}, disabled: []string{"result", "check"},
+				absent: []string{"deactivate"}, labels: map[string]string{"result": "This computer was deactivated"}},
+		},
+		{
+			name: "offline", conn: ConnConnected,
+			s: st(agentapi.StateOffline, func(s *agentapi.Status) {
+				s.Entitlement.TermEnd = date("2027-03-01")
+				s.Entitlement.LeaseExpiry = date("2026-12-01")
+				s.OfflineSince = date("2026-06-10")
+				s.LastError = "dial tcp: connection refused"
+			}),
+			want: want{icon: IconAttention, status: "Offline — licensed until 2026-12-01 (offline since 2026-06-10)",
+				enabled: []string{"deactivate", "check"}, disabled: []string{"last-error"}},
+		},
+		{
+			name: "offline grace earlier, since today", conn: ConnConnected,
+			s: st(agentapi.StateOffline, func(s *agentapi.Status) {
+				s.Entitlement.LeaseExpiry = date("2026-12-01")
+				s.GraceUntil = date("2026-07-01")
+				s.OfflineSince = at(-2 * time.Hour)
+			}),
+			want: want{icon: IconAttention, status: "Offline — licensed until 2026-07-01 (offline since 10:00)"},
+		},
+		{
+			name: "offline no dates", conn: ConnConnected, s: st(agentapi.StateOffline),
+			want: want{icon: IconAttention, status: "Offline"},
+		},
+		{
+			name: "not activated", conn: ConnConnected, ui: help, s: st(agentapi.StateInactive),
+			want: want{icon: IconInactive, status: "Not activated", enabled: []string{"activate", "help"}, disabled: []string{"check"},
+				absent: []string{"deactivate", "deactivate-note"}, labels: map[string]string{"activate": "Activate…"}},
+		},
+		{
+			name: "sign-in pending from agent", conn: ConnConnected,
+			s: st(agentapi.StateInactive, func(s *agentapi.Status) {
+				s.Pending = &agentapi.PendingAuth{UserCode: "ABCD-EFGH", VerificationURI: "https://x.example/device", ExpiresAt: now.Add(time.Minute)}
+			}),
+			want: want{icon: IconInactive, status: "Not activated", enabled: []string{"signin-open", "activate"}, disabled: []string{"signin-code"},
+				labels: map[string]string{"signin-code": "Sign-in code: ABCD-EFGH"}},
+		},
+		{
+			name: "sign-in pending from tray", conn: ConnConnected,
+			ui: UIState{SignIn: &agentapi.PendingAuth{UserCode: "WXYZ", VerificationURIComplete: "https://x.example/device?c=WXYZ"}},
+			s:  st(agentapi.StateInactive),
+			want: want{icon: IconInactive, status: "Not activated", enabled: []string{"signin-open"},
+				labels: map[string]string{"signin-code": "Sign-in code: WXYZ"}},
+		},
+		{
+			name: "tray sign-in hidden once activated", conn: ConnConnected,
+			ui:   UIState{SignIn: &agentapi.PendingAuth{UserCode: "WXYZ", VerificationURI: "https://x.example/d"}},
+			s:    st(agentapi.StateActive),
+			want: want{icon: IconActive, status: "Active — Pro plan", absent: []string{"signin-code", "signin-open"}},
+		},
+		{
+			name: "sign-in expired", conn: ConnConnected,
+			s: st(agentapi.StateInactive, func(s *agentapi.Status) {
+				s.Pending = &agentapi.PendingAuth{UserCode: "ABCD", VerificationURI: "https://x.example/d", ExpiresAt: now}
+			}),
+			want: want{icon: IconInactive, status: "Not activated", absent: []string{"signin-code", "signin-open"}},
+		},
+		{
+			name: "sign-in with unsafe URL", conn: ConnConnected,
+			s: st(agentapi.StateInactive, func(s *agentapi.Status) {
+				s.Pending = &agentapi.PendingAuth{UserCode: "ABCD", VerificationURI: "file:///etc/passwd"}
+			}),
+			want: want{icon: IconInactive, status: "Not activated", disabled: []string{"signin-code"}, absent: []string{"signin-open"}},
+		},
+		{
+			name: "expired term", conn: ConnConnected,
+			s:    st(agentapi.StateExpired, func(s *agentapi.Status) { s.Entitlement.TermEnd = date("2026-06-01") }),
+			want: want{icon: IconInactive, status: "Expired — license ended 2026-06-01", enabled: []string{"deactivate", "check"}, absent: []string{"activate"}},
+		},
+		{
+			name: "expired lease", conn: ConnConnected,
+			s: st(agentapi.StateExpired, func(s *agentapi.Status) {
+				s.Entitlement.LeaseExpiry = at(-time.Hour)
+				s.LastCheckin = date("2026-05-01")
+			}),
+			want: want{icon: IconInactive, status: "Expired — not checked in since 2026-05-01"},
+		},
+		{
+			name: "expired lease never checked in", conn: ConnConnected,
+			s:    st(agentapi.StateExpired, func(s *agentapi.Status) { s.Entitlement.LeaseExpiry = at(-time.Hour) }),
+			want: want{icon: IconInactive, status: "Expired — not checked in since activation"},
+		},
+		{
+			name: "expired reason", conn: ConnConnected,
+			s:    st(agentapi.StateExpired, func(s *agentapi.Status) { s.Entitlement.Reason = "license term over" }),
+			want: want{icon: IconInactive, status: "Expired — license term over"},
+		},
+		{
+			name: "expired bare", conn: ConnConnected, s: st(agentapi.StateExpired),
+			want: want{icon: IconInactive, status: "Expired"},
+		},
+		{
+			name: "suspended", conn: ConnConnected,
+			s:    st(agentapi.StateSuspended, func(s *agentapi.Status) { s.Entitlement.Reason = "device revoked" }),
+			want: want{icon: IconInactive, status: "Suspended — device revoked"},
+		},
+		{
+			name: "suspended bare", conn: ConnConnected, s: st(agentapi.StateSuspended),
+			want: want{icon: IconInactive, status: "Suspended by the licensing server"},
+		},
+		{
+			name: "tampered", conn: ConnConnected, s: st(agentapi.StateTampered),
+			want: want{icon: IconInactive, status: "License check failed — the clock or license file changed"},
+		},
+		{
+			name: "tampered reason", conn: ConnConnected,
+			s:    st(agentapi.StateTampered, func(s *agentapi.Status) { s.Entitlement.Reason = "clock rolled back" }),
+			want: want{icon: IconInactive, status: "License check failed — clock rolled back"},
+		},
+		{
+			name: "foreign", conn: ConnConnected, s: st(agentapi.StateForeign),
+			want: want{icon: IconInactive, status: "This activation belongs to another computer", enabled: []string{"activate", "deactivate"}},
+		},
+		{
+			name: "unknown state sanitized", conn: ConnConnected, s: st("weird\nstate\x00"),
+			want: want{icon: IconInactive, status: "Unknown state weird state"},
+		},
+		{
+			name: "agent not running", conn: ConnAgentNotRunning, ui: help, s: st(agentapi.StateActive),
+			want: want{icon: IconInactive, status: "Agent not running", enabled: []string{"help", "quit"}, disabled: []string{"conn-error"},
+				absent: []string{"activate", "deactivate", "check", "open-profiles", "profiles"}},
+		},
+		{
+			name: "agent not running, no status ever", conn: ConnAgentNotRunning,
+			want: want{icon: IconInactive, status: "Agent not running", disabled: []string{"help"}},
+		},
+		{
+			name: "connecting", conn: ConnConnecting,
+			want: want{icon: IconInactive, status: "Connecting to the agent…", absent: []string{"conn-error"}},
+		},
+		{
+			name: "connected without status is connecting", conn: ConnConnected,
+			want: want{icon: IconInactive, status: "Connecting to the agent…"},
+		},
+		{
+			name: "failed", conn: ConnFailed, ui: UIState{ConnError: "unauthorized: bad token", Result: "Could not check"},
+			want: want{icon: IconInactive, status: "Cannot talk to the agent", disabled: []string{"conn-error", "result"},
+				labels: map[string]string{"conn-error": "unauthorized: bad token"}},
+		},
+		{
+			name: "bad help URL ignored", conn: ConnConnected, ui: UIState{HelpURL: "javascript:alert(1)"},
+			s:    st(agentapi.StateActive, func(s *agentapi.Status) { s.HelpURL = "file:///x" }),
+			want: want{icon: IconActive, status: "Active — Pro plan", disabled: []string{"help"}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			check(t, Build(tc.s, tc.conn, tc.ui, now), tc.want)
+		})
+	}
+}
+
+func TestProfiles(t *testing.T) {
+	tests := []struct {
+		name     string
+		p        *agentapi.ProfilesStatus
+		icon     IconKind
+		labels   map[string]string
+		absent   []string
+		disabled []string
+	}{
+		{name: "none reported", p: nil, icon: IconActive, disabled: []string{"open-profiles"}, absent: []string{"profiles"}},
+		{name: "empty", p: &agentapi.ProfilesStatus{Folder: "/p"}, icon: IconActive,
+			labels: map[string]string{"profiles": "No signature profiles", "open-profiles": "Open profiles folder"}},
+		{name: "one default", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 1, Default: "Me"}, icon: IconActive,
+			labels: map[string]string{"profiles": "1 profile (default: Me)"}},
+		{name: "no default", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 3}, icon: IconActive,
+			labels: map[string]string{"profiles": "3 profiles, no default"}},
+		{name: "no folder", p: &agentapi.ProfilesStatus{Count: 3}, icon: IconActive, disabled: []string{"open-profiles"}},
+		{name: "invalid", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 3, Invalid: 1}, icon: IconAttention,
+			labels: map[string]string{"profiles-invalid": "⚠ 1 profile is invalid"}},
+		{name: "expired", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 3, Expired: 2}, icon: IconAttention,
+			labels: map[string]string{"profiles-expired": "⚠ 2 certificates have expired"}},
+		{name: "expiring with date", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 3, Expiring: 2, EarliestCertUntil: at(5 * day1)}, icon: IconAttention,
+			labels: map[string]string{"profiles-expiring": "⚠ 2 certificates expire within 30 days (first on 2026-06-20)"}},
+		{name: "expiring no date", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 3, Expiring: 1}, icon: IconAttention,
+			labels: map[string]string{"profiles-expiring": "⚠ 1 certificate expires within 30 days"}},
+		{name: "earliest soon but not counted", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 1, EarliestCertUntil: at(3 * day1)}, icon: IconAttention,
+			labels: map[string]string{"profiles-expiring": "⚠ A certificate expires on 2026-06-18"}},
+		{name: "earliest far", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 1, EarliestCertUntil: at(90 * day1)}, icon: IconActive,
+			absent: []string{"profiles-expiring"}},
+		{name: "unlicensed", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 5, Unlicensed: 2}, icon: IconActive,
+			labels: map[string]string{"profiles-unlicensed": "⚠ 2 profiles are beyond your plan's limit"}},
+		{name: "warnings bounded", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 1, Warnings: []string{"a", "b\nc", "", "d", "e"}}, icon: IconActive,
+			labels: map[string]string{"profiles-warning-0": "⚠ a", "profiles-warning-1": "⚠ b c", "profiles-more": "… and 2 more warnings"},
+			absent: []string{"profiles-warning-2", "profiles-warning-3"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := st(agentapi.StateActive, func(s *agentapi.Status) { s.Profiles = tc.p })
+			check(t, Build(s, ConnConnected, UIState{}, now), want{icon: tc.icon, status: "Active — Pro plan",
+				labels: tc.labels, absent: tc.absent, disabled: tc.disabled})
+		})
+	}
+}
+
+func TestCleanBoundsAgentText(t *testing.T) {
+	s := st(agentapi.StateActive, func(s *agentapi.Status) { s.Account = strings.Repeat("é", 500) + "\x1b[31m" })
+	m := Build(s, ConnConnected, UIState{}, now)
+	for _, it := range m.Items {
+		if len([]rune(it.Label)) > maxLabel+20 {
+			t.Errorf("label %q not bounded", it.ID)
+		}
+		if strings.ContainsAny(it.Label, "\x1b\n\r\x00") {
+			t.Errorf("label %q has control characters", it.ID)
+		}
+	}
+}
+
+func TestURLHelpers(t *testing.T) {
+	tests := []struct {
+		u  string
+		ok bool
+	}{
+		{"https://a.example/x", true}, {"http://127.0.0.1:1/", true}, {"", false}, {"file:///etc", false},
+		{"javascript:x", false}, {"https://a b", false}, {"https://a\n", false}, {"-https://a", false},
+		{"https://" + strings.Repeat("a", 3000), false},
+	}
+	for _, tc := range tests {
+		if got := WebURL(tc.u); got != tc.ok {
+			t.Errorf("WebURL(%q) = %v", tc.u, got)
+		}
+	}
+	ui := UIState{HelpURL: "https://cfg.example", SignIn: &agentapi.PendingAuth{VerificationURI: "https://ui.example"}}
+	if got := HelpURL("https://agent.example", ui); got != "https://agent.example" {
+		t.Errorf("HelpURL agent: %q", got)
+	}
+	if got := HelpURL("", ui); got != "https://cfg.example" {
+		t.Errorf("HelpURL fallback: %q", got)
+	}
+	s := st(agentapi.StateInactive, func(s *agentapi.Status) {
+		s.Pending = &agentapi.PendingAuth{VerificationURI: "https://a.example", VerificationURIComplete: "https://a.example?c=1"}
+	})
+	if got := SignInURL(s, ui); got != "https://a.example?c=1" {
+		t.Errorf("SignInURL status: %q", got)
+	}
+	if got := SignInURL(st(agentapi.StateInactive), ui); got != "https://ui.example" {
+		t.Errorf("SignInURL ui: %q", got)
+	}
+	if got := SignInURL(nil, UIState{}); got != "" {
+		t.Errorf("SignInURL none: %q", got)
+	}
+}
