@@ -98,9 +98,10 @@ func (a *app) applyConfig(cmd *cobra.Command) error {
 		}
 	}
 	var errs []error
-	known := map[string]bool{}
+	// One file serves every command (serve and the admin commands), so a key
+	// is valid when any command knows it; a key no command knows is a typo.
+	known := allFlagNames(cmd.Root())
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		known[f.Name] = true
 		if f.Changed || f.Name == "config" || f.Name == "help" || f.Name == "version" {
 			return
 		}
@@ -131,6 +132,21 @@ func (a *app) applyConfig(cmd *cobra.Command) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// allFlagNames returns the flag names of cmd and all its subcommands.
+func allFlagNames(cmd *cobra.Command) map[string]bool {
+	names := map[string]bool{}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) { names[f.Name] = true })
+		c.PersistentFlags().VisitAll(func(f *pflag.Flag) { names[f.Name] = true })
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(cmd)
+	return names
 }
 
 func setFlag(f *pflag.Flag, v string) error {

@@ -170,3 +170,25 @@ func TestReadSecret(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedConfigFileServesAdminCommands: the packaged server.toml holds
+// serve settings (listen, public-url); admin commands reading the same file
+// must accept them rather than refuse the file.
+func TestSharedConfigFileServesAdminCommands(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "server.toml")
+	body := "db = \"sqlite:" + filepath.Join(dir, "s.db") + "\"\nlisten = \"127.0.0.1:0\"\npublic-url = \"https://licensing.example\"\n"
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"migrate"}, {"license", "list"}, {"keys", "show"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			root := newRoot(strings.NewReader(""), &out, &errb)
+			root.SetArgs(append(args, "--config", conf))
+			if err := root.Execute(); err != nil {
+				t.Fatalf("%v\n%s", err, errb.String())
+			}
+		})
+	}
+}
