@@ -151,7 +151,7 @@ func (s *Service) activateOn(ctx context.Context, tx *store.Tx, lic License, a a
 	if err := tx.Audit(ctx, now, a.actor, action, resp.DeviceID, detail); err != nil {
 		return protocol.ActivateResponse{}, err
 	}
-	if resp.Lease, err = s.signLease(resp.DeviceID, a.fingerprint, a.product, lic.leaseLicense(), now); err != nil {
+	if resp.Lease, err = s.signLease(ctx, resp.DeviceID, a.fingerprint, a.product, lic.leaseLicense(), now); err != nil {
 		return protocol.ActivateResponse{}, err
 	}
 	return resp, nil

@@ -268,9 +268,31 @@ func (s *Service) deviceAuthByUserCode(ctx context.Context, q func(string, ...an
 	return d, nil
 }
 
-// DeviceAuthInfo describes the sign-in waiting under a user code.
-func (s *Service) DeviceAuthInfo(ctx context.Context, userCode string) (DeviceAuthInfo, error) {
-	d, err := s.deviceAuthByUserCode(ctx, func(q string, args ...any) *sql.Row { return s.db.QueryRow(ctx, q, args...) }, userCode, "")
+// limitUserCode runs lookup, a lookup by user code on behalf of clientIP,
+// counting it as a failure if no sign-in has that code: a user code is all
+// that guards a pending sign-in, so guessing codes must be slow. Lookups of
+// malformed codes are not counted, as they guess nothing.
+func (s *Service) limitUserCode(ctx context.Context, clientIP string, lookup func() error) error {
+	now := s.now()
+	a, ok := s.userCodeIP.take(clientIP, now)
+	if !ok {
+		return errf(protocol.ErrRateLimited, "too many codes that match no computer were entered from your network address; wait a few minutes and try again")
+	}
+	err := lookup()
+	if a.done(s.now(), CodeOf(err) == protocol.ErrNotFound) {
+		s.log.WarnContext(ctx, "too many unknown device sign-in codes; refusing more from this address for now", "ip", clientIP)
+	}
+	return err
+}
+
+// DeviceAuthInfo describes the sign-in waiting under a user code. Lookups
+// that find nothing are limited per clientIP (Config.UserCodeFailuresPerIP).
+func (s *Service) DeviceAuthInfo(ctx context.Context, userCode, clientIP string) (DeviceAuthInfo, error) {
+	var d deviceAuth
+	err := s.limitUserCode(ctx, clientIP, func() (err error) {
+		d, err = s.deviceAuthByUserCode(ctx, func(q string, args ...any) *sql.Row { return s.db.QueryRow(ctx, q, args...) }, userCode, "")
+		return err
+	})
 	if err != nil {
 		return DeviceAuthInfo{}, err
 	}
@@ -283,14 +305,16 @@ func (s *Service) DeviceAuthInfo(ctx context.Context, userCode string) (DeviceAu
 
 // ApproveDeviceAuth lets the computer waiting under userCode activate with
 // the account's license. It fails, changing nothing, if the account could not
-// activate the computer now, so the person sees why in the browser.
-func (s *Service) ApproveDeviceAuth(ctx context.Context, userCode, accountID string) error {
-	return s.decideDeviceAuth(ctx, userCode, accountID, authApproved)
+// activate the computer now, so the person sees why in the browser. Codes
+// that match nothing count against clientIP as in DeviceAuthInfo.
+func (s *Service) ApproveDeviceAuth(ctx context.Context, userCode, accountID, clientIP string) error {
+	return s.limitUserCode(ctx, clientIP, func() error { return s.decideDeviceAuth(ctx, userCode, accountID, authApproved) })
 }
 
-// DenyDeviceAuth refuses the sign-in waiting under userCode.
-func (s *Service) DenyDeviceAuth(ctx context.Context, userCode, accountID string) error {
-	return s.decideDeviceAuth(ctx, userCode, accountID, authDenied)
+// DenyDeviceAuth refuses the sign-in waiting under userCode. Codes that match
+// nothing count against clientIP as in DeviceAuthInfo.
+func (s *Service) DenyDeviceAuth(ctx context.Context, userCode, accountID, clientIP string) error {
+	return s.limitUserCode(ctx, clientIP, func() error { return s.decideDeviceAuth(ctx, userCode, accountID, authDenied) })
 }
 
 func (s *Service) decideDeviceAuth(ctx context.Context, userCode, accountID, status string) error {

@@ -46,14 +46,14 @@ func TestDeviceAuthApprove(t *testing.T) {
 
 		// The person types the code in lower case without the hyphen.
 		typed := strings.ToLower(strings.ReplaceAll(r.UserCode, "-", ""))
-		info, err := f.svc.DeviceAuthInfo(f.ctx, typed)
+		info, err := f.svc.DeviceAuthInfo(f.ctx, typed, testIP)
 		if err != nil || info.Status != "pending" || info.Facts.Hostname != "laptop" || info.UserCode != r.UserCode {
 			t.Fatalf("DeviceAuthInfo = %+v, %v", info, err)
 		}
-		if err := f.svc.ApproveDeviceAuth(f.ctx, typed, acc.ID); err != nil {
+		if err := f.svc.ApproveDeviceAuth(f.ctx, typed, acc.ID, testIP); err != nil {
 			t.Fatalf("approve: %v", err)
 		}
-		wantCode(t, f.svc.ApproveDeviceAuth(f.ctx, typed, acc.ID), protocol.ErrInvalidRequest)
+		wantCode(t, f.svc.ApproveDeviceAuth(f.ctx, typed, acc.ID, testIP), protocol.ErrInvalidRequest)
 		if f.count("SELECT COUNT(*) FROM devices") != 0 {
 			t.Fatal("approval alone must not activate; the poll does")
 		}
@@ -73,7 +73,7 @@ func TestDeviceAuthApprove(t *testing.T) {
 		if f.seatsUsed(lic.ID) != 1 || f.count("SELECT COUNT(*) FROM devices") != 1 {
 			t.Error("the approval must activate exactly once")
 		}
-		if info, _ := f.svc.DeviceAuthInfo(f.ctx, r.UserCode); info.Status != "consumed" {
+		if info, _ := f.svc.DeviceAuthInfo(f.ctx, r.UserCode, testIP); info.Status != "consumed" {
 			t.Errorf("status after use = %q", info.Status)
 		}
 		if f.audits("device_auth.approve") != 1 || f.audits("device.activate") != 1 {
@@ -88,7 +88,7 @@ func TestDeviceAuthConcurrentPolls(t *testing.T) {
 		acc := f.account("owner@example.com")
 		lic := f.license("owner@example.com", 5, time.Time{})
 		r := f.startAuth("laptop")
-		if err := f.svc.ApproveDeviceAuth(f.ctx, r.UserCode, acc.ID); err != nil {
+		if err := f.svc.ApproveDeviceAuth(f.ctx, r.UserCode, acc.ID, testIP); err != nil {
 			t.Fatal(err)
 		}
 		_, errs := concurrently(10, func(int) (protocol.ActivateResponse, error) { return f.svc.PollDeviceAuth(f.ctx, r.DeviceCode) })
@@ -112,7 +112,7 @@ func TestDeviceAuthDenyAndExpiry(t *testing.T) {
 
 		t.Run("deny", func(t *testing.T) {
 			r := f.startAuth("denied")
-			if err := f.svc.DenyDeviceAuth(f.ctx, r.UserCode, acc.ID); err != nil {
+			if err := f.svc.DenyDeviceAuth(f.ctx, r.UserCode, acc.ID, testIP); err != nil {
 				t.Fatal(err)
 			}
 			_, err := f.svc.PollDeviceAuth(f.ctx, r.DeviceCode)
@@ -126,8 +126,8 @@ func TestDeviceAuthDenyAndExpiry(t *testing.T) {
 			f.clock.Advance(10*time.Minute + time.Second)
 			_, err := f.svc.PollDeviceAuth(f.ctx, r.DeviceCode)
 			wantCode(t, err, protocol.ErrExpiredToken)
-			wantCode(t, f.svc.ApproveDeviceAuth(f.ctx, r.UserCode, acc.ID), protocol.ErrExpiredToken)
-			if info, err := f.svc.DeviceAuthInfo(f.ctx, r.UserCode); err != nil || info.Status != "expired" {
+			wantCode(t, f.svc.ApproveDeviceAuth(f.ctx, r.UserCode, acc.ID, testIP), protocol.ErrExpiredToken)
+			if info, err := f.svc.DeviceAuthInfo(f.ctx, r.UserCode, testIP); err != nil || info.Status != "expired" {
 				t.Errorf("info = %+v, %v", info, err)
 			}
 		})
@@ -135,7 +135,7 @@ func TestDeviceAuthDenyAndExpiry(t *testing.T) {
 			other := f.account("empty@example.com")
 			r := f.startAuth("nolicense")
 			before := f.snapshot()
-			wantCode(t, f.svc.ApproveDeviceAuth(f.ctx, r.UserCode, other.ID), protocol.ErrNoLicense)
+			wantCode(t, f.svc.ApproveDeviceAuth(f.ctx, r.UserCode, other.ID, testIP), protocol.ErrNoLicense)
 			if f.snapshot() != before {
 				t.Error("a refused approval changed the database")
 			}
@@ -145,12 +145,66 @@ func TestDeviceAuthDenyAndExpiry(t *testing.T) {
 			wantCode(t, err, protocol.ErrExpiredToken)
 			_, err = f.svc.PollDeviceAuth(f.ctx, "")
 			wantCode(t, err, protocol.ErrInvalidRequest)
-			_, err = f.svc.DeviceAuthInfo(f.ctx, "BCDF-GHJK")
+			_, err = f.svc.DeviceAuthInfo(f.ctx, "BCDF-GHJK", testIP)
 			wantCode(t, err, protocol.ErrNotFound)
-			_, err = f.svc.DeviceAuthInfo(f.ctx, "AEIO-UUUU")
+			_, err = f.svc.DeviceAuthInfo(f.ctx, "AEIO-UUUU", testIP)
 			wantCode(t, err, protocol.ErrInvalidRequest)
 			_, err = f.svc.StartDeviceAuth(f.ctx, protocol.DeviceAuthorizeRequest{Fingerprint: "x", Product: "signer"}, verifyURI)
 			wantCode(t, err, protocol.ErrInvalidRequest)
 		})
+	})
+}
+
+// testIP is the client address of the device-page calls in these tests.
+const testIP = "192.0.2.1"
+
+// TestUserCodeGuessingLimit: lookups of codes that match no sign-in are
+// limited per client IP, on every path that looks a code up; known codes and
+// malformed ones do not count, and the budget refills with time.
+func TestUserCodeGuessingLimit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d, func(c *Config) { c.UserCodeFailuresPerIP = RateLimit{PerMinute: 6, Burst: 3} })
+		acc := f.account("owner@example.com")
+		f.license("owner@example.com", 2, time.Time{})
+		r := f.startAuth("laptop")
+		const guesser, other = "198.51.100.7", "198.51.100.8"
+
+		for range 5 {
+			if _, err := f.svc.DeviceAuthInfo(f.ctx, r.UserCode, guesser); err != nil {
+				t.Fatalf("known code: %v", err)
+			}
+			_, err := f.svc.DeviceAuthInfo(f.ctx, "AEIO-UUUU", guesser)
+			wantCode(t, err, protocol.ErrInvalidRequest)
+		}
+		_, err := f.svc.DeviceAuthInfo(f.ctx, "BCDF-GHJK", guesser)
+		wantCode(t, err, protocol.ErrNotFound)
+		wantCode(t, f.svc.ApproveDeviceAuth(f.ctx, "BCDF-GHJL", acc.ID, guesser), protocol.ErrNotFound)
+		wantCode(t, f.svc.DenyDeviceAuth(f.ctx, "BCDF-GHJM", acc.ID, guesser), protocol.ErrNotFound)
+
+		// The budget is spent: even the right code is refused, and nothing
+		// is looked up or changed.
+		before := f.snapshot()
+		_, err = f.svc.DeviceAuthInfo(f.ctx, r.UserCode, guesser)
+		if e := wantCode(t, err, protocol.ErrRateLimited); !strings.Contains(e.Message, "wait a few minutes") {
+			t.Errorf("message %q", e.Message)
+		}
+		wantCode(t, f.svc.ApproveDeviceAuth(f.ctx, r.UserCode, acc.ID, guesser), protocol.ErrRateLimited)
+		if f.snapshot() != before {
+			t.Error("a refused lookup changed the database")
+		}
+		// Other addresses are not affected.
+		if _, err := f.svc.DeviceAuthInfo(f.ctx, r.UserCode, other); err != nil {
+			t.Fatalf("another address: %v", err)
+		}
+		// At 6 a minute, one more code every 10 s.
+		f.clock.Advance(10 * time.Second)
+		_, err = f.svc.DeviceAuthInfo(f.ctx, "BCDF-GHJN", guesser)
+		wantCode(t, err, protocol.ErrNotFound)
+		_, err = f.svc.DeviceAuthInfo(f.ctx, "BCDF-GHJP", guesser)
+		wantCode(t, err, protocol.ErrRateLimited)
+		f.clock.Advance(10 * time.Second)
+		if err := f.svc.ApproveDeviceAuth(f.ctx, r.UserCode, acc.ID, guesser); err != nil {
+			t.Fatalf("approve after the wait: %v", err)
+		}
 	})
 }

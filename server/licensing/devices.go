@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/entitle/entitle/pkg/licensekey"
 	"github.com/entitle/entitle/pkg/protocol"
@@ -17,8 +18,8 @@ func errBadCredential() *Error {
 	return errf(protocol.ErrInvalidCredentials, "this computer's activation is not recognized; activate it again")
 }
 
-// checkinRow is what a check-in reads: the device and its license, in one
-// indexed lookup by credential hash.
+// checkinRow is what the slow path of a check-in reads: the device and its
+// license, in one indexed lookup by credential hash.
 type checkinRow struct {
 	deviceID, fingerprint, product string
 	facts                          protocol.DeviceFacts
@@ -29,8 +30,47 @@ type checkinRow struct {
 const checkinQuery = `SELECT d.id, d.fingerprint, d.product, d.hostname, d.os, d.arch, d.agent_version, d.deactivated_at,
 	` + licenseCols + licenseFrom + ` JOIN devices d ON d.license_id = l.id WHERE d.credential_hash = ?`
 
+// The check-in as one statement: it records the check-in only for an active
+// device with this credential and fingerprint on a usable license (the
+// conditions of usable, in SQL), and returns what the lease needs. A fact the
+// agent left empty keeps its stored value, as mergeFacts does. Both take the
+// same arguments: now, hostname, os, arch, agent version, profiles (NULL
+// keeps the stored ones), credential hash, fingerprint, then now twice and
+// false (not suspended) for the license conditions.
+//
+// SQLite's RETURNING may only name the updated table, so the license comes
+// from correlated subqueries (primary-key lookups); PostgreSQL joins it with
+// UPDATE ... FROM, which does not lock the license row.
+const (
+	checkinUpdateSQLite = `UPDATE devices SET last_seen_at = ?,
+	hostname = COALESCE(NULLIF(?, ''), hostname), os = COALESCE(NULLIF(?, ''), os),
+	arch = COALESCE(NULLIF(?, ''), arch), agent_version = COALESCE(NULLIF(?, ''), agent_version),
+	profiles = COALESCE(?, profiles)
+	WHERE credential_hash = ? AND fingerprint = ? AND deactivated_at IS NULL
+	AND EXISTS (SELECT 1 FROM licenses l WHERE l.id = devices.license_id
+		AND l.term_start <= ? AND (l.term_end IS NULL OR l.term_end > ?) AND l.suspended = ?)
+	RETURNING id, product, license_id,
+	(SELECT l.plan FROM licenses l WHERE l.id = devices.license_id),
+	(SELECT l.features FROM licenses l WHERE l.id = devices.license_id),
+	(SELECT l.max_profiles FROM licenses l WHERE l.id = devices.license_id),
+	(SELECT l.term_end FROM licenses l WHERE l.id = devices.license_id),
+	(SELECT l.subscription FROM licenses l WHERE l.id = devices.license_id),
+	(SELECT a.email FROM licenses l JOIN accounts a ON a.id = l.owner_account_id WHERE l.id = devices.license_id)`
+
+	checkinUpdatePostgres = `UPDATE devices d SET last_seen_at = ?,
+	hostname = COALESCE(NULLIF(?, ''), d.hostname), os = COALESCE(NULLIF(?, ''), d.os),
+	arch = COALESCE(NULLIF(?, ''), d.arch), agent_version = COALESCE(NULLIF(?, ''), d.agent_version),
+	profiles = COALESCE(?, d.profiles)
+	FROM licenses l JOIN accounts a ON a.id = l.owner_account_id
+	WHERE d.credential_hash = ? AND d.fingerprint = ? AND d.deactivated_at IS NULL AND l.id = d.license_id
+	AND l.term_start <= ? AND (l.term_end IS NULL OR l.term_end > ?) AND l.suspended = ?
+	RETURNING d.id, d.product, l.id, l.plan, l.features, l.max_profiles, l.term_end, l.subscription, a.email`
+)
+
 // Checkin renews a device's lease and records what it reports. It is the hot
-// path: one indexed read and one update, no password hashing.
+// path: one statement that updates and returns the device and its license,
+// no password hashing. Only a refusal (unknown credential, deactivated device,
+// other fingerprint, unusable license) costs a second lookup, to tell which.
 func (s *Service) Checkin(ctx context.Context, credential string, req protocol.CheckinRequest) (protocol.CheckinResponse, error) {
 	if checkSecret("credential", credential) != nil {
 		return protocol.CheckinResponse{}, errBadCredential()
@@ -44,6 +84,44 @@ func (s *Service) Checkin(ctx context.Context, credential string, req protocol.C
 	if err := checkProfiles(req.Profiles); err != nil {
 		return protocol.CheckinResponse{}, err
 	}
+	now := s.now()
+	var profiles any
+	if req.Profiles != nil {
+		profiles = mustJSON(req.Profiles)
+	}
+	query := checkinUpdateSQLite
+	if s.db.Dialect() == store.Postgres {
+		query = checkinUpdatePostgres
+	}
+	var (
+		deviceID, product, features string
+		l                           leaseLicense
+		termEnd                     sql.NullInt64
+	)
+	ms := store.Millis(now)
+	err := s.db.WriteRowCached(ctx, query, []any{&deviceID, &product, &l.id, &l.plan, &features, &l.maxProfiles, &termEnd, &l.subscription, &l.ownerEmail},
+		ms, req.Device.Hostname, req.Device.OS, req.Device.Arch, req.Device.AgentVersion, profiles,
+		hashSecret(credential), req.Fingerprint, ms, ms, false)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s.checkinSlow(ctx, credential, req, now, profiles)
+	}
+	if err != nil {
+		return protocol.CheckinResponse{}, fmt.Errorf("record check-in: %w", err)
+	}
+	if err := json.Unmarshal([]byte(features), &l.features); err != nil {
+		return protocol.CheckinResponse{}, fmt.Errorf("license %s: features: %w", l.id, err)
+	}
+	if termEnd.Valid {
+		l.termEnd = store.FromMillis(termEnd.Int64)
+	}
+	return s.checkinResponse(ctx, deviceID, req.Fingerprint, product, l, now)
+}
+
+// checkinSlow is the check-in of a device the single statement did not
+// update: it looks the device up to give the right refusal. Should the lookup
+// find nothing to refuse (the device or license changed in between), it
+// records the check-in as the single statement would have.
+func (s *Service) checkinSlow(ctx context.Context, credential string, req protocol.CheckinRequest, now time.Time, profiles any) (protocol.CheckinResponse, error) {
 	row, err := s.checkinLookup(ctx, credential)
 	if err != nil {
 		return protocol.CheckinResponse{}, err
@@ -54,16 +132,11 @@ func (s *Service) Checkin(ctx context.Context, credential string, req protocol.C
 	if row.fingerprint != req.Fingerprint {
 		return protocol.CheckinResponse{}, errBadCredential()
 	}
-	now := s.now()
 	if err := usable(row.lic, now); err != nil {
 		return protocol.CheckinResponse{}, err
 	}
 	facts := mergeFacts(row.facts, req.Device)
-	var profiles any
-	if req.Profiles != nil {
-		profiles = mustJSON(req.Profiles)
-	}
-	n, err := s.db.ExecCached(ctx, `UPDATE devices SET last_seen_at = ?, hostname = ?, os = ?, arch = ?, agent_version = ?,
+	n, err := s.db.Exec(ctx, `UPDATE devices SET last_seen_at = ?, hostname = ?, os = ?, arch = ?, agent_version = ?,
 		profiles = COALESCE(?, profiles) WHERE id = ? AND deactivated_at IS NULL`,
 		store.Millis(now), facts.Hostname, facts.OS, facts.Arch, facts.AgentVersion, profiles, row.deviceID)
 	if err != nil {
@@ -75,7 +148,12 @@ func (s *Service) Checkin(ctx context.Context, credential string, req protocol.C
 		// Deactivated between the read and the update.
 		return protocol.CheckinResponse{}, errRevoked(store.Millis(now))
 	}
-	tok, err := s.signLease(row.deviceID, row.fingerprint, row.product, row.lic.leaseLicense(), now)
+	s.log.DebugContext(ctx, "check-in recorded on the slow path: the device or its license changed during the check-in", "device", row.deviceID)
+	return s.checkinResponse(ctx, row.deviceID, row.fingerprint, row.product, row.lic.leaseLicense(), now)
+}
+
+func (s *Service) checkinResponse(ctx context.Context, deviceID, fingerprint, product string, l leaseLicense, now time.Time) (protocol.CheckinResponse, error) {
+	tok, err := s.signLease(ctx, deviceID, fingerprint, product, l, now)
 	if err != nil {
 		return protocol.CheckinResponse{}, err
 	}

@@ -1,6 +1,10 @@
 package licensing
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -183,6 +187,226 @@ func TestKeyRotation(t *testing.T) {
 		}
 		if k := again.signer.Load().signer.KeyID(); k != kid {
 			t.Errorf("restarted server signs with %s, want %s", k, kid)
+		}
+	})
+}
+
+// TestCheckinRefusals covers the refusals that the single check-in statement
+// leaves to its slow path, on each dialect: each gives its own error and
+// changes nothing.
+func TestCheckinRefusals(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		f.account("owner@example.com")
+		now := f.clock.Now()
+		lic := f.license("owner@example.com", 3, now.Add(time.Hour))
+		a := f.activateKey(lic.Key, fp("a"))
+		b := f.activateKey(lic.Key, fp("b"))
+		later, err := f.svc.CreateLicense(f.ctx, LicenseSpec{OwnerEmail: "owner@example.com", Plan: Plan{Name: "Pro"}, Seats: 1,
+			TermStart: now.Add(-time.Minute), TermEnd: now.Add(48 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := f.activateKey(later.Key, fp("c"))
+		if _, err := f.db.Exec(f.ctx, "UPDATE licenses SET term_start = ? WHERE id = ?", store.Millis(now.Add(time.Hour)), later.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.db.Exec(f.ctx, "UPDATE licenses SET suspended = ? WHERE id = ?", true, lic.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.DeactivateSelf(f.ctx, b.Credential); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(time.Minute)
+		check := func(name, cred, machine, code, text string) {
+			t.Helper()
+			before := f.snapshot()
+			_, err := f.svc.Checkin(f.ctx, cred, protocol.CheckinRequest{Fingerprint: fp(machine), Device: facts("changed")})
+			if e := wantCode(t, err, code); !strings.Contains(e.Message, text) {
+				t.Errorf("%s: message %q, want it to mention %q", name, e.Message, text)
+			}
+			if f.snapshot() != before {
+				t.Errorf("%s: the database changed", name)
+			}
+		}
+		check("suspended license", a.Credential, "a", protocol.ErrLicenseSuspended, "suspended")
+		check("deactivated device on a suspended license", b.Credential, "b", protocol.ErrDeviceRevoked, "deactivated on 1 March 2030")
+		check("term not started", c.Credential, "c", protocol.ErrLicenseExpired, "not valid before")
+		check("wrong fingerprint before the license state", a.Credential, "c", protocol.ErrInvalidCredentials, "not recognized")
+
+		if _, err := f.db.Exec(f.ctx, "UPDATE licenses SET suspended = ? WHERE id = ?", false, lic.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Checkin(f.ctx, a.Credential, protocol.CheckinRequest{Fingerprint: fp("a")}); err != nil {
+			t.Fatalf("check-in after the suspension is lifted: %v", err)
+		}
+		// The term end is exclusive, as in usable: at the very millisecond
+		// it is expired.
+		f.clock.Advance(lic.TermEnd.Sub(f.clock.Now()) - time.Millisecond)
+		if _, err := f.svc.Checkin(f.ctx, a.Credential, protocol.CheckinRequest{Fingerprint: fp("a")}); err != nil {
+			t.Fatalf("check-in a millisecond before the term end: %v", err)
+		}
+		f.clock.Advance(time.Millisecond)
+		check("term ended", a.Credential, "a", protocol.ErrLicenseExpired, "expired on")
+	})
+}
+
+// TestCheckinKeepsUnreportedFacts: facts and profiles the agent does not
+// report keep their stored values; reported ones replace them.
+func TestCheckinKeepsUnreportedFacts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		acc := f.account("owner@example.com")
+		lic := f.license("owner@example.com", 1, time.Time{})
+		a := f.activateKey(lic.Key, fp("a"))
+		prof := &protocol.ProfileSummary{Total: 2, Valid: 2, Default: "work"}
+		if _, err := f.svc.Checkin(f.ctx, a.Credential, protocol.CheckinRequest{Fingerprint: fp("a"), Profiles: prof}); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(time.Minute)
+		if _, err := f.svc.Checkin(f.ctx, a.Credential, protocol.CheckinRequest{Fingerprint: fp("a"), Device: protocol.DeviceFacts{AgentVersion: "2.0.0"}}); err != nil {
+			t.Fatal(err)
+		}
+		devs, err := f.svc.ListDevices(f.ctx, acc.ID)
+		if err != nil || len(devs) != 1 {
+			t.Fatalf("ListDevices = %v, %v", devs, err)
+		}
+		want := facts("host-" + fp("a")[:6])
+		want.AgentVersion = "2.0.0"
+		if dv := devs[0]; dv.Facts != want || dv.Profiles == nil || *dv.Profiles != *prof || !dv.LastSeen.Equal(f.clock.Now()) {
+			t.Errorf("device = %+v (profiles %+v); want facts %+v, the first profiles and last seen now", dv, dv.Profiles, want)
+		}
+	})
+}
+
+// TestCheckinSlowPathRecords covers the slow path finding nothing to refuse,
+// as when a license is unsuspended between the statement and the lookup: it
+// records the check-in and issues a lease.
+func TestCheckinSlowPathRecords(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		var logs bytes.Buffer
+		f := newFixture(t, d, func(c *Config) {
+			c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		})
+		acc := f.account("owner@example.com")
+		lic := f.license("owner@example.com", 1, time.Time{})
+		a := f.activateKey(lic.Key, fp("a"))
+		f.clock.Advance(time.Minute)
+		req := protocol.CheckinRequest{Fingerprint: fp("a"), Device: protocol.DeviceFacts{Hostname: "slow"}}
+		resp, err := f.svc.checkinSlow(f.ctx, a.Credential, req, f.clock.Now(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, err := f.svc.Keys(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := lease.Verify(resp.Lease, keys, fp("a"), f.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		devs, err := f.svc.ListDevices(f.ctx, acc.ID)
+		if err != nil || len(devs) != 1 || devs[0].Facts.Hostname != "slow" || devs[0].Facts.OS != "linux" || !devs[0].LastSeen.Equal(f.clock.Now()) {
+			t.Fatalf("ListDevices = %+v, %v", devs, err)
+		}
+		if !strings.Contains(logs.String(), "slow path") {
+			t.Errorf("the slow path did not say it recorded the check-in; logs:\n%s", logs.String())
+		}
+		// An ordinary check-in is the single statement, not the slow path.
+		logs.Reset()
+		if _, err := f.svc.Checkin(f.ctx, a.Credential, req); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(logs.String(), "slow path") {
+			t.Errorf("an ordinary check-in took the slow path; logs:\n%s", logs.String())
+		}
+	})
+}
+
+// leaseKID returns the key id in a lease's JWS header.
+func leaseKID(t *testing.T, tok string) string {
+	t.Helper()
+	head, _, ok := strings.Cut(tok, ".")
+	if !ok {
+		t.Fatalf("lease %q is not a JWS", tok)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h.Kid
+}
+
+// TestKeyRotationAcrossInstances: a rotation made by another server instance
+// (or `entitle-server keys rotate`) on the same database is followed within
+// Config.KeyRefresh, without a restart and without reading keys per lease.
+func TestKeyRotationAcrossInstances(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d, func(c *Config) { c.KeyRefresh = 20 * time.Second })
+		f.account("owner@example.com")
+		lic := f.license("owner@example.com", 1, time.Time{})
+		a := f.activateKey(lic.Key, fp("a"))
+		old := leaseKID(t, a.Lease)
+		other, err := New(f.db, Config{Now: f.clock.Now, PasswordHash: cheapArgon()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		kid, err := other.RotateKey(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkin := func() string {
+			t.Helper()
+			resp, err := f.svc.Checkin(f.ctx, a.Credential, protocol.CheckinRequest{Fingerprint: fp("a")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return leaseKID(t, resp.Lease)
+		}
+		if got := checkin(); got != old {
+			t.Fatalf("right after another instance's rotation, signed with %s; want the cached %s until the refresh", got, old)
+		}
+		// No database read per lease: with the key table out of the way,
+		// signing still works until the refresh is due.
+		if _, err := f.db.Exec(f.ctx, "ALTER TABLE signing_keys RENAME TO signing_keys_away"); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(10 * time.Second)
+		if got := checkin(); got != old {
+			t.Fatalf("before the refresh is due, signed with %s; want %s", got, old)
+		}
+		if _, err := f.db.Exec(f.ctx, "ALTER TABLE signing_keys_away RENAME TO signing_keys"); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(10 * time.Second)
+		if got := checkin(); got != kid {
+			t.Fatalf("once the refresh is due, signed with %s; want the rotated key %s", got, kid)
+		}
+		keys, err := f.svc.Keys(f.ctx)
+		if err != nil || keys.Len() != 2 {
+			t.Fatalf("Keys() has %d keys, %v; want the old and the new", keys.Len(), err)
+		}
+		// Rotating back on this instance is used here at once, and followed
+		// by the other one at its next refresh.
+		again, err := f.svc.RotateKey(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := checkin(); got != again {
+			t.Fatalf("after rotating here, signed with %s; want %s", got, again)
+		}
+		f.clock.Advance(30 * time.Second)
+		resp, err := other.Checkin(f.ctx, a.Credential, protocol.CheckinRequest{Fingerprint: fp("a")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := leaseKID(t, resp.Lease); got != again {
+			t.Fatalf("other instance signs with %s; want %s", got, again)
 		}
 	})
 }

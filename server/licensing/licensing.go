@@ -7,8 +7,8 @@
 // any other error is internal and must be reported to clients as
 // protocol.ErrInternal without its text.
 //
-// Rate limits (login failures per IP and per account, activations per license)
-// are kept in memory per Service: behind a load balancer with several server
+// Rate limits (login failures per IP and per account, activations per license,
+// failed device user-code lookups per IP) are kept in memory per Service: behind a load balancer with several server
 // instances each instance counts on its own, so the effective limit is
 // multiplied by the number of instances.
 package licensing
@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,9 +50,17 @@ type Config struct {
 	// ActivationsPerLicense bounds activation churn on one license
 	// (re-activations included). Default 10 a minute, burst 20.
 	ActivationsPerLicense RateLimit
+	// UserCodeFailuresPerIP bounds lookups of device sign-in user codes
+	// that match no sign-in, the cost of guessing codes. Default 10 a
+	// minute, burst 10 per IP.
+	UserCodeFailuresPerIP RateLimit
 	// PasswordHash sets the argon2id cost for new password hashes. Zero
 	// fields take OWASP's recommendation (19 MiB, 2 passes, 1 thread).
 	PasswordHash Argon2Params
+	// KeyRefresh is how often a Service that signs leases checks which
+	// signing key is active, to follow a rotation made by another process
+	// or server instance without a restart. Default 30 s.
+	KeyRefresh time.Duration
 }
 
 // RateLimit is a token bucket: Burst events at once, refilled at PerMinute.
@@ -162,9 +171,13 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 	signer atomic.Pointer[activeKey]
+	// keyMu orders the writes of signer by refreshes and rotations;
+	// keyCheckAt is when (Unix ns) signing next checks the active key.
+	keyMu      sync.Mutex
+	keyCheckAt atomic.Int64
 
-	loginIP, loginAccount, activations *limiters
-	dummyHash                          string // verified for unknown emails so timing does not reveal them
+	loginIP, loginAccount, activations, userCodeIP *limiters
+	dummyHash                                      string // verified for unknown emails so timing does not reveal them
 }
 
 // New returns a Service, creating the first signing key if there is none.
@@ -187,6 +200,9 @@ func New(db *store.DB, cfg Config) (*Service, error) {
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 12 * time.Hour
 	}
+	if cfg.KeyRefresh <= 0 {
+		cfg.KeyRefresh = 30 * time.Second
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -196,6 +212,7 @@ func New(db *store.DB, cfg Config) (*Service, error) {
 	cfg.LoginFailuresPerIP = cfg.LoginFailuresPerIP.orDefault(20, 20)
 	cfg.LoginFailuresPerAccount = cfg.LoginFailuresPerAccount.orDefault(10, 10)
 	cfg.ActivationsPerLicense = cfg.ActivationsPerLicense.orDefault(10, 20)
+	cfg.UserCodeFailuresPerIP = cfg.UserCodeFailuresPerIP.orDefault(10, 10)
 	cfg.PasswordHash = cfg.PasswordHash.orDefault()
 
 	s := &Service{
@@ -206,6 +223,7 @@ func New(db *store.DB, cfg Config) (*Service, error) {
 		loginIP:      newLimiters(cfg.LoginFailuresPerIP),
 		loginAccount: newLimiters(cfg.LoginFailuresPerAccount),
 		activations:  newLimiters(cfg.ActivationsPerLicense),
+		userCodeIP:   newLimiters(cfg.UserCodeFailuresPerIP),
 	}
 	pw, err := randomToken(24)
 	if err != nil {
@@ -219,6 +237,7 @@ func New(db *store.DB, cfg Config) (*Service, error) {
 	if err := s.loadOrCreateKey(ctx); err != nil {
 		return nil, err
 	}
+	s.keyCheckAt.Store(s.now().Add(cfg.KeyRefresh).UnixNano())
 	return s, nil
 }
 

@@ -268,6 +268,19 @@ func (db *DB) QueryRowCached(ctx context.Context, query string, dest []any, args
 	return st.QueryRowContext(ctx, args...).Scan(dest...)
 }
 
+// WriteRowCached runs one write statement that returns a row (such as an
+// UPDATE ... RETURNING) through a cached prepared statement on the write
+// pool, outside a transaction (autocommit), and scans the row into dest. It
+// returns sql.ErrNoRows when the statement matched no row. query must be a
+// constant: the cache is keyed by its text.
+func (db *DB) WriteRowCached(ctx context.Context, query string, dest []any, args ...any) error {
+	st, err := db.stmt(ctx, true, query)
+	if err != nil {
+		return err
+	}
+	return st.QueryRowContext(ctx, args...).Scan(dest...)
+}
+
 // ExecCached is Exec through a cached prepared statement. query must be a
 // constant: the cache is keyed by its text.
 func (db *DB) ExecCached(ctx context.Context, query string, args ...any) (sql.Result, error) {

@@ -170,9 +170,14 @@ func (p *Pages) devicePage(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusOK, "device_code", d)
 		return
 	}
-	info, err := p.svc.DeviceAuthInfo(r.Context(), code)
+	info, err := p.svc.DeviceAuthInfo(r.Context(), code, httpmw.ClientIP(r.Context()))
 	if err != nil {
-		if c, _, ok := serviceError(err); ok && c != protocol.ErrInternal {
+		c, _, ok := serviceError(err)
+		if ok && c == protocol.ErrRateLimited {
+			p.tooManyCodes(w, r, "device_code", d)
+			return
+		}
+		if ok && c != protocol.ErrInternal {
 			d.Error = "That code is not valid or has expired. Check the code on the computer, or start again there."
 			p.render(w, r, http.StatusNotFound, "device_code", d)
 			return
@@ -215,15 +220,21 @@ func (p *Pages) answer(w http.ResponseWriter, r *http.Request, approve bool) {
 		return
 	}
 	var err error
+	ip := httpmw.ClientIP(r.Context())
 	if approve {
-		err = p.svc.ApproveDeviceAuth(r.Context(), code, acct.ID)
+		err = p.svc.ApproveDeviceAuth(r.Context(), code, acct.ID, ip)
 	} else {
-		err = p.svc.DenyDeviceAuth(r.Context(), code, acct.ID)
+		err = p.svc.DenyDeviceAuth(r.Context(), code, acct.ID, ip)
 	}
 	if err != nil {
 		c, msg, ok := serviceError(err)
 		if !ok || c == protocol.ErrInternal {
 			p.serverError(w, r, "answer device auth", err)
+			return
+		}
+		if c == protocol.ErrRateLimited {
+			d.Title = "Activate a computer"
+			p.tooManyCodes(w, r, "message", d)
 			return
 		}
 		p.message(w, r, protocol.HTTPStatus(c), "The computer was not activated", msg, d)
@@ -234,6 +245,23 @@ func (p *Pages) answer(w http.ResponseWriter, r *http.Request, approve bool) {
 		return
 	}
 	p.message(w, r, http.StatusOK, "Request denied", "The computer was not activated.", d)
+}
+
+// tooManyCodesRetry is the Retry-After of tooManyCodes, in seconds: about
+// when the default limit lets one more code through.
+const tooManyCodesRetry = "60"
+
+// tooManyCodes answers 429 when the client's address has entered too many
+// codes that match no computer, on the code form or as a message page.
+func (p *Pages) tooManyCodes(w http.ResponseWriter, r *http.Request, name string, d page) {
+	const msg = "Too many codes that do not match a computer were entered from your network. Wait a few minutes, then enter the code shown on the computer again."
+	w.Header().Set("Retry-After", tooManyCodesRetry)
+	if name == "message" {
+		d.Body = msg
+	} else {
+		d.Error = msg
+	}
+	p.render(w, r, http.StatusTooManyRequests, name, d)
 }
 
 // serviceError extracts the classified error of the licensing service.

@@ -2,6 +2,9 @@
 // page (licenses, computers, releasing a seat) and the device-authorization
 // pages where a person approves a computer that showed them a code.
 //
+// Entering user codes that match no waiting computer is rate limited per
+// client IP by the licensing service; past the limit the pages answer 429.
+//
 // The pages need no JavaScript. Every POST form carries a CSRF token: bound to
 // the session (a hash of the session token) once signed in, or a
 // double-submit cookie for the sign-in form itself.
@@ -40,9 +43,9 @@ type Licensing interface {
 	ListLicenses(ctx context.Context, ownerAccountID string) ([]licensing.License, error)
 	ListDevices(ctx context.Context, accountID string) ([]licensing.Device, error)
 	ReleaseDevice(ctx context.Context, accountID, deviceID string) error
-	DeviceAuthInfo(ctx context.Context, userCode string) (licensing.DeviceAuthInfo, error)
-	ApproveDeviceAuth(ctx context.Context, userCode, accountID string) error
-	DenyDeviceAuth(ctx context.Context, userCode, accountID string) error
+	DeviceAuthInfo(ctx context.Context, userCode, clientIP string) (licensing.DeviceAuthInfo, error)
+	ApproveDeviceAuth(ctx context.Context, userCode, accountID, clientIP string) error
+	DenyDeviceAuth(ctx context.Context, userCode, accountID, clientIP string) error
 }
 
 // Config configures the pages.

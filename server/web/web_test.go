@@ -238,7 +238,7 @@ func TestDeviceApproval(t *testing.T) {
 				if st, _, _ := page(t, c, "POST", action, url.Values{"user_code": {auth.UserCode}}); st != http.StatusForbidden {
 					t.Fatalf("%s without CSRF token: %d", name, st)
 				}
-				if info, err := e.Svc.DeviceAuthInfo(ctx, auth.UserCode); err != nil || info.Status != "pending" {
+				if info, err := e.Svc.DeviceAuthInfo(ctx, auth.UserCode, "192.0.2.1"); err != nil || info.Status != "pending" {
 					t.Fatalf("after a refused %s the request is no longer pending: %+v %v", name, info, err)
 				}
 				st, _, body = page(t, c, "POST", action, url.Values{"csrf": {token}, "user_code": {auth.UserCode}})
@@ -253,6 +253,53 @@ func TestDeviceApproval(t *testing.T) {
 					t.Fatalf("poll after denial: %v", err)
 				}
 			})
+		}
+	})
+}
+
+// TestDeviceCodeGuessing: entering codes that match no computer is limited
+// per client address (10 at once by default); past the limit the code form,
+// and approving, answer 429 with a page saying to wait, even for a right code.
+func TestDeviceCodeGuessing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		e := apitest.Start(t, d)
+		e.Account(t, email, password, 1, time.Now().AddDate(1, 0, 0))
+		auth, err := e.Svc.StartDeviceAuth(context.Background(), protocol.DeviceAuthorizeRequest{
+			Fingerprint: apitest.Fingerprint("desk"), Product: "entitle", Device: protocol.DeviceFacts{Hostname: "desk"},
+		}, e.URL("/device"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := e.Browser(t)
+		signIn(t, e, c)
+		guess := func(i int) string { return "BCDF-" + string("BCDFGHJKLMNPQRSTVWXZ"[i%20]) + "GHJ" }
+		for i := range 10 {
+			st, _, body := page(t, c, "GET", e.URL("/device?user_code="+guess(i)), nil)
+			if st != http.StatusNotFound || !strings.Contains(body, "That code is not valid or has expired.") {
+				t.Fatalf("guess %d: %d\n%s", i, st, body)
+			}
+		}
+		const wait = "Too many codes that do not match a computer were entered from your network. Wait a few minutes"
+		resp, err := c.Get(e.URL("/device?user_code=" + url.QueryEscape(auth.UserCode)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(b), wait) ||
+			strings.Contains(string(b), "desk") {
+			t.Fatalf("right code after 10 wrong ones: %d (Retry-After %q)\n%s", resp.StatusCode, resp.Header.Get("Retry-After"), b)
+		}
+		st, _, body := page(t, c, "GET", e.URL("/account"), nil)
+		if st != http.StatusOK {
+			t.Fatalf("account page: %d", st)
+		}
+		st, _, body = page(t, c, "POST", e.URL("/device/approve"), url.Values{"csrf": {csrf(t, body)}, "user_code": {auth.UserCode}})
+		if st != http.StatusTooManyRequests || !strings.Contains(body, wait) {
+			t.Fatalf("approve after 10 wrong codes: %d\n%s", st, body)
+		}
+		if info, err := e.Svc.DeviceAuthInfo(context.Background(), auth.UserCode, "192.0.2.1"); err != nil || info.Status != "pending" {
+			t.Fatalf("the refused approval changed the request: %+v %v", info, err)
 		}
 	})
 }
