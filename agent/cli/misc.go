@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/entitle/entitle/agent/config"
 	"github.com/entitle/entitle/pkg/version"
 )
 
@@ -54,11 +55,16 @@ func newConfigCmd(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			// The configuration holds no secrets (pinned keys are public keys);
-			// the API token lives in the state folder and is never printed.
+			// The one secret of the configuration, the enrollment token, shows
+			// only whether it is set (pinned keys are public keys); the API
+			// token lives in the state folder and is never printed.
+			token := "not set"
+			if cfg.EnrollmentToken.IsSet() {
+				token = config.Redacted
+			}
 			if asJSON {
 				return writeJSON(env.Stdout, configView{cfg.Listen, cfg.StateDir, cfg.ProfileDir, cfg.ServerURL, cfg.ProductID,
-					cfg.HelpURL, cfg.LogLevel, cfg.PinnedKeys, cfg.ExpiringDays, cfg.ManagementMode})
+					cfg.HelpURL, cfg.LogLevel, cfg.PinnedKeys, cfg.ExpiringDays, cfg.ManagementMode, cfg.EnrollmentToken.String()})
 			}
 			w := env.Stdout
 			fmt.Fprintf(w, "listen          = %s\n", cfg.Listen)
@@ -71,6 +77,7 @@ func newConfigCmd(env Env) *cobra.Command {
 			fmt.Fprintf(w, "pinned_keys     = %q\n", cfg.PinnedKeys)
 			fmt.Fprintf(w, "expiring_days   = %d\n", cfg.ExpiringDays)
 			fmt.Fprintf(w, "management_mode = %s\n", cfg.ManagementMode)
+			fmt.Fprintf(w, "enrollment_token = %s\n", token)
 			return nil
 		},
 	}
@@ -109,4 +116,6 @@ type configView struct {
 	PinnedKeys     []string `json:"pinned_keys"`
 	ExpiringDays   int      `json:"expiring_days"`
 	ManagementMode string   `json:"management_mode"`
+	// EnrollmentToken is "set" or "", never the token.
+	EnrollmentToken string `json:"enrollment_token"`
 }

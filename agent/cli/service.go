@@ -8,12 +8,19 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/entitle/entitle/agent/config"
 	"github.com/entitle/entitle/agent/svc"
 )
 
-// Service identity for the OS service manager.
+// Service identity for the OS service manager. ServiceName is per OS
+// (service_name_*.go): on macOS it is the launchd Label of the packaged
+// LaunchDaemon, elsewhere the name the packages register.
 const (
-	ServiceName        = "entitle-agent"
+	// launchdServiceName is the Label of installer/macos/com.entitle.agent.plist.
+	launchdServiceName = "com.entitle.agent"
+	// defaultServiceName is the Windows service (installer/windows/entitle.wxs)
+	// and the systemd alias / SysV script name (installer/linux).
+	defaultServiceName = "entitle-agent"
 	serviceDisplayName = "Entitle licensing agent"
 	serviceDescription = "Keeps this computer's Entitle license current and answers local entitlement checks."
 )
@@ -63,6 +70,12 @@ func newInstallCmd(env Env) *cobra.Command {
 		Short: "Install the agent as an OS service (configuration flags given here are passed to the service)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f := cmd.Flags().Lookup(config.FlagEnrollment); f != nil && f.Changed {
+				// The service definition (unit file, plist, service
+				// arguments) is readable by every local user.
+				return fail(ExitUsage, fmt.Errorf("--%s is not stored in the service definition, which every user can read: put enrollment_token in the configuration file or set %s for the service",
+					config.FlagEnrollment, config.EnvEnrollment))
+			}
 			if _, err := loadConfig(cmd, env); err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 // Package config loads the agent's configuration: built-in per-OS defaults,
-// overridden by a TOML file, then by ENTITLE_* environment variables, then by
-// command-line flags that were explicitly set.
+// overridden by a TOML file, then (on Windows) by the values the MSI writes to
+// the registry key HKLM\SOFTWARE\Entitle\Agent, then by ENTITLE_* environment
+// variables, then by command-line flags that were explicitly set.
 package config
 
 import (
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"net/url"
 	"os"
@@ -32,7 +34,41 @@ type Config struct {
 	PinnedKeys     []string `toml:"pinned_keys"` // base64url Ed25519 public keys (lease.DecodePublicKey)
 	ExpiringDays   int      `toml:"expiring_days"`
 	ManagementMode string   `toml:"management_mode"`
+	// EnrollmentToken is a license key the agent activates with by itself
+	// when its state folder has never held an activation (see the engine).
+	EnrollmentToken Secret `toml:"enrollment_token"`
 }
+
+// Secret is a configuration value that must never be printed or logged (the
+// enrollment token). Every formatting path (fmt verbs, slog, JSON and text
+// marshaling) shows only whether it is set; Reveal returns the value.
+type Secret string
+
+// Redacted is how a set Secret is shown.
+const Redacted = "set"
+
+// Reveal returns the secret value, for the one place that sends it.
+func (s Secret) Reveal() string { return string(s) }
+
+// IsSet reports whether the secret holds a value.
+func (s Secret) IsSet() bool { return s != "" }
+
+// String shows "set" or "".
+func (s Secret) String() string {
+	if s.IsSet() {
+		return Redacted
+	}
+	return ""
+}
+
+// GoString keeps %#v from printing the value.
+func (s Secret) GoString() string { return fmt.Sprintf("config.Secret(%q)", s.String()) }
+
+// LogValue keeps slog from printing the value.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText keeps encoders (JSON, TOML) from writing the value.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // Default values shared by every OS.
 const (
@@ -41,6 +77,9 @@ const (
 	DefaultLogLevel     = "info"
 	DefaultExpiringDays = 30
 )
+
+// MaxEnrollmentToken bounds the enrollment token (a license key).
+const MaxEnrollmentToken = 256
 
 // MaxFileSize bounds the configuration file.
 const MaxFileSize = 256 << 10
@@ -72,7 +111,25 @@ const (
 	EnvPinnedKeys     = "ENTITLE_PINNED_KEYS" // comma-separated
 	EnvExpiringDays   = "ENTITLE_EXPIRING_DAYS"
 	EnvManagementMode = "ENTITLE_MANAGEMENT_MODE"
+	EnvEnrollment     = "ENTITLE_ENROLLMENT_TOKEN"
 )
+
+// RegistryKey is where the Windows installer writes its silent-install
+// properties (HKEY_LOCAL_MACHINE, 64-bit view), as REG_SZ values named below.
+const RegistryKey = `SOFTWARE\Entitle\Agent`
+
+// Registry values read by Load on Windows. A missing or empty value is unset.
+const (
+	RegServerURL       = "server_url"
+	RegEnrollmentToken = "enrollment_token"
+	RegManagementMode  = "management_mode"
+	RegPinnedKeys      = "pinned_keys" // comma-separated
+)
+
+// RegistryValues lists the registry values Load reads.
+func RegistryValues() []string {
+	return []string{RegServerURL, RegEnrollmentToken, RegManagementMode, RegPinnedKeys}
+}
 
 // Flag names registered by AddFlags.
 const (
@@ -84,6 +141,7 @@ const (
 	FlagPinnedKey  = "pinned-key"
 	FlagProductID  = "product-id"
 	FlagLogLevel   = "log-level"
+	FlagEnrollment = "enrollment-token"
 )
 
 // AddFlags registers the configuration flags on fs.
@@ -97,16 +155,25 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.StringArray(FlagPinnedKey, nil, "trusted lease signing key, base64url Ed25519 (repeatable)")
 	fs.String(FlagProductID, d.ProductID, "product id")
 	fs.String(FlagLogLevel, d.LogLevel, "log level: debug, info, warn or error")
+	fs.String(FlagEnrollment, "", "license key to activate with when this computer was never activated (visible to other local users: prefer the file or "+EnvEnrollment+")")
 }
 
-// Load builds the configuration: Defaults, then the TOML file, then ENTITLE_*
-// variables from lookupEnv, then flags of flags that were explicitly set.
+// Load builds the configuration: Defaults, then the TOML file, then (Windows
+// only) the values of HKLM\SOFTWARE\Entitle\Agent, then ENTITLE_* variables
+// from lookupEnv, then flags of flags that were explicitly set.
 //
 // The file is, in order of preference, the --config flag, $ENTITLE_CONFIG, or
 // path. A file named by the flag or the variable must exist; path is the
 // caller's default location and may be missing. An empty path means no file.
 // lookupEnv and flags may be nil. The result is validated.
 func Load(path string, lookupEnv func(string) (string, bool), flags *pflag.FlagSet) (Config, error) {
+	return load(path, lookupEnv, readRegistry, flags)
+}
+
+// load is Load with the registry source injected: readReg returns the
+// registry values by name (nil map: none). Tests pass a map; Load passes the
+// per-OS reader (a no-op outside Windows).
+func load(path string, lookupEnv func(string) (string, bool), readReg func() (map[string]string, error), flags *pflag.FlagSet) (Config, error) {
 	if lookupEnv == nil {
 		lookupEnv = func(string) (string, bool) { return "", false }
 	}
@@ -122,6 +189,13 @@ func Load(path string, lookupEnv func(string) (string, bool), flags *pflag.FlagS
 		if err := loadFile(file, required, &cfg); err != nil {
 			return Config{}, err
 		}
+	}
+	if readReg != nil {
+		reg, err := readReg()
+		if err != nil {
+			return Config{}, err
+		}
+		applyRegistry(reg, &cfg)
 	}
 	if err := applyEnv(lookupEnv, &cfg); err != nil {
 		return Config{}, err
@@ -165,6 +239,30 @@ func loadFile(path string, required bool, cfg *Config) error {
 	return nil
 }
 
+// applyRegistry overrides cfg with the registry values that are set; an
+// empty (or blank) value is unset, as the MSI writes every value, empty when
+// its property was not given.
+func applyRegistry(reg map[string]string, cfg *Config) {
+	get := func(name string) (string, bool) {
+		v := strings.TrimSpace(reg[name])
+		return v, v != ""
+	}
+	if v, ok := get(RegServerURL); ok {
+		cfg.ServerURL = v
+	}
+	if v, ok := get(RegEnrollmentToken); ok {
+		cfg.EnrollmentToken = Secret(v)
+	}
+	if v, ok := get(RegManagementMode); ok {
+		cfg.ManagementMode = v
+	}
+	if v, ok := get(RegPinnedKeys); ok {
+		if keys := splitList(v); len(keys) > 0 {
+			cfg.PinnedKeys = keys
+		}
+	}
+}
+
 func applyEnv(lookup func(string) (string, bool), cfg *Config) error {
 	strs := []struct {
 		name string
@@ -181,6 +279,9 @@ func applyEnv(lookup func(string) (string, bool), cfg *Config) error {
 	}
 	if v, ok := lookup(EnvPinnedKeys); ok {
 		cfg.PinnedKeys = splitList(v)
+	}
+	if v, ok := lookup(EnvEnrollment); ok {
+		cfg.EnrollmentToken = Secret(strings.TrimSpace(v))
 	}
 	if v, ok := lookup(EnvExpiringDays); ok {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
@@ -221,6 +322,9 @@ func applyFlags(fs *pflag.FlagSet, cfg *Config) error {
 		if v, ok := changedString(fs, name); ok {
 			*dst = strings.TrimSpace(v)
 		}
+	}
+	if v, ok := changedString(fs, FlagEnrollment); ok {
+		cfg.EnrollmentToken = Secret(strings.TrimSpace(v))
 	}
 	if fs != nil {
 		if f := fs.Lookup(FlagPinnedKey); f != nil && f.Changed {
@@ -275,6 +379,15 @@ func (c Config) Validate() error {
 	}
 	if len(c.ManagementMode) > 32 {
 		return errors.New("config: management_mode is too long")
+	}
+	// The token's value never appears in an error: it is a secret.
+	if len(c.EnrollmentToken) > MaxEnrollmentToken {
+		return fmt.Errorf("config: enrollment_token is longer than %d characters", MaxEnrollmentToken)
+	}
+	for _, r := range c.EnrollmentToken {
+		if r < 0x20 || r == 0x7f {
+			return errors.New("config: enrollment_token holds a control character")
+		}
 	}
 	return nil
 }

@@ -28,6 +28,9 @@ type view struct {
 	claims       *lease.Claims // signature-verified claims of st.Lease
 	leaseErr     error         // why st.Lease did not parse or verify
 	profileCount int
+	// defaultMgmt is the configured management_mode: shown when the lease
+	// names none, never used to decide anything (remoteManaged).
+	defaultMgmt string
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
@@ -42,6 +45,23 @@ func (v *view) mine() bool {
 // foreign reports whether the stored activation belongs to another computer.
 func (v *view) foreign() bool {
 	return v.loadErr == nil && v.st.Activated() && v.claims != nil && v.claims.Fingerprint != v.fingerprint
+}
+
+// remoteManaged reports whether the lease (signed by the server, the only
+// authority) says the organization manages this computer remotely, which
+// forbids deactivating it locally. The configured management_mode plays no
+// part: a local setting can neither loosen nor tighten what the server says.
+func (v *view) remoteManaged() bool {
+	return v.mine() && v.claims.ManagementMode == "remote"
+}
+
+// managementMode is the mode shown in the entitlement: the lease's, or the
+// configured default while the lease names none.
+func (v *view) managementMode() string {
+	if v.claims != nil && v.claims.ManagementMode != "" {
+		return v.claims.ManagementMode
+	}
+	return v.defaultMgmt
 }
 
 // rolledBack reports whether the clock reads more than ClockTolerance before
@@ -88,7 +108,7 @@ func compute(v view) agentapi.Entitlement {
 		e.TermEnd = timePtr(c.TermEndTime().UTC())
 	}
 	e.LeaseExpiry = timePtr(c.ExpiryTime().UTC())
-	e.DeviceID, e.ManagementMode, e.Lease = c.DeviceID(), c.ManagementMode, st.Lease
+	e.DeviceID, e.ManagementMode, e.Lease = c.DeviceID(), v.managementMode(), st.Lease
 	switch {
 	case v.rolledBack():
 		return deny(agentapi.StateTampered, "the system clock was set back (it reads %s, but %s was already seen); correct the clock: the agent recovers at its next successful check-in",

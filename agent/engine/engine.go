@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -66,6 +67,9 @@ type Engine struct {
 	store    *state.Store
 	facts    protocol.DeviceFacts
 	jitter   func() float64 // in [0,1)
+	// enrollKey is the formatted enrollment token (a license key; secret:
+	// never log), or "" when none is configured or it is malformed.
+	enrollKey string
 
 	op   chan struct{} // one-slot semaphore: one server operation at a time
 	wake chan struct{} // tells Run to re-plan its timers
@@ -80,6 +84,12 @@ type Engine struct {
 	nextPoll    time.Time
 	failures    int
 	markSaved   time.Time
+	// Enrollment (enroll.go). untouched: no state file existed when New ran
+	// and none was written since.
+	untouched      bool
+	enrollStopped  bool
+	enrollFailures int
+	nextEnroll     time.Time
 
 	snap atomic.Pointer[snapshot]
 
@@ -131,6 +141,9 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.facts = protocol.DeviceFacts{Hostname: host, OS: runtime.GOOS, Arch: runtime.GOARCH, AgentVersion: e.version}
 
+	// Whether the folder never held an activation is decided before Load:
+	// Load answers an empty State both for a missing file and for nothing.
+	_, statErr := os.Lstat(e.store.Path())
 	st, err := e.store.Load()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -139,6 +152,7 @@ func New(opts Options) (*Engine, error) {
 		e.log.Warn("state refused", "path", e.store.Path(), "err", err)
 	}
 	e.setStateLocked(st)
+	e.untouched = errors.Is(statErr, fs.ErrNotExist) && err == nil
 	now := e.now()
 	e.markSaved = e.st.TrustedTime
 	if e.canCheckinLocked() {
@@ -146,6 +160,16 @@ func New(opts Options) (*Engine, error) {
 	}
 	if e.st.Pending != nil {
 		e.nextPoll = now
+	}
+	if tok := opts.Config.EnrollmentToken; tok.IsSet() && e.untouched {
+		key, kerr := enrollKey(tok.Reveal())
+		if kerr != nil {
+			e.lastError = kerr.Error()
+			e.log.Error("enrollment token refused", "err", kerr)
+		} else {
+			e.enrollKey, e.nextEnroll = key, now
+			e.log.Info("this computer was never activated: activating with the enrollment token")
+		}
 	}
 	e.recomputeLocked()
 	return e, nil
@@ -161,7 +185,8 @@ func (e *Engine) setStateLocked(st state.State) {
 }
 
 func (e *Engine) viewLocked(now time.Time) view {
-	v := view{now: now, fingerprint: e.fp, loadErr: e.loadErr, st: &e.st, claims: e.claims, leaseErr: e.leaseErr}
+	v := view{now: now, fingerprint: e.fp, loadErr: e.loadErr, st: &e.st, claims: e.claims, leaseErr: e.leaseErr,
+		defaultMgmt: e.cfg.ManagementMode}
 	if e.profiles != nil {
 		v.profileCount = e.profiles.Status(e.maxProfilesLocked()).Count
 	}
@@ -245,7 +270,7 @@ func (e *Engine) statusLocked(v view, ent agentapi.Entitlement) agentapi.Status 
 		s.Profiles = &ps
 	}
 	s.DeactivateOK = s.Activated || v.foreign() || e.loadErr != nil || e.st.Pending != nil
-	if v.mine() && v.claims.ManagementMode == "remote" {
+	if v.remoteManaged() {
 		org := s.Organization
 		if org == "" {
 			org = "your organization"
@@ -309,8 +334,10 @@ func (e *Engine) poke() {
 	}
 }
 
-// saveLocked persists the state; failures are logged and returned.
+// saveLocked persists the state; failures are logged and returned. Once the
+// engine wrote a state file the folder is no longer untouched: enrollment ends.
 func (e *Engine) saveLocked() error {
+	e.untouched = false
 	if err := e.store.Save(e.st); err != nil {
 		e.log.Error("cannot save state", "path", e.store.Path(), "err", err)
 		return err

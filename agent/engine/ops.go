@@ -263,7 +263,7 @@ func (e *Engine) Deactivate(ctx context.Context) error {
 	case !e.st.Activated():
 		e.mu.Unlock()
 		return &agentapi.Error{Code: agentapi.ErrConflict, Message: "this computer is not activated"}
-	case v.mine() && v.claims.ManagementMode == "remote":
+	case v.remoteManaged():
 		note := e.snap.Load().status.DeactivateNote
 		e.mu.Unlock()
 		return &agentapi.Error{Code: agentapi.ErrForbidden, Message: note}

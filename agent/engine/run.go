@@ -58,8 +58,9 @@ func (e *Engine) checkinDelayLocked(now time.Time) time.Duration {
 	return max(d, minDelay)
 }
 
-// Run drives check-ins, browser sign-in polling and the entitlement timers
-// until ctx ends; then it returns nil.
+// Run drives check-ins, browser sign-in polling, activation with the
+// enrollment token (enroll.go) and the entitlement timers until ctx ends;
+// then it returns nil.
 func (e *Engine) Run(ctx context.Context) error {
 	var changes <-chan struct{}
 	if e.profiles != nil {
@@ -101,6 +102,9 @@ func (e *Engine) nextWake() time.Duration {
 	if e.st.Pending != nil {
 		consider(e.nextPoll)
 	}
+	if e.enrollingLocked() {
+		consider(e.nextEnroll)
+	}
 	for _, t := range changeInstants(e.viewLocked(now)) {
 		consider(t)
 	}
@@ -108,12 +112,15 @@ func (e *Engine) nextWake() time.Duration {
 }
 
 // refresh recomputes the entitlement (timers, clock checks) and keeps the
-// persisted trusted-time mark reasonably fresh.
+// persisted trusted-time mark reasonably fresh. A folder that never held a
+// state file is left alone: it has no activation whose clock check the mark
+// protects (activating re-bases the mark), and writing one would make the
+// computer look as if it had been activated and deactivated (enroll.go).
 func (e *Engine) refresh() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.recomputeLocked()
-	if e.loadErr == nil && e.st.TrustedTime.Sub(e.markSaved) >= markPersist {
+	if e.loadErr == nil && !e.untouched && e.st.TrustedTime.Sub(e.markSaved) >= markPersist {
 		_ = e.saveLocked()
 	}
 }
@@ -125,14 +132,18 @@ func (e *Engine) step(ctx context.Context) {
 	now := e.now()
 	checkinDue := e.canCheckinLocked() && !e.nextCheckin.IsZero() && !now.Before(e.nextCheckin)
 	pollDue := e.st.Pending != nil && !now.Before(e.nextPoll)
+	enrollDue := e.enrollingLocked() && !now.Before(e.nextEnroll)
 	e.mu.Unlock()
-	if !checkinDue && !pollDue {
+	if !checkinDue && !pollDue && !enrollDue {
 		return
 	}
 	if !e.acquire(ctx) {
 		return
 	}
 	defer e.release()
+	if enrollDue {
+		e.enrollOp(ctx)
+	}
 	if pollDue {
 		e.pollLocked(ctx)
 	}

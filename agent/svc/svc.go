@@ -41,7 +41,11 @@ type Option func(*Service)
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
 // New describes the service name (display name and description are shown by
-// the OS service manager); args are the command-line arguments the service
+// the OS service manager). The name is what the service manager knows the
+// service by: the Windows service name, the systemd unit or SysV script name,
+// and on macOS the launchd Label (and /Library/LaunchDaemons/<name>.plist),
+// so it must match what an installer registered for Status and Control to
+// find it. args are the command-line arguments the service
 // manager starts the current executable with (for example
 // []string{"service", "run", "--config", path}); run is the service body: it
 // must return when its context ends.

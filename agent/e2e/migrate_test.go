@@ -1,0 +1,893 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/big"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/protocol"
+	"github.com/entitle/entitle/pkg/testenv"
+)
+
+// migPlanMaxProfiles is the profile limit of the license the migration test
+// creates; it differs from the demo plan's so the agent's answer can only
+// come from this license.
+const migPlanMaxProfiles = 7
+
+// TestMigrateToNewComputer moves every signature profile from computer A to
+// computer B (another machine id, in its own mount namespace) with the real
+// server, two real agents and the real command line: export, deactivate,
+// activate the new computer, import (wrong passphrase, damaged bundles and a
+// second import refused or skipped without writing anything), then checks
+// that certificates, keys, names, owners and the default survived and that
+// the server learns B's inventory.
+func TestMigrateToNewComputer(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.LookPath(t, "unshare")
+	began := time.Now()
+	mark := func(what string) { t.Logf("at %5.1fs: %s", time.Since(began).Seconds(), what) }
+	w := newWorld(t)
+	mark("binaries built, server started")
+
+	// A one-seat license: B can only be activated once A has given its seat back.
+	lic := migCreateLicense(t, w)
+	const passphrase = "correct horse battery staple"
+
+	// The CA-issued PKCS#12 (an RSA key: slow to generate under -race) is
+	// made while computer A starts.
+	type p12Result struct {
+		path string
+		ca   *x509.Certificate
+		err  error
+	}
+	p12c := make(chan p12Result, 1)
+	p12Dir := t.TempDir()
+	go func() {
+		path, ca, err := migWriteCAIssuedP12(p12Dir, "p12 password")
+		p12c <- p12Result{path, ca, err}
+	}()
+
+	stateA := filepath.Join(t.TempDir(), "state-a")
+	a := w.startAgent(stateA)
+	profA := filepath.Join(stateA, "profiles")
+
+	// --- Computer A: activate, three created profiles, one CA-issued import, a non-first default.
+	if _, err := migMust(t, a, "", "activate", "--license-key", lic.Key); err != nil {
+		t.Fatal(err)
+	}
+	stA := migStatus(t, a)
+	if !stA.Entitlement.Entitled || stA.Entitlement.LicenseID != lic.ID || stA.Entitlement.DeviceID == "" {
+		t.Fatalf("A after activation: %+v", stA.Entitlement)
+	}
+	deviceA := stA.Entitlement.DeviceID
+	if n := migSeatsUsed(t, w, lic.ID); n != 1 {
+		t.Fatalf("%d seats used after A's activation, want 1", n)
+	}
+	p12 := <-p12c
+	if p12.err != nil {
+		t.Fatal(p12.err)
+	}
+	ca := p12.ca
+	// The four commands run at once, as a person with several windows might.
+	jobs := []func() error{func() error {
+		out, err := migMust(t, a, "p12 password\n", "profiles", "import", p12.path, "--name", "Notary", "--passphrase-stdin")
+		if err == nil && !strings.Contains(out, `Imported "Notary"`) {
+			err = fmt.Errorf("import of the PKCS#12: %q", out)
+		}
+		return err
+	}}
+	for _, p := range []struct{ owner, name, email string }{
+		{"Alice Martin", "Work", "alice@example.test"},
+		{"Chloé Dupont-Lefèvre", "Legal", ""},
+		{"Bob Stone", "Personal", "bob@example.test"},
+	} {
+		args := []string{"profiles", "create", "--owner", p.owner, "--name", p.name}
+		if p.email != "" {
+			args = append(args, "--email", p.email)
+		}
+		jobs = append(jobs, func() error { _, err := migMust(t, a, "", args...); return err })
+	}
+	migParallel(t, jobs...)
+	listA := migList(t, a)
+	if len(listA) != 4 {
+		t.Fatalf("A has %d profiles, want 4: %+v", len(listA), listA)
+	}
+	byName := map[string]agentapi.ProfileInfo{}
+	for _, p := range listA {
+		byName[p.Name] = p
+	}
+	firstDefault := migDefault(listA)
+	if _, ok := byName[firstDefault.Name]; !ok {
+		t.Fatalf("no single default after the first profiles: %+v", listA)
+	}
+	notary := byName["Notary"]
+	if notary.SelfSigned || notary.Status != "valid" || !notary.HasKey || notary.Owner != "Dana Notary" {
+		t.Fatalf("imported CA-issued profile: %+v", notary)
+	}
+	for _, n := range []string{"Work", "Legal", "Personal"} {
+		if p := byName[n]; !p.SelfSigned || p.Status != "valid" || !p.HasKey {
+			t.Fatalf("created profile %s: %+v", n, p)
+		}
+	}
+	// A default chosen by the person: not the one the agent picked (the
+	// first profile written).
+	wantDefault := byName["Personal"]
+	if wantDefault.ID == firstDefault.ID {
+		wantDefault = byName["Legal"]
+	}
+	if _, err := migMust(t, a, "", "profiles", "default", wantDefault.ID); err != nil {
+		t.Fatal(err)
+	}
+	listA = migList(t, a)
+	if d := migDefault(listA); d.ID != wantDefault.ID {
+		t.Fatalf("A's default is %q, want %q", d.Name, wantDefault.Name)
+	}
+	filesA := map[string]migProfileFiles{}
+	for _, p := range listA {
+		filesA[p.ID] = migReadProfile(t, profA, p.ID)
+	}
+	// The stored leaf is the one the test CA issued. (The agent's PKCS#12
+	// import keeps only the leaf, not the CA certificates of the file; the
+	// migration must carry over whatever A stored, chain or not.)
+	if leaf, err := x509.ParseCertificate(filesA[notary.ID].certs[0]); err != nil {
+		t.Fatal(err)
+	} else if err := leaf.CheckSignatureFrom(ca); err != nil {
+		t.Fatalf("the imported profile's certificate is not the CA-issued one: %v", err)
+	}
+	if n := len(filesA[notary.ID].certs); n != 2 {
+		t.Logf("note: A stored %d certificate(s) for the PKCS#12 import (leaf + CA would be 2)", n)
+	}
+
+	mark("A has 4 profiles")
+	// --- A: export everything, then give the seat back. While the export
+	// runs (scrypt), computer B starts and is refused: A holds the only seat.
+	bundlePath := filepath.Join(t.TempDir(), "move.entitle")
+	type cliResult struct {
+		out, stderr string
+		code        int
+	}
+	exported, exportDone := make(chan cliResult, 1), make(chan struct{})
+	go func() {
+		defer close(exportDone)
+		out, stderr, code := migCLI(t, a, passphrase+"\n", "migrate", "export", "--out", bundlePath, "--passphrase-stdin")
+		exported <- cliResult{out, stderr, code}
+	}()
+	t.Cleanup(func() { <-exportDone }) // it logs to t: never after the test ends
+	stateB := filepath.Join(t.TempDir(), "state-b")
+	b := migStartOtherComputer(t, w, stateB, "fedcba9876543210fedcba9876543210")
+	profB := filepath.Join(stateB, "profiles")
+	if _, stderr, code := migCLI(t, b, "", "activate", "--license-key", lic.Key); code == 0 {
+		t.Fatal("B was activated while A held the license's only seat")
+	} else {
+		t.Logf("B refused while A holds the seat: exit %d: %s", code, strings.TrimSpace(stderr))
+	}
+	if st := migStatus(t, b); st.Entitlement.Entitled || st.Activated {
+		t.Fatalf("B after a refused activation: %+v", st.Entitlement)
+	}
+	var ex cliResult
+	select {
+	case ex = <-exported:
+	case <-time.After(90 * time.Second):
+		t.Fatal("migrate export did not finish") // migCLI's own timeout is 60 s
+	}
+	if ex.code != 0 {
+		t.Fatalf("migrate export: exit %d: %s", ex.code, ex.stderr)
+	}
+	if !strings.Contains(ex.out, "stays activated") {
+		t.Fatalf("export without --deactivate on a non-terminal must not deactivate: %q", ex.out)
+	}
+	bundleData, err := os.ReadFile(bundlePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(bundlePath); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("bundle file mode: %v %v", fi.Mode(), err)
+	}
+	if !bytes.HasPrefix(bundleData, []byte("age-encryption.org/")) || bytes.Contains(bundleData, []byte("PRIVATE KEY")) ||
+		bytes.Contains(bundleData, []byte("Alice Martin")) {
+		t.Fatal("the bundle is not an encrypted age file")
+	}
+	mark("A exported, B refused")
+
+	if _, err := migMust(t, a, "", "deactivate", "--yes"); err != nil {
+		t.Fatal(err)
+	}
+	if n := migSeatsUsed(t, w, lic.ID); n != 0 {
+		t.Fatalf("%d seats used after A's deactivation, want 0", n)
+	}
+	if st := migStatus(t, a); st.Entitlement.Entitled || st.Activated || st.Entitlement.State != agentapi.StateInactive {
+		t.Fatalf("A after deactivation: %+v", st.Entitlement)
+	}
+	if e := migEntitlement(t, a); e.Entitled || e.State != agentapi.StateInactive {
+		t.Fatalf("A's entitlement answer after deactivation: %+v", e)
+	}
+
+	mark("A deactivated")
+	// --- Computer B: activate, then import.
+	if _, err := migMust(t, b, "", "activate", "--license-key", lic.Key); err != nil {
+		t.Fatal(err)
+	}
+	stB := migStatus(t, b)
+	if !stB.Entitlement.Entitled || stB.Entitlement.DeviceID == "" || stB.Entitlement.DeviceID == deviceA {
+		t.Fatalf("B after activation (A was %s): %+v", deviceA, stB.Entitlement)
+	}
+	deviceB := stB.Entitlement.DeviceID
+	if n := migSeatsUsed(t, w, lic.ID); n != 1 {
+		t.Fatalf("%d seats used after B's activation, want 1", n)
+	}
+	// B's inventory on the server before the import: no profile.
+	if _, err := migMust(t, b, "", "check"); err != nil {
+		t.Fatal(err)
+	}
+	session := migSession(t, w)
+	if d := migDevice(t, w, session, deviceB); d.Profiles == nil || d.Profiles.Total != 0 {
+		t.Fatalf("B's inventory before the import: %+v", d.Profiles)
+	}
+
+	mark("B activated, inventory 0 on the server")
+	// Damaged copies of the bundle: bytes flipped in the middle, and cut in
+	// half (a copy that did not finish).
+	mid := len(bundleData) / 2
+	flipped := slices.Clone(bundleData)
+	for i := mid; i < mid+8; i++ {
+		flipped[i] ^= 0xff
+	}
+	damagedDir := t.TempDir()
+	flippedPath, truncatedPath := filepath.Join(damagedDir, "flipped.entitle"), filepath.Join(damagedDir, "truncated.entitle")
+	if err := os.WriteFile(flippedPath, flipped, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(truncatedPath, bundleData[:mid], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Every import costs one scrypt (2^18) in an agent built with -race,
+	// several seconds, so the refused ones run two at a time and B's
+	// profile folder is compared before and after each pair.
+	type refusal struct{ name, path, pass, wantMsg, onClash string }
+
+	// On the empty computer: a wrong passphrase, a truncated bundle. Clear
+	// error, non-zero exit, nothing written.
+	migNothingWritten(t, profB, "refused on the empty computer", func(t *testing.T) {
+		for _, tc := range []refusal{
+			{"wrong passphrase", bundlePath, passphrase + "!", "wrong passphrase", "fail"},
+			{"truncated to half", truncatedPath, passphrase, "damaged", "fail"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				migRefusedImport(t, b, tc.path, tc.pass, tc.wantMsg, "--on-clash", tc.onClash)
+			})
+		}
+	})
+	if n := len(migList(t, b)); n != 0 {
+		t.Fatalf("B lists %d profiles after refused imports", n)
+	}
+	mark("wrong passphrase and truncated bundle refused")
+
+	out, err := migMust(t, b, passphrase+"\n", "migrate", "import", bundlePath, "--passphrase-stdin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := strings.Count(out, "Imported "); c != 4 {
+		t.Fatalf("import output names %d profiles, want 4: %q", c, out)
+	}
+
+	mark("B imported")
+	t.Run("same profiles, certificates, keys and default", func(t *testing.T) {
+		listB := migList(t, b)
+		if len(listB) != len(listA) {
+			t.Fatalf("B has %d profiles, A had %d", len(listB), len(listA))
+		}
+		if d := migDefault(listB); d.ID != wantDefault.ID || d.Name != wantDefault.Name {
+			t.Fatalf("B's default is %q (%s), want %q (%s)", d.Name, d.ID, wantDefault.Name, wantDefault.ID)
+		}
+		if d, err := os.ReadFile(filepath.Join(profB, "default")); err != nil || strings.TrimSpace(string(d)) != wantDefault.ID {
+			t.Fatalf("B's default file: %q %v", d, err)
+		}
+		infoB := map[string]agentapi.ProfileInfo{}
+		for _, p := range listB {
+			infoB[p.ID] = p
+		}
+		digest := sha256.Sum256([]byte("signed on the new computer"))
+		for _, pa := range listA {
+			t.Run(pa.Name, func(t *testing.T) {
+				pb, ok := infoB[pa.ID]
+				if !ok {
+					t.Fatalf("profile %s (%s) missing on B", pa.Name, pa.ID)
+				}
+				if pb.Name != pa.Name || pb.Owner != pa.Owner || pb.SelfSigned != pa.SelfSigned || pb.Serial != pa.Serial ||
+					pb.Status != "valid" || !pb.HasKey || !pb.Licensed || !pb.Created.Equal(pa.Created) {
+					t.Fatalf("profile on B %+v\nwas on A %+v", pb, pa)
+				}
+				fa, fb := filesA[pa.ID], migReadProfile(t, profB, pa.ID)
+				if len(fa.certs) != len(fb.certs) {
+					t.Fatalf("%d certificates on B, %d on A", len(fb.certs), len(fa.certs))
+				}
+				for i := range fa.certs {
+					if !bytes.Equal(fa.certs[i], fb.certs[i]) {
+						t.Fatalf("certificate %d differs (DER)", i)
+					}
+				}
+				if fb.keyMode != 0o600 || fb.dirMode != 0o700 {
+					t.Fatalf("on B, key.pem has mode %v (want 0600), the profile folder %v (want 0700)", fb.keyMode, fb.dirMode)
+				}
+				certA, err := x509.ParseCertificate(fa.certs[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				sig, err := fb.key.Sign(rand.Reader, digest[:], crypto.SHA256)
+				if err != nil {
+					t.Fatalf("sign with B's key: %v", err)
+				}
+				if err := migVerify(certA.PublicKey, digest[:], sig); err != nil {
+					t.Fatalf("B's signature does not verify with A's certificate: %v", err)
+				}
+				other := sha256.Sum256([]byte("something else"))
+				if migVerify(certA.PublicKey, other[:], sig) == nil {
+					t.Fatal("the signature verifies for another digest")
+				}
+				for _, po := range listA {
+					if po.ID == pa.ID {
+						continue
+					}
+					c, err := x509.ParseCertificate(filesA[po.ID].certs[0])
+					if err != nil {
+						t.Fatal(err)
+					}
+					if migVerify(c.PublicKey, digest[:], sig) == nil {
+						t.Fatalf("the signature verifies with %s's certificate too", po.Name)
+					}
+				}
+			})
+		}
+	})
+
+	mark("B's profiles compared with A's")
+	// Once the profiles are there: the same bundle again adds nothing, and
+	// a damaged one, even with --on-clash replace, writes nothing.
+	migNothingWritten(t, profB, "again and damaged", func(t *testing.T) {
+		t.Run("same bundle again", func(t *testing.T) {
+			t.Parallel()
+			out, stderr, code := migCLI(t, b, passphrase+"\n", "migrate", "import", bundlePath, "--passphrase-stdin")
+			if code != 0 || strings.Contains(out, "Imported ") || !strings.Contains(out, "4 profile(s) already present") {
+				t.Fatalf("second import: exit %d: %q %q", code, out, stderr)
+			}
+		})
+		t.Run("bytes flipped in the middle", func(t *testing.T) {
+			t.Parallel()
+			migRefusedImport(t, b, flippedPath, passphrase, "damaged", "--on-clash", "replace")
+		})
+	})
+	if n := len(migList(t, b)); n != 4 {
+		t.Fatalf("B has %d profiles after importing again and a damaged bundle, want 4", n)
+	}
+	mark("imported again, damaged bundles refused")
+	t.Run("entitlement answer and server inventory", func(t *testing.T) {
+		var e agentapi.Entitlement
+		testenv.WaitFor(t, 10*time.Second, "B's entitlement answer to count 4 profiles", func() bool {
+			e = migEntitlement(t, b)
+			return e.ProfileCount == 4
+		})
+		if !e.Entitled || e.MaxProfiles != migPlanMaxProfiles || e.LicenseID != lic.ID || e.DeviceID != deviceB {
+			t.Fatalf("B's entitlement: %+v", e)
+		}
+		mark("B's entitlement answer counts 4 profiles")
+		if _, err := migMust(t, b, "", "check"); err != nil {
+			t.Fatal(err)
+		}
+		mark("B checked in")
+		d := migDevice(t, w, session, deviceB)
+		want := protocol.ProfileSummary{Total: 4, Valid: 4, Default: wantDefault.Name}
+		if d.Profiles == nil {
+			t.Fatal("the server has no profile inventory for B")
+		}
+		got := *d.Profiles
+		got.EarliestCertUntil = 0
+		if !d.Active || got != want || d.Profiles.EarliestCertUntil == 0 {
+			t.Fatalf("B on the server: active=%v profiles=%+v, want %+v", d.Active, d.Profiles, want)
+		}
+		if da := migDevice(t, w, session, deviceA); da.Active {
+			t.Fatalf("A is still active on the server: %+v", da)
+		}
+	})
+	mark("done")
+}
+
+// migStartOtherComputer runs an agent in its own mount namespace with
+// machineID bind-mounted over /etc/machine-id (and /var/lib/dbus/machine-id).
+func migStartOtherComputer(t *testing.T, w *world, stateDir, machineID string) *agent {
+	t.Helper()
+	idFile := filepath.Join(t.TempDir(), "machine-id")
+	if err := os.WriteFile(idFile, []byte(machineID+"\n"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	script := `mount --make-rprivate / && mount --bind "$0" /etc/machine-id && ` +
+		`{ [ ! -e /var/lib/dbus/machine-id ] || mount --bind "$0" /var/lib/dbus/machine-id; } && exec "$@"`
+	return w.startAgent(stateDir, "unshare", "-m", "sh", "-c", script, idFile)
+}
+
+type migLicense struct {
+	ID  string `json:"id"`
+	Key string `json:"key"`
+}
+
+func migCreateLicense(t *testing.T, w *world) migLicense {
+	t.Helper()
+	out, err := migRun(t, "", w.serverBin, "license", "create", "--owner", w.email, "--plan", "Move test",
+		"--features", "sign", "--max-profiles", fmt.Sprint(migPlanMaxProfiles), "--seats", "1", "--days", "30",
+		"--json", "--db", w.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l migLicense
+	if err := json.Unmarshal([]byte(out), &l); err != nil || l.ID == "" || l.Key == "" {
+		t.Fatalf("license create output %q: %v", out, err)
+	}
+	return l
+}
+
+func migSeatsUsed(t *testing.T, w *world, licenseID string) int {
+	t.Helper()
+	out, err := migRun(t, "", w.serverBin, "license", "list", "--json", "--db", w.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lics []struct {
+		ID        string `json:"id"`
+		SeatsUsed int    `json:"seats_used"`
+	}
+	if err := json.Unmarshal([]byte(out), &lics); err != nil {
+		t.Fatalf("license list %q: %v", out, err)
+	}
+	for _, l := range lics {
+		if l.ID == licenseID {
+			return l.SeatsUsed
+		}
+	}
+	t.Fatalf("license %s not in %q", licenseID, out)
+	return 0
+}
+
+func migList(t *testing.T, a *agent) []agentapi.ProfileInfo {
+	t.Helper()
+	out, err := migMust(t, a, "", "profiles", "list", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []agentapi.ProfileInfo
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("profiles list %q: %v", out, err)
+	}
+	return list
+}
+
+func migDefault(list []agentapi.ProfileInfo) agentapi.ProfileInfo {
+	var d agentapi.ProfileInfo
+	n := 0
+	for _, p := range list {
+		if p.Default {
+			d = p
+			n++
+		}
+	}
+	if n != 1 {
+		return agentapi.ProfileInfo{Name: fmt.Sprintf("<%d defaults>", n)}
+	}
+	return d
+}
+
+var migHTTP = &http.Client{Timeout: 10 * time.Second}
+
+func migGetJSON(t *testing.T, req *http.Request, wantStatus int, out any) {
+	t.Helper()
+	resp, err := migHTTP.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	if resp.StatusCode != wantStatus {
+		t.Fatalf("%s %s: %d %s", req.Method, req.URL, resp.StatusCode, body)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		t.Fatalf("%s %s: %q: %v", req.Method, req.URL, body, err)
+	}
+}
+
+// migEntitlement asks the agent the signing apps' question, GET /v1/entitlement.
+func migEntitlement(t *testing.T, a *agent) agentapi.Entitlement {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "http://"+a.addr+agentapi.PathEntitlement, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e agentapi.Entitlement
+	migGetJSON(t, req, http.StatusOK, &e)
+	return e
+}
+
+// migSession signs in to the account API (POST /v1/sessions) as the demo
+// account, which owns the test's license.
+func migSession(t *testing.T, w *world) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"email": w.email, "password": w.password})
+	req, err := http.NewRequest(http.MethodPost, w.serverURL+"/v1/sessions", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	var s struct {
+		Token string `json:"token"`
+	}
+	migGetJSON(t, req, http.StatusCreated, &s)
+	if s.Token == "" {
+		t.Fatal("no session token")
+	}
+	return s.Token
+}
+
+type migDeviceJSON struct {
+	ID       string                   `json:"id"`
+	Active   bool                     `json:"active"`
+	Profiles *protocol.ProfileSummary `json:"profiles"`
+}
+
+// migDevice returns one computer of GET /v1/account/devices.
+func migDevice(t *testing.T, w *world, session, id string) migDeviceJSON {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, w.serverURL+"/v1/account/devices", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+session)
+	var ds []migDeviceJSON
+	migGetJSON(t, req, http.StatusOK, &ds)
+	for _, d := range ds {
+		if d.ID == id {
+			return d
+		}
+	}
+	t.Fatalf("device %s not in the account's devices %+v", id, ds)
+	return migDeviceJSON{}
+}
+
+// migWriteCAIssuedP12 writes into dir a PKCS#12 holding an RSA signing
+// certificate issued by a test CA (with the CA in the chain) and returns its
+// path and the CA certificate.
+func migWriteCAIssuedP12(dir, password string) (string, *x509.Certificate, error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		return "", nil, err
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1001), Subject: pkix.Name{CommonName: "Migration Test CA", Organization: []string{"Entitle tests"}},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(5, 0, 0),
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return "", nil, fmt.Errorf("CA certificate: %w", err)
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return "", nil, err
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return "", nil, err
+	}
+	leafTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(424242), Subject: pkix.Name{CommonName: "Dana Notary"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(2, 0, 0),
+		KeyUsage:       x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
+		ExtKeyUsage:    []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
+		EmailAddresses: []string{"dana@example.test"},
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return "", nil, fmt.Errorf("leaf certificate: %w", err)
+	}
+	leaf, err := x509.ParseCertificate(leafDER)
+	if err != nil {
+		return "", nil, err
+	}
+	data, err := pkcs12.Modern.Encode(key, leaf, []*x509.Certificate{ca}, password)
+	if err != nil {
+		return "", nil, fmt.Errorf("encode PKCS#12: %w", err)
+	}
+	path := filepath.Join(dir, "notary.p12")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return "", nil, err
+	}
+	return path, ca, nil
+}
+
+// migParallel runs the jobs at once and fails the test with every error.
+func migParallel(t *testing.T, jobs ...func() error) {
+	t.Helper()
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i, job := range jobs {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = job() }()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// migProfileFiles is one profile as stored on disk (docs/profiles.md):
+// <folder>/<id>/ (mode 0700) holding certificate.pem (leaf first, then its
+// chain) and key.pem (PKCS#8, mode 0600).
+type migProfileFiles struct {
+	certs   [][]byte // DER
+	key     crypto.Signer
+	keyMode fs.FileMode
+	dirMode fs.FileMode
+}
+
+func migReadProfile(t *testing.T, folder, id string) migProfileFiles {
+	t.Helper()
+	dir := filepath.Join(folder, id)
+	meta, err := os.ReadFile(filepath.Join(dir, "profile.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(meta, &m); err != nil || m.ID != id {
+		t.Fatalf("%s/profile.json: id %q, %v", dir, m.ID, err)
+	}
+	var p migProfileFiles
+	di, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.dirMode = di.Mode().Perm()
+	certPEM, err := os.ReadFile(filepath.Join(dir, "certificate.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rest := certPEM; ; {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			break
+		}
+		if blk.Type == "CERTIFICATE" {
+			p.certs = append(p.certs, blk.Bytes)
+		}
+	}
+	if len(p.certs) == 0 {
+		t.Fatalf("%s/certificate.pem holds no certificate", dir)
+	}
+	keyPath := filepath.Join(dir, "key.pem")
+	fi, err := os.Stat(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.keyMode = fi.Mode().Perm()
+	keyPEM, err := os.ReadFile(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(keyPEM)
+	if blk == nil || blk.Type != "PRIVATE KEY" {
+		t.Fatalf("%s is not a PEM PRIVATE KEY", keyPath)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		t.Fatalf("%s: %v", keyPath, err)
+	}
+	s, ok := k.(crypto.Signer)
+	if !ok {
+		t.Fatalf("%s: %T is not a signer", keyPath, k)
+	}
+	p.key = s
+	return p
+}
+
+func migVerify(pub any, digest, sig []byte) error {
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		if !ecdsa.VerifyASN1(k, digest, sig) {
+			return errors.New("ECDSA signature does not verify")
+		}
+		return nil
+	case *rsa.PublicKey:
+		return rsa.VerifyPKCS1v15(k, crypto.SHA256, digest, sig)
+	default:
+		return fmt.Errorf("unexpected public key type %T", pub)
+	}
+}
+
+// migSnapshot records every entry under dir (hidden ones included): mode and,
+// for files, a hash of the contents. A missing dir is an empty snapshot.
+func migSnapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	snap := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && path == dir {
+				return nil
+			}
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		v := info.Mode().String()
+		if info.Mode().IsRegular() {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			h := sha256.Sum256(b)
+			v += " " + hex.EncodeToString(h[:8])
+		}
+		snap[rel] = v
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("snapshot %s: %v", dir, err)
+	}
+	return snap
+}
+
+func migDiff(before, after map[string]string) string {
+	var d []string
+	for k, v := range before {
+		if w, ok := after[k]; !ok {
+			d = append(d, "- "+k)
+		} else if w != v {
+			d = append(d, "~ "+k+": "+v+" -> "+w)
+		}
+	}
+	for k := range after {
+		if _, ok := before[k]; !ok {
+			d = append(d, "+ "+k)
+		}
+	}
+	slices.Sort(d)
+	return strings.Join(d, "\n")
+}
+
+// migNothingWritten runs the subtests of body (which may be parallel) as
+// the subtest name and fails when they changed anything under dir.
+func migNothingWritten(t *testing.T, dir, name string, body func(t *testing.T)) {
+	t.Helper()
+	before := migSnapshot(t, dir)
+	t.Run(name, body)
+	if diff := migDiff(before, migSnapshot(t, dir)); diff != "" {
+		t.Fatalf("%s: %s changed:\n%s", name, dir, diff)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+}
+
+// migRefusedImport runs `entitle migrate import` and expects a refusal: a
+// non-zero exit and an error saying wantMsg, without the passphrase.
+func migRefusedImport(t *testing.T, a *agent, path, pass, wantMsg string, extra ...string) {
+	t.Helper()
+	t0 := time.Now()
+	args := append([]string{"migrate", "import", path, "--passphrase-stdin"}, extra...)
+	out, stderr, code := migCLI(t, a, pass+"\n", args...)
+	t.Logf("exit code %d after %s: %s", code, time.Since(t0).Round(time.Millisecond), strings.TrimSpace(stderr))
+	if code == 0 {
+		t.Fatalf("import succeeded: %q", out)
+	}
+	if !strings.Contains(stderr, wantMsg) {
+		t.Fatalf("the error does not say %q: %q", wantMsg, stderr)
+	}
+	if strings.Contains(stderr+out, pass) {
+		t.Fatal("the output repeats the passphrase")
+	}
+}
+
+// migEnv is the environment of the commands the test runs: the harness's
+// (no ENTITLE_*), and for binaries built with -race no 1 s sleep at exit
+// (the race runtime's default atexit_sleep_ms=1000), which would otherwise
+// add a second to each of the test's ~40 commands. Races are still
+// reported and still fail the command (exit code 66).
+func migEnv() []string {
+	env := cleanEnv()
+	if _, ok := os.LookupEnv("GORACE"); !ok {
+		env = append(env, "GORACE=atexit_sleep_ms=0")
+	}
+	return env
+}
+
+// migExec runs a command and returns stdout, stderr and the exit code (-1:
+// it did not exit normally, e.g. killed by the 60 s timeout).
+func migExec(t *testing.T, stdin string, argv ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = migEnv()
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee) && ee.ExitCode() >= 0:
+		code = ee.ExitCode()
+	default:
+		t.Logf("%s: %v", strings.Join(argv, " "), err)
+		code = -1
+	}
+	return out.String(), errb.String(), code
+}
+
+// migRun runs a command and returns its stdout, or an error with its exit
+// code and stderr.
+func migRun(t *testing.T, stdin string, argv ...string) (string, error) {
+	t.Helper()
+	out, stderr, code := migExec(t, stdin, argv...)
+	if code != 0 {
+		return out, fmt.Errorf("%s: exit %d: %s%s", strings.Join(argv[1:], " "), code, out, stderr)
+	}
+	return out, nil
+}
+
+// migCLI runs an entitle command against agent a (like agent.cli).
+func migCLI(t *testing.T, a *agent, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	full := append(append(append([]string{a.w.agentBin}, args...), "--listen", a.addr), a.w.agentFlags(a.stateDir)...)
+	return migExec(t, stdin, full...)
+}
+
+// migMust runs an entitle command against agent a and returns its stdout,
+// or an error when it fails. Safe to call from any goroutine.
+func migMust(t *testing.T, a *agent, stdin string, args ...string) (string, error) {
+	t.Helper()
+	full := append(append(append([]string{a.w.agentBin}, args...), "--listen", a.addr), a.w.agentFlags(a.stateDir)...)
+	return migRun(t, stdin, full...)
+}
+
+func migStatus(t *testing.T, a *agent) agentapi.Status {
+	t.Helper()
+	out, err := migMust(t, a, "", "status", "--json")
+	var st agentapi.Status
+	if jerr := json.Unmarshal([]byte(out), &st); jerr != nil {
+		t.Fatalf("status: %v %v: %q", err, jerr, out)
+	}
+	return st
+}
