@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/entitle/entitle/agent/profiles/profilescli"
-	"github.com/entitle/entitle/pkg/agentclient"
 	"io"
 	"os"
 	"os/signal"
@@ -118,21 +117,41 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 not entitled (status), 4 agent not running
 		newConfigCmd(env),
 		newVersionCmd(env),
 	)
-	root.AddCommand(profilescli.Commands(profilescli.Deps{
+	root.AddCommand(withExitCodes(profilescli.Commands(profilescli.Deps{
 		Stdin: env.Stdin, Stdout: env.Stdout, IsTerminal: env.IsTerminal,
 		Connect: func(cmd *cobra.Command) (*profilescli.Client, error) {
 			cfg, err := loadConfig(cmd, env)
 			if err != nil {
 				return nil, err
 			}
-			tok, err := agentclient.ReadToken(cfg.StateDir)
+			tok, err := readToken(cfg)
 			if err != nil {
-				return nil, fail(ExitError, fmt.Errorf("cannot read the API token in %s: %w", cfg.StateDir, err))
+				return nil, err
 			}
 			return profilescli.NewClient("http://"+cfg.Listen, tok, nil)
 		},
-	})...)
+	}))...)
 	return root
+}
+
+// withExitCodes makes the errors of commands written outside this package
+// follow the documented exit codes: a failure while running is 1 (4 when the
+// agent is not running), never 2, which Run keeps for usage errors.
+func withExitCodes(cmds []*cobra.Command) []*cobra.Command {
+	for _, c := range cmds {
+		if run := c.RunE; run != nil {
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				err := run(cmd, args)
+				var ee *exitError
+				if err == nil || errors.As(err, &ee) {
+					return err
+				}
+				return apiFail(err)
+			}
+		}
+		withExitCodes(c.Commands())
+	}
+	return cmds
 }
 
 // loadConfig loads the effective configuration for cmd (file, environment,

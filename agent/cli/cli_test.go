@@ -135,6 +135,9 @@ func TestUsageAndExitCodes(t *testing.T) {
 		{"service unknown", []string{"service", "frob"}, 2, ""},
 		{"service status json", []string{"service", "status", "--json"}, 0, `"name": "entitle-agent"`},
 		{"deactivate not a terminal", []string{"deactivate", "--listen", dead}, 2, ""},
+		{"profiles without agent", []string{"profiles", "list", "--listen", dead, "--state-dir", stateDir}, 4, ""},
+		{"migrate import of a missing file", []string{"migrate", "import", filepath.Join(stateDir, "none.age"), "--listen", dead, "--state-dir", stateDir}, 1, ""},
+		{"migrate export without --out", []string{"migrate", "export"}, 2, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errOut, code := runBin(t, bin, "", tc.args...)

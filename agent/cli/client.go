@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -23,17 +24,7 @@ func connect(cmd *cobra.Command, env Env) (c *agentclient.Client, cfg config.Con
 	if err != nil {
 		return nil, cfg, nil, err
 	}
-	tok, tokenErr := agentclient.ReadToken(cfg.StateDir)
-	if tokenErr != nil {
-		switch {
-		case errors.Is(tokenErr, fs.ErrNotExist):
-			tokenErr = fail(ExitNoAgent, fmt.Errorf("no API token in %s: the agent has not run with this state folder (check --state-dir)", cfg.StateDir))
-		case errors.Is(tokenErr, fs.ErrPermission):
-			tokenErr = fail(ExitError, fmt.Errorf("cannot read the API token in %s: run as an administrator or a member of the entitle group", cfg.StateDir))
-		default:
-			tokenErr = fail(ExitError, tokenErr)
-		}
-	}
+	tok, tokenErr := readToken(cfg)
 	c, err = agentclient.New(agentclient.Options{BaseURL: "http://" + cfg.Listen, Token: tok})
 	if err != nil {
 		return nil, cfg, nil, fail(ExitError, err)
@@ -41,12 +32,28 @@ func connect(cmd *cobra.Command, env Env) (c *agentclient.Client, cfg config.Con
 	return c, cfg, tokenErr, nil
 }
 
+// readToken reads the API token of the agent cfg names, with errors that
+// say what to do and carry the documented exit codes.
+func readToken(cfg config.Config) (string, error) {
+	tok, err := agentclient.ReadToken(cfg.StateDir)
+	switch {
+	case err == nil:
+		return tok, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return "", fail(ExitNoAgent, fmt.Errorf("no API token in %s: the agent has not run with this state folder (check --state-dir)", cfg.StateDir))
+	case errors.Is(err, fs.ErrPermission):
+		return "", fail(ExitError, fmt.Errorf("cannot read the API token in %s: run as an administrator or a member of the entitle group", cfg.StateDir))
+	default:
+		return "", fail(ExitError, err)
+	}
+}
+
 // apiFail maps a local API error to an exit code.
 func apiFail(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, agentclient.ErrAgentNotRunning) {
+	if errors.Is(err, agentclient.ErrAgentNotRunning) || errors.Is(err, syscall.ECONNREFUSED) {
 		return fail(ExitNoAgent, errors.New("the agent is not running (start it with 'entitle service start')"))
 	}
 	var ae *agentapi.Error

@@ -3,6 +3,7 @@ package profilescli
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/entitle/entitle/pkg/agentapi"
 	"io"
 	"net/http"
 
@@ -51,6 +52,9 @@ func migrateExportCmd(d Deps) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(d.Stdout, "Profiles exported to %s. Keep the passphrase: it is needed on the new computer.\n", out)
+			if activated, known := isActivated(cmd, c); known && !activated {
+				return nil // nothing to deactivate: the seat is already free
+			}
 			if !deactivate && !d.confirm("Deactivate this computer now, to free its seat for the new one? [y/N] ") {
 				fmt.Fprintln(d.Stdout, "This computer stays activated. Run 'entitle deactivate' when you are ready.")
 				return nil
@@ -96,6 +100,9 @@ func migrateImportCmd(d Deps) *cobra.Command {
 				return err
 			}
 			printImport(d.Stdout, res)
+			if activated, known := isActivated(cmd, c); known && activated {
+				return nil // a person moving computers may activate before importing
+			}
 			if !activate && !d.confirm("Activate this computer now? [y/N] ") {
 				fmt.Fprintln(d.Stdout, "Run 'entitle activate' to activate this computer.")
 				return nil
@@ -116,4 +123,14 @@ func migrateImportCmd(d Deps) *cobra.Command {
 	cmd.Flags().BoolVar(&fromStdin, "passphrase-stdin", false, "read the passphrase from the first line of stdin")
 	cmd.Flags().BoolVar(&activate, "activate", false, "start activation after the import without asking")
 	return cmd
+}
+
+// isActivated asks the agent whether this computer holds an activation; known
+// is false when the agent could not say (the question is then asked anyway).
+func isActivated(cmd *cobra.Command, c *Client) (activated, known bool) {
+	var st agentapi.Status
+	if err := c.JSON(ctxOf(cmd), http.MethodGet, agentapi.PathStatus, nil, &st); err != nil {
+		return false, false
+	}
+	return st.Activated, true
 }
