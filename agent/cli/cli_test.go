@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,25 +37,7 @@ func randomKey(t *testing.T) string {
 type agentProc struct {
 	bin, addr, stateDir string
 	cmd                 *exec.Cmd
-	stderr              *syncBuffer
-}
-
-// syncBuffer is a bytes.Buffer safe to read while a process writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	stderr              *testenv.Buffer
 }
 
 // startAgent runs `entitle service run` on a fresh state folder with an
@@ -64,7 +45,7 @@ func (s *syncBuffer) String() string {
 func startAgent(t *testing.T, bin string) *agentProc {
 	t.Helper()
 	dir := t.TempDir()
-	a := &agentProc{bin: bin, stateDir: filepath.Join(dir, "state"), stderr: &syncBuffer{}}
+	a := &agentProc{bin: bin, stateDir: filepath.Join(dir, "state"), stderr: &testenv.Buffer{}}
 	addrFile := filepath.Join(dir, "addr")
 	a.cmd = exec.Command(bin, "service", "run", "--listen", "127.0.0.1:0", "--state-dir", a.stateDir,
 		"--profile-dir", filepath.Join(dir, "profiles"), "--server-url", "http://127.0.0.1:9",

@@ -1,13 +1,11 @@
 package traytest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +19,7 @@ type Tray struct {
 	bus  *Bus
 	cmd  *exec.Cmd
 	name string // org.kde.StatusNotifierItem-<pid>-1
-	log  *syncBuffer
+	log  *testenv.Buffer
 	done chan struct{}
 	err  error // from Wait, valid after done closes
 }
@@ -35,7 +33,7 @@ func StartTray(t testing.TB, bin string, bus *Bus, extraEnv []string, args ...st
 	// A tray built with -race (under CI) must not fail on fyne.io/systray's
 	// own race (see KnownRace); CheckRaces fails the test on any other.
 	cmd.Env = append(append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+bus.Addr, "GORACE=exitcode=0"), extraEnv...)
-	log := &syncBuffer{}
+	log := &testenv.Buffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start tray: %v", err)
@@ -297,24 +295,6 @@ func (tr *Tray) ClickLabel(t testing.TB, prefix string) {
 	if err := tr.Click(it.ID); err != nil {
 		t.Fatalf("click %q: %v", it.Label, err)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the process's writers and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // KnownRace reports whether a race report is one of fyne.io/systray

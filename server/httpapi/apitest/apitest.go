@@ -9,12 +9,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/entitle/entitle/pkg/testenv"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,14 +31,14 @@ type Env struct {
 	DB     *store.DB
 	API    *httpapi.Server
 	Server *httptest.Server
-	Logs   *SyncBuffer // everything the server logged
+	Logs   *testenv.Buffer // everything the server logged
 }
 
 // Start runs the server over a fresh database of dialect d.
 func Start(t testing.TB, d store.Dialect) *Env {
 	t.Helper()
 	db := storetest.Open(t, d)
-	logs := &SyncBuffer{}
+	logs := &testenv.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc, err := licensing.New(db, licensing.Config{
 		Issuer: "apitest", OfflineGrace: 24 * time.Hour, CheckinInterval: time.Hour, Now: time.Now, Logger: logger,
@@ -145,23 +145,4 @@ func (e *Env) Account(t testing.TB, email, password string, seats int, termEnd t
 		t.Fatalf("create license: %v", err)
 	}
 	return l
-}
-
-// SyncBuffer is a bytes.Buffer safe for the server's concurrent writes.
-type SyncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *SyncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns everything written so far.
-func (b *SyncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
