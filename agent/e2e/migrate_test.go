@@ -153,17 +153,20 @@ func TestMigrateToNewComputer(t *testing.T) {
 	for _, p := range listA {
 		filesA[p.ID] = migReadProfile(t, profA, p.ID)
 	}
-	// The stored leaf is the one the test CA issued. (The agent's PKCS#12
-	// import keeps only the leaf, not the CA certificates of the file; the
-	// migration must carry over whatever A stored, chain or not.)
+	// The stored leaf is the one the test CA issued, followed by its chain:
+	// the PKCS#12 import keeps the file's CA certificate.
 	if leaf, err := x509.ParseCertificate(filesA[notary.ID].certs[0]); err != nil {
 		t.Fatal(err)
 	} else if err := leaf.CheckSignatureFrom(ca); err != nil {
 		t.Fatalf("the imported profile's certificate is not the CA-issued one: %v", err)
 	}
-	if n := len(filesA[notary.ID].certs); n != 2 {
-		t.Logf("note: A stored %d certificate(s) for the PKCS#12 import (leaf + CA would be 2)", n)
+	migHasCAChain := func(t *testing.T, where string, f migProfileFiles) {
+		t.Helper()
+		if n := len(f.certs); n != 2 || !bytes.Equal(f.certs[1], ca.Raw) {
+			t.Fatalf("%s stored %d certificate(s) for the CA-issued PKCS#12 import, want the leaf then the test CA", where, n)
+		}
 	}
+	migHasCAChain(t, "A", filesA[notary.ID]) // and B, once it has imported the bundle (below)
 
 	mark("A has 4 profiles")
 	// --- A: export everything, then give the seat back. While the export
@@ -299,6 +302,7 @@ func TestMigrateToNewComputer(t *testing.T) {
 	}
 
 	mark("B imported")
+	migHasCAChain(t, "B", migReadProfile(t, profB, notary.ID))
 	t.Run("same profiles, certificates, keys and default", func(t *testing.T) {
 		listB := migList(t, b)
 		if len(listB) != len(listA) {

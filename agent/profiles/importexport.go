@@ -7,7 +7,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -31,10 +30,11 @@ const (
 
 // Export formats of ExportProfile.
 const (
-	FormatP12     = "p12"     // PKCS#12 with certificate and key, password protected
-	FormatPEM     = "pem"     // the certificate only
-	FormatDER     = "der"     // the certificate only
-	FormatProfile = "profile" // a one-profile bundle (age, passphrase), keeps id, name and owner
+	FormatP12      = "p12"       // PKCS#12 with certificate and key, password protected
+	FormatPEM      = "pem"       // the certificate only
+	FormatPEMChain = "pem-chain" // the certificate, then its chain (CA certificates), PEM
+	FormatDER      = "der"       // the certificate only
+	FormatProfile  = "profile"   // a one-profile bundle (age, passphrase), keeps id, name and owner
 )
 
 // ImportOptions tune Import. Name and Owner override the imported values
@@ -88,26 +88,34 @@ func (m *Manager) Import(ctx context.Context, data []byte, password string, opts
 		if len(items.Certs) == 0 {
 			return ImportResult{}, fmt.Errorf("%w: the PEM file holds a private key but no certificate", ErrBadInput)
 		}
-		cert, chain, key = items.Certs[0], items.Certs[1:], items.Key
+		if items.Key == nil {
+			return ImportResult{}, fmt.Errorf("%w: the file holds a certificate but no private key; a signature profile needs both (import the PKCS#12 file instead)", ErrBadInput)
+		}
+		// The key's certificate leads, whatever the order of the file;
+		// the others are its chain.
+		c, ch, lerr := certcheck.LeafFirst(items.Key, items.Certs)
+		if lerr != nil {
+			return ImportResult{}, fmt.Errorf("%w: %v", ErrBadInput, lerr)
+		}
+		cert, chain, key = c, ch, items.Key
 	} else if errors.Is(perr, certcheck.ErrLocked) {
 		return ImportResult{}, fmt.Errorf("%w: encrypted PEM private keys are not supported; import a PKCS#12 file instead", ErrBadInput)
 	} else if strings.Contains(perr.Error(), "not PEM") {
-		k, c, err := certcheck.ParsePKCS12(data, password)
+		k, c, ch, err := certcheck.ParsePKCS12(data, password)
 		switch {
 		case errors.Is(err, certcheck.ErrWrongPassword), errors.Is(err, certcheck.ErrLocked):
 			return ImportResult{}, fmt.Errorf("%w: the PKCS#12 file's password is wrong or missing", ErrWrongPassword)
+		case errors.Is(err, certcheck.ErrChainTooLong):
+			return ImportResult{}, fmt.Errorf("%w: %v", ErrBadInput, err)
 		case err != nil:
 			if _, derr := x509.ParseCertificate(data); derr == nil {
 				return ImportResult{}, fmt.Errorf("%w: the file holds a certificate but no private key; a signature profile needs both (import the PKCS#12 file instead)", ErrBadInput)
 			}
 			return ImportResult{}, fmt.Errorf("%w: not a PKCS#12, PEM or profile file: %v", ErrBadInput, err)
 		}
-		cert, key = c, k
+		cert, chain, key = c, ch, k
 	} else {
 		return ImportResult{}, fmt.Errorf("%w: %v", ErrBadInput, perr)
-	}
-	if key == nil {
-		return ImportResult{}, fmt.Errorf("%w: the file holds a certificate but no private key; a signature profile needs both (import the PKCS#12 file instead)", ErrBadInput)
 	}
 	if err := certcheck.KeyMatches(cert, key); err != nil {
 		return ImportResult{}, fmt.Errorf("%w: %v", ErrBadInput, err)
@@ -145,16 +153,17 @@ func (m *Manager) ExportProfile(ctx context.Context, id, format, password string
 	switch format {
 	case FormatP12:
 		return m.ExportPKCS12(id, password)
-	case FormatPEM, FormatDER:
+	case FormatPEM, FormatPEMChain, FormatDER:
 		return m.ExportCertificate(id, format)
 	case FormatProfile:
 		return m.exportBundle(ctx, password, id)
 	}
-	return nil, fmt.Errorf("%w: format must be p12, pem, der or profile", ErrBadInput)
+	return nil, fmt.Errorf("%w: format must be p12, pem, pem-chain, der or profile", ErrBadInput)
 }
 
 // ExportCertificate returns the certificate of a profile as PEM or DER
-// (the "copy to file" of the certificate view).
+// (the "copy to file" of the certificate view): the profile's certificate
+// alone, or with FormatPEMChain followed by its chain.
 func (m *Manager) ExportCertificate(id, format string) ([]byte, error) {
 	rec, _, ok := m.view(0).find(id)
 	if !ok {
@@ -166,10 +175,16 @@ func (m *Manager) ExportCertificate(id, format string) ([]byte, error) {
 	switch format {
 	case FormatPEM:
 		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: rec.cert.Raw}), nil
+	case FormatPEMChain:
+		out := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: rec.cert.Raw})
+		for _, c := range rec.chain {
+			out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+		}
+		return out, nil
 	case FormatDER:
 		return append([]byte(nil), rec.cert.Raw...), nil
 	}
-	return nil, fmt.Errorf("%w: format must be pem or der", ErrBadInput)
+	return nil, fmt.Errorf("%w: format must be pem, pem-chain or der", ErrBadInput)
 }
 
 // ExportPKCS12 returns the profile's certificate, chain and private key as
@@ -193,16 +208,7 @@ func (m *Manager) ExportPKCS12(id, password string) ([]byte, error) {
 	if err := certcheck.KeyMatches(rec.cert, rec.key); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrConflict, err)
 	}
-	var chain []*x509.Certificate
-	files, err := readProfileFiles(filepath.Join(m.dir, rec.dir), m.opts.MaxFileSize, func(string, ...any) {})
-	if err == nil {
-		for _, n := range certFiles {
-			if items, perr := certcheck.ParsePEM(files[n]); perr == nil && len(items.Certs) > 1 {
-				chain = items.Certs[1:]
-			}
-		}
-	}
-	out, err := pkcs12.Modern.Encode(rec.key, rec.cert, chain, password)
+	out, err := pkcs12.Modern.Encode(rec.key, rec.cert, rec.chain, password)
 	if err != nil {
 		return nil, fmt.Errorf("profiles: encode PKCS#12: %w", err)
 	}

@@ -29,7 +29,7 @@ const (
 
 // ExportRequest is the body of POST /v1/profiles/:id/export.
 type ExportRequest struct {
-	Format   string `json:"format"`             // p12, pem, der, profile
+	Format   string `json:"format"`             // p12, pem, pem-chain, der, profile
 	Password string `json:"password,omitempty"` // for p12 and profile
 }
 
@@ -141,6 +141,8 @@ func (m *Manager) postExport(c echo.Context) error {
 	switch req.Format {
 	case FormatPEM:
 		ct = "application/x-pem-file"
+	case FormatPEMChain:
+		ct, ext = "application/x-pem-file", "chain.pem"
 	case FormatDER:
 		ct = "application/pkix-cert"
 	case FormatP12:

@@ -33,8 +33,9 @@ type record struct {
 	hasCert, selfSigned     bool
 	hasKey                  bool
 
-	cert *x509.Certificate // kept for exports; nil when absent
-	key  crypto.Signer     // nil when absent or locked
+	cert  *x509.Certificate   // the profile's certificate, kept for exports; nil when absent
+	chain []*x509.Certificate // its CA certificates as stored (at most certcheck.MaxChain)
+	key   crypto.Signer       // nil when absent or locked
 
 	digest [32]byte // content digest, to tell a change from a touch
 	cred   [32]byte // digest of the credential files only
@@ -178,7 +179,7 @@ func (r *record) parse(files map[string][]byte) {
 	case hasP12 && (certName != "" || hasKeyFile):
 		r.invalid("both profile.p12 and separate certificate or key files")
 	case hasP12:
-		key, cert, err := certcheck.ParsePKCS12(p12, "")
+		key, cert, chain, err := certcheck.ParsePKCS12(p12, "")
 		switch {
 		case errors.Is(err, certcheck.ErrLocked):
 			r.hasKey = true
@@ -186,16 +187,16 @@ func (r *record) parse(files map[string][]byte) {
 		case err != nil:
 			r.invalid("profile.p12: %v", err)
 		default:
-			r.setCert(cert)
+			r.setCert(cert, chain)
 			r.key, r.hasKey = key, true
 		}
 	default:
 		if certName == "" {
 			r.invalid("no certificate (certificate.pem, .crt, .cer, .der or profile.p12)")
-		} else if cert, err := certcheck.ParseCertificate(files[certName]); err != nil {
+		} else if cert, chain, err := certcheck.ParseCertificates(files[certName]); err != nil {
 			r.invalid("%s: %v", certName, err)
 		} else {
-			r.setCert(cert)
+			r.setCert(cert, chain)
 		}
 		if !hasKeyFile {
 			r.invalid("no private key (key.pem or profile.p12)")
@@ -220,8 +221,11 @@ func (r *record) parse(files map[string][]byte) {
 	}
 }
 
-func (r *record) setCert(c *x509.Certificate) {
-	r.cert, r.hasCert = c, true
+// setCert records the profile's certificate (the first of its file, or the
+// key's in a PKCS#12) and its chain; subject, validity and key match are
+// always those of c.
+func (r *record) setCert(c *x509.Certificate, chain []*x509.Certificate) {
+	r.cert, r.chain, r.hasCert = c, chain, true
 	r.subject = c.Subject.String()
 	r.issuer = c.Issuer.String()
 	r.serial = certcheck.Serial(c)

@@ -50,6 +50,14 @@ var (
 // maxPEMBlocks bounds how many PEM blocks are looked at in one file.
 const maxPEMBlocks = 32
 
+// MaxChain bounds the CA certificates kept with a profile's certificate
+// (its chain), in a certificate file, a PEM import or a PKCS#12 file.
+const MaxChain = 10
+
+// ErrChainTooLong means a file holds more than MaxChain CA certificates
+// besides the profile's certificate.
+var ErrChainTooLong = fmt.Errorf("more than %d chain certificates", MaxChain)
+
 // ParseCertificate reads the first certificate of a PEM or DER file.
 func ParseCertificate(data []byte) (*x509.Certificate, error) {
 	if !looksPEM(data) {
@@ -75,6 +83,116 @@ func ParseCertificate(data []byte) (*x509.Certificate, error) {
 		}
 	}
 	return nil, errors.New("no CERTIFICATE block in the PEM file")
+}
+
+// ParseCertificates reads a profile's certificate file: a single DER
+// certificate, or PEM with the profile's certificate first and then its
+// chain (the CA certificates, as stored). Every CERTIFICATE block must
+// parse: a damaged chain certificate is an error naming its position
+// (2 for the first chain certificate), as is a chain longer than MaxChain.
+// Other PEM blocks are ignored.
+func ParseCertificates(data []byte) (*x509.Certificate, []*x509.Certificate, error) {
+	if !looksPEM(data) {
+		c, err := x509.ParseCertificate(data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("not a PEM or DER certificate: %w", err)
+		}
+		return c, nil, nil
+	}
+	var (
+		leaf  *x509.Certificate
+		chain []*x509.Certificate
+	)
+	rest := data
+	for i := 0; ; i++ {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if i >= maxPEMBlocks {
+			return nil, nil, fmt.Errorf("too many PEM blocks (more than %d)", maxPEMBlocks)
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		if leaf != nil && len(chain) == MaxChain {
+			return nil, nil, ErrChainTooLong
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		switch {
+		case err != nil && leaf == nil:
+			return nil, nil, fmt.Errorf("malformed certificate: %w", err)
+		case err != nil:
+			return nil, nil, fmt.Errorf("chain certificate %d (certificate %d of the file): malformed: %w", len(chain)+1, len(chain)+2, err)
+		case leaf == nil:
+			leaf = c
+		default:
+			chain = append(chain, c)
+		}
+	}
+	if leaf == nil {
+		return nil, nil, errors.New("no CERTIFICATE block in the PEM file")
+	}
+	return leaf, chain, nil
+}
+
+// LeafFirst picks, among certs, the certificate of key (the profile's
+// certificate) and returns it with the others as its chain, without
+// duplicates or copies of the leaf. The chain follows the issuer names
+// from the leaf up (no signature is verified: an order, not a trust
+// decision); certificates outside that path follow in their order. When no
+// certificate matches key, the first one is the leaf (KeyMatches then says
+// why it is refused). More than MaxChain chain certificates yield
+// ErrChainTooLong.
+func LeafFirst(key crypto.Signer, certs []*x509.Certificate) (*x509.Certificate, []*x509.Certificate, error) {
+	if len(certs) == 0 {
+		return nil, nil, errors.New("no certificate")
+	}
+	li := 0
+	if key != nil {
+		for i, c := range certs {
+			if KeyMatches(c, key) == nil {
+				li = i
+				break
+			}
+		}
+	}
+	leaf := certs[li]
+	seen := map[string]bool{string(leaf.Raw): true}
+	var rest []*x509.Certificate
+	for _, c := range certs {
+		if !seen[string(c.Raw)] {
+			seen[string(c.Raw)] = true
+			rest = append(rest, c)
+		}
+	}
+	if len(rest) > MaxChain {
+		return nil, nil, ErrChainTooLong
+	}
+	chain := make([]*x509.Certificate, 0, len(rest))
+	used := make([]bool, len(rest))
+	for cur := leaf; !SelfSigned(cur); {
+		next := -1
+		for i, c := range rest {
+			if !used[i] && bytes.Equal(c.RawSubject, cur.RawIssuer) {
+				next = i
+				break
+			}
+		}
+		if next < 0 {
+			break
+		}
+		used[next] = true
+		cur = rest[next]
+		chain = append(chain, cur)
+	}
+	for i, c := range rest {
+		if !used[i] {
+			chain = append(chain, c)
+		}
+	}
+	return leaf, chain, nil
 }
 
 // PEMItems is what a PEM file holds: certificates (leaf first, as found)
@@ -172,10 +290,13 @@ func asSigner(k any) (crypto.Signer, error) {
 	}
 }
 
-// ParsePKCS12 opens a PKCS#12 file. With password "" it also tries the
-// conventional default password; a file it cannot open that way yields
-// ErrLocked, a file opened with a wrong explicit password ErrWrongPassword.
-func ParsePKCS12(data []byte, password string) (crypto.Signer, *x509.Certificate, error) {
+// ParsePKCS12 opens a PKCS#12 file and returns its private key, the
+// certificate of that key and the file's other certificates (its chain,
+// at most MaxChain, in the file's order). With password "" it also tries
+// the conventional default password; a file it cannot open that way
+// yields ErrLocked, a file opened with a wrong explicit password
+// ErrWrongPassword.
+func ParsePKCS12(data []byte, password string) (crypto.Signer, *x509.Certificate, []*x509.Certificate, error) {
 	try := []string{password}
 	if password == "" {
 		try = append(try, pkcs12.DefaultPassword)
@@ -183,25 +304,32 @@ func ParsePKCS12(data []byte, password string) (crypto.Signer, *x509.Certificate
 	var err error
 	for _, p := range try {
 		var (
-			k    any
-			cert *x509.Certificate
+			k     any
+			cert  *x509.Certificate
+			chain []*x509.Certificate
 		)
-		k, cert, _, err = pkcs12.DecodeChain(data, p)
+		k, cert, chain, err = pkcs12.DecodeChain(data, p)
 		if err == nil {
 			s, serr := asSigner(k)
 			if serr != nil {
-				return nil, nil, serr
+				return nil, nil, nil, serr
 			}
-			return s, cert, nil
+			// The first certificate bag is not always the key's: some
+			// tools write the CA certificates first.
+			leaf, rest, lerr := LeafFirst(s, append([]*x509.Certificate{cert}, chain...))
+			if lerr != nil {
+				return nil, nil, nil, fmt.Errorf("PKCS#12: %w", lerr)
+			}
+			return s, leaf, rest, nil
 		}
 		if !errors.Is(err, pkcs12.ErrIncorrectPassword) {
-			return nil, nil, fmt.Errorf("malformed PKCS#12: %w", err)
+			return nil, nil, nil, fmt.Errorf("malformed PKCS#12: %w", err)
 		}
 	}
 	if password == "" {
-		return nil, nil, fmt.Errorf("encrypted PKCS#12: %w", ErrLocked)
+		return nil, nil, nil, fmt.Errorf("encrypted PKCS#12: %w", ErrLocked)
 	}
-	return nil, nil, fmt.Errorf("PKCS#12: %w", ErrWrongPassword)
+	return nil, nil, nil, fmt.Errorf("PKCS#12: %w", ErrWrongPassword)
 }
 
 // KeyMatches reports whether key is the private half of cert's public key.

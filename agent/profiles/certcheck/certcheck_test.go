@@ -84,18 +84,18 @@ func TestEvaluate(t *testing.T) {
 func TestPKCS12AndKeys(t *testing.T) {
 	k, c := cert(t, x509.KeyUsageDigitalSignature, nil, nil)
 	locked, _ := pkcs12.Modern.Encode(k, c, nil, "pw")
-	if _, _, err := ParsePKCS12(locked, ""); !errors.Is(err, ErrLocked) {
+	if _, _, _, err := ParsePKCS12(locked, ""); !errors.Is(err, ErrLocked) {
 		t.Errorf("no password: %v", err)
 	}
-	if _, _, err := ParsePKCS12(locked, "bad"); !errors.Is(err, ErrWrongPassword) {
+	if _, _, _, err := ParsePKCS12(locked, "bad"); !errors.Is(err, ErrWrongPassword) {
 		t.Errorf("bad password: %v", err)
 	}
-	key, got, err := ParsePKCS12(locked, "pw")
-	if err != nil || KeyMatches(got, key) != nil || !SelfSigned(got) || Serial(got) != "2a" {
+	key, got, chain, err := ParsePKCS12(locked, "pw")
+	if err != nil || len(chain) != 0 || KeyMatches(got, key) != nil || !SelfSigned(got) || Serial(got) != "2a" {
 		t.Fatalf("open: %v", err)
 	}
 	defaultPW, _ := pkcs12.Modern.Encode(k, c, nil, pkcs12.DefaultPassword)
-	if _, _, err := ParsePKCS12(defaultPW, ""); err != nil {
+	if _, _, _, err := ParsePKCS12(defaultPW, ""); err != nil {
 		t.Errorf("default password: %v", err)
 	}
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

@@ -246,7 +246,7 @@ func exportCmd(d Deps) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", profiles.FormatP12, "p12, pem, der or profile")
+	cmd.Flags().StringVar(&format, "format", profiles.FormatP12, "p12, pem, pem-chain, der or profile")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "file to write (required)")
 	cmd.Flags().BoolVar(&fromStdin, "passphrase-stdin", false, "read the password from the first line of stdin")
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
