@@ -1,0 +1,406 @@
+package browsertest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/entitle/entitle/pkg/protocol"
+	"github.com/entitle/entitle/pkg/testenv"
+)
+
+// Bounds of the waits. Each browser step is one click or one page load on
+// loopback, so a step that takes longer than stepTimeout is a hang.
+const (
+	stepTimeout  = 20 * time.Second
+	startTimeout = 60 * time.Second
+	totalTimeout = 3 * time.Minute // the browser and everything in it
+)
+
+// cleanEnv drops ENTITLE_SERVER_* settings of the developer's shell so the
+// processes under test see only what the test gives them.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "ENTITLE_SERVER_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// cliJSON runs an admin command of entitle-server against dsn with --json
+// and decodes its output into out.
+func cliJSON(t testing.TB, bin, dsn, stdin string, out any, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	args = append(args, "--db", dsn, "--json")
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = cleanEnv()
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("entitle-server %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
+		t.Fatalf("entitle-server %s: %v\n%s", strings.Join(args, " "), err, stdout.String())
+	}
+}
+
+// server is one running entitle-server process.
+type server struct {
+	cmd    *exec.Cmd
+	base   string
+	stderr *testenv.Buffer
+	done   chan struct{}
+	err    error // valid once done is closed
+}
+
+// startServer runs `entitle-server serve` on a free loopback port and waits
+// until it has written its address.
+func startServer(t testing.TB, bin string, args ...string) *server {
+	t.Helper()
+	addrFile := filepath.Join(t.TempDir(), "addr")
+	args = append([]string{"serve", "--listen", "127.0.0.1:0", "--addr-file", addrFile, "--log-format", "json"}, args...)
+	s := &server{cmd: exec.Command(bin, args...), stderr: &testenv.Buffer{}, done: make(chan struct{})}
+	s.cmd.Env = cleanEnv()
+	s.cmd.Stdout, s.cmd.Stderr = s.stderr, s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		s.err = s.cmd.Wait()
+		close(s.done)
+	}()
+	t.Cleanup(func() {
+		if err := s.stop(); err != nil {
+			t.Errorf("server stop: %v\n%s", err, s.stderr.String())
+		}
+	})
+	var addr string
+	testenv.WaitFor(t, startTimeout, "entitle-server to listen", func() bool {
+		select {
+		case <-s.done:
+			t.Fatalf("entitle-server exited early: %v\n%s", s.err, s.stderr.String())
+		default:
+		}
+		b, err := os.ReadFile(addrFile)
+		addr = strings.TrimSpace(string(b))
+		return err == nil && addr != ""
+	})
+	s.base = "http://" + addr
+	return s
+}
+
+// stop sends SIGTERM and expects a clean exit within the deadline.
+func (s *server) stop() error {
+	select {
+	case <-s.done:
+		return s.err
+	default:
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	select {
+	case <-s.done:
+		return s.err
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+		return errors.New("did not exit within 30s of SIGTERM")
+	}
+}
+
+// apiClient is the HTTP client of the simulated agent.
+var apiClient = &http.Client{Timeout: 15 * time.Second}
+
+// call sends a JSON request to the server API as an agent does and decodes
+// the JSON answer (a success body or a protocol.Error) into out.
+func (s *server) call(t testing.TB, method, path, bearer string, body, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, s.base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := apiClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: %d %q: %v", method, path, resp.StatusCode, raw, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func fingerprint(name string) string {
+	sum := sha256.Sum256([]byte("browsertest\x00" + name))
+	return hex.EncodeToString(sum[:])
+}
+
+func facts(hostname string) protocol.DeviceFacts {
+	return protocol.DeviceFacts{Hostname: hostname, OS: "linux", Arch: "amd64", AgentVersion: "browsertest"}
+}
+
+// checkin reports in with a device credential, as the agent does, and
+// returns the status and the error code of a refusal.
+func (s *server) checkin(t testing.TB, credential, hostname string) (int, string) {
+	t.Helper()
+	var pe protocol.Error
+	st := s.call(t, "POST", protocol.PathCheckin, credential,
+		protocol.CheckinRequest{Fingerprint: fingerprint(hostname), Device: facts(hostname)}, &pe)
+	return st, pe.Code
+}
+
+// otherSite is a second web server on another loopback port, so another
+// origin than the licensing server: the pages a malicious site would serve.
+type otherSite struct {
+	srv   *httptest.Server
+	mu    sync.Mutex
+	pages map[string]string
+}
+
+func newOtherSite(t testing.TB) *otherSite {
+	o := &otherSite{pages: map[string]string{}}
+	o.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.mu.Lock()
+		page, ok := o.pages[r.URL.Path]
+		o.mu.Unlock()
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, page)
+	}))
+	t.Cleanup(o.srv.Close)
+	return o
+}
+
+// serve publishes an HTML page at path and returns its URL.
+func (o *otherSite) serve(path, html string) string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.pages[path] = html
+	return o.srv.URL + path
+}
+
+// browser is one headless Chromium for the whole test.
+type browser struct {
+	ctx    context.Context // the first tab; its children open more
+	output *testenv.Buffer // Chromium's stdout and stderr
+}
+
+// startBrowser starts headless Chromium with JavaScript disabled for every
+// page, and no background traffic (the machine may have no internet).
+func startBrowser(t *testing.T) *browser {
+	t.Helper()
+	chrome := testenv.LookPath(t, "chromium")
+	b := &browser{output: &testenv.Buffer{}}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome),
+		chromedp.Headless,
+		chromedp.NoSandbox, // the tests may run as root
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("blink-settings", "scriptEnabled=false"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1024, 768),
+		chromedp.CombinedOutput(b.output),
+	)
+	// Everything the browser does ends by totalTimeout, whatever hangs.
+	root, cancelRoot := context.WithTimeout(context.Background(), totalTimeout)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(root, opts...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancelCtx()
+		cancelAlloc() // waits for Chromium to exit, before its user-data-dir goes
+		cancelRoot()
+	})
+	started := make(chan error, 1)
+	go func() { started <- chromedp.Do(ctx) }() // the first run starts the browser
+	select {
+	case err := <-started:
+		if err != nil {
+			t.Fatalf("start chromium: %v\n%s", err, b.output.String())
+		}
+	case <-time.After(startTimeout):
+		cancelCtx()
+		t.Fatalf("chromium did not start within %s\n%s", startTimeout, b.output.String())
+	}
+	b.ctx = ctx
+	return b
+}
+
+// tab is a browser tab in a fresh browser context: its own cookies, like
+// another person's browser.
+type tab struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func (b *browser) newTab(t *testing.T) *tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	// The first run opens the tab and ties its life to the context it gets,
+	// so it gets ctx itself, not a step's timeout (totalTimeout bounds it).
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("open a tab: %v\n%s", err, b.output.String())
+	}
+	return &tab{t: t, ctx: ctx}
+}
+
+// run runs one browser step with a bounded wait.
+func run[T any](tb *tab, a chromedp.Action[T]) T {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		tb.t.Fatalf("browser: %v (page %s)", err, tb.location())
+	}
+	return v
+}
+
+func (tb *tab) do(steps ...chromedp.Action[chromedp.Void]) {
+	tb.t.Helper()
+	run(tb, chromedp.Steps(steps...))
+}
+
+// location is the tab's URL, for failure messages.
+func (tb *tab) location() string {
+	ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+	defer cancel()
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	return loc
+}
+
+// open navigates to url and returns the HTTP status of the page.
+func (tb *tab) open(url string) int {
+	tb.t.Helper()
+	resp := run(tb, chromedp.NavigateResponse(url))
+	return int(resp.Status)
+}
+
+// click clicks the element the way a person does (mouse events at its
+// center), waits for the page it leads to and returns that page's final
+// HTTP response (after redirects).
+func (tb *tab) click(sel string) *network.Response {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, stepTimeout)
+	defer cancel()
+	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.Search(sel), chromedp.NodeVisible))
+	if err != nil {
+		tb.t.Fatalf("browser: click %s: %v (page %s)", sel, err, tb.location())
+	}
+	return resp
+}
+
+// typeInto types text into a field, key by key.
+func (tb *tab) typeInto(sel, text string) {
+	tb.t.Helper()
+	tb.do(chromedp.SendKeys(chromedp.Search(sel), text, chromedp.NodeVisible))
+}
+
+// text is the rendered text of the first element matching sel.
+func (tb *tab) text(sel string) string {
+	tb.t.Helper()
+	return strings.TrimSpace(run(tb, chromedp.Text(chromedp.Search(sel), chromedp.NodeVisible)))
+}
+
+// html is the current page's markup, for failure messages.
+func (tb *tab) html() string {
+	tb.t.Helper()
+	return run(tb, chromedp.OuterHTML(chromedp.CSS("html")))
+}
+
+// count is the number of elements matching sel (an XPath or CSS selector).
+func (tb *tab) count(sel string) int {
+	tb.t.Helper()
+	return len(run(tb, chromedp.Nodes(chromedp.Search(sel), chromedp.AtLeast(0))))
+}
+
+// shotsDir is where the screenshots go: not the repository, so they are never
+// committed by accident.
+func shotsDir() string { return filepath.Join(os.TempDir(), "entitle-shots") }
+
+// screenshot saves a full-page PNG of the tab as <name>.png in shotsDir.
+func (tb *tab) screenshot(name string) string {
+	tb.t.Helper()
+	png := run(tb, chromedp.FullScreenshot(100))
+	if err := os.MkdirAll(shotsDir(), 0o755); err != nil {
+		tb.t.Fatal(err)
+	}
+	path := filepath.Join(shotsDir(), name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		tb.t.Fatal(err)
+	}
+	tb.t.Logf("screenshot: %s", path)
+	return path
+}
+
+// mustContain fails unless the page text of sel holds every want.
+func (tb *tab) mustContain(sel string, want ...string) {
+	tb.t.Helper()
+	got := tb.text(sel)
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			tb.t.Fatalf("%s: want %q in the text\n%s\n(page %s)", sel, w, got, tb.location())
+		}
+	}
+}
+
+func fatalStatus(t *testing.T, what string, got, want int, tb *tab) {
+	t.Helper()
+	if got != want {
+		t.Fatalf("%s: status %d, want %d\n%s", what, got, want, tb.html())
+	}
+}
