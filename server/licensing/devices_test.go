@@ -342,8 +342,9 @@ func leaseKID(t *testing.T, tok string) string {
 	return h.Kid
 }
 
-// TestKeyRotationAcrossInstances: a rotation made by another server instance
-// (or `entitle-server keys rotate`) on the same database is followed within
+// TestKeyRotationAcrossInstances: a rotation or activation made by another
+// server instance (or `entitle-server keys rotate` / `keys activate`) on the
+// same database is followed within
 // Config.KeyRefresh, without a restart and without reading keys per lease.
 func TestKeyRotationAcrossInstances(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
@@ -407,6 +408,29 @@ func TestKeyRotationAcrossInstances(t *testing.T) {
 		}
 		if got := leaseKID(t, resp.Lease); got != again {
 			t.Fatalf("other instance signs with %s; want %s", got, again)
+		}
+		// A standby key added elsewhere is never picked up by a refresh;
+		// its activation elsewhere is, within Config.KeyRefresh.
+		standby, err := other.AddStandbyKey(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(20 * time.Second)
+		if got := checkin(); got != again {
+			t.Fatalf("after a standby key was added elsewhere, signed with %s; want the active %s", got, again)
+		}
+		if err := other.ActivateKey(f.ctx, standby); err != nil {
+			t.Fatal(err)
+		}
+		if got := checkin(); got != again {
+			t.Fatalf("right after another instance's activation, signed with %s; want the cached %s until the refresh", got, again)
+		}
+		f.clock.Advance(20 * time.Second)
+		if got := checkin(); got != standby {
+			t.Fatalf("once the refresh is due, signed with %s; want the activated %s", got, standby)
+		}
+		if keys, err := f.svc.Keys(f.ctx); err != nil || keys.Len() != 4 {
+			t.Fatalf("Keys() has %d keys, %v; want all 4", keys.Len(), err)
 		}
 	})
 }
