@@ -185,6 +185,25 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	return nil
 }
 
+// Bytes sends one request like Do and returns the raw response body, for
+// answers that are files rather than JSON (profile exports, bundles). A body
+// longer than limit bytes is an error, never silently cut.
+func (c *Client) Bytes(ctx context.Context, method, path string, in any, limit int64) ([]byte, error) {
+	resp, err := c.send(ctx, c.hc, method, path, in, "*/*")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("agentclient: %s %s: read response: %w", method, path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("agentclient: %s %s: response is over %d bytes", method, path, limit)
+	}
+	return data, nil
+}
+
 // send builds and sends a request, and turns transport failures and non-2xx
 // answers into errors. On success the caller owns resp.Body.
 func (c *Client) send(ctx context.Context, hc *http.Client, method, path string, in any, accept string) (*http.Response, error) {

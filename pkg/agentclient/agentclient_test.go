@@ -457,3 +457,41 @@ func TestEventJSONRoundTrip(t *testing.T) {
 		t.Errorf("got %+v", got)
 	}
 }
+
+func TestBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		status  int
+		resp    string
+		limit   int64
+		want    string
+		errCode string // agentapi error code expected, or "any" for another error
+	}{
+		{"file answer", 200, "\x00\x01binary", 64, "\x00\x01binary", ""},
+		{"exactly the limit", 200, "12345678", 8, "12345678", ""},
+		{"over the limit", 200, "123456789", 8, "", "any"},
+		{"agent error", 404, `{"error":"not_found","message":"no such profile"}`, 64, "", agentapi.ErrNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rec recorder
+			c := newServer(t, tc.status, tc.resp, &rec)
+			got, err := c.Bytes(context.Background(), http.MethodPost, "/v1/profiles/x/export", map[string]string{"format": "der"}, tc.limit)
+			switch {
+			case tc.errCode == "" && err != nil:
+				t.Fatalf("error: %v", err)
+			case tc.errCode == "" && string(got) != tc.want:
+				t.Fatalf("got %q, want %q", got, tc.want)
+			case tc.errCode == "any" && err == nil:
+				t.Fatalf("an answer over the limit was accepted: %q", got)
+			case tc.errCode != "" && tc.errCode != "any":
+				var ae *agentapi.Error
+				if !errors.As(err, &ae) || ae.Code != tc.errCode {
+					t.Fatalf("error %v, want code %s", err, tc.errCode)
+				}
+			}
+			if rec.token != testToken || rec.body != `{"format":"der"}` {
+				t.Fatalf("request: %+v", rec)
+			}
+		})
+	}
+}
