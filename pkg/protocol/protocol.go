@@ -95,6 +95,7 @@ const (
 	ErrUnknownLicense     = "unknown_license"     // 404: no such license key
 	ErrLicenseExpired     = "license_expired"     // 403
 	ErrLicenseSuspended   = "license_suspended"   // 403
+	ErrManagedRemotely    = "managed_remotely"    // 403: the license's management mode lets only the administrator deactivate
 	ErrNoSeats            = "no_seats"            // 409: all seats in use
 	ErrNoLicense          = "no_license"          // 409: account has no license with a free seat
 	ErrDeviceRevoked      = "device_revoked"      // 410: the device was deactivated (by its owner or an admin)
@@ -161,7 +162,7 @@ func HTTPStatus(code string) int {
 		return 400
 	case ErrInvalidCredentials:
 		return 401
-	case ErrLicenseExpired, ErrLicenseSuspended:
+	case ErrLicenseExpired, ErrLicenseSuspended, ErrManagedRemotely:
 		return 403
 	case ErrUnknownLicense, ErrNotFound:
 		return 404

@@ -51,7 +51,11 @@ type LicenseJSON struct {
 	TermEnd      *time.Time `json:"term_end,omitempty"` // absent: no end
 	Subscription bool       `json:"subscription"`
 	Suspended    bool       `json:"suspended"`
-	Created      time.Time  `json:"created"`
+	// ManagementMode is how an organization manages the license's computers:
+	// "" (not managed), local_remote, local, or remote (they cannot deactivate
+	// themselves).
+	ManagementMode string    `json:"management_mode"`
+	Created        time.Time `json:"created"`
 }
 
 // DeviceJSON is an activated computer as the account API shows it.
@@ -71,7 +75,7 @@ func LicenseView(l licensing.License) LicenseJSON {
 	v := LicenseJSON{
 		ID: l.ID, Key: l.Key, OwnerEmail: l.OwnerEmail, Plan: l.Plan.Name, Features: l.Plan.Features,
 		MaxProfiles: l.Plan.MaxProfiles, Seats: l.Seats, SeatsUsed: l.SeatsUsed, TermStart: l.TermStart,
-		Subscription: l.Subscription, Suspended: l.Suspended, Created: l.Created,
+		Subscription: l.Subscription, Suspended: l.Suspended, ManagementMode: l.ManagementMode, Created: l.Created,
 	}
 	if v.Features == nil {
 		v.Features = []string{}

@@ -78,7 +78,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		protocol.ErrAuthorizationPending, protocol.ErrSlowDown, protocol.ErrAccessDenied, protocol.ErrExpiredToken,
 		protocol.ErrInvalidRequest, protocol.ErrInvalidCredentials, protocol.ErrUnknownLicense, protocol.ErrLicenseExpired,
 		protocol.ErrLicenseSuspended, protocol.ErrNoSeats, protocol.ErrNoLicense, protocol.ErrDeviceRevoked,
-		protocol.ErrRateLimited, protocol.ErrTooLarge, protocol.ErrNotFound, protocol.ErrInternal,
+		protocol.ErrRateLimited, protocol.ErrTooLarge, protocol.ErrNotFound, protocol.ErrInternal, protocol.ErrManagedRemotely,
 	} {
 		if !codes[c] {
 			t.Errorf("error code %q is not in the ErrorCode schema", c)

@@ -55,6 +55,7 @@ const (
 	(SELECT l.max_profiles FROM licenses l WHERE l.id = devices.license_id),
 	(SELECT l.term_end FROM licenses l WHERE l.id = devices.license_id),
 	(SELECT l.subscription FROM licenses l WHERE l.id = devices.license_id),
+	(SELECT l.management_mode FROM licenses l WHERE l.id = devices.license_id),
 	(SELECT a.email FROM licenses l JOIN accounts a ON a.id = l.owner_account_id WHERE l.id = devices.license_id)`
 
 	checkinUpdatePostgres = `UPDATE devices d SET last_seen_at = ?,
@@ -64,7 +65,7 @@ const (
 	FROM licenses l JOIN accounts a ON a.id = l.owner_account_id
 	WHERE d.credential_hash = ? AND d.fingerprint = ? AND d.deactivated_at IS NULL AND l.id = d.license_id
 	AND l.term_start <= ? AND (l.term_end IS NULL OR l.term_end > ?) AND l.suspended = ?
-	RETURNING d.id, d.product, l.id, l.plan, l.features, l.max_profiles, l.term_end, l.subscription, a.email`
+	RETURNING d.id, d.product, l.id, l.plan, l.features, l.max_profiles, l.term_end, l.subscription, l.management_mode, a.email`
 )
 
 // Checkin renews a device's lease and records what it reports. It is the hot
@@ -99,7 +100,7 @@ func (s *Service) Checkin(ctx context.Context, credential string, req protocol.C
 		termEnd                     sql.NullInt64
 	)
 	ms := store.Millis(now)
-	err := s.db.WriteRowCached(ctx, query, []any{&deviceID, &product, &l.id, &l.plan, &features, &l.maxProfiles, &termEnd, &l.subscription, &l.ownerEmail},
+	err := s.db.WriteRowCached(ctx, query, []any{&deviceID, &product, &l.id, &l.plan, &features, &l.maxProfiles, &termEnd, &l.subscription, &l.mgmt, &l.ownerEmail},
 		ms, req.Device.Hostname, req.Device.OS, req.Device.Arch, req.Device.AgentVersion, profiles,
 		hashSecret(credential), req.Fingerprint, ms, ms, false)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -172,7 +173,7 @@ func (s *Service) checkinLookup(ctx context.Context, credential string) (checkin
 	err := s.db.QueryRowCached(ctx, checkinQuery, []any{
 		&r.deviceID, &r.fingerprint, &r.product, &r.facts.Hostname, &r.facts.OS, &r.facts.Arch, &r.facts.AgentVersion, &r.deactivated,
 		&l.ID, &l.Key, &l.OwnerAccountID, &l.OwnerEmail, &l.Plan.Name, &features, &l.Plan.MaxProfiles,
-		&l.Seats, &l.SeatsUsed, &termStart, &termEnd, &subscription, &suspended, &created}, hashSecret(credential))
+		&l.Seats, &l.SeatsUsed, &termStart, &termEnd, &subscription, &suspended, &l.ManagementMode, &created}, hashSecret(credential))
 	if errors.Is(err, sql.ErrNoRows) {
 		return checkinRow{}, errBadCredential()
 	}
@@ -214,7 +215,9 @@ func errRevoked(atMillis int64) *Error {
 }
 
 // DeactivateSelf is a computer giving up its seat. Deactivating an already
-// deactivated device succeeds without changing anything.
+// deactivated device succeeds without changing anything. A computer on a
+// license managed remotely may not deactivate itself: only the license owner
+// can release it (ReleaseDevice).
 func (s *Service) DeactivateSelf(ctx context.Context, credential string) error {
 	if checkSecret("credential", credential) != nil {
 		return errBadCredential()
@@ -227,7 +230,7 @@ func (s *Service) DeactivateSelf(ctx context.Context, credential string) error {
 	if err != nil {
 		return fmt.Errorf("look up device: %w", err)
 	}
-	return s.deactivate(ctx, deviceID, "device:"+deviceID, "device.deactivate")
+	return s.deactivate(ctx, deviceID, "device:"+deviceID, actionSelfDeactivate)
 }
 
 // ReleaseDevice is an account owner freeing the seat of any device on their
@@ -254,14 +257,26 @@ func (s *Service) ReleaseDevice(ctx context.Context, accountID, deviceID string)
 
 // deactivate frees a device's seat. The license row is locked first, the
 // order activations use, so the two cannot deadlock on PostgreSQL; the
-// guarded update makes a second deactivation a no-op.
+// guarded update makes a second deactivation a no-op. The device itself
+// (action device.deactivate) may not free the seat of an active device on a
+// license managed remotely; the check reads the locked license, so it holds
+// even if the mode changes concurrently.
 func (s *Service) deactivate(ctx context.Context, deviceID, actor, action string) error {
 	now := s.now()
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
-		var licenseID string
-		err := tx.QueryRow(ctx, "SELECT l.id FROM licenses l JOIN devices d ON d.license_id = l.id WHERE d.id = ?"+lockLicenses(tx), deviceID).Scan(&licenseID)
+		var (
+			licenseID, mgmt, owner string
+			deactivated            sql.NullInt64
+		)
+		err := tx.QueryRow(ctx, `SELECT l.id, l.management_mode, a.email, d.deactivated_at FROM licenses l
+			JOIN devices d ON d.license_id = l.id JOIN accounts a ON a.id = l.owner_account_id WHERE d.id = ?`+lockLicenses(tx),
+			deviceID).Scan(&licenseID, &mgmt, &owner, &deactivated)
 		if err != nil {
 			return fmt.Errorf("look up device license: %w", err)
+		}
+		if action == actionSelfDeactivate && mgmt == ManagedRemote && !deactivated.Valid {
+			return errf(protocol.ErrManagedRemotely,
+				"this computer is managed remotely by %s and cannot deactivate itself; ask your administrator to release it", owner)
 		}
 		n, err := tx.ExecAffected(ctx, "UPDATE devices SET deactivated_at = ? WHERE id = ? AND deactivated_at IS NULL", store.Millis(now), deviceID)
 		if err != nil {
@@ -276,6 +291,9 @@ func (s *Service) deactivate(ctx context.Context, deviceID, actor, action string
 		return tx.Audit(ctx, now, actor, action, deviceID, mustJSON(map[string]string{"license": licenseID}))
 	})
 }
+
+// actionSelfDeactivate is the audit action of a device deactivating itself.
+const actionSelfDeactivate = "device.deactivate"
 
 // ListDevices lists the devices on an account's licenses, active ones first,
 // newest first; at most 1000.

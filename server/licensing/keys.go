@@ -350,6 +350,7 @@ func (s *Service) RotateKey(ctx context.Context) (string, error) {
 // leaseLicense is what a lease needs to know about the license.
 type leaseLicense struct {
 	id, plan, ownerEmail string
+	mgmt                 string // management mode; "" = not managed
 	features             []string
 	maxProfiles          int
 	termEnd              time.Time
@@ -396,7 +397,14 @@ func (s *Service) signLease(ctx context.Context, deviceID, fingerprint, product 
 			TermEnd:      termEnd,
 			Subscription: l.subscription,
 		},
-		Account: l.ownerEmail,
+		Account:        l.ownerEmail,
+		ManagementMode: l.mgmt,
+	}
+	if l.mgmt != ManagedNot {
+		// Until organizations exist, whoever owns the license is who
+		// manages its computers: the agent and tray name it ("managed
+		// remotely by ...").
+		c.Organization = l.ownerEmail
 	}
 	tok, err := k.signer.Sign(c)
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 // licenseCols selects a License; the query must alias licenses as l and join
 // the owner account as a.
 const licenseCols = `l.id, l.license_key, l.owner_account_id, a.email, l.plan, l.features, l.max_profiles,
-	l.seats, l.seats_used, l.term_start, l.term_end, l.subscription, l.suspended, l.created_at`
+	l.seats, l.seats_used, l.term_start, l.term_end, l.subscription, l.suspended, l.management_mode, l.created_at`
 
 const licenseFrom = ` FROM licenses l JOIN accounts a ON a.id = l.owner_account_id`
 
@@ -43,7 +43,7 @@ func scanLicense(row scanner) (License, error) {
 		subscription, suspended bool
 	)
 	if err := row.Scan(&l.ID, &l.Key, &l.OwnerAccountID, &l.OwnerEmail, &l.Plan.Name, &features, &l.Plan.MaxProfiles,
-		&l.Seats, &l.SeatsUsed, &termStart, &termEnd, &subscription, &suspended, &created); err != nil {
+		&l.Seats, &l.SeatsUsed, &termStart, &termEnd, &subscription, &suspended, &l.ManagementMode, &created); err != nil {
 		return License{}, err
 	}
 	if err := json.Unmarshal([]byte(features), &l.Plan.Features); err != nil {
@@ -83,7 +83,7 @@ func usable(l License, now time.Time) error {
 
 func (l License) leaseLicense() leaseLicense {
 	return leaseLicense{id: l.ID, plan: l.Plan.Name, ownerEmail: l.OwnerEmail, features: l.Plan.Features,
-		maxProfiles: l.Plan.MaxProfiles, termEnd: l.TermEnd, subscription: l.Subscription}
+		maxProfiles: l.Plan.MaxProfiles, termEnd: l.TermEnd, subscription: l.Subscription, mgmt: l.ManagementMode}
 }
 
 // CreateLicense issues a license with a new key to an existing account.
@@ -115,6 +115,9 @@ func (s *Service) insertLicense(ctx context.Context, tx *store.Tx, ownerID, owne
 	if spec.Seats < 1 || spec.Seats > maxSeats {
 		return License{}, invalid("seats must be between 1 and %d", maxSeats)
 	}
+	if err := checkManagementMode(spec.ManagementMode); err != nil {
+		return License{}, err
+	}
 	now := s.now()
 	start := spec.TermStart
 	if start.IsZero() {
@@ -138,9 +141,9 @@ func (s *Service) insertLicense(ctx context.Context, tx *store.Tx, ownerID, owne
 		}
 		norm := strings.ReplaceAll(key, "-", "")
 		_, err = tx.Exec(ctx, `INSERT INTO licenses (id, license_key, owner_account_id, plan, features, max_profiles, seats, seats_used,
-			term_start, term_end, subscription, suspended, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
+			term_start, term_end, subscription, suspended, management_mode, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`,
 			id, norm, ownerID, spec.Plan.Name, mustJSON(features), spec.Plan.MaxProfiles, spec.Seats,
-			store.Millis(start), nullMillis(spec.TermEnd), spec.Subscription, false, store.Millis(now))
+			store.Millis(start), nullMillis(spec.TermEnd), spec.Subscription, false, spec.ManagementMode, store.Millis(now))
 		// A key collision needs 2^60 keys to become likely; retrying once is
 		// for correctness, not expectation. On PostgreSQL a failed statement
 		// aborts the transaction, so a retry there cannot succeed anyway.
@@ -150,7 +153,7 @@ func (s *Service) insertLicense(ctx context.Context, tx *store.Tx, ownerID, owne
 		if err != nil {
 			return License{}, fmt.Errorf("create license: %w", err)
 		}
-		detail := mustJSON(map[string]any{"owner": ownerEmail, "plan": spec.Plan.Name, "seats": spec.Seats})
+		detail := mustJSON(map[string]any{"owner": ownerEmail, "plan": spec.Plan.Name, "seats": spec.Seats, "management_mode": spec.ManagementMode})
 		if err := tx.Audit(ctx, now, actor, "license.create", id, detail); err != nil {
 			return License{}, err
 		}

@@ -105,7 +105,10 @@ type License struct {
 	TermStart                           time.Time
 	TermEnd                             time.Time // zero = none
 	Subscription, Suspended             bool
-	Created                             time.Time
+	// ManagementMode is how the organization manages the license's
+	// computers, carried in every lease: one of the ManagementModes.
+	ManagementMode string
+	Created        time.Time
 }
 
 // LicenseSpec describes a license to create. The owner account must exist.
@@ -116,6 +119,20 @@ type LicenseSpec struct {
 	Seats              int
 	TermStart, TermEnd time.Time
 	Subscription       bool
+	ManagementMode     string // one of ManagementModes; "" = not managed
+}
+
+// Management modes of a license, as leases carry them ("mgmt").
+const (
+	ManagedNot         = ""             // not managed by an organization
+	ManagedLocalRemote = "local_remote" // the person and the administrator
+	ManagedLocal       = "local"        // the person only
+	ManagedRemote      = "remote"       // the administrator only: the computer may not deactivate itself
+)
+
+// ManagementModes lists the valid management modes.
+func ManagementModes() []string {
+	return []string{ManagedNot, ManagedLocalRemote, ManagedLocal, ManagedRemote}
 }
 
 // Device is an activation of a license on one computer.

@@ -1,6 +1,7 @@
 package licensing
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -164,6 +165,14 @@ func checkPlan(p Plan) error {
 	}
 	if p.MaxProfiles < 0 || p.MaxProfiles > maxProfilesCap {
 		return invalid("max profiles must be between 0 and %d", maxProfilesCap)
+	}
+	return nil
+}
+
+func checkManagementMode(m string) error {
+	if !slices.Contains(ManagementModes(), m) {
+		return invalid("management mode %q is not one of %q, %q, %q or empty (not managed)",
+			truncate(m, 32), ManagedLocalRemote, ManagedLocal, ManagedRemote)
 	}
 	return nil
 }

@@ -169,8 +169,7 @@ func (w *world) seatsUsed() int {
 // TestRealAgent drives the tray against the real agent and licensing server:
 // inactive, active, offline (server stopped), back online, deactivation from
 // the menu (seat freed on the server), agent stopped and restarted.
-// Remote-only management cannot be produced: the server has no way to issue
-// a lease with management mode "remote" yet (see TestHarnessWithHTTPAgent).
+// Remote-only management is TestRealAgentRemoteManaged.
 func TestRealAgent(t *testing.T) {
 	bin := trayBinary(t)
 	w := newWorld(t)
@@ -258,4 +257,75 @@ func TestRealAgentProfilesFolder(t *testing.T) {
 	testenv.WaitFor(t, 10*time.Second, "profiles folder opened", func() bool {
 		return contains(opened(), st.Profiles.Folder)
 	})
+}
+
+// TestRealAgentRemoteManaged: on a license the server issues with management
+// mode "remote", the tray names who manages the computer and offers no
+// deactivation, with the agent's reason; clicking the greyed item frees
+// nothing.
+func TestRealAgentRemoteManaged(t *testing.T) {
+	bin := trayBinary(t)
+	w := newWorld(t)
+	var demo struct {
+		Email string `json:"email"`
+	}
+	if err := json.Unmarshal(run(t, w.serverBin, "--db", w.db, "--json", "demo"), &demo); err != nil || demo.Email == "" {
+		t.Fatalf("demo --json: %v", err)
+	}
+	var lic struct {
+		ID             string `json:"id"`
+		Key            string `json:"key"`
+		ManagementMode string `json:"management_mode"`
+	}
+	out := run(t, w.serverBin, "--db", w.db, "--json", "license", "create", "--owner", demo.Email, "--plan", "Team",
+		"--seats", "1", "--management-mode", "remote")
+	if err := json.Unmarshal(out, &lic); err != nil || lic.ManagementMode != "remote" {
+		t.Fatalf("license create --json: %v: %s", err, out)
+	}
+	bus := traytest.StartBus(t)
+	bus.StartWatcher(t)
+	tr := traytest.StartTray(t, bin, bus, nil, "--agent-url", "http://"+w.agentAt, "--state-dir", w.stateDir,
+		"--max-backoff", "2s")
+	tr.WaitItem(t, "Not activated", 30*time.Second)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := w.client().Activate(ctx, agentapi.ActivateRequest{Method: agentapi.ActivateLicenseKey, LicenseKey: lic.Key}); err != nil {
+		t.Fatalf("activate: %v", err)
+	}
+	tr.WaitItem(t, "Active — Team plan", 15*time.Second)
+	tr.WaitItem(t, "Managed by "+demo.Email, 5*time.Second)
+	if it := tr.WaitItem(t, "Deactivate this computer…", 5*time.Second); it.Enabled {
+		t.Fatal("Deactivate this computer… is enabled on a license managed remotely")
+	}
+	note := tr.WaitItem(t, "managed remotely by "+demo.Email+"; ask your administrator", 5*time.Second)
+	if note.Enabled {
+		t.Errorf("the reason %q is a clickable item", note.Label)
+	}
+
+	// A click on the greyed item changes nothing: still active, seat held.
+	items := tr.StableLayout(t, "Quit", 10*time.Second)
+	if it, ok := traytest.Find(items, "Deactivate this computer…"); ok {
+		_ = tr.Click(it.ID)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if _, ok := traytest.Find(tr.StableLayout(t, "Quit", 10*time.Second), "Yes, deactivate"); ok {
+		t.Error("the greyed item asked for confirmation")
+	}
+	st, err := w.client().Status(ctx)
+	if err != nil || !st.Activated || st.DeactivateOK {
+		t.Fatalf("agent after the click: activated %v, deactivate_allowed %v, %v", st.Activated, st.DeactivateOK, err)
+	}
+	var lics []struct {
+		ID        string `json:"id"`
+		SeatsUsed int    `json:"seats_used"`
+	}
+	if err := json.Unmarshal(run(t, w.serverBin, "--db", w.db, "--json", "license", "list"), &lics); err != nil {
+		t.Fatalf("license list --json: %v", err)
+	}
+	for _, l := range lics {
+		if l.ID == lic.ID && l.SeatsUsed != 1 {
+			t.Errorf("seats used on the managed license: %d, want 1", l.SeatsUsed)
+		}
+	}
 }

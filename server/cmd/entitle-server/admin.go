@@ -103,7 +103,7 @@ func readSecret(r io.Reader) (string, error) {
 
 type licenseOpts struct {
 	owner, plan, termStart   string
-	termEnd                  string
+	termEnd, managementMode  string
 	features                 []string
 	maxProfiles, seats, days int
 	subscription             bool
@@ -130,6 +130,9 @@ func (a *app) licenseCmd() *cobra.Command {
 					return a.printJSON(httpapi.LicenseView(l))
 				}
 				_, err = fmt.Fprintf(a.stdout, "license %s created\nkey: %s\n", l.ID, l.Key)
+				if err == nil && l.ManagementMode != licensing.ManagedNot {
+					_, err = fmt.Fprintf(a.stdout, "management mode: %s\n", l.ManagementMode)
+				}
 				return err
 			})
 		},
@@ -144,6 +147,9 @@ func (a *app) licenseCmd() *cobra.Command {
 	f.StringVar(&o.termEnd, "term-end", "", "last day of the term (YYYY-MM-DD, UTC) or an RFC 3339 time")
 	f.IntVar(&o.days, "days", 0, "term length in days from now (instead of --term-end)")
 	f.BoolVar(&o.subscription, "subscription", false, "the license renews (a subscription)")
+	f.StringVar(&o.managementMode, "management-mode", "", "how the organization manages the license's computers: "+
+		"local_remote (the person and the administrator), local (the person only) or remote (the administrator only: "+
+		"a computer cannot deactivate itself); empty: not managed")
 	_ = create.MarkFlagRequired("owner")
 	_ = create.MarkFlagRequired("plan")
 	create.MarkFlagsMutuallyExclusive("term-end", "days")
@@ -166,13 +172,17 @@ func (a *app) licenseCmd() *cobra.Command {
 					return a.printJSON(out)
 				}
 				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tOWNER\tPLAN\tSEATS\tTERM END\tKEY")
+				fmt.Fprintln(tw, "ID\tOWNER\tPLAN\tSEATS\tTERM END\tMANAGED\tKEY")
 				for _, l := range ls {
 					end := "none"
 					if !l.TermEnd.IsZero() {
 						end = l.TermEnd.UTC().Format(time.DateOnly)
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\n", l.ID, l.OwnerEmail, l.Plan.Name, l.SeatsUsed, l.Seats, end, l.Key)
+					mode := l.ManagementMode
+					if mode == licensing.ManagedNot {
+						mode = "no"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", l.ID, l.OwnerEmail, l.Plan.Name, l.SeatsUsed, l.Seats, end, mode, l.Key)
 				}
 				return tw.Flush()
 			})
@@ -199,7 +209,7 @@ func (o licenseOpts) spec(now time.Time) (licensing.LicenseSpec, error) {
 		start = d
 	}
 	spec := licensing.LicenseSpec{
-		OwnerEmail: o.owner, Seats: o.seats, TermStart: start, Subscription: o.subscription,
+		OwnerEmail: o.owner, Seats: o.seats, TermStart: start, Subscription: o.subscription, ManagementMode: o.managementMode,
 		Plan: licensing.Plan{Name: o.plan, Features: o.features, MaxProfiles: o.maxProfiles},
 	}
 	switch {
