@@ -1,21 +1,15 @@
 package browsertest
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
+	"github.com/entitle/entitle/server/servertest"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,149 +28,29 @@ const (
 	totalTimeout = 3 * time.Minute // the browser and everything in it
 )
 
-// cleanEnv drops ENTITLE_SERVER_* settings of the developer's shell so the
-// processes under test see only what the test gives them.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ENTITLE_SERVER_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
+// The server-process harness is server/servertest, shared with server/e2e.
+type server = servertest.Server
 
-// cliJSON runs an admin command of entitle-server against dsn with --json
-// and decodes its output into out.
 func cliJSON(t testing.TB, bin, dsn, stdin string, out any, args ...string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	args = append(args, "--db", dsn, "--json")
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = cleanEnv()
-	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("entitle-server %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
-		t.Fatalf("entitle-server %s: %v\n%s", strings.Join(args, " "), err, stdout.String())
-	}
+	servertest.CLIJSON(t, bin, dsn, stdin, out, args...)
 }
 
-// server is one running entitle-server process.
-type server struct {
-	cmd    *exec.Cmd
-	base   string
-	stderr *testenv.Buffer
-	done   chan struct{}
-	err    error // valid once done is closed
-}
-
-// startServer runs `entitle-server serve` on a free loopback port and waits
-// until it has written its address.
 func startServer(t testing.TB, bin string, args ...string) *server {
 	t.Helper()
-	addrFile := filepath.Join(t.TempDir(), "addr")
-	args = append([]string{"serve", "--listen", "127.0.0.1:0", "--addr-file", addrFile, "--log-format", "json"}, args...)
-	s := &server{cmd: exec.Command(bin, args...), stderr: &testenv.Buffer{}, done: make(chan struct{})}
-	s.cmd.Env = cleanEnv()
-	s.cmd.Stdout, s.cmd.Stderr = s.stderr, s.stderr
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		s.err = s.cmd.Wait()
-		close(s.done)
-	}()
-	t.Cleanup(func() {
-		if err := s.stop(); err != nil {
-			t.Errorf("server stop: %v\n%s", err, s.stderr.String())
-		}
-	})
-	var addr string
-	testenv.WaitFor(t, startTimeout, "entitle-server to listen", func() bool {
-		select {
-		case <-s.done:
-			t.Fatalf("entitle-server exited early: %v\n%s", s.err, s.stderr.String())
-		default:
-		}
-		b, err := os.ReadFile(addrFile)
-		addr = strings.TrimSpace(string(b))
-		return err == nil && addr != ""
-	})
-	s.base = "http://" + addr
-	return s
-}
-
-// stop sends SIGTERM and expects a clean exit within the deadline.
-func (s *server) stop() error {
-	select {
-	case <-s.done:
-		return s.err
-	default:
-	}
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return err
-	}
-	select {
-	case <-s.done:
-		return s.err
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-		return errors.New("did not exit within 30s of SIGTERM")
-	}
+	return servertest.Start(t, bin, args...)
 }
 
 // apiClient is the HTTP client of the simulated agent.
 var apiClient = &http.Client{Timeout: 15 * time.Second}
 
-// call sends a JSON request to the server API as an agent does and decodes
-// the JSON answer (a success body or a protocol.Error) into out.
-func (s *server) call(t testing.TB, method, path, bearer string, body, out any) int {
+// call sends a request as the simulated agent (see servertest.Server.Call).
+func call(t testing.TB, s *server, method, path, bearer string, body, out any) int {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, s.base+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := apiClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out != nil && len(raw) > 0 {
-		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s %s: %d %q: %v", method, path, resp.StatusCode, raw, err)
-		}
-	}
-	return resp.StatusCode
+	return s.Call(t, apiClient, method, path, bearer, body, out)
 }
 
-func fingerprint(name string) string {
-	sum := sha256.Sum256([]byte("browsertest\x00" + name))
-	return hex.EncodeToString(sum[:])
-}
+func fingerprint(name string) string { return servertest.Fingerprint("browsertest\x00" + name) }
 
 func facts(hostname string) protocol.DeviceFacts {
 	return protocol.DeviceFacts{Hostname: hostname, OS: "linux", Arch: "amd64", AgentVersion: "browsertest"}
@@ -184,10 +58,10 @@ func facts(hostname string) protocol.DeviceFacts {
 
 // checkin reports in with a device credential, as the agent does, and
 // returns the status and the error code of a refusal.
-func (s *server) checkin(t testing.TB, credential, hostname string) (int, string) {
+func checkin(t testing.TB, s *server, credential, hostname string) (int, string) {
 	t.Helper()
 	var pe protocol.Error
-	st := s.call(t, "POST", protocol.PathCheckin, credential,
+	st := call(t, s, "POST", protocol.PathCheckin, credential,
 		protocol.CheckinRequest{Fingerprint: fingerprint(hostname), Device: facts(hostname)}, &pe)
 	return st, pe.Code
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/entitle/entitle/server/servertest"
 	"html"
 	"io"
 	"net/http"
@@ -58,7 +59,7 @@ func TestPages(t *testing.T) {
 	t.Run("account page releases a computer", f.releaseFromAccountPage)
 	t.Run("forms posted from another site are refused", f.crossSiteForms)
 
-	log := f.srv.stderr.String()
+	log := f.srv.Stderr.String()
 	for _, p := range []person{f.marie, f.ana, f.jonas} {
 		if strings.Contains(log, p.password) {
 			t.Errorf("a password reached the server log")
@@ -72,7 +73,7 @@ func cli(t testing.TB, bin, dsn string, args ...string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, append(args, "--db", dsn)...)
-	cmd.Env = cleanEnv()
+	cmd.Env = servertest.CleanEnv()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -104,7 +105,7 @@ func (f *fixture) activate(t *testing.T, p person, hostname string) protocol.Act
 	var resp protocol.ActivateResponse
 	req := protocol.ActivateRequest{Method: protocol.MethodLicenseKey, LicenseKey: p.license.Key,
 		Fingerprint: fingerprint(hostname), Product: "entitle", Device: facts(hostname)}
-	if st := f.srv.call(t, "POST", protocol.PathActivations, "", req, &resp); st != http.StatusCreated {
+	if st := call(t, f.srv, "POST", protocol.PathActivations, "", req, &resp); st != http.StatusCreated {
 		t.Fatalf("activate %s: status %d", hostname, st)
 	}
 	return resp
@@ -112,7 +113,7 @@ func (f *fixture) activate(t *testing.T, p person, hostname string) protocol.Act
 
 func (f *fixture) keys(t *testing.T) *lease.KeySet {
 	t.Helper()
-	resp, err := apiClient.Get(f.srv.base + protocol.PathKeys)
+	resp, err := apiClient.Get(f.srv.Base + protocol.PathKeys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,11 +138,11 @@ func (f *fixture) authorize(t *testing.T, hostname string) *agentFlow {
 	t.Helper()
 	a := &agentFlow{hostname: hostname}
 	req := protocol.DeviceAuthorizeRequest{Fingerprint: fingerprint(hostname), Product: "entitle", Device: facts(hostname)}
-	if st := f.srv.call(t, "POST", protocol.PathDeviceAuthorize, "", req, &a.auth); st != http.StatusOK {
+	if st := call(t, f.srv, "POST", protocol.PathDeviceAuthorize, "", req, &a.auth); st != http.StatusOK {
 		t.Fatalf("device authorize %s: status %d", hostname, st)
 	}
 	if a.auth.UserCode == "" || a.auth.DeviceCode == "" || a.auth.Interval <= 0 ||
-		!strings.HasPrefix(a.auth.VerificationURIComplete, f.srv.base+protocol.PathVerify+"?") {
+		!strings.HasPrefix(a.auth.VerificationURIComplete, f.srv.Base+protocol.PathVerify+"?") {
 		t.Fatalf("device authorize %s: %+v", hostname, a.auth)
 	}
 	return a
@@ -155,7 +156,7 @@ func (f *fixture) poll(t *testing.T, a *agentFlow) (int, protocol.ActivateRespon
 		time.Sleep(time.Until(a.lastPoll.Add(time.Duration(a.auth.Interval) * time.Second)))
 	}
 	var raw json.RawMessage
-	st := f.srv.call(t, "POST", protocol.PathDeviceToken, "", protocol.DeviceTokenRequest{DeviceCode: a.auth.DeviceCode}, &raw)
+	st := call(t, f.srv, "POST", protocol.PathDeviceToken, "", protocol.DeviceTokenRequest{DeviceCode: a.auth.DeviceCode}, &raw)
 	a.lastPoll = time.Now()
 	var resp protocol.ActivateResponse
 	var pe protocol.Error
@@ -213,10 +214,10 @@ func (f *fixture) noJavaScript(t *testing.T) {
 	}
 
 	// The server's sign-in page works as it is: its form posts and signs in.
-	fatalStatus(t, "GET /login", tb.open(f.srv.base+"/login"), http.StatusOK, tb)
+	fatalStatus(t, "GET /login", tb.open(f.srv.Base+"/login"), http.StatusOK, tb)
 	tb.noScripts()
 	resp := tb.signIn(f.ana)
-	if resp.Status != http.StatusOK || resp.URL != f.srv.base+"/account" {
+	if resp.Status != http.StatusOK || resp.URL != f.srv.Base+"/account" {
 		t.Fatalf("sign in without JavaScript: %d %s\n%s", resp.Status, resp.URL, tb.html())
 	}
 	tb.noScripts()
@@ -245,7 +246,7 @@ func (f *fixture) deviceFlow(t *testing.T) {
 	tb.screenshot("device-sign-in")
 
 	resp := tb.signIn(f.marie)
-	if resp.Status != http.StatusOK || !strings.HasPrefix(resp.URL, f.srv.base+protocol.PathVerify+"?user_code=") {
+	if resp.Status != http.StatusOK || !strings.HasPrefix(resp.URL, f.srv.Base+protocol.PathVerify+"?user_code=") {
 		t.Fatalf("sign in: %d %s\n%s", resp.Status, resp.URL, tb.html())
 	}
 	tb.noScripts()
@@ -259,7 +260,7 @@ func (f *fixture) deviceFlow(t *testing.T) {
 	tb.screenshot("device-confirm")
 
 	resp = tb.click(`//button[normalize-space()="Approve"]`)
-	if resp.Status != http.StatusOK || resp.URL != f.srv.base+protocol.PathVerify+"/approve" {
+	if resp.Status != http.StatusOK || resp.URL != f.srv.Base+protocol.PathVerify+"/approve" {
 		t.Fatalf("approve: %d %s\n%s", resp.Status, resp.URL, tb.html())
 	}
 	tb.mustContain(`//h1`, "Computer approved")
@@ -291,7 +292,7 @@ func (f *fixture) deviceFlow(t *testing.T) {
 	if claims.DeviceID() != got.DeviceID || claims.License.Plan != "pro" {
 		t.Fatalf("marie-laptop: lease claims %+v", claims)
 	}
-	if st, code := f.srv.checkin(t, got.Credential, "marie-laptop"); st != http.StatusOK {
+	if st, code := checkin(t, f.srv, got.Credential, "marie-laptop"); st != http.StatusOK {
 		t.Fatalf("marie-laptop: check-in with the new credential: %d %s", st, code)
 	}
 
@@ -300,7 +301,7 @@ func (f *fixture) deviceFlow(t *testing.T) {
 	}
 
 	// The account page lists the approved computer only.
-	fatalStatus(t, "GET /account", tb.open(f.srv.base+"/account"), http.StatusOK, tb)
+	fatalStatus(t, "GET /account", tb.open(f.srv.Base+"/account"), http.StatusOK, tb)
 	if tb.count(deviceRow("marie-laptop")) != 1 || tb.count(deviceRow("marie-old-pc")) != 0 {
 		t.Fatalf("account page after approve and deny:\n%s", tb.html())
 	}
@@ -315,20 +316,20 @@ const seatsCell = `//tr[@class="license"]/td[@class="seats"]`
 
 func (f *fixture) releaseFromAccountPage(t *testing.T) {
 	desk := f.activate(t, f.ana, "ana-desktop")
-	if st, code := f.srv.checkin(t, desk.Credential, "ana-desktop"); st != http.StatusOK {
+	if st, code := checkin(t, f.srv, desk.Credential, "ana-desktop"); st != http.StatusOK {
 		t.Fatalf("check-in before release: %d %s", st, code)
 	}
 
 	tb := f.br.newTab(t)
 	// Signed out, the account page sends the person to sign in.
-	resp := run(tb, chromedp.NavigateResponse(f.srv.base+"/account"))
-	if resp.Status != http.StatusOK || resp.URL != f.srv.base+"/login" {
+	resp := run(tb, chromedp.NavigateResponse(f.srv.Base+"/account"))
+	if resp.Status != http.StatusOK || resp.URL != f.srv.Base+"/login" {
 		t.Fatalf("GET /account signed out: %d %s", resp.Status, resp.URL)
 	}
 	tb.mustContain(`//h1`, "Sign in")
 	tb.screenshot("login")
 	resp = tb.signIn(f.ana)
-	if resp.Status != http.StatusOK || resp.URL != f.srv.base+"/account" {
+	if resp.Status != http.StatusOK || resp.URL != f.srv.Base+"/account" {
 		t.Fatalf("sign in: %d %s\n%s", resp.Status, resp.URL, tb.html())
 	}
 	tb.noScripts()
@@ -340,7 +341,7 @@ func (f *fixture) releaseFromAccountPage(t *testing.T) {
 	tb.screenshot("account")
 
 	resp = tb.click(deviceRow("ana-desktop") + `//button[normalize-space()="Release this computer"]`)
-	if resp.Status != http.StatusOK || resp.URL != f.srv.base+"/account?released=1" {
+	if resp.Status != http.StatusOK || resp.URL != f.srv.Base+"/account?released=1" {
 		t.Fatalf("release: %d %s\n%s", resp.Status, resp.URL, tb.html())
 	}
 	tb.mustContain(`//p[@class="notice"]`, "its seat is free")
@@ -353,7 +354,7 @@ func (f *fixture) releaseFromAccountPage(t *testing.T) {
 	}
 	tb.screenshot("account-released")
 
-	if st, code := f.srv.checkin(t, desk.Credential, "ana-desktop"); st != http.StatusGone || code != protocol.ErrDeviceRevoked {
+	if st, code := checkin(t, f.srv, desk.Credential, "ana-desktop"); st != http.StatusGone || code != protocol.ErrDeviceRevoked {
 		t.Fatalf("check-in after release: %d %s, want 410 %s", st, code, protocol.ErrDeviceRevoked)
 	}
 }
@@ -369,8 +370,8 @@ func (f *fixture) crossSiteForms(t *testing.T) {
 	waiting := f.authorize(t, "jonas-desktop")
 
 	tb := f.br.newTab(t)
-	fatalStatus(t, "GET /login", tb.open(f.srv.base+"/login"), http.StatusOK, tb)
-	if resp := tb.signIn(f.jonas); resp.Status != http.StatusOK || resp.URL != f.srv.base+"/account" {
+	fatalStatus(t, "GET /login", tb.open(f.srv.Base+"/login"), http.StatusOK, tb)
+	if resp := tb.signIn(f.jonas); resp.Status != http.StatusOK || resp.URL != f.srv.Base+"/account" {
 		t.Fatalf("sign in: %d %s\n%s", resp.Status, resp.URL, tb.html())
 	}
 
@@ -390,10 +391,10 @@ func (f *fixture) crossSiteForms(t *testing.T) {
 		}
 		page := f.other.serve(fmt.Sprintf("/prize-%d", i), fmt.Sprintf(`<!doctype html><title>You won!</title>
 <form method="post" action="%s">%s<button id="claim">Claim your prize</button></form>`,
-			html.EscapeString(f.srv.base+a.action), fields.String()))
+			html.EscapeString(f.srv.Base+a.action), fields.String()))
 		fatalStatus(t, a.name+": open the other site", tb.open(page), http.StatusOK, tb)
 		resp := tb.click(`//button[@id="claim"]`)
-		if resp.Status != http.StatusForbidden || resp.URL != f.srv.base+a.action {
+		if resp.Status != http.StatusForbidden || resp.URL != f.srv.Base+a.action {
 			t.Fatalf("%s: %d %s, want 403 from %s\n%s", a.name, resp.Status, resp.URL, a.action, tb.html())
 		}
 		tb.mustContain(`//h1`, "Request refused")
@@ -404,13 +405,13 @@ func (f *fixture) crossSiteForms(t *testing.T) {
 
 	// Nothing changed: the laptop holds its seat, the other computer still
 	// waits, and the session is still Jonas's.
-	if st, code := f.srv.checkin(t, laptop.Credential, "jonas-laptop"); st != http.StatusOK {
+	if st, code := checkin(t, f.srv, laptop.Credential, "jonas-laptop"); st != http.StatusOK {
 		t.Fatalf("check-in after the refused release: %d %s", st, code)
 	}
 	if st, _, pe := f.poll(t, waiting); st != http.StatusBadRequest || pe.Code != protocol.ErrAuthorizationPending {
 		t.Fatalf("poll after the refused approval: %d %+v, want authorization_pending", st, pe)
 	}
-	fatalStatus(t, "GET /account", tb.open(f.srv.base+"/account"), http.StatusOK, tb)
+	fatalStatus(t, "GET /account", tb.open(f.srv.Base+"/account"), http.StatusOK, tb)
 	tb.mustContain(`//header`, f.jonas.email)
 	if got := tb.text(seatsCell); got != "1 of 2" {
 		t.Fatalf("seats used after the refused requests: %q, want \"1 of 2\"", got)

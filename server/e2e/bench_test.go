@@ -77,14 +77,14 @@ func BenchmarkHTTPCheckin(b *testing.B) {
 		devs := make([]dev, devices)
 		for i := range devs {
 			var act protocol.ActivateResponse
-			if st := s.call(b, c, "POST", protocol.PathActivations, "", activation(key, fmt.Sprintf("bench-%d", i)), &act); st != http.StatusCreated {
+			if st := s.Call(b, c, "POST", protocol.PathActivations, "", activation(key, fmt.Sprintf("bench-%d", i)), &act); st != http.StatusCreated {
 				b.Fatalf("activate: %d", st)
 			}
 			body, _ := json.Marshal(protocol.CheckinRequest{Fingerprint: fingerprint(fmt.Sprintf("bench-%d", i)),
 				Device: protocol.DeviceFacts{Hostname: fmt.Sprintf("bench-%d", i), OS: "linux"}})
 			devs[i] = dev{cred: act.Credential, body: body}
 		}
-		url := s.base + protocol.PathCheckin
+		url := s.Base + protocol.PathCheckin
 		var next atomic.Int64
 		b.SetParallelism(16) // many clients in flight, as in production
 		b.ResetTimer()
@@ -107,7 +107,7 @@ func BenchmarkHTTPCheckin(b *testing.B) {
 func BenchmarkHTTPActivate(b *testing.B) {
 	benchServers(b, func(b *testing.B, s *server, key string) {
 		c := benchClient()
-		url := s.base + protocol.PathActivations
+		url := s.Base + protocol.PathActivations
 		var next atomic.Int64
 		b.SetParallelism(16)
 		b.ResetTimer()

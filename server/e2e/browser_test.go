@@ -64,11 +64,11 @@ func (f *fixture) deviceFlow(t *testing.T) {
 	var auth protocol.DeviceAuthorizeResponse
 	req := protocol.DeviceAuthorizeRequest{Fingerprint: fingerprint("browser-mac"), Product: "entitle",
 		Device: protocol.DeviceFacts{Hostname: "browser-mac", OS: "darwin", Arch: "arm64"}}
-	if st := f.srv.call(t, c, "POST", protocol.PathDeviceAuthorize, "", req, &auth); st != 200 {
+	if st := f.srv.Call(t, c, "POST", protocol.PathDeviceAuthorize, "", req, &auth); st != 200 {
 		t.Fatalf("device authorize: %d", st)
 	}
-	if auth.VerificationURI != f.srv.base+"/device" {
-		t.Fatalf("verification URI %q, want %q", auth.VerificationURI, f.srv.base+"/device")
+	if auth.VerificationURI != f.srv.Base+"/device" {
+		t.Fatalf("verification URI %q, want %q", auth.VerificationURI, f.srv.Base+"/device")
 	}
 
 	// The agent polls in the background for as long as the person takes.
@@ -83,7 +83,7 @@ func (f *fixture) deviceFlow(t *testing.T) {
 		for {
 			var resp protocol.ActivateResponse
 			var pe protocol.Error
-			st, err := pollOnce(f.srv.base, auth.DeviceCode, &resp, &pe)
+			st, err := pollOnce(f.srv.Base, auth.DeviceCode, &resp, &pe)
 			switch {
 			case err != nil:
 				polled <- outcome{err: err}
@@ -106,32 +106,32 @@ func (f *fixture) deviceFlow(t *testing.T) {
 	t.Cleanup(func() { close(stopPoll); pending.Wait() })
 
 	b := newBrowser(t)
-	st, _, body := b.do("GET", f.srv.base+"/device?user_code="+url.QueryEscape(auth.UserCode), nil)
+	st, _, body := b.do("GET", f.srv.Base+"/device?user_code="+url.QueryEscape(auth.UserCode), nil)
 	if st != 200 || !strings.Contains(body, auth.UserCode) {
 		t.Fatalf("GET /device: %d\n%s", st, body)
 	}
 	// A login form posted without its CSRF token is refused.
-	if st, _, _ := b.do("POST", f.srv.base+"/login", url.Values{"email": {ownerEmail}, "password": {ownerPass}, "flow": {"device"}, "user_code": {auth.UserCode}}); st != http.StatusForbidden {
+	if st, _, _ := b.do("POST", f.srv.Base+"/login", url.Values{"email": {ownerEmail}, "password": {ownerPass}, "flow": {"device"}, "user_code": {auth.UserCode}}); st != http.StatusForbidden {
 		t.Fatalf("login without CSRF token: %d", st)
 	}
-	st, loc, _ := b.do("POST", f.srv.base+"/login", url.Values{
+	st, loc, _ := b.do("POST", f.srv.Base+"/login", url.Values{
 		"csrf": {b.csrf(body)}, "email": {ownerEmail}, "password": {ownerPass}, "flow": {"device"}, "user_code": {auth.UserCode},
 	})
 	if st != http.StatusSeeOther {
 		t.Fatalf("login: %d", st)
 	}
-	st, _, body = b.do("GET", f.srv.base+loc, nil)
+	st, _, body = b.do("GET", f.srv.Base+loc, nil)
 	if st != 200 || !strings.Contains(body, "browser-mac") || !strings.Contains(body, "darwin") {
 		t.Fatalf("confirm page: %d\n%s", st, body)
 	}
 	before := f.seatsUsed(t)
-	if st, _, _ := b.do("POST", f.srv.base+"/device/approve", url.Values{"user_code": {auth.UserCode}}); st != http.StatusForbidden {
+	if st, _, _ := b.do("POST", f.srv.Base+"/device/approve", url.Values{"user_code": {auth.UserCode}}); st != http.StatusForbidden {
 		t.Fatalf("approve without CSRF token: %d", st)
 	}
 	if after := f.seatsUsed(t); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Fatalf("a refused approval changed seats: %v -> %v", before, after)
 	}
-	st, _, body = b.do("POST", f.srv.base+"/device/approve", url.Values{"csrf": {b.csrf(body)}, "user_code": {auth.UserCode}})
+	st, _, body = b.do("POST", f.srv.Base+"/device/approve", url.Values{"csrf": {b.csrf(body)}, "user_code": {auth.UserCode}})
 	if st != 200 || !strings.Contains(body, "approved") {
 		t.Fatalf("approve: %d\n%s", st, body)
 	}

@@ -62,14 +62,14 @@ func TestStandbyKeyRotation(t *testing.T) {
 
 			srv := startServer(t, bin, "--db", dsn)
 			var act protocol.ActivateResponse
-			if st := srv.call(t, http.DefaultClient, "POST", protocol.PathActivations, "", activation(lic.Key, "rotating-laptop"), &act); st != http.StatusCreated {
+			if st := srv.Call(t, http.DefaultClient, "POST", protocol.PathActivations, "", activation(lic.Key, "rotating-laptop"), &act); st != http.StatusCreated {
 				t.Fatalf("activate: %d", st)
 			}
 			checkin := func(s *server) string {
 				t.Helper()
 				var ci protocol.CheckinResponse
 				req := protocol.CheckinRequest{Fingerprint: fingerprint("rotating-laptop")}
-				if st := s.call(t, http.DefaultClient, "POST", protocol.PathCheckin, act.Credential, req, &ci); st != http.StatusOK {
+				if st := s.Call(t, http.DefaultClient, "POST", protocol.PathCheckin, act.Credential, req, &ci); st != http.StatusOK {
 					t.Fatalf("checkin: %d", st)
 				}
 				return ci.Lease
@@ -77,7 +77,7 @@ func TestStandbyKeyRotation(t *testing.T) {
 			published := func(s *server) *lease.KeySet {
 				t.Helper()
 				var raw json.RawMessage
-				if st := s.call(t, http.DefaultClient, "GET", protocol.PathKeys, "", nil, &raw); st != http.StatusOK {
+				if st := s.Call(t, http.DefaultClient, "GET", protocol.PathKeys, "", nil, &raw); st != http.StatusOK {
 					t.Fatalf("GET /v1/keys: %d", st)
 				}
 				ks, err := lease.ParseKeySet(raw)
@@ -120,8 +120,8 @@ func TestStandbyKeyRotation(t *testing.T) {
 				t.Fatalf("keys show after keys activate: %+v", keys)
 			}
 			// The running server follows within 30 s; a restarted one at once.
-			if err := srv.stop(); err != nil {
-				t.Fatalf("stop: %v\n%s", err, srv.stderr.String())
+			if err := srv.Stop(); err != nil {
+				t.Fatalf("stop: %v\n%s", err, srv.Stderr.String())
 			}
 			srv = startServer(t, bin, "--db", dsn)
 			fresh := checkin(srv)

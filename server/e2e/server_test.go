@@ -56,14 +56,14 @@ func TestServer(t *testing.T) {
 			t.Run("account API releases a lost computer", f.releaseLost)
 			t.Run("health and metrics", f.healthMetrics)
 			t.Run("graceful shutdown", func(t *testing.T) {
-				if err := f.srv.stop(); err != nil {
-					t.Fatalf("SIGTERM: want exit status 0, got %v\n%s", err, f.srv.stderr.String())
+				if err := f.srv.Stop(); err != nil {
+					t.Fatalf("SIGTERM: want exit status 0, got %v\n%s", err, f.srv.Stderr.String())
 				}
-				if !strings.Contains(f.srv.stderr.String(), `"msg":"stopped"`) {
-					t.Fatalf("no clean stop logged:\n%s", f.srv.stderr.String())
+				if !strings.Contains(f.srv.Stderr.String(), `"msg":"stopped"`) {
+					t.Fatalf("no clean stop logged:\n%s", f.srv.Stderr.String())
 				}
 			})
-			if strings.Contains(f.srv.stderr.String(), ownerPass) || strings.Contains(f.srv.stderr.String(), f.main.Key) {
+			if strings.Contains(f.srv.Stderr.String(), ownerPass) || strings.Contains(f.srv.Stderr.String(), f.main.Key) {
 				t.Fatal("a password or license key reached the server log")
 			}
 		})
@@ -187,7 +187,7 @@ func (f *fixture) activateByKey(t *testing.T) {
 	c := http.DefaultClient
 	ks := f.fetchKeys(t)
 	var first protocol.ActivateResponse
-	if st := f.srv.call(t, c, "POST", protocol.PathActivations, "", activation(f.main.Key, "key-laptop"), &first); st != http.StatusCreated {
+	if st := f.srv.Call(t, c, "POST", protocol.PathActivations, "", activation(f.main.Key, "key-laptop"), &first); st != http.StatusCreated {
 		t.Fatalf("activate: %d", st)
 	}
 	for name, set := range map[string]*lease.KeySet{"GET /v1/keys": ks, "keys show": f.pinnedKeys} {
@@ -205,7 +205,7 @@ func (f *fixture) activateByKey(t *testing.T) {
 	seats := f.seatsUsed(t)[f.main.ID]
 
 	var again protocol.ActivateResponse
-	if st := f.srv.call(t, c, "POST", protocol.PathActivations, "", activation(f.main.Key, "key-laptop"), &again); st != http.StatusOK || !again.Existing || again.DeviceID != first.DeviceID {
+	if st := f.srv.Call(t, c, "POST", protocol.PathActivations, "", activation(f.main.Key, "key-laptop"), &again); st != http.StatusOK || !again.Existing || again.DeviceID != first.DeviceID {
 		t.Fatalf("re-activation: %d %+v", st, again)
 	}
 	if got := f.seatsUsed(t)[f.main.ID]; got != seats {
@@ -214,27 +214,27 @@ func (f *fixture) activateByKey(t *testing.T) {
 
 	var ci protocol.CheckinResponse
 	ciReq := protocol.CheckinRequest{Fingerprint: fingerprint("key-laptop"), Device: protocol.DeviceFacts{Hostname: "key-laptop"}}
-	if st := f.srv.call(t, c, "POST", protocol.PathCheckin, again.Credential, ciReq, &ci); st != 200 {
+	if st := f.srv.Call(t, c, "POST", protocol.PathCheckin, again.Credential, ciReq, &ci); st != 200 {
 		t.Fatalf("checkin: %d", st)
 	}
 	if _, err := lease.Verify(ci.Lease, ks, fingerprint("key-laptop"), time.Now()); err != nil {
 		t.Fatalf("checkin lease: %v", err)
 	}
-	if st := f.srv.call(t, c, "DELETE", protocol.PathDevice, again.Credential, nil, nil); st != http.StatusNoContent {
+	if st := f.srv.Call(t, c, "DELETE", protocol.PathDevice, again.Credential, nil, nil); st != http.StatusNoContent {
 		t.Fatalf("DELETE /v1/device: %d", st)
 	}
 	if got := f.seatsUsed(t)[f.main.ID]; got != seats-1 {
 		t.Fatalf("DELETE /v1/device: seats used %d, want %d", got, seats-1)
 	}
 	var pe protocol.Error
-	if st := f.srv.call(t, c, "POST", protocol.PathCheckin, again.Credential, ciReq, &pe); st < 400 {
+	if st := f.srv.Call(t, c, "POST", protocol.PathCheckin, again.Credential, ciReq, &pe); st < 400 {
 		t.Fatalf("checkin after deactivation: %d", st)
 	}
 }
 
 func (f *fixture) fetchKeys(t *testing.T) *lease.KeySet {
 	t.Helper()
-	resp, err := http.Get(f.srv.base + protocol.PathKeys)
+	resp, err := http.Get(f.srv.Base + protocol.PathKeys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +252,7 @@ func (f *fixture) activateByPassword(t *testing.T) {
 	req := protocol.ActivateRequest{Method: protocol.MethodPassword, Email: ownerEmail, Password: ownerPass,
 		Fingerprint: fingerprint("pw-desktop"), Product: "entitle", Device: protocol.DeviceFacts{Hostname: "pw-desktop", OS: "windows"}}
 	var resp protocol.ActivateResponse
-	if st := f.srv.call(t, http.DefaultClient, "POST", protocol.PathActivations, "", req, &resp); st != http.StatusCreated {
+	if st := f.srv.Call(t, http.DefaultClient, "POST", protocol.PathActivations, "", req, &resp); st != http.StatusCreated {
 		t.Fatalf("activate by password: %d", st)
 	}
 	if _, err := lease.Verify(resp.Lease, f.fetchKeys(t), fingerprint("pw-desktop"), time.Now()); err != nil {
@@ -291,7 +291,7 @@ func (f *fixture) refusals(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			before := f.seatsUsed(t)
 			var pe protocol.Error
-			st := f.srv.call(t, http.DefaultClient, "POST", protocol.PathActivations, "", tt.body, &pe)
+			st := f.srv.Call(t, http.DefaultClient, "POST", protocol.PathActivations, "", tt.body, &pe)
 			if st != tt.status || pe.Code != tt.code || pe.Message == "" {
 				t.Fatalf("got %d %+v, want %d %s", st, pe, tt.status, tt.code)
 			}
@@ -311,7 +311,7 @@ func (f *fixture) seatRace(t *testing.T) {
 	errs := make([]protocol.Error, n)
 	for i := range n {
 		wg.Go(func() {
-			statuses[i] = f.srv.call(t, c, "POST", protocol.PathActivations, "", activation(f.single.Key, fmt.Sprintf("race-%d", i)), &errs[i])
+			statuses[i] = f.srv.Call(t, c, "POST", protocol.PathActivations, "", activation(f.single.Key, fmt.Sprintf("race-%d", i)), &errs[i])
 		})
 	}
 	wg.Wait()
@@ -338,15 +338,15 @@ func (f *fixture) seatRace(t *testing.T) {
 func (f *fixture) releaseLost(t *testing.T) {
 	c := http.DefaultClient
 	var act protocol.ActivateResponse
-	if st := f.srv.call(t, c, "POST", protocol.PathActivations, "", activation(f.main.Key, "stolen-laptop"), &act); st != http.StatusCreated {
+	if st := f.srv.Call(t, c, "POST", protocol.PathActivations, "", activation(f.main.Key, "stolen-laptop"), &act); st != http.StatusCreated {
 		t.Fatalf("activate: %d", st)
 	}
 	var sess httpapi.SessionResponse
-	if st := f.srv.call(t, c, "POST", httpapi.PathSessions, "", httpapi.SessionRequest{Email: ownerEmail, Password: ownerPass}, &sess); st != 201 {
+	if st := f.srv.Call(t, c, "POST", httpapi.PathSessions, "", httpapi.SessionRequest{Email: ownerEmail, Password: ownerPass}, &sess); st != 201 {
 		t.Fatalf("sign in: %d", st)
 	}
 	var ds []httpapi.DeviceJSON
-	f.srv.call(t, c, "GET", httpapi.PathAccountDevices, sess.Token, nil, &ds)
+	f.srv.Call(t, c, "GET", httpapi.PathAccountDevices, sess.Token, nil, &ds)
 	found := false
 	for _, d := range ds {
 		found = found || (d.ID == act.DeviceID && d.Device.Hostname == "stolen-laptop" && d.Active)
@@ -355,33 +355,33 @@ func (f *fixture) releaseLost(t *testing.T) {
 		t.Fatalf("device list lacks the new computer: %+v", ds)
 	}
 	before := f.seatsUsed(t)[f.main.ID]
-	if st := f.srv.call(t, c, "DELETE", httpapi.PathAccountDevices+"/"+act.DeviceID, sess.Token, nil, nil); st != http.StatusNoContent {
+	if st := f.srv.Call(t, c, "DELETE", httpapi.PathAccountDevices+"/"+act.DeviceID, sess.Token, nil, nil); st != http.StatusNoContent {
 		t.Fatalf("release: %d", st)
 	}
 	if after := f.seatsUsed(t)[f.main.ID]; after != before-1 {
 		t.Fatalf("release: seats %d -> %d", before, after)
 	}
 	var pe protocol.Error
-	if st := f.srv.call(t, c, "POST", protocol.PathCheckin, act.Credential, protocol.CheckinRequest{Fingerprint: fingerprint("stolen-laptop")}, &pe); st != http.StatusGone || pe.Code != protocol.ErrDeviceRevoked {
+	if st := f.srv.Call(t, c, "POST", protocol.PathCheckin, act.Credential, protocol.CheckinRequest{Fingerprint: fingerprint("stolen-laptop")}, &pe); st != http.StatusGone || pe.Code != protocol.ErrDeviceRevoked {
 		t.Fatalf("released computer's checkin: %d %+v", st, pe)
 	}
 }
 
 func (f *fixture) healthMetrics(t *testing.T) {
 	var h httpapi.HealthResponse
-	if st := f.srv.call(t, http.DefaultClient, "GET", protocol.PathHealth, "", nil, &h); st != 200 || h.Database != "ok" {
+	if st := f.srv.Call(t, http.DefaultClient, "GET", protocol.PathHealth, "", nil, &h); st != 200 || h.Database != "ok" {
 		t.Fatalf("health: %d %+v", st, h)
 	}
 	// The trusted proxy from the config file is believed about the client.
-	req, _ := http.NewRequest("GET", f.srv.base+protocol.PathHealth, nil)
+	req, _ := http.NewRequest("GET", f.srv.Base+protocol.PathHealth, nil)
 	req.Header.Set("X-Forwarded-For", "198.51.100.77")
 	if resp, err := http.DefaultClient.Do(req); err == nil {
 		resp.Body.Close()
 	}
 	testenv.WaitFor(t, 5*time.Second, "the access log line", func() bool {
-		return strings.Contains(f.srv.stderr.String(), `"client_ip":"198.51.100.77"`)
+		return strings.Contains(f.srv.Stderr.String(), `"client_ip":"198.51.100.77"`)
 	})
-	resp, err := http.Get(f.srv.base + "/metrics")
+	resp, err := http.Get(f.srv.Base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
