@@ -32,6 +32,26 @@ func connect(cmd *cobra.Command, env Env) (c *agentclient.Client, cfg config.Con
 	return c, cfg, tokenErr, nil
 }
 
+// actThenStatus runs act against the agent cfg names (the API token is
+// required), then fetches the resulting status for the caller to print.
+func actThenStatus(cmd *cobra.Command, env Env, act func(*agentclient.Client) error) (*agentapi.Status, error) {
+	c, _, tokErr, err := connect(cmd, env)
+	if err != nil {
+		return nil, err
+	}
+	if tokErr != nil {
+		return nil, tokErr
+	}
+	if err := act(c); err != nil {
+		return nil, apiFail(err)
+	}
+	st, err := c.Status(cmd.Context())
+	if err != nil {
+		return nil, apiFail(err)
+	}
+	return st, nil
+}
+
 // readToken reads the API token of the agent cfg names, with errors that
 // say what to do and carry the documented exit codes.
 func readToken(cfg config.Config) (string, error) {

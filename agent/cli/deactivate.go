@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/entitle/entitle/pkg/agentclient"
 	"io"
 	"strings"
 
@@ -27,19 +28,9 @@ func newDeactivateCmd(env Env) *cobra.Command {
 					return silent(ExitError)
 				}
 			}
-			c, _, tokErr, err := connect(cmd, env)
+			st, err := actThenStatus(cmd, env, func(c *agentclient.Client) error { return c.Deactivate(cmd.Context()) })
 			if err != nil {
 				return err
-			}
-			if tokErr != nil {
-				return tokErr
-			}
-			if err := c.Deactivate(cmd.Context()); err != nil {
-				return apiFail(err)
-			}
-			st, err := c.Status(cmd.Context())
-			if err != nil {
-				return apiFail(err)
 			}
 			if asJSON {
 				return writeJSON(env.Stdout, st)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/entitle/entitle/pkg/agentclient"
 	"runtime"
 
 	"github.com/spf13/cobra"
@@ -17,19 +18,9 @@ func newCheckCmd(env Env) *cobra.Command {
 		Short: "Make the agent check in with the licensing server now",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, _, tokErr, err := connect(cmd, env)
+			st, err := actThenStatus(cmd, env, func(c *agentclient.Client) error { return c.Check(cmd.Context()) })
 			if err != nil {
 				return err
-			}
-			if tokErr != nil {
-				return tokErr
-			}
-			if err := c.Check(cmd.Context()); err != nil {
-				return apiFail(err)
-			}
-			st, err := c.Status(cmd.Context())
-			if err != nil {
-				return apiFail(err)
 			}
 			if asJSON {
 				return writeJSON(env.Stdout, st)
