@@ -56,14 +56,16 @@ go build -o "$work/entitle-server" ./server/cmd/entitle-server
 srv() { "$work/entitle-server" --db "sqlite:$work/server.db" --log-level warn "$@"; }
 license_key=$(srv demo --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["license_key"])')
 key=$(srv keys show --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["keys"][0]["public_key"])')
-srv serve --listen 127.0.0.1:0 --addr-file "$work/server.addr" 2>"$work/server.log" &
+# Started directly (not through srv) so $! is the server itself and cleanup stops it.
+"$work/entitle-server" --db "sqlite:$work/server.db" --log-level warn serve --listen 127.0.0.1:0 \
+  --addr-file "$work/server.addr" >/dev/null 2>"$work/server.log" &
 pids+=($!)
 wait_file "$work/server.addr"
 
 mkdir -p "$work/state" "$work/profiles"
 agent_flags=(--state-dir "$work/state" --profile-dir "$work/profiles" --server-url "http://$(cat "$work/server.addr")" --pinned-key "$key")
 t0=$(now_ns)
-"$bin" service run --listen 127.0.0.1:0 "${agent_flags[@]}" --addr-file "$work/agent.addr" --log-level warn 2>"$work/agent.log" &
+"$bin" service run --listen 127.0.0.1:0 "${agent_flags[@]}" --addr-file "$work/agent.addr" --log-level warn >/dev/null 2>"$work/agent.log" &
 agent=$!; pids+=("$agent")
 wait_file "$work/agent.addr"
 addr=$(cat "$work/agent.addr")

@@ -110,20 +110,29 @@ func cleanEnv() []string {
 	return append(env, "GORACE=atexit_sleep_ms=0")
 }
 
-func run(t *testing.T, stdin string, args ...string) (string, error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+// execute runs argv with stdin in the test environment and returns its
+// output and the error of exec.Cmd.Run (*exec.ExitError for a non-zero exit).
+func execute(timeout time.Duration, stdin string, argv ...string) (stdout, stderr string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = cleanEnv()
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	err = cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+// run runs a command and returns its stdout, or an error wrapping the exit
+// error with the command's output.
+func run(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	out, errb, err := execute(30*time.Second, stdin, args...)
 	if err != nil {
-		err = fmt.Errorf("%s: %w: %s%s", strings.Join(args[1:], " "), err, out.String(), errb.String())
+		err = fmt.Errorf("%s: %w: %s%s", strings.Join(args[1:], " "), err, out, errb)
 	}
-	return out.String(), err
+	return out, err
 }
 
 func newWorld(t *testing.T) *world {

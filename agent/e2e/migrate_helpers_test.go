@@ -5,7 +5,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -442,14 +441,7 @@ func migRefusedImport(t *testing.T, a *agent, path, pass, wantMsg string, extra 
 // it did not exit normally, e.g. killed by the 60 s timeout).
 func migExec(t *testing.T, stdin string, argv ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env = cleanEnv()
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	stdout, stderr, err := execute(60*time.Second, stdin, argv...)
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
@@ -459,7 +451,7 @@ func migExec(t *testing.T, stdin string, argv ...string) (stdout, stderr string,
 		t.Logf("%s: %v", strings.Join(argv, " "), err)
 		code = -1
 	}
-	return out.String(), errb.String(), code
+	return stdout, stderr, code
 }
 
 // migRun runs a command and returns its stdout, or an error with its exit

@@ -282,9 +282,16 @@ func (e *Engine) statusLocked(v view, ent agentapi.Entitlement) agentapi.Status 
 }
 
 // Entitlement returns the precomputed answer for feature ("" = the product in
-// general). It does no disk or network work.
+// general). It does no disk or network work. The general answer is the
+// engine's own immutable snapshot, shared by every caller (who must not modify
+// it): its pointer changes exactly when the answer does, which is how the
+// local API knows when to re-serialize.
 func (e *Engine) Entitlement(feature string) *agentapi.Entitlement {
-	ent := forFeature(e.snap.Load().ent, feature)
+	snap := e.snap.Load()
+	if feature == "" {
+		return &snap.ent
+	}
+	ent := forFeature(snap.ent, feature)
 	return &ent
 }
 

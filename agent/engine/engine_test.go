@@ -400,3 +400,23 @@ func TestSubscribe(t *testing.T) {
 		t.Fatal("no events")
 	}
 }
+
+// TestEntitlementPointerContract: the general answer is the engine's shared
+// snapshot, whose pointer changes exactly when the answer does (the local API
+// caches its JSON by that pointer); feature answers are private copies.
+func TestEntitlementPointerContract(t *testing.T) {
+	srv := newTestServer(t)
+	e := newEngine(t, srv, t.TempDir(), fpA)
+	before := e.Entitlement("")
+	if again := e.Entitlement(""); again != before {
+		t.Fatal("an unchanged answer came back as a new pointer: the API would re-serialize it on every request")
+	}
+	if f := e.Entitlement("sign"); f == before || f.Feature != "sign" || before.Feature != "" {
+		t.Fatal("a feature answer shares or altered the general answer")
+	}
+	activateKey(t, e)
+	after := e.Entitlement("")
+	if after == before || before.State != agentapi.StateInactive || after.State != agentapi.StateActive {
+		t.Fatalf("state change: same pointer %v, before %s, after %s", after == before, before.State, after.State)
+	}
+}

@@ -3,10 +3,8 @@ package localapi
 import (
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strconv"
 	"sync/atomic"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -17,21 +15,21 @@ var jsonContentType = []string{"application/json"}
 
 // cachedEntitlement is the serialized form of one engine answer.
 type cachedEntitlement struct {
-	val    agentapi.Entitlement // a private copy of what was serialized
+	src    *agentapi.Entitlement // the engine's answer it was made from
 	body   []byte
 	length []string // Content-Length value
 }
 
-// entitlementCache holds the JSON of the engine's current answer without a
-// feature: the hot path writes these bytes as long as the engine's answer is
-// equal to the cached one (a field comparison is far cheaper than encoding),
-// and re-serializes once when it changes.
+// entitlementCache holds the JSON of the engine's current general answer.
+// The engine never modifies an answer it returned and gives a new pointer
+// when the answer changes (see Engine), so one pointer comparison tells the
+// hot path whether its bytes are current.
 type entitlementCache struct {
 	p atomic.Pointer[cachedEntitlement]
 }
 
 func (ec *entitlementCache) get(e *agentapi.Entitlement) (*cachedEntitlement, error) {
-	if c := ec.p.Load(); c != nil && sameEntitlement(&c.val, e) {
+	if c := ec.p.Load(); c != nil && c.src == e {
 		return c, nil
 	}
 	c, err := serialize(e)
@@ -48,48 +46,7 @@ func serialize(e *agentapi.Entitlement) (*cachedEntitlement, error) {
 		return nil, err
 	}
 	b = append(b, '\n')
-	val := *e
-	val.Features = slices.Clone(e.Features)
-	val.TermEnd, val.LeaseExpiry = clonePtr(e.TermEnd), clonePtr(e.LeaseExpiry)
-	return &cachedEntitlement{val: val, body: b, length: []string{strconv.Itoa(len(b))}}, nil
-}
-
-func clonePtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	c := *t
-	return &c
-}
-
-// entitlementFields is the number of fields sameEntitlement compares; a test
-// fails when agentapi.Entitlement grows, so the comparison is kept complete.
-const entitlementFields = 15
-
-// sameEntitlement reports whether a and b serialize identically.
-func sameEntitlement(a, b *agentapi.Entitlement) bool {
-	return a.Entitled == b.Entitled && a.State == b.State && a.Reason == b.Reason &&
-		a.Feature == b.Feature && a.Plan == b.Plan && slices.Equal(a.Features, b.Features) &&
-		a.MaxProfiles == b.MaxProfiles && a.ProfileCount == b.ProfileCount && a.LicenseID == b.LicenseID &&
-		sameTime(a.TermEnd, b.TermEnd) && sameTime(a.LeaseExpiry, b.LeaseExpiry) && a.DeviceID == b.DeviceID &&
-		a.ManagementMode == b.ManagementMode && a.Lease == b.Lease && sameInstant(a.CheckedAt, b.CheckedAt)
-}
-
-func sameTime(a, b *time.Time) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return sameInstant(*a, *b)
-}
-
-// sameInstant is equality of what JSON shows: the instant and the zone offset.
-func sameInstant(a, b time.Time) bool {
-	if !a.Equal(b) {
-		return false
-	}
-	_, oa := a.Zone()
-	_, ob := b.Zone()
-	return oa == ob
+	return &cachedEntitlement{src: e, body: b, length: []string{strconv.Itoa(len(b))}}, nil
 }
 
 // getEntitlement answers GET /v1/entitlement[?feature=NAME] from memory.

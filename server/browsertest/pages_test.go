@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"github.com/entitle/entitle/server/servertest"
 	"html"
-	"io"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -111,20 +110,7 @@ func (f *fixture) activate(t *testing.T, p person, hostname string) protocol.Act
 	return resp
 }
 
-func (f *fixture) keys(t *testing.T) *lease.KeySet {
-	t.Helper()
-	resp, err := apiClient.Get(f.srv.Base + protocol.PathKeys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	ks, err := lease.ParseKeySet(b)
-	if err != nil {
-		t.Fatalf("GET %s: %v", protocol.PathKeys, err)
-	}
-	return ks
-}
+func (f *fixture) keys(t *testing.T) *lease.KeySet { return f.srv.Keys(t, apiClient) }
 
 // agentFlow is a device authorization as the agent sees it.
 type agentFlow struct {

@@ -3,8 +3,8 @@ package e2e
 import (
 	"encoding/base64"
 	"encoding/json"
+	"github.com/entitle/entitle/server/servertest"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,16 +21,9 @@ import (
 // new key and old leases still verify.
 func TestStandbyKeyRotation(t *testing.T) {
 	bin := testenv.BuildBinary(t, "./server/cmd/entitle-server")
-	dbs := []struct {
-		name string
-		dsn  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "server.db") }},
-		{"postgres", func(t *testing.T) string { return testenv.PostgresDB(t) }},
-	}
-	for _, db := range dbs {
-		t.Run(db.name, func(t *testing.T) {
-			dsn := db.dsn(t)
+	for _, db := range servertest.Databases() {
+		t.Run(db.Name, func(t *testing.T) {
+			dsn := db.DSN(t)
 			cli(t, bin, dsn, "", "migrate")
 			cli(t, bin, dsn, ownerPass+"\n", "account", "create", "--email", ownerEmail, "--password-stdin")
 			var lic httpapi.LicenseJSON

@@ -3,6 +3,7 @@ package e2e
 import (
 	"crypto/ed25519"
 	"fmt"
+	"github.com/entitle/entitle/server/servertest"
 	"io"
 	"net/http"
 	"os"
@@ -38,16 +39,9 @@ type fixture struct {
 // a browser and an operator would.
 func TestServer(t *testing.T) {
 	bin := testenv.BuildBinary(t, "./server/cmd/entitle-server")
-	dbs := []struct {
-		name string
-		dsn  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "server.db") }},
-		{"postgres", func(t *testing.T) string { return testenv.PostgresDB(t) }},
-	}
-	for _, db := range dbs {
-		t.Run(db.name, func(t *testing.T) {
-			f := setup(t, bin, db.dsn(t))
+	for _, db := range servertest.Databases() {
+		t.Run(db.Name, func(t *testing.T) {
+			f := setup(t, bin, db.DSN(t))
 			t.Run("activate by license key", f.activateByKey)
 			t.Run("activate by password", f.activateByPassword)
 			t.Run("refused activations change nothing", f.refusals)
@@ -232,20 +226,7 @@ func (f *fixture) activateByKey(t *testing.T) {
 	}
 }
 
-func (f *fixture) fetchKeys(t *testing.T) *lease.KeySet {
-	t.Helper()
-	resp, err := http.Get(f.srv.Base + protocol.PathKeys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	ks, err := lease.ParseKeySet(b)
-	if err != nil {
-		t.Fatalf("GET /v1/keys: %v", err)
-	}
-	return ks
-}
+func (f *fixture) fetchKeys(t *testing.T) *lease.KeySet { return f.srv.Keys(t, http.DefaultClient) }
 
 func (f *fixture) activateByPassword(t *testing.T) {
 	before := f.seatsUsed(t)

@@ -10,6 +10,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"github.com/entitle/entitle/pkg/lease"
+	"github.com/entitle/entitle/pkg/protocol"
 	"io"
 	"net/http"
 	"os"
@@ -138,10 +140,17 @@ func (s *Server) Stop() error {
 	}
 }
 
-// Call sends a request with client c (a string body is sent as is, anything
-// else as JSON), decodes a JSON answer into out when given, and returns the
-// HTTP status.
+// Call sends a request to the server with client c; see CallURL.
 func (s *Server) Call(t testing.TB, c *http.Client, method, path, bearer string, body, out any) int {
+	t.Helper()
+	return CallURL(t, c, method, s.Base+path, bearer, body, out)
+}
+
+// CallURL sends a request with client c (a string body is sent as is,
+// anything else as JSON, with an optional bearer token), decodes a JSON
+// answer into out when given, and returns the HTTP status. It serves every
+// server test harness, in-process (httptest) or against the binary.
+func CallURL(t testing.TB, c *http.Client, method, url, bearer string, body, out any) int {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -155,7 +164,7 @@ func (s *Server) Call(t testing.TB, c *http.Client, method, path, bearer string,
 			rd = bytes.NewReader(b)
 		}
 	}
-	req, err := http.NewRequest(method, s.Base+path, rd)
+	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +176,7 @@ func (s *Server) Call(t testing.TB, c *http.Client, method, path, bearer string,
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
@@ -176,10 +185,40 @@ func (s *Server) Call(t testing.TB, c *http.Client, method, path, bearer string,
 	}
 	if out != nil && len(raw) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s %s: %d %q: %v", method, path, resp.StatusCode, raw, err)
+			t.Fatalf("%s %s: %d %q: %v", method, url, resp.StatusCode, raw, err)
 		}
 	}
 	return resp.StatusCode
+}
+
+// Keys fetches the server's published key set (GET /v1/keys).
+func (s *Server) Keys(t testing.TB, c *http.Client) *lease.KeySet {
+	t.Helper()
+	var raw json.RawMessage
+	if st := s.Call(t, c, http.MethodGet, protocol.PathKeys, "", nil, &raw); st != http.StatusOK {
+		t.Fatalf("GET %s: status %d", protocol.PathKeys, st)
+	}
+	ks, err := lease.ParseKeySet(raw)
+	if err != nil {
+		t.Fatalf("GET %s: %v", protocol.PathKeys, err)
+	}
+	return ks
+}
+
+// Database names a database the server test suites run on, and makes a
+// fresh one for a test.
+type Database struct {
+	Name string
+	DSN  func(t *testing.T) string
+}
+
+// Databases are the two the server supports: a SQLite file in the test's
+// temporary folder, and a fresh PostgreSQL database (testenv.PostgresDB).
+func Databases() []Database {
+	return []Database{
+		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "server.db") }},
+		{"postgres", func(t *testing.T) string { return testenv.PostgresDB(t) }},
+	}
 }
 
 // Fingerprint derives a valid, distinct machine fingerprint from a name.

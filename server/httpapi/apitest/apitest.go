@@ -4,13 +4,9 @@
 package apitest
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"github.com/entitle/entitle/pkg/testenv"
-	"io"
+	"github.com/entitle/entitle/server/servertest"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
@@ -75,39 +71,7 @@ func (e *Env) URL(path string) string { return e.Server.URL + path }
 // a JSON answer into out (when non-nil). It returns the status.
 func (e *Env) Do(t testing.TB, method, path, bearer string, body, out any) int {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, e.URL(path), rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := e.Server.Client().Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out != nil && len(raw) > 0 {
-		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s %s: decode %q: %v", method, path, raw, err)
-		}
-	}
-	return resp.StatusCode
+	return servertest.CallURL(t, e.Server.Client(), method, e.URL(path), bearer, body, out)
 }
 
 // Browser returns a client with a cookie jar that does not follow
@@ -125,10 +89,7 @@ func (e *Env) Browser(t testing.TB) *http.Client {
 }
 
 // Fingerprint returns a valid, distinct device fingerprint for a name.
-func Fingerprint(name string) string {
-	sum := sha256.Sum256([]byte(name))
-	return hex.EncodeToString(sum[:])
-}
+func Fingerprint(name string) string { return servertest.Fingerprint(name) }
 
 // Account creates an account and a license for it.
 func (e *Env) Account(t testing.TB, email, password string, seats int, termEnd time.Time) licensing.License {
