@@ -16,7 +16,7 @@ section "Licensing server over loopback HTTP (target: >= 2,000 check-ins/s on ea
 go test -run '^$' -bench 'BenchmarkHTTP(Checkin|Activate)' -benchtime "$benchtime" ./server/e2e/ | grep -E '^Benchmark|ok|FAIL'
 
 section "Licensing service in process (no HTTP)"
-go test -run '^$' -bench 'Benchmark(Checkin|Activate)' -benchtime "$benchtime" ./server/licensing/ | grep -E '^Benchmark|ok|FAIL'
+go test -run '^$' -bench 'Benchmark(Checkin|Activate)' -benchtime "$benchtime" ./server/devices/ | grep -E '^Benchmark|ok|FAIL'
 
 section "Lease signing and verification"
 go test -run '^$' -bench . -benchtime "$benchtime" ./pkg/lease/ | grep -E '^Benchmark|ok|FAIL'
