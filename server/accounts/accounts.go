@@ -51,7 +51,7 @@ func (s *Service) InsertAccount(ctx context.Context, tx *store.Tx, email, hash, 
 	now := s.now()
 	_, err = tx.Exec(ctx, "INSERT INTO accounts (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)", id, email, hash, store.Millis(now))
 	if store.IsUniqueViolation(err) {
-		return Account{}, fault.Invalid("an account for %s already exists", email)
+		return Account{}, invalid("an account for %s already exists", email)
 	}
 	if err != nil {
 		return Account{}, fmt.Errorf("create account: %w", err)
@@ -63,7 +63,7 @@ func (s *Service) InsertAccount(ctx context.Context, tx *store.Tx, email, hash, 
 }
 
 func errWrongPassword() *fault.Error {
-	return fault.Errorf(protocol.ErrInvalidCredentials, "the email address or password is wrong")
+	return errf(protocol.ErrInvalidCredentials, "the email address or password is wrong")
 }
 
 // Login checks a password. Unknown emails and wrong passwords take the same
@@ -80,12 +80,12 @@ func (s *Service) Login(ctx context.Context, email, password, clientIP string) (
 	now := s.now()
 	ipAttempt, ok := s.loginIP.Take(clientIP, now)
 	if !ok {
-		return Account{}, fault.Errorf(protocol.ErrRateLimited, "too many failed sign-in attempts from your network address; wait a few minutes and try again")
+		return Account{}, errf(protocol.ErrRateLimited, "too many failed sign-in attempts from your network address; wait a few minutes and try again")
 	}
 	accAttempt, ok := s.loginAccount.Take(e, now)
 	if !ok {
 		ipAttempt.Done(now, false)
-		return Account{}, fault.Errorf(protocol.ErrRateLimited, "too many failed sign-in attempts for %s; wait a few minutes and try again", e)
+		return Account{}, errf(protocol.ErrRateLimited, "too many failed sign-in attempts for %s; wait a few minutes and try again", e)
 	}
 
 	acc, hash, err := s.accountByEmail(ctx, e)
@@ -171,7 +171,7 @@ func (s *Service) NewSession(ctx context.Context, accountID string) (string, err
 }
 
 func errSession() *fault.Error {
-	return fault.Errorf(protocol.ErrInvalidCredentials, "your session has ended; sign in again")
+	return errf(protocol.ErrInvalidCredentials, "your session has ended; sign in again")
 }
 
 // SessionAccount returns the account a live session belongs to.

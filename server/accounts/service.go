@@ -118,3 +118,7 @@ func SetPasswordHash(ctx context.Context, tx *store.Tx, id, hash string) error {
 	_, err := tx.Exec(ctx, "UPDATE accounts SET password_hash = ? WHERE id = ?", hash, id)
 	return err
 }
+
+func errf(code, format string, args ...any) *fault.Error { return fault.Errorf(code, format, args...) }
+
+func invalid(format string, args ...any) *fault.Error { return fault.Invalid(format, args...) }

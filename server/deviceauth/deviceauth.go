@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -23,65 +22,10 @@ import (
 	"github.com/entitle/entitle/server/internal/column"
 	"github.com/entitle/entitle/server/internal/fault"
 	"github.com/entitle/entitle/server/internal/ids"
-	"github.com/entitle/entitle/server/internal/ratelimit"
 	"github.com/entitle/entitle/server/journal"
 	"github.com/entitle/entitle/server/licenses"
 	"github.com/entitle/entitle/server/store"
 )
-
-// Config configures a Service. Zero fields take the documented defaults.
-type Config struct {
-	DeviceCodeTTL      time.Duration // default 10 min
-	DevicePollInterval time.Duration // default 5 s
-	// UserCodeFailuresPerIP bounds lookups of device sign-in user codes
-	// that match no sign-in, the cost of guessing codes. Default 10 a
-	// minute, burst 10 per IP.
-	UserCodeFailuresPerIP ratelimit.Limit
-	Now                   func() time.Time // default time.Now
-	Logger                *slog.Logger
-}
-
-// Service is the browser sign-in over a store.DB; devices activates the
-// computers it approves.
-type Service struct {
-	db         *store.DB
-	devices    *devices.Service
-	cfg        Config
-	now        func() time.Time
-	log        *slog.Logger
-	userCodeIP *ratelimit.Limiters
-}
-
-// New returns a Service.
-func New(db *store.DB, devs *devices.Service, cfg Config) (*Service, error) {
-	if db == nil || devs == nil {
-		return nil, errors.New("deviceauth: nil database or devices")
-	}
-	if cfg.DeviceCodeTTL <= 0 {
-		cfg.DeviceCodeTTL = 10 * time.Minute
-	}
-	if cfg.DevicePollInterval <= 0 {
-		cfg.DevicePollInterval = 5 * time.Second
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	cfg.UserCodeFailuresPerIP = cfg.UserCodeFailuresPerIP.OrDefault(10, 10)
-	return &Service{db: db, devices: devs, cfg: cfg, now: cfg.Now, log: cfg.Logger,
-		userCodeIP: ratelimit.New(cfg.UserCodeFailuresPerIP)}, nil
-}
-
-// Info describes a pending browser sign-in, for the page where a person
-// approves it. Status is pending, approved, denied, consumed or expired.
-type Info struct {
-	UserCode           string
-	Facts              protocol.DeviceFacts
-	Requested, Expires time.Time
-	Status             string
-}
 
 // Device authorization statuses (RFC 8628 flow).
 const (
@@ -129,7 +73,7 @@ func formatUserCode(c string) string {
 // normalizeUserCode accepts what a person typed: any case, spaces, hyphens.
 func normalizeUserCode(s string) (string, error) {
 	if len(s) > 64 {
-		return "", fault.Invalid("the code is too long; it has %d letters, like ABCD-EFGH", userCodeLen)
+		return "", invalid("the code is too long; it has %d letters, like ABCD-EFGH", userCodeLen)
 	}
 	var sb strings.Builder
 	for _, r := range strings.ToUpper(s) {
@@ -137,12 +81,12 @@ func normalizeUserCode(s string) (string, error) {
 			continue
 		}
 		if !strings.ContainsRune(userCodeAlphabet, r) {
-			return "", fault.Invalid("the code contains %q, which never appears in codes; check what the computer shows", string(r))
+			return "", invalid("the code contains %q, which never appears in codes; check what the computer shows", string(r))
 		}
 		sb.WriteRune(r)
 	}
 	if sb.Len() != userCodeLen {
-		return "", fault.Invalid("the code has %d letters, like ABCD-EFGH", userCodeLen)
+		return "", invalid("the code has %d letters, like ABCD-EFGH", userCodeLen)
 	}
 	return sb.String(), nil
 }
@@ -244,7 +188,7 @@ func scanDeviceAuth(row scanner) (deviceAuth, error) {
 func lockRow(tx *store.Tx) string { return tx.ForUpdate() }
 
 func errExpiredToken() *fault.Error {
-	return fault.Errorf(protocol.ErrExpiredToken, "this sign-in request has expired or was already used; start the sign-in again")
+	return errf(protocol.ErrExpiredToken, "this sign-in request has expired or was already used; start the sign-in again")
 }
 
 // PollDeviceAuth is the computer asking whether the person approved (RFC 8628
@@ -279,19 +223,18 @@ func (s *Service) PollDeviceAuth(ctx context.Context, deviceCode string) (protoc
 			return fmt.Errorf("record poll: %w", err)
 		}
 		if tooSoon {
-			outcome = fault.Errorf(protocol.ErrSlowDown, "polling too often; wait at least %d seconds between polls", seconds(s.cfg.DevicePollInterval))
+			outcome = errf(protocol.ErrSlowDown, "polling too often; wait at least %d seconds between polls", seconds(s.cfg.DevicePollInterval))
 			return nil
 		}
 		switch d.status {
 		case authPending:
-			outcome = fault.Errorf(protocol.ErrAuthorizationPending, "waiting for the sign-in to be approved in the browser")
+			outcome = errf(protocol.ErrAuthorizationPending, "waiting for the sign-in to be approved in the browser")
 			return nil
 		case authDenied:
-			outcome = fault.Errorf(protocol.ErrAccessDenied, "the sign-in was denied in the browser")
+			outcome = errf(protocol.ErrAccessDenied, "the sign-in was denied in the browser")
 			return nil
 		}
-		a := devices.Activation{Fingerprint: d.fingerprint, Product: d.product, Facts: d.facts, AccountID: d.accountID, Actor: "account:" + d.accountID}
-		r, err := s.devices.ActivateAccount(ctx, tx, a)
+		r, err := s.devices.ActivateAccount(ctx, tx, d.accountID, d.fingerprint, d.product, d.facts)
 		var e *fault.Error
 		if errors.As(err, &e) {
 			// Nothing was changed by the failed activation; the approval is
@@ -330,7 +273,7 @@ func (s *Service) deviceAuthByUserCode(ctx context.Context, q func(string, ...an
 	}
 	d, err := scanDeviceAuth(q("SELECT "+deviceAuthCols+" FROM device_authorizations WHERE user_code = ?"+lock, code))
 	if errors.Is(err, sql.ErrNoRows) {
-		return deviceAuth{}, fault.Errorf(protocol.ErrNotFound, "no sign-in is waiting for the code %s; check the code shown on the computer", formatUserCode(code))
+		return deviceAuth{}, errf(protocol.ErrNotFound, "no sign-in is waiting for the code %s; check the code shown on the computer", formatUserCode(code))
 	}
 	if err != nil {
 		return deviceAuth{}, fmt.Errorf("look up device authorization: %w", err)
@@ -346,7 +289,7 @@ func (s *Service) limitUserCode(ctx context.Context, clientIP string, lookup fun
 	now := s.now()
 	a, ok := s.userCodeIP.Take(clientIP, now)
 	if !ok {
-		return fault.Errorf(protocol.ErrRateLimited, "too many codes that match no computer were entered from your network address; wait a few minutes and try again")
+		return errf(protocol.ErrRateLimited, "too many codes that match no computer were entered from your network address; wait a few minutes and try again")
 	}
 	err := lookup()
 	if a.Done(s.now(), fault.CodeOf(err) == protocol.ErrNotFound) {
@@ -398,10 +341,10 @@ func (s *Service) decideDeviceAuth(ctx context.Context, userCode, accountID, sta
 		}
 		now := s.now()
 		if !now.Before(d.expires) {
-			return fault.Errorf(protocol.ErrExpiredToken, "the code %s has expired; start the sign-in again on the computer", formatUserCode(d.userCode))
+			return errf(protocol.ErrExpiredToken, "the code %s has expired; start the sign-in again on the computer", formatUserCode(d.userCode))
 		}
 		if d.status != authPending {
-			return fault.Invalid("the sign-in with code %s was already %s", formatUserCode(d.userCode), d.status)
+			return invalid("the sign-in with code %s was already %s", formatUserCode(d.userCode), d.status)
 		}
 		if status == authApproved {
 			lics, held, err := devices.AccountLicenses(ctx, tx, accountID, d.fingerprint)

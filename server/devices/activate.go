@@ -18,35 +18,33 @@ import (
 	"github.com/entitle/entitle/server/store"
 )
 
-// Activation is a validated request to put one computer on a license.
-type Activation struct {
-	Fingerprint, Product string
-	Facts                protocol.DeviceFacts
-	AccountID            string // the activating account, "" for a license key
-	Actor, ClientIP      string
+// activation is a validated request to put one computer on a license.
+type activation struct {
+	fingerprint, product string
+	facts                protocol.DeviceFacts
+	accountID            string // the activating account, "" for a license key
+	actor, clientIP      string
 }
-
-var checkDevice = check.Device
 
 // Activate puts a computer on a license, by license key or by the email and
 // password of the account holding the license.
 func (s *Service) Activate(ctx context.Context, req protocol.ActivateRequest, clientIP string) (protocol.ActivateResponse, error) {
-	if err := checkDevice(req.Fingerprint, req.Product, req.Device); err != nil {
+	if err := check.Device(req.Fingerprint, req.Product, req.Device); err != nil {
 		return protocol.ActivateResponse{}, err
 	}
-	a := Activation{Fingerprint: req.Fingerprint, Product: req.Product, Facts: req.Device, ClientIP: clientIP}
+	a := activation{fingerprint: req.Fingerprint, product: req.Product, facts: req.Device, clientIP: clientIP}
 	switch req.Method {
 	case protocol.MethodLicenseKey:
 		key, err := licensekey.Normalize(req.LicenseKey)
 		if err != nil {
-			return protocol.ActivateResponse{}, fault.Invalid("%s", err.Error())
+			return protocol.ActivateResponse{}, invalid("%s", err.Error())
 		}
-		a.Actor = "ip:" + clientIP
+		a.actor = "ip:" + clientIP
 		var resp protocol.ActivateResponse
 		err = s.db.InTx(ctx, func(tx *store.Tx) error {
 			lic, err := licenses.ByKeyLocked(ctx, tx, key)
 			if errors.Is(err, sql.ErrNoRows) {
-				return fault.Errorf(protocol.ErrUnknownLicense, "there is no license with the key %s; check the key, or ask whoever gave it to you", licensekey.Format(key))
+				return errf(protocol.ErrUnknownLicense, "there is no license with the key %s; check the key, or ask whoever gave it to you", licensekey.Format(key))
 			}
 			if err != nil {
 				return fmt.Errorf("look up license: %w", err)
@@ -60,55 +58,55 @@ func (s *Service) Activate(ctx context.Context, req protocol.ActivateRequest, cl
 		if err != nil {
 			return protocol.ActivateResponse{}, err
 		}
-		a.AccountID, a.Actor = acc.ID, "account:"+acc.ID
+		a.accountID, a.actor = acc.ID, "account:"+acc.ID
 		var resp protocol.ActivateResponse
 		err = s.db.InTx(ctx, func(tx *store.Tx) error {
-			resp, err = s.ActivateAccount(ctx, tx, a)
+			resp, err = s.activateAccount(ctx, tx, a)
 			return err
 		})
 		return resp, err
 	case "":
-		return protocol.ActivateResponse{}, fault.Invalid("method is required (%q or %q)", protocol.MethodLicenseKey, protocol.MethodPassword)
+		return protocol.ActivateResponse{}, invalid("method is required (%q or %q)", protocol.MethodLicenseKey, protocol.MethodPassword)
 	default:
-		return protocol.ActivateResponse{}, fault.Invalid("unknown activation method %q; use %q or %q", check.Truncate(req.Method, 32), protocol.MethodLicenseKey, protocol.MethodPassword)
+		return protocol.ActivateResponse{}, invalid("unknown activation method %q; use %q or %q", check.Truncate(req.Method, 32), protocol.MethodLicenseKey, protocol.MethodPassword)
 	}
 }
 
 // ErrNoSeats is the error of a license with no free seat.
 func ErrNoSeats(l licenses.License) *fault.Error {
-	return fault.Errorf(protocol.ErrNoSeats, "all %d seats of license %s are in use; deactivate a device first (run `entitle deactivate` on it, or release it from your account page)",
+	return errf(protocol.ErrNoSeats, "all %d seats of license %s are in use; deactivate a device first (run `entitle deactivate` on it, or release it from your account page)",
 		l.Seats, licenses.ShortKey(l.Key))
 }
 
 // activateOn activates a on lic, which the caller has locked in tx. If the
 // computer already holds a seat on lic, its device is returned with a new
 // credential instead of taking a second seat.
-func (s *Service) activateOn(ctx context.Context, tx *store.Tx, lic licenses.License, a Activation) (protocol.ActivateResponse, error) {
+func (s *Service) activateOn(ctx context.Context, tx *store.Tx, lic licenses.License, a activation) (protocol.ActivateResponse, error) {
 	now := s.now()
 	if err := licenses.Usable(lic, now); err != nil {
 		return protocol.ActivateResponse{}, err
 	}
 	if !s.activations.Allow(lic.ID, now) {
-		return protocol.ActivateResponse{}, fault.Errorf(protocol.ErrRateLimited, "license %s has had too many activations in the last minutes; wait a few minutes and try again", licenses.ShortKey(lic.Key))
+		return protocol.ActivateResponse{}, errf(protocol.ErrRateLimited, "license %s has had too many activations in the last minutes; wait a few minutes and try again", licenses.ShortKey(lic.Key))
 	}
 	credential, err := ids.Token(32)
 	if err != nil {
 		return protocol.ActivateResponse{}, err
 	}
 	var accountID any
-	if a.AccountID != "" {
-		accountID = a.AccountID
+	if a.accountID != "" {
+		accountID = a.accountID
 	}
 	resp := protocol.ActivateResponse{Credential: credential, SeatsTotal: lic.Seats, CheckinAfter: s.signing.CheckinAfter()}
 	err = tx.QueryRow(ctx, "SELECT id FROM devices WHERE license_id = ? AND fingerprint = ? AND deactivated_at IS NULL",
-		lic.ID, a.Fingerprint).Scan(&resp.DeviceID)
+		lic.ID, a.fingerprint).Scan(&resp.DeviceID)
 	switch {
 	case err == nil:
 		resp.Existing = true
 		resp.SeatsUsed = lic.SeatsUsed
 		if _, err := tx.Exec(ctx, `UPDATE devices SET credential_hash = ?, product = ?, hostname = ?, os = ?, arch = ?, agent_version = ?,
 			last_seen_at = ?, account_id = COALESCE(?, account_id) WHERE id = ?`,
-			ids.HashSecret(credential), a.Product, a.Facts.Hostname, a.Facts.OS, a.Facts.Arch, a.Facts.AgentVersion,
+			ids.HashSecret(credential), a.product, a.facts.Hostname, a.facts.OS, a.facts.Arch, a.facts.AgentVersion,
 			store.Millis(now), accountID, resp.DeviceID); err != nil {
 			return protocol.ActivateResponse{}, fmt.Errorf("re-activate device: %w", err)
 		}
@@ -128,7 +126,7 @@ func (s *Service) activateOn(ctx context.Context, tx *store.Tx, lic licenses.Lic
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO devices (id, license_id, account_id, fingerprint, product, hostname, os, arch, agent_version,
 			credential_hash, activated_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			resp.DeviceID, lic.ID, accountID, a.Fingerprint, a.Product, a.Facts.Hostname, a.Facts.OS, a.Facts.Arch, a.Facts.AgentVersion,
+			resp.DeviceID, lic.ID, accountID, a.fingerprint, a.product, a.facts.Hostname, a.facts.OS, a.facts.Arch, a.facts.AgentVersion,
 			ids.HashSecret(credential), store.Millis(now), store.Millis(now)); err != nil {
 			return protocol.ActivateResponse{}, fmt.Errorf("add device: %w", err)
 		}
@@ -139,11 +137,11 @@ func (s *Service) activateOn(ctx context.Context, tx *store.Tx, lic licenses.Lic
 	if resp.Existing {
 		action = "device.reactivate"
 	}
-	detail := map[string]any{"license": lic.ID, "fingerprint": a.Fingerprint, "hostname": a.Facts.Hostname, "seats_used": resp.SeatsUsed}
-	if err := journal.Record(ctx, tx, journal.Entry{At: now, Actor: a.Actor, Action: action, Target: resp.DeviceID, IP: a.ClientIP, Details: detail}); err != nil {
+	detail := map[string]any{"license": lic.ID, "fingerprint": a.fingerprint, "hostname": a.facts.Hostname, "seats_used": resp.SeatsUsed}
+	if err := journal.Record(ctx, tx, journal.Entry{At: now, Actor: a.actor, Action: action, Target: resp.DeviceID, IP: a.clientIP, Details: detail}); err != nil {
 		return protocol.ActivateResponse{}, err
 	}
-	if resp.Lease, err = s.signing.SignLease(ctx, resp.DeviceID, a.Fingerprint, a.Product, leaseLicense(lic), now); err != nil {
+	if resp.Lease, err = s.signing.SignLease(ctx, resp.DeviceID, a.fingerprint, a.product, leaseLicense(lic), now); err != nil {
 		return protocol.ActivateResponse{}, err
 	}
 	return resp, nil
@@ -192,20 +190,26 @@ func ChooseLicenses(lics []licenses.License, held, email string, now time.Time) 
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	return nil, fault.Errorf(protocol.ErrNoLicense, "the account %s has no license; buy one, or activate with a license key", email)
+	return nil, errf(protocol.ErrNoLicense, "the account %s has no license; buy one, or activate with a license key", email)
 }
 
-// ActivateAccount activates a with the account's license: where the computer
+// ActivateAccount activates, in tx, a computer approved by a browser sign-in
+// with the license of accountID (as activateAccount).
+func (s *Service) ActivateAccount(ctx context.Context, tx *store.Tx, accountID, fingerprint, product string, facts protocol.DeviceFacts) (protocol.ActivateResponse, error) {
+	return s.activateAccount(ctx, tx, activation{fingerprint: fingerprint, product: product, facts: facts, accountID: accountID, actor: "account:" + accountID})
+}
+
+// activateAccount activates a with the account's license: where the computer
 // already holds a seat, else the oldest usable license with a free seat.
-func (s *Service) ActivateAccount(ctx context.Context, tx *store.Tx, a Activation) (protocol.ActivateResponse, error) {
-	lics, held, err := AccountLicenses(ctx, tx, a.AccountID, a.Fingerprint)
+func (s *Service) activateAccount(ctx context.Context, tx *store.Tx, a activation) (protocol.ActivateResponse, error) {
+	lics, held, err := AccountLicenses(ctx, tx, a.accountID, a.fingerprint)
 	if err != nil {
 		return protocol.ActivateResponse{}, err
 	}
-	email := a.AccountID
+	email := a.accountID
 	if len(lics) > 0 {
 		email = lics[0].OwnerEmail
-	} else if email, err = accounts.EmailOf(ctx, tx, a.AccountID); err != nil {
+	} else if email, err = accounts.EmailOf(ctx, tx, a.accountID); err != nil {
 		return protocol.ActivateResponse{}, err
 	}
 	candidates, err := ChooseLicenses(lics, held, email, s.now())

@@ -9,76 +9,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/entitle/entitle/pkg/licensekey"
 	"github.com/entitle/entitle/pkg/protocol"
-	"github.com/entitle/entitle/server/accounts"
 	"github.com/entitle/entitle/server/internal/check"
 	"github.com/entitle/entitle/server/internal/column"
 	"github.com/entitle/entitle/server/internal/fault"
 	"github.com/entitle/entitle/server/internal/ids"
-	"github.com/entitle/entitle/server/internal/ratelimit"
 	"github.com/entitle/entitle/server/journal"
 	"github.com/entitle/entitle/server/licenses"
 	"github.com/entitle/entitle/server/signing"
 	"github.com/entitle/entitle/server/store"
 )
 
-// Device is an activation of a license on one computer.
-type Device struct {
-	ID, LicenseID, LicenseKey, Fingerprint string
-	Facts                                  protocol.DeviceFacts
-	ActivatedAt, LastSeen                  time.Time
-	Active                                 bool
-	Profiles                               *protocol.ProfileSummary
-}
-
-// Config configures a Service. Zero fields take the documented defaults.
-type Config struct {
-	// ActivationsPerLicense bounds activation churn on one license
-	// (re-activations included). Default 10 a minute, burst 20.
-	ActivationsPerLicense ratelimit.Limit
-	Now                   func() time.Time // default time.Now
-	Logger                *slog.Logger
-}
-
-// Service is the devices domain over a store.DB. It signs leases with
-// signing and checks passwords with accounts.
-type Service struct {
-	db          *store.DB
-	accounts    *accounts.Service
-	signing     *signing.Service
-	now         func() time.Time
-	log         *slog.Logger
-	activations *ratelimit.Limiters
-}
-
-// New returns a Service.
-func New(db *store.DB, accts *accounts.Service, signer *signing.Service, cfg Config) (*Service, error) {
-	if db == nil || accts == nil || signer == nil {
-		return nil, errors.New("devices: nil database, accounts or signing")
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	return &Service{db: db, accounts: accts, signing: signer, now: cfg.Now, log: cfg.Logger,
-		activations: ratelimit.New(cfg.ActivationsPerLicense.OrDefault(10, 20))}, nil
-}
-
-// leaseLicense is what a lease needs to know about the license.
-func leaseLicense(l licenses.License) signing.License {
-	return signing.License{ID: l.ID, Plan: l.Plan.Name, OwnerEmail: l.OwnerEmail, Features: l.Plan.Features,
-		MaxProfiles: l.Plan.MaxProfiles, TermEnd: l.TermEnd, Subscription: l.Subscription, Mgmt: l.ManagementMode}
-}
-
 func errBadCredential() *fault.Error {
-	return fault.Errorf(protocol.ErrInvalidCredentials, "this computer's activation is not recognized; activate it again")
+	return errf(protocol.ErrInvalidCredentials, "this computer's activation is not recognized; activate it again")
 }
 
 // checkinRow is what the slow path of a check-in reads: the device and its
@@ -273,7 +220,7 @@ func mergeFacts(old, reported protocol.DeviceFacts) protocol.DeviceFacts {
 }
 
 func errRevoked(atMillis int64) *fault.Error {
-	return fault.Errorf(protocol.ErrDeviceRevoked, "this computer was deactivated on %s; activate it again",
+	return errf(protocol.ErrDeviceRevoked, "this computer was deactivated on %s; activate it again",
 		store.FromMillis(atMillis).Format("2 January 2006 15:04 MST"))
 }
 
@@ -310,7 +257,7 @@ func (s *Service) ReleaseDevice(ctx context.Context, accountID, deviceID string)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != accountID) {
 		// Someone else's device is reported as missing, not as forbidden,
 		// so device ids cannot be probed.
-		return fault.Errorf(protocol.ErrNotFound, "there is no device %s on your licenses", check.Truncate(deviceID, 64))
+		return errf(protocol.ErrNotFound, "there is no device %s on your licenses", check.Truncate(deviceID, 64))
 	}
 	if err != nil {
 		return fmt.Errorf("look up device: %w", err)
@@ -338,7 +285,7 @@ func (s *Service) deactivate(ctx context.Context, deviceID, actor, action string
 			return fmt.Errorf("look up device license: %w", err)
 		}
 		if action == actionSelfDeactivate && mgmt == licenses.ManagedRemote && !deactivated.Valid {
-			return fault.Errorf(protocol.ErrManagedRemotely,
+			return errf(protocol.ErrManagedRemotely,
 				"this computer is managed remotely by %s and cannot deactivate itself; ask your administrator to release it", owner)
 		}
 		n, err := tx.ExecAffected(ctx, "UPDATE devices SET deactivated_at = ? WHERE id = ? AND deactivated_at IS NULL", store.Millis(now), deviceID)

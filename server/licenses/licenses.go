@@ -17,7 +17,6 @@ import (
 	"github.com/entitle/entitle/server/accounts"
 	"github.com/entitle/entitle/server/internal/check"
 	"github.com/entitle/entitle/server/internal/column"
-	"github.com/entitle/entitle/server/internal/fault"
 	"github.com/entitle/entitle/server/internal/ids"
 	"github.com/entitle/entitle/server/journal"
 	"github.com/entitle/entitle/server/store"
@@ -81,13 +80,13 @@ func ShortKey(formatted string) string {
 // Usable reports why a license cannot take activations or check-ins now.
 func Usable(l License, now time.Time) error {
 	if l.Suspended {
-		return fault.Errorf(protocol.ErrLicenseSuspended, "license %s is suspended; contact your license administrator", ShortKey(l.Key))
+		return errf(protocol.ErrLicenseSuspended, "license %s is suspended; contact your license administrator", ShortKey(l.Key))
 	}
 	if !l.TermEnd.IsZero() && !now.Before(l.TermEnd) {
-		return fault.Errorf(protocol.ErrLicenseExpired, "license %s expired on %s; renew it to keep using the product", ShortKey(l.Key), l.TermEnd.Format("2 January 2006"))
+		return errf(protocol.ErrLicenseExpired, "license %s expired on %s; renew it to keep using the product", ShortKey(l.Key), l.TermEnd.Format("2 January 2006"))
 	}
 	if now.Before(l.TermStart) {
-		return fault.Errorf(protocol.ErrLicenseExpired, "license %s is not valid before %s", ShortKey(l.Key), l.TermStart.Format("2 January 2006"))
+		return errf(protocol.ErrLicenseExpired, "license %s is not valid before %s", ShortKey(l.Key), l.TermStart.Format("2 January 2006"))
 	}
 	return nil
 }
@@ -102,7 +101,7 @@ func (s *Service) CreateLicense(ctx context.Context, spec LicenseSpec) (License,
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		ownerID, err := accounts.IDByEmail(ctx, tx, email)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fault.Errorf(protocol.ErrNotFound, "there is no account for %s; create the account first", email)
+			return errf(protocol.ErrNotFound, "there is no account for %s; create the account first", email)
 		}
 		if err != nil {
 			return fmt.Errorf("look up license owner: %w", err)
@@ -118,7 +117,7 @@ func (s *Service) insertLicense(ctx context.Context, tx *store.Tx, ownerID, owne
 		return License{}, err
 	}
 	if spec.Seats < 1 || spec.Seats > MaxSeats {
-		return License{}, fault.Invalid("seats must be between 1 and %d", MaxSeats)
+		return License{}, invalid("seats must be between 1 and %d", MaxSeats)
 	}
 	if err := checkManagementMode(spec.ManagementMode); err != nil {
 		return License{}, err
@@ -129,7 +128,7 @@ func (s *Service) insertLicense(ctx context.Context, tx *store.Tx, ownerID, owne
 		start = now
 	}
 	if !spec.TermEnd.IsZero() && !spec.TermEnd.After(start) {
-		return License{}, fault.Invalid("the term must end after it starts")
+		return License{}, invalid("the term must end after it starts")
 	}
 	features := spec.Plan.Features
 	if features == nil {

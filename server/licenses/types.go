@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/entitle/entitle/server/accounts"
+	"github.com/entitle/entitle/server/internal/fault"
 	"github.com/entitle/entitle/server/store"
 )
 
@@ -92,3 +93,7 @@ func OwnedLocked(ctx context.Context, tx *store.Tx, accountID string) ([]License
 	}
 	return lics, rows.Err()
 }
+
+func errf(code, format string, args ...any) *fault.Error { return fault.Errorf(code, format, args...) }
+
+func invalid(format string, args ...any) *fault.Error { return fault.Invalid(format, args...) }

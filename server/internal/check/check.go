@@ -23,7 +23,7 @@ const (
 	maxProfileNum  = 1_000_000
 )
 
-var invalid = fault.Invalid
+func invalid(format string, args ...any) *fault.Error { return fault.Invalid(format, args...) }
 
 // NormalizeEmail lower-cases and trims an address and checks its shape: the
 // point is catching typos and junk, not RFC 5322 conformance.

@@ -1,7 +1,3 @@
-// Package ratelimit is the server's in-memory token buckets by key (client
-// IP, email, license id). Each process counts on its own: behind a load
-// balancer with several server instances the effective limit is multiplied
-// by the number of instances.
 package ratelimit
 
 import (
@@ -10,28 +6,6 @@ import (
 
 	"golang.org/x/time/rate"
 )
-
-// Limit is a token bucket: Burst events at once, refilled at PerMinute.
-// The zero value means the default; Off disables the limit.
-type Limit struct {
-	PerMinute float64
-	Burst     int
-	Off       bool
-}
-
-// OrDefault fills in the default rate and burst of a zero Limit.
-func (r Limit) OrDefault(perMinute float64, burst int) Limit {
-	if r.Off {
-		return r
-	}
-	if r.PerMinute <= 0 {
-		r.PerMinute = perMinute
-	}
-	if r.Burst <= 0 {
-		r.Burst = burst
-	}
-	return r
-}
 
 // maxLimiterKeys bounds the memory a flood of distinct IPs, emails or license
 // ids can make a limiter set use.
