@@ -3,7 +3,7 @@
 // pages where a person approves a computer that showed them a code.
 //
 // Entering user codes that match no waiting computer is rate limited per
-// client IP by the licensing service; past the limit the pages answer 429.
+// client IP by package deviceauth; past the limit the pages answer 429.
 //
 // The pages need no JavaScript. Every POST form carries a CSRF token: bound to
 // the session (a hash of the session token) once signed in, or a
