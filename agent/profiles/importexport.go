@@ -101,8 +101,16 @@ func (m *Manager) Import(ctx context.Context, data []byte, password string, opts
 	} else if errors.Is(perr, certcheck.ErrLocked) {
 		return ImportResult{}, fmt.Errorf("%w: encrypted PEM private keys are not supported; import a PKCS#12 file instead", ErrBadInput)
 	} else if strings.Contains(perr.Error(), "not PEM") {
-		k, c, ch, err := certcheck.ParsePKCS12(data, password)
+		pctx, cancel := context.WithTimeout(ctx, m.opts.ParseTimeout)
+		k, c, ch, err := certcheck.ParsePKCS12(pctx, data, password)
+		cancel()
 		switch {
+		case errors.Is(err, certcheck.ErrTooCostly):
+			return ImportResult{}, fmt.Errorf("%w: %v", ErrBadInput, err)
+		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+			return ImportResult{}, fmt.Errorf("%w: the PKCS#12 file took too long to open", ErrBadInput)
+		case ctx.Err() != nil:
+			return ImportResult{}, ctx.Err()
 		case errors.Is(err, certcheck.ErrWrongPassword), errors.Is(err, certcheck.ErrLocked):
 			return ImportResult{}, fmt.Errorf("%w: the PKCS#12 file's password is wrong or missing", ErrWrongPassword)
 		case errors.Is(err, certcheck.ErrChainTooLong):

@@ -195,12 +195,12 @@ func (m *Manager) apply(ctx context.Context, in []incoming, bundleDefault, onCla
 	for i, pl := range plans {
 		if err := m.commitStaged(pl.tmp, pl.meta.ID, pl.replace...); err != nil {
 			cleanupStaged(plans[i+1:])
-			m.refresh(nil, true)
+			m.refresh(context.Background(), nil, true)
 			return ImportResult{}, err
 		}
 		dirs = append(dirs, append([]string{pl.meta.ID}, pl.replace...)...)
 	}
-	m.refresh(dirs, false)
+	m.refresh(context.Background(), dirs, false)
 	oldDefault := ""
 	if v.deflt >= 0 {
 		oldDefault = v.infos[v.deflt].ID
@@ -210,7 +210,7 @@ func (m *Manager) apply(ctx context.Context, in []incoming, bundleDefault, onCla
 		if err := m.writeDefault(idMap[bundleDefault]); err != nil {
 			return ImportResult{}, err
 		}
-		m.refresh(nil, false)
+		m.refresh(context.Background(), nil, false)
 	case v.deflt < 0 || removed[oldDefault]:
 		if err := m.repairDefault(); err != nil {
 			return ImportResult{}, err

@@ -87,7 +87,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (agentapi.Profi
 			return agentapi.ProfileInfo{}, err
 		}
 	}
-	m.refresh([]string{id}, false)
+	m.refresh(context.Background(), []string{id}, false)
 	m.log.Info("profiles: created", "id", id)
 	return m.Get(id, 0)
 }
@@ -264,7 +264,7 @@ func (m *Manager) Delete(ctx context.Context, id string) error {
 	if err := os.RemoveAll(t); err != nil {
 		m.log.Warn("profiles: could not remove a deleted profile's files", "folder", t, "err", err)
 	}
-	m.refresh([]string{rec.dir}, false)
+	m.refresh(context.Background(), []string{rec.dir}, false)
 	if info.Default {
 		if err := m.repairDefault(); err != nil {
 			return err
@@ -283,13 +283,13 @@ func (m *Manager) repairDefault() error {
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("profiles: remove default: %w", err)
 		}
-		m.refresh(nil, false)
+		m.refresh(context.Background(), nil, false)
 		return nil
 	}
 	if err := m.writeDefault(v.infos[v.deflt].ID); err != nil {
 		return err
 	}
-	m.refresh(nil, false)
+	m.refresh(context.Background(), nil, false)
 	return nil
 }
 
@@ -310,6 +310,6 @@ func (m *Manager) SetDefault(ctx context.Context, id string) error {
 	if err := m.writeDefault(id); err != nil {
 		return err
 	}
-	m.refresh(nil, false)
+	m.refresh(context.Background(), nil, false)
 	return nil
 }

@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"context"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
@@ -63,7 +64,7 @@ func (r *record) invalid(format string, args ...any) {
 // and never reads a file larger than maxFile. When prev (the last scan of
 // the same subfolder) saw exactly the same files, its parse is reused:
 // records are never modified once built.
-func scanProfile(root, name string, maxFile int64, prev *record) *record {
+func scanProfile(ctx context.Context, root, name string, maxFile int64, parseTimeout time.Duration, prev *record) *record {
 	r := &record{dir: name}
 	dir := filepath.Join(root, name)
 	st, err := os.Lstat(dir)
@@ -89,7 +90,12 @@ func scanProfile(root, name string, maxFile int64, prev *record) *record {
 	}
 	r.cleanRead = r.problem == ""
 	r.cred = credentialDigest(files)
-	r.parse(files)
+	pctx, cancel := context.WithTimeout(ctx, parseTimeout)
+	defer cancel()
+	r.parse(pctx, files)
+	if ctx.Err() != nil {
+		return nil // interrupted: the caller keeps its previous picture
+	}
 	return r
 }
 
@@ -155,7 +161,7 @@ func credentialDigest(files map[string][]byte) [32]byte {
 	return digestFiles(c)
 }
 
-func (r *record) parse(files map[string][]byte) {
+func (r *record) parse(ctx context.Context, files map[string][]byte) {
 	if b, ok := files[MetaFile]; !ok {
 		r.invalid("profile.json is missing")
 	} else if m, err := ParseMeta(b); err != nil {
@@ -179,8 +185,10 @@ func (r *record) parse(files map[string][]byte) {
 	case hasP12 && (certName != "" || hasKeyFile):
 		r.invalid("both profile.p12 and separate certificate or key files")
 	case hasP12:
-		key, cert, chain, err := certcheck.ParsePKCS12(p12, "")
+		key, cert, chain, err := certcheck.ParsePKCS12(ctx, p12, "")
 		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			r.invalid("profile.p12: took too long to open; the file is not tried again until it changes")
 		case errors.Is(err, certcheck.ErrLocked):
 			r.hasKey = true
 			r.invalid("encrypted PKCS#12: key present but locked")

@@ -1,0 +1,151 @@
+package certcheck
+
+import (
+	"context"
+	"encoding/asn1"
+	"errors"
+	"testing"
+	"time"
+
+	"software.sslmate.com/src/go-pkcs12"
+)
+
+// costlyPKCS12 is a 76-byte PKCS#12 file whose legacy SHA-1 MAC asks for
+// 2^40 key-derivation rounds (issue 16: it kept the agent at 100% CPU).
+func costlyPKCS12(t testing.TB) []byte {
+	t.Helper()
+	type algID struct {
+		Algorithm  asn1.ObjectIdentifier
+		Parameters asn1.RawValue
+	}
+	type digestInfo struct {
+		Algorithm algID
+		Digest    []byte
+	}
+	type macData struct {
+		Mac        digestInfo
+		Salt       []byte
+		Iterations int64
+	}
+	type contentInfo struct {
+		Type    asn1.ObjectIdentifier
+		Content asn1.RawValue
+	}
+	type pfx struct {
+		Version  int
+		AuthSafe contentInfo
+		MacData  macData
+	}
+	emptySafe, _ := asn1.Marshal([]contentInfo{})
+	octets, _ := asn1.Marshal(emptySafe)
+	der, err := asn1.Marshal(pfx{
+		Version: 3,
+		AuthSafe: contentInfo{Type: oidData, Content: asn1.RawValue{
+			Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: octets}},
+		MacData: macData{
+			Mac:        digestInfo{Algorithm: algID{Algorithm: asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}, Parameters: asn1.NullRawValue}, Digest: make([]byte, 20)},
+			Salt:       make([]byte, 5),
+			Iterations: 1 << 40,
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(der) != 76 {
+		t.Fatalf("crafted file is %d bytes, want 76", len(der))
+	}
+	return der
+}
+
+// within runs f and fails the test if it has not returned after a
+// generous deadline (a hang, not a speed target).
+func within(t *testing.T, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); f() }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("%s did not return: the file's work is not bounded", what)
+	}
+}
+
+func TestParsePKCS12BoundsWork(t *testing.T) {
+	k, c := cert(t, 0, nil, nil)
+	costlyModern, err := pkcs12.Modern.WithIterations(MaxPKCS12Iterations+1).Encode(k, c, nil, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fine, err := pkcs12.Modern.WithIterations(4096).Encode(k, c, nil, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy, err := pkcs12.LegacyRC2.Encode(k, c, nil, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		data     []byte
+		password string
+		want     error // nil: opens
+	}{
+		{"MAC asks for 2^40 rounds, no password", costlyPKCS12(t), "", ErrTooCostly},
+		{"MAC asks for 2^40 rounds, a password", costlyPKCS12(t), "pw", ErrTooCostly},
+		{"PBES2 over the limit", costlyModern, "pw", ErrTooCostly},
+		{"too large", append(fine, make([]byte, MaxPKCS12Size)...), "pw", ErrTooCostly},
+		{"modern, 4096 rounds", fine, "pw", nil},
+		{"legacy RC2", legacy, "pw", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			within(t, "ParsePKCS12", func() { _, _, _, err = ParsePKCS12(context.Background(), tc.data, tc.password) })
+			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("ParsePKCS12 = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// A key bag inside a PBES2-encrypted safe is checked once the safe is
+// decrypted: the MAC and the safe are cheap, the key is not.
+func TestParsePKCS12BoundsNestedKeyBag(t *testing.T) {
+	k, c := cert(t, 0, nil, nil)
+	data, err := pkcs12.Modern.WithIterations(2048).Encode(k, c, nil, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shape, err := checkPKCS12Shape(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := shape.checkEncrypted("pw"); err != nil {
+		t.Fatalf("a well-formed file: %v", err)
+	}
+	if shape.keyBags != 1 {
+		t.Fatalf("key bags seen = %d, want 1 (the Modern encoder's key bag)", shape.keyBags)
+	}
+}
+
+func FuzzCheckPKCS12Cost(f *testing.F) {
+	f.Add(costlyPKCS12(f), "")
+	k, c := cert(f, 0, nil, nil)
+	if d, err := pkcs12.Modern.WithIterations(16).Encode(k, c, nil, "pw"); err == nil {
+		f.Add(d, "pw")
+	}
+	if d, err := pkcs12.LegacyRC2.WithIterations(16).Encode(k, c, nil, ""); err == nil {
+		f.Add(d, "")
+	}
+	f.Fuzz(func(t *testing.T, data []byte, password string) {
+		if len(data) > 1<<16 {
+			return
+		}
+		if CheckPKCS12Cost(data, password) != nil {
+			return
+		}
+		// Accepted: every count the library will use is within bounds, so
+		// decoding must return (the fuzzer's own timeout catches a hang).
+		_, _, _, _ = ParsePKCS12(context.Background(), data, password)
+	})
+}
