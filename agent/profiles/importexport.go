@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"software.sslmate.com/src/go-pkcs12"
 
@@ -43,6 +42,9 @@ type ImportOptions struct {
 	Name    string `json:"name,omitempty"`
 	Owner   string `json:"owner,omitempty"`
 	OnClash string `json:"on_clash,omitempty"`
+	// Force imports a certificate that is not fit for signing (e.g. a
+	// TLS-only certificate): it is stored, and listed as invalid.
+	Force bool `json:"force,omitempty"`
 }
 
 // ImportResult lists what an import did.
@@ -128,6 +130,9 @@ func (m *Manager) Import(ctx context.Context, data []byte, password string, opts
 	if err := certcheck.KeyMatches(cert, key); err != nil {
 		return ImportResult{}, fmt.Errorf("%w: %v", ErrBadInput, err)
 	}
+	if err := certcheck.SigningUsage(cert); err != nil && !opts.Force {
+		return ImportResult{}, fmt.Errorf("%w: %w", ErrNotForSigning, err)
+	}
 	files, err := credentialFiles(cert, chain, key)
 	if err != nil {
 		return ImportResult{}, err
@@ -138,7 +143,7 @@ func (m *Manager) Import(ctx context.Context, data []byte, password string, opts
 	}
 	name := firstNonEmpty(opts.Name, certcheck.CommonName(cert), "Imported profile")
 	owner := firstNonEmpty(opts.Owner, certcheck.CommonName(cert), name)
-	now := m.now().UTC().Truncate(time.Second)
+	now := m.now().UTC()
 	meta := Meta{Format: FormatV1, ID: id, Name: strings.TrimSpace(name), Owner: strings.TrimSpace(owner), Created: now, Updated: now}
 	if err := meta.Validate(); err != nil {
 		return ImportResult{}, fmt.Errorf("%w: %v", ErrBadInput, err)

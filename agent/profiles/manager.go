@@ -23,9 +23,12 @@ import (
 // Errors returned (wrapped) by the Manager; the HTTP routes map them to
 // agentapi error codes.
 var (
-	ErrNotFound      = errors.New("profile not found")
-	ErrConflict      = errors.New("conflict")
-	ErrBadInput      = errors.New("bad input")
+	ErrNotFound = errors.New("profile not found")
+	ErrConflict = errors.New("conflict")
+	ErrBadInput = errors.New("bad input")
+	// ErrNotForSigning (a bad input) refuses to import a certificate that
+	// cannot sign documents unless ImportOptions.Force is set.
+	ErrNotForSigning = fmt.Errorf("%w: the certificate cannot sign documents (import it anyway with force)", ErrBadInput)
 	ErrWrongPassword = certcheck.ErrWrongPassword
 	ErrLocked        = certcheck.ErrLocked
 )
@@ -206,6 +209,14 @@ func (m *Manager) Get(id string, maxProfiles int) (agentapi.ProfileInfo, error) 
 func (m *Manager) Status(maxProfiles int) agentapi.ProfilesStatus {
 	v := m.view(maxProfiles)
 	s := v.status(m.dir)
+	s.NotProfiles = m.Loose()
+	for _, l := range s.NotProfiles {
+		w := fmt.Sprintf("%s at the profile folder root is not a profile: %s", l.Name, l.Reason)
+		if l.Command != "" {
+			w += " (" + l.Command + ")"
+		}
+		s.Warnings = appendWarning(s.Warnings, w)
+	}
 	m.mu.RLock()
 	if m.truncated {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("more than %d profile folders: the rest are ignored", m.opts.MaxScan))

@@ -77,7 +77,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (agentapi.Profi
 	if err != nil {
 		return agentapi.ProfileInfo{}, err
 	}
-	now := m.now().UTC().Truncate(time.Second)
+	now := m.now().UTC() // to the nanosecond: the plan's order must not tie
 	meta := Meta{Format: FormatV1, ID: id, Name: req.Name, Owner: req.Owner, Created: now, Updated: now}
 	if err := m.writeProfile(meta, files); err != nil {
 		return agentapi.ProfileInfo{}, err
@@ -89,7 +89,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (agentapi.Profi
 	}
 	m.refresh(context.Background(), []string{id}, false)
 	m.log.Info("profiles: created", "id", id)
-	return m.Get(id, 0)
+	return m.Get(id, m.limit())
 }
 
 // selfSigned makes the key and certificate of a new profile. ECDSA P-256

@@ -24,9 +24,12 @@ const maxFilesPerProfile = 64
 // record is what scanning one profile subfolder found. Time-dependent and
 // folder-wide facts (status, default, licensing) are derived later, in view.
 type record struct {
-	dir     string // subfolder name
-	meta    Meta   // zero unless metaOK
-	metaOK  bool
+	dir    string // subfolder name
+	meta   Meta   // zero unless metaOK
+	metaOK bool
+	// adopted: the folder has no profile.json but a usable certificate
+	// and key; meta was made from the folder name and the certificate.
+	adopted bool
 	problem string // why the profile is invalid; empty when usable
 
 	subject, issuer, serial string
@@ -162,8 +165,9 @@ func credentialDigest(files map[string][]byte) [32]byte {
 }
 
 func (r *record) parse(ctx context.Context, files map[string][]byte) {
-	if b, ok := files[MetaFile]; !ok {
-		r.invalid("profile.json is missing")
+	b, hasMeta := files[MetaFile]
+	if !hasMeta {
+		defer r.adopt()
 	} else if m, err := ParseMeta(b); err != nil {
 		r.invalid("%v", err)
 	} else {
@@ -227,6 +231,34 @@ func (r *record) parse(ctx context.Context, files map[string][]byte) {
 			}
 		}
 	}
+}
+
+// adopt makes a profile of a folder without profile.json (a person
+// dropped a certificate and its key into a subfolder): when its
+// credentials are usable and its name can be an id, the id is the folder
+// name, the name and owner the certificate's common name, and the creation
+// time the certificate's start of validity (stable, so the plan's order
+// does not move). Otherwise the folder is invalid and says why.
+func (r *record) adopt() {
+	switch {
+	case r.problem != "":
+		r.problem = "profile.json is missing, and " + r.problem
+		return
+	case !ValidID(r.dir):
+		r.invalid("profile.json is missing, and the folder name %q cannot be a profile id (1-64 letters, digits, '-' or '_'); rename the folder or import its files with 'entitle profiles import'", r.dir)
+		return
+	}
+	cn := certcheck.CommonName(r.cert)
+	name, owner := cn, cn
+	if checkText("name", name, true) != nil {
+		name = r.dir
+	}
+	if checkText("owner", owner, false) != nil {
+		owner = ""
+	}
+	start := r.cert.NotBefore.UTC()
+	r.meta = Meta{Format: FormatV1, ID: r.dir, Name: name, Owner: owner, Created: start, Updated: start}
+	r.metaOK, r.adopted = true, true
 }
 
 // setCert records the profile's certificate (the first of its file, or the
