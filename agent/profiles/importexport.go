@@ -51,6 +51,9 @@ type ImportOptions struct {
 type ImportResult struct {
 	Imported []agentapi.ProfileInfo `json:"imported"`
 	Skipped  []string               `json:"skipped,omitempty"` // ids already present with the same credentials
+	// Files lists, by imported profile id, the files written for it: an
+	// import says what it restored.
+	Files map[string][]string `json:"files,omitempty"`
 }
 
 func checkOnClash(s string) (string, error) {

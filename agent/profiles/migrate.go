@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/entitle/entitle/agent/profiles/certcheck"
@@ -203,7 +204,11 @@ func collectFolder(dir, rel string, maxFile int64) (map[string][]byte, []LeftBeh
 func (m *Manager) looseEntries() []LeftBehind {
 	var out []LeftBehind
 	for _, l := range m.Loose() {
-		out = append(out, LeftBehind{Path: l.Name, Reason: l.Reason})
+		r := l.Reason
+		if l.Command != "" {
+			r += ": " + l.Command
+		}
+		out = append(out, LeftBehind{Path: l.Name, Reason: r})
 	}
 	return out
 }
@@ -382,6 +387,17 @@ func (m *Manager) apply(ctx context.Context, in []incoming, bundleDefault, onCla
 		if err == nil {
 			res.Imported = append(res.Imported, info)
 		}
+		names := []string{MetaFile}
+		for n := range pl.files {
+			if n != MetaFile {
+				names = append(names, n)
+			}
+		}
+		sort.Strings(names)
+		if res.Files == nil {
+			res.Files = map[string][]string{}
+		}
+		res.Files[pl.meta.ID] = names
 	}
 	m.log.Info("profiles: imported", "added", len(res.Imported), "skipped", len(res.Skipped))
 	return res, nil

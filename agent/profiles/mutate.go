@@ -186,9 +186,9 @@ func (m *Manager) stageProfile(meta Meta, files map[string][]byte) (string, erro
 		}
 	}
 	for n, b := range all {
-		perm := os.FileMode(0o644)
-		if n == KeyFile || n == PKCS12File {
-			perm = 0o600
+		perm := os.FileMode(0o600) // any other file may hold a secret too
+		if n == MetaFile || knownCertFile(n) {
+			perm = 0o644
 		}
 		if err := writeFileSync(filepath.Join(tmp, n), b, perm); err != nil {
 			os.RemoveAll(tmp)
@@ -312,4 +312,13 @@ func (m *Manager) SetDefault(ctx context.Context, id string) error {
 	}
 	m.refresh(context.Background(), nil, false)
 	return nil
+}
+
+func knownCertFile(n string) bool {
+	for _, c := range certFiles {
+		if n == c {
+			return true
+		}
+	}
+	return false
 }
