@@ -55,7 +55,7 @@ func migrateExportCmd(d Deps) *cobra.Command {
 			if activated, known := isActivated(cmd, c); known && !activated {
 				return nil // nothing to deactivate: the seat is already free
 			}
-			if !deactivate && !d.confirm("Deactivate this computer now, to free its seat for the new one? [y/N] ") {
+			if !deactivate && !d.confirmed("Deactivate this computer now, to free its seat for the new one? [y/N] ") {
 				fmt.Fprintln(d.Stdout, "This computer stays activated. Run 'entitle deactivate' when you are ready.")
 				return nil
 			}
@@ -103,7 +103,7 @@ func migrateImportCmd(d Deps) *cobra.Command {
 			if activated, known := isActivated(cmd, c); known && activated {
 				return nil // a person moving computers may activate before importing
 			}
-			if !activate && !d.confirm("Activate this computer now? [y/N] ") {
+			if !activate && !d.confirmed("Activate this computer now? [y/N] ") {
 				fmt.Fprintln(d.Stdout, "Run 'entitle activate' to activate this computer.")
 				return nil
 			}
@@ -133,4 +133,10 @@ func isActivated(cmd *cobra.Command, c *Client) (activated, known bool) {
 		return false, false
 	}
 	return st.Activated, true
+}
+
+// confirmed is confirm's answer alone: "no" and "no terminal" both decline.
+func (d Deps) confirmed(q string) bool {
+	yes, _ := d.confirm(q)
+	return yes
 }
