@@ -54,7 +54,11 @@ func startAgent(t *testing.T, mod ...func(*profiles.Options)) *agent {
 		st := m.Status(0)
 		return c.JSON(200, agentapi.Status{Activated: a.active.Load(), Profiles: &st})
 	})
-	g.DELETE("/activation", func(c echo.Context) error { a.deactivated.Add(1); a.active.Store(false); return c.JSON(200, agentapi.Status{}) })
+	g.DELETE("/activation", func(c echo.Context) error {
+		a.deactivated.Add(1)
+		a.active.Store(false)
+		return c.JSON(200, agentapi.Status{})
+	})
 	g.POST("/activation", func(c echo.Context) error {
 		a.activated.Add(1)
 		return c.JSON(200, agentapi.ActivateResponse{Pending: &agentapi.PendingAuth{UserCode: "ABCD-EFGH", VerificationURI: "https://licensing.test/device"}})
