@@ -82,6 +82,15 @@ func TestCostlyPKCS12DoesNotStopTheAgent(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "too much key-derivation work") {
 		t.Fatalf("import of the costly file: %v, want a refusal", err)
 	}
+	// A migration refuses to leave the dropped file behind, and says so.
+	bundle := filepath.Join(t.TempDir(), "move.age")
+	_, err = a.cli("a long passphrase\n", "migrate", "export", "--out", bundle, "--passphrase-stdin")
+	if err == nil || !strings.Contains(err.Error(), "dropped.p12") || !strings.Contains(err.Error(), "nothing was exported") {
+		t.Fatalf("migrate export with a dropped file: %v, want a refusal naming it", err)
+	}
+	if _, serr := os.Stat(bundle); serr == nil {
+		t.Fatal("a refused export wrote its file")
+	}
 	if _, err := a.cli("", "check"); err == nil {
 		t.Log("check answered") // not activated here: any prompt answer is fine, a hang is not
 	}
