@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/entitle/entitle/agent/profiles/certcheck"
 )
@@ -77,5 +78,37 @@ func TestDroppedFilesContract(t *testing.T) {
 	// The adopted profile can be the default and keeps its place.
 	if err := m.SetDefault(t.Context(), "jeanne"); err != nil {
 		t.Fatalf("SetDefault(adopted): %v", err)
+	}
+}
+
+// The root files are tracked by the scans and the watcher: dropping and
+// removing one is seen without a full rescan, and Status reads no disk.
+func TestLooseFilesWatched(t *testing.T) {
+	dir := t.TempDir()
+	m := newTestManager(t, dir)
+	runManager(t, m)
+	waitWatching(t, m)
+	p := filepath.Join(dir, "late.pfx")
+	if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the dropped file to be listed", func() bool {
+		l := m.Status(0).NotProfiles
+		return len(l) == 1 && l[0].Name == "late.pfx" && l[0].Code == LoosePKCS12
+	})
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the removed file to be forgotten", func() bool { return len(m.Status(0).NotProfiles) == 0 })
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

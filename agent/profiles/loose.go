@@ -1,8 +1,6 @@
 package profiles
 
 import (
-	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -26,32 +24,37 @@ const (
 // person dropped a certificate there): each with a code, the reason and
 // the command that imports it. A profile is a subfolder; files at the root
 // are never read as profiles, because a PKCS#12 file needs its password
-// and a certificate needs its key beside it.
+// and a certificate needs its key beside it. The list is kept by the scans
+// (at most 100 entries), so asking costs no disk access.
 func (m *Manager) Loose() []agentapi.NotAProfile {
-	f, err := os.Open(m.dir)
-	if err != nil {
-		return nil
+	m.ensureLoaded()
+	m.mu.RLock()
+	out := make([]agentapi.NotAProfile, 0, len(m.loose))
+	for _, l := range m.loose {
+		out = append(out, l)
 	}
-	defer f.Close()
-	var out []agentapi.NotAProfile
-	for len(out) < maxLoose {
-		batch, err := f.ReadDir(1024)
-		for _, e := range batch {
-			n := e.Name()
-			if skipName(n) || worthless[n] || e.IsDir() || e.Type()&fs.ModeSymlink != 0 || len(out) >= maxLoose {
-				continue
-			}
-			out = append(out, looseEntry(filepath.Join(m.dir, n), n))
-		}
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				m.log.Warn("profiles: cannot list the profile folder", "folder", m.dir, "err", err)
-			}
-			break
-		}
-	}
+	m.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// isLoose tells a root entry that is neither a profile folder (nor a link
+// to one) nor the agent's own.
+func isLoose(e fs.DirEntry) bool {
+	n := e.Name()
+	return !skipName(n) && !worthless[n] && !e.IsDir() && e.Type()&fs.ModeSymlink == 0
+}
+
+// rescanLoose updates loose for one root name after a change.
+func (m *Manager) rescanLoose(loose map[string]agentapi.NotAProfile, name string) {
+	st, err := os.Lstat(filepath.Join(m.dir, name))
+	if err != nil || !isLoose(fs.FileInfoToDirEntry(st)) {
+		delete(loose, name)
+		return
+	}
+	if _, known := loose[name]; known || len(loose) < maxLoose {
+		loose[name] = looseEntry(filepath.Join(m.dir, name), name)
+	}
 }
 
 func looseEntry(path, name string) agentapi.NotAProfile {

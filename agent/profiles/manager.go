@@ -88,7 +88,8 @@ type Manager struct {
 	recs      map[string]*record // by subfolder name
 	defaultID string             // content of the default file
 	loaded    bool
-	truncated bool // more folders than MaxScan
+	truncated bool                            // more folders than MaxScan
+	loose     map[string]agentapi.NotAProfile // root files that are not profiles, by name
 	expiring  map[string]bool
 
 	watching atomic.Bool // Run has watches on the folder
@@ -256,18 +257,26 @@ func (m *Manager) refresh(ctx context.Context, dirs []string, full bool) {
 	m.scanMu.Lock()
 	defer m.scanMu.Unlock()
 	m.mu.RLock()
-	prev, loaded, truncated := m.recs, m.loaded, m.truncated
+	prev, loaded, truncated, prevLoose := m.recs, m.loaded, m.truncated, m.loose
 	m.mu.RUnlock()
-	var recs map[string]*record
+	var (
+		recs  map[string]*record
+		loose map[string]agentapi.NotAProfile
+	)
 	if full || !loaded {
-		recs, truncated = m.scanAll(ctx, prev)
+		recs, loose, truncated = m.scanAll(ctx, prev)
 	} else {
 		recs = make(map[string]*record, len(prev)+len(dirs))
 		for n, r := range prev {
 			recs[n] = r
 		}
+		loose = make(map[string]agentapi.NotAProfile, len(prevLoose))
+		for n, l := range prevLoose {
+			loose[n] = l
+		}
 		for _, d := range dirs {
 			truncated = m.rescanOne(ctx, recs, d) || truncated
+			m.rescanLoose(loose, d)
 		}
 	}
 	if ctx.Err() != nil {
@@ -276,7 +285,7 @@ func (m *Manager) refresh(ctx context.Context, dirs []string, full bool) {
 	deflt := m.readDefault()
 	m.mu.Lock()
 	before := buildView(m.recs, m.defaultID, m.now(), m.opts.ExpiringWithin, 0)
-	m.recs, m.truncated, m.loaded, m.defaultID = recs, truncated, true, deflt
+	m.recs, m.loose, m.truncated, m.loaded, m.defaultID = recs, loose, truncated, true, deflt
 	after := buildView(m.recs, m.defaultID, m.now(), m.opts.ExpiringWithin, 0)
 	evs := m.diff(before, after)
 	m.mu.Unlock()
@@ -309,14 +318,15 @@ func skipName(name string) bool {
 
 // scanAll reads every profile subfolder, in parallel, reusing the records
 // of prev whose files did not change.
-func (m *Manager) scanAll(ctx context.Context, prev map[string]*record) (map[string]*record, bool) {
+func (m *Manager) scanAll(ctx context.Context, prev map[string]*record) (map[string]*record, map[string]agentapi.NotAProfile, bool) {
 	recs := map[string]*record{}
+	loose := map[string]agentapi.NotAProfile{}
 	f, err := os.Open(m.dir)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			m.log.Warn("profiles: cannot read the profile folder", "folder", m.dir, "err", err)
 		}
-		return recs, false
+		return recs, loose, false
 	}
 	defer f.Close()
 	var names []string
@@ -324,6 +334,9 @@ func (m *Manager) scanAll(ctx context.Context, prev map[string]*record) (map[str
 	for {
 		batch, err := f.ReadDir(1024)
 		for _, e := range batch {
+			if isLoose(e) && len(loose) < maxLoose {
+				loose[e.Name()] = looseEntry(filepath.Join(m.dir, e.Name()), e.Name())
+			}
 			if skipName(e.Name()) || !(e.IsDir() || e.Type()&fs.ModeSymlink != 0) {
 				continue
 			}
@@ -353,7 +366,7 @@ func (m *Manager) scanAll(ctx context.Context, prev map[string]*record) (map[str
 			recs[r.dir] = r
 		}
 	}
-	return recs, truncated
+	return recs, loose, truncated
 }
 
 // readDefault returns the id in the default file, or "".

@@ -66,6 +66,7 @@ func (m *Manager) exportBundle(ctx context.Context, passphrase, onlyID string) (
 // name from the certificate); the broken profile.json travels beside it as
 // profile.json.broken.
 func (m *Manager) collectExport(ctx context.Context, onlyID string) (bundle.Contents, []LeftBehind, error) {
+	m.refresh(ctx, nil, true) // what is on disk now, not the last picture
 	v := m.view(0)
 	c := bundle.Contents{Created: m.now()}
 	var left []LeftBehind
