@@ -132,7 +132,7 @@ type p12Shape struct {
 
 // CheckPKCS12Cost walks a PKCS#12 file's ASN.1 and refuses it (ErrTooCostly)
 // when any key derivation it would ask for exceeds MaxPKCS12Iterations.
-// With a password it also decrypts the PBES2 safes (each derivation
+// With a password it also decrypts the PBES2 and 3DES safes (each derivation
 // already bounded) to check the key bags inside them. It never derives a
 // key from an unchecked count.
 func CheckPKCS12Cost(data []byte, password string) error {
@@ -223,15 +223,21 @@ func (s *p12Shape) checkBags(raw []byte) error {
 	return nil
 }
 
-// checkEncrypted decrypts the PBES2 safes with password to check the key
+// checkEncrypted decrypts the PBES2 and 3DES safes with password to check the key
 // bags they hold. A safe that does not decrypt (wrong password) is left
 // to the library, whose MAC check refuses the password first.
 func (s *p12Shape) checkEncrypted(password string) error {
 	for _, e := range s.encrypted {
-		if !e.ContentEncryptionAlgorithm.Algorithm.Equal(oidPBES2) {
-			continue
+		var (
+			plain []byte
+			ok    bool
+		)
+		switch alg := e.ContentEncryptionAlgorithm; {
+		case alg.Algorithm.Equal(oidPBES2):
+			plain, ok = decryptPBES2(alg, e.EncryptedContent, password)
+		case alg.Algorithm.Equal(oidPBE3DES):
+			plain, ok = decrypt3DES(alg, e.EncryptedContent, password)
 		}
-		plain, ok := decryptPBES2(e.ContentEncryptionAlgorithm, e.EncryptedContent, password)
 		if !ok {
 			continue
 		}
@@ -346,14 +352,5 @@ func decryptPBES2(alg pkix.AlgorithmIdentifier, data []byte, password string) ([
 	}
 	out := make([]byte, len(data))
 	cipher.NewCBCDecrypter(block, iv).CryptBlocks(out, data)
-	pad := int(out[len(out)-1])
-	if pad == 0 || pad > aes.BlockSize || pad > len(out) {
-		return nil, false
-	}
-	for _, b := range out[len(out)-pad:] {
-		if int(b) != pad {
-			return nil, false
-		}
-	}
-	return out[:len(out)-pad], true
+	return unpad(out, aes.BlockSize)
 }
