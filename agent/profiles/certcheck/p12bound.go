@@ -132,7 +132,8 @@ type p12Shape struct {
 
 // CheckPKCS12Cost walks a PKCS#12 file's ASN.1 and refuses it (ErrTooCostly)
 // when any key derivation it would ask for exceeds MaxPKCS12Iterations.
-// With a password it also decrypts the PBES2 and 3DES safes (each derivation
+// With a password it also decrypts the encrypted safes (PBES2/AES, 3DES,
+// RC2: what the library reads; each derivation
 // already bounded) to check the key bags inside them. It never derives a
 // key from an unchecked count.
 func CheckPKCS12Cost(data []byte, password string) error {
@@ -223,7 +224,7 @@ func (s *p12Shape) checkBags(raw []byte) error {
 	return nil
 }
 
-// checkEncrypted decrypts the PBES2 and 3DES safes with password to check the key
+// checkEncrypted decrypts the encrypted safes with password to check the key
 // bags they hold. A safe that does not decrypt (wrong password) is left
 // to the library, whose MAC check refuses the password first.
 func (s *p12Shape) checkEncrypted(password string) error {
@@ -237,11 +238,15 @@ func (s *p12Shape) checkEncrypted(password string) error {
 			plain, ok = decryptPBES2(alg, e.EncryptedContent, password)
 		case alg.Algorithm.Equal(oidPBE3DES):
 			plain, ok = decrypt3DES(alg, e.EncryptedContent, password)
+		case alg.Algorithm.Equal(oidPBERC240), alg.Algorithm.Equal(oidPBERC2128):
+			plain, ok = decryptRC2(alg, e.EncryptedContent, password)
 		}
 		if !ok {
 			continue
 		}
-		if err := s.checkBags(plain); err != nil {
+		// A wrong password can still unpad (1 in 256): only a proven cost
+		// refuses here; anything else is the library's to judge.
+		if err := s.checkBags(plain); errors.Is(err, ErrTooCostly) {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"crypto/des"
 	"crypto/hmac"
 	"crypto/sha1"
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
@@ -242,5 +243,33 @@ func TestParsePKCS12BoundsKeyInsideEncryptedSafe(t *testing.T) {
 	}
 	if _, err := asn1.Unmarshal(plain, &bags); err != nil || len(bags) == 0 {
 		t.Fatalf("decrypted safe: %v, %d bags", err, len(bags))
+	}
+}
+
+// RC2 safes (OpenSSL 1.x and old Windows exports put certificates in one)
+// decrypt, so a key bag inside one is checked as well.
+func TestRC2SafeDecrypts(t *testing.T) {
+	k, c := cert(t, 0, nil, nil)
+	for _, pw := range []string{"pw", ""} {
+		data, err := pkcs12.LegacyRC2.Encode(k, c, []*x509.Certificate{c}, pw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shape, err := checkPKCS12Shape(data)
+		if err != nil || len(shape.encrypted) != 1 {
+			t.Fatalf("shape: %v, %d encrypted safes", err, len(shape.encrypted))
+		}
+		e := shape.encrypted[0]
+		if !e.ContentEncryptionAlgorithm.Algorithm.Equal(oidPBERC240) {
+			t.Fatalf("LegacyRC2 safe algorithm %v", e.ContentEncryptionAlgorithm.Algorithm)
+		}
+		plain, ok := decryptRC2(e.ContentEncryptionAlgorithm, e.EncryptedContent, pw)
+		if !ok {
+			t.Fatalf("password %q: the library's RC2 safe does not decrypt", pw)
+		}
+		var bags []p12SafeBag
+		if _, err := asn1.Unmarshal(plain, &bags); err != nil || len(bags) != 2 {
+			t.Fatalf("decrypted RC2 safe: %v, %d bags (want the 2 certificate bags)", err, len(bags))
+		}
 	}
 }
