@@ -273,3 +273,29 @@ func TestRC2SafeDecrypts(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRefuseCostlyPKCS12 measures what the 76-byte file of issue 16
+// costs now (before: 2^40 SHA-1 rounds, days of CPU).
+func BenchmarkRefuseCostlyPKCS12(b *testing.B) {
+	data := costlyPKCS12(b)
+	for b.Loop() {
+		if _, _, _, err := ParsePKCS12(context.Background(), data, ""); !errors.Is(err, ErrTooCostly) {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOpenModernPKCS12 is the cost of opening an ordinary file
+// (2,048 rounds), check included.
+func BenchmarkOpenModernPKCS12(b *testing.B) {
+	k, c := cert(b, 0, nil, nil)
+	data, err := pkcs12.Modern.Encode(k, c, nil, "pw")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, _, _, err := ParsePKCS12(context.Background(), data, "pw"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
