@@ -80,6 +80,12 @@ func TestMigrateExportLeavesNothingBehind(t *testing.T) {
 			t.Errorf("restored %q: %s %s", p.Name, p.Status, p.Reason)
 		}
 	}
+	// Importing the same bundle again is harmless: the extra files are not
+	// credentials, so every profile is recognised and skipped.
+	again, err := dst.ImportBundle(ctx, data, pass, "", ImportOptions{})
+	if err != nil || len(again.Imported) != 0 || len(again.Skipped) != 3 {
+		t.Fatalf("second import: %+v %v, want 3 skipped", again, err)
+	}
 
 	// What cannot travel makes the export refuse, listing it.
 	write("stray.p12", []byte("x"))

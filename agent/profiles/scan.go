@@ -157,7 +157,7 @@ func digestFiles(files map[string][]byte) [32]byte {
 func credentialDigest(files map[string][]byte) [32]byte {
 	c := make(map[string][]byte, len(files))
 	for n, b := range files {
-		if n != MetaFile {
+		if n != MetaFile && knownFile(n) { // other files travel but are not credentials
 			c[n] = b
 		}
 	}
