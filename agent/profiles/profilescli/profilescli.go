@@ -49,7 +49,7 @@ func Commands(d Deps) []*cobra.Command {
 		d.ReadSecret = func(prompt string) (string, error) {
 			f, ok := d.Stdin.(*os.File)
 			if !ok || d.IsTerminal == nil || !d.IsTerminal(f) {
-				return "", errors.New("stdin is not a terminal: pass the secret on stdin with --passphrase-stdin")
+				return "", errors.New(txtNotTerminal)
 			}
 			return readSecretTerminal(f, d.Stdout, prompt)
 		}
@@ -264,7 +264,7 @@ func exportCmd(d Deps) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := profiles.ExportRequest{Format: format}
 			if format == profiles.FormatP12 || format == profiles.FormatProfile {
-				pw, err := d.newSecret(fromStdin, "Password for the exported file: ")
+				pw, err := d.newSecret(fromStdin, txtExportPass)
 				if err != nil {
 					return err
 				}
@@ -308,7 +308,7 @@ func importCmd(d Deps) *cobra.Command {
 				return err
 			}
 			if !strings.Contains(string(data[:min(len(data), 4096)]), "-----BEGIN ") {
-				if req.Password, err = d.secret(fromStdin, "Password of "+filepath.Base(args[0])+": "); err != nil {
+				if req.Password, err = d.secret(fromStdin, fmt.Sprintf(txtImportPass, filepath.Base(args[0]))); err != nil {
 					return err
 				}
 			}
@@ -439,7 +439,7 @@ func (d Deps) secret(fromStdin bool, prompt string) (string, error) {
 		}
 		s := strings.TrimRight(line, "\r\n")
 		if len(s) > maxSecret {
-			return "", errors.New("the secret is too long")
+			return "", errors.New(txtSecretTooLong)
 		}
 		return s, nil
 	}
@@ -452,12 +452,12 @@ func (d Deps) newSecret(fromStdin bool, prompt string) (string, error) {
 	if err != nil || fromStdin {
 		return s, err
 	}
-	again, err := d.ReadSecret("Again: ")
+	again, err := d.ReadSecret(txtAgain)
 	if err != nil {
 		return "", err
 	}
 	if again != s {
-		return "", errors.New("the two entries differ")
+		return "", errors.New(txtSecretsDiffer)
 	}
 	return s, nil
 }
@@ -474,7 +474,7 @@ func readInput(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+		return nil, fmt.Errorf(txtFileTooLarge, path, limit)
 	}
 	return data, nil
 }
@@ -489,7 +489,7 @@ func writeNewFile(path string, data []byte, force bool) error {
 	f, err := os.OpenFile(path, flag, 0o600)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("%s exists (pass --force to overwrite)", path)
+			return fmt.Errorf(txtFileExists, path)
 		}
 		return err
 	}

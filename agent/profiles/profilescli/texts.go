@@ -51,3 +51,31 @@ const (
 	txtImportedFiles = "  restored: %s\n"        // file names
 	txtSkipped       = "%d profile(s) already present, skipped.\n"
 )
+
+// migrate export, migrate import
+const (
+	txtMigPassNew          = "Passphrase protecting the file (at least 8 characters): "
+	txtMigExported         = "Profiles exported to %s. Keep the passphrase: it is needed on the new computer.\n"
+	txtMigDeactivateAsk    = "Deactivate this computer now, to free its seat for the new one? [y/N] "
+	txtMigStaysActive      = "This computer stays activated. Run 'entitle deactivate' when you are ready."
+	txtMigDeactivateFailed = "the profiles are exported, but deactivation failed: %w"
+	txtMigDeactivated      = "This computer is deactivated."
+	txtMigActivateAsk      = "Activate this computer now? [y/N] "
+	txtMigActivateLater    = "Run 'entitle activate' to activate this computer."
+	txtMigActivateFailed   = "the profiles are imported, but activation failed: %w"
+	txtMigActivateOpen     = "To activate, open %s and enter the code %s.\n"
+	txtMigActivation       = "Activation: %s.\n"
+	txtMigPassOf           = "Passphrase of %s: "
+)
+
+// secrets and files, shared
+const (
+	txtNotTerminal   = "stdin is not a terminal: pass the secret on stdin with --passphrase-stdin"
+	txtExportPass    = "Password for the exported file: "
+	txtSecretTooLong = "the secret is too long"
+	txtSecretsDiffer = "the two entries differ"
+	txtFileExists    = "%s exists (pass --force to overwrite)"
+	txtFileTooLarge  = "%s is larger than %d bytes"
+	txtAgain         = "Again: "
+	txtImportPass    = "Password of %s: "
+)
