@@ -141,7 +141,7 @@ func (p *profiles) Status(max int) agentapi.ProfilesStatus {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.max = max
-	return agentapi.ProfilesStatus{Folder: "/p", Count: p.count}
+	return agentapi.ProfilesStatus{Folder: "/p", Count: p.count, Usable: p.count}
 }
 
 func (p *profiles) Summary(max int) protocol.ProfileSummary {

@@ -188,7 +188,7 @@ func (e *Engine) viewLocked(now time.Time) view {
 	v := view{now: now, fingerprint: e.fp, loadErr: e.loadErr, st: &e.st, claims: e.claims, leaseErr: e.leaseErr,
 		defaultMgmt: e.cfg.ManagementMode}
 	if e.profiles != nil {
-		v.profileCount = e.profiles.Status(e.maxProfilesLocked()).Count
+		v.profileCount = e.profiles.Status(e.maxProfilesLocked()).Usable // what a signing app can use
 	}
 	return v
 }

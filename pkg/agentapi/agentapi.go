@@ -83,21 +83,37 @@ type ProfileInfo struct {
 	SelfSigned bool       `json:"self_signed"`
 	HasKey     bool       `json:"has_key"`
 	Licensed   bool       `json:"licensed"`
-	Created    time.Time  `json:"created"`
-	Updated    time.Time  `json:"updated"`
+	// Adopted: the folder has no profile.json; id, name and creation time
+	// come from the folder name and the certificate.
+	Adopted bool      `json:"adopted,omitempty"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
 }
 
 // ProfilesStatus summarizes the profile folder for the status endpoint.
 type ProfilesStatus struct {
-	Folder            string     `json:"folder"`
-	Count             int        `json:"count"`
-	Default           string     `json:"default,omitempty"`
-	Invalid           int        `json:"invalid"`
-	Expiring          int        `json:"expiring"`
-	Expired           int        `json:"expired"`
-	Unlicensed        int        `json:"unlicensed"`
-	EarliestCertUntil *time.Time `json:"earliest_cert_until,omitempty"`
-	Warnings          []string   `json:"warnings,omitempty"`
+	Folder     string `json:"folder"`
+	Count      int    `json:"count"`
+	Default    string `json:"default,omitempty"`
+	Invalid    int    `json:"invalid"`
+	Expiring   int    `json:"expiring"`
+	Expired    int    `json:"expired"`
+	Unlicensed int    `json:"unlicensed"`
+	// Usable counts the profiles a signing application can use: licensed
+	// and not invalid (expired ones included: the application decides).
+	Usable            int           `json:"usable"`
+	EarliestCertUntil *time.Time    `json:"earliest_cert_until,omitempty"`
+	NotProfiles       []NotAProfile `json:"not_profiles,omitempty"`
+	Warnings          []string      `json:"warnings,omitempty"`
+}
+
+// NotAProfile is an entry of the profile folder's root that is not a
+// profile (e.g. a certificate dropped there), with what to do about it.
+type NotAProfile struct {
+	Name    string `json:"name"`
+	Code    string `json:"code"` // pkcs12_at_root, certificate_at_root, other_at_root
+	Reason  string `json:"reason"`
+	Command string `json:"command,omitempty"` // the command that imports it
 }
 
 // Status is the body of GET /v1/status: everything the tray shows.
