@@ -320,3 +320,29 @@ func TestTrayWithoutAgentOrWatcher(t *testing.T) {
 		t.Fatalf("tray exited:\n%s", tr.Output())
 	}
 }
+
+// TestNotConfigured: an agent without the settings to reach a licensing
+// server says so with its reason; the tray offers no activation or check.
+func TestNotConfigured(t *testing.T) {
+	bin := trayBinary(t)
+	bus := traytest.StartBus(t)
+	agent := newFakeAgent(t, agentapi.Status{Entitlement: agentapi.Entitlement{
+		State: agentapi.StateNotConfigured, Reason: "no pinned server keys: set pinned_keys in /etc/entitle/agent.toml"}})
+	tr := traytest.StartTray(t, bin, bus, nil, "--listen", agent.addr, "--state-dir", agent.stateDir)
+	tr.WaitItem(t, "Not set up: no licensing server configured", 20*time.Second)
+	items := tr.StableLayout(t, "Quit", 10*time.Second)
+	if _, ok := traytest.Find(items, "no pinned server keys: set pinned_keys"); !ok {
+		t.Errorf("the agent's reason is not shown: %v", items)
+	}
+	if _, ok := traytest.Find(items, "Activate…"); ok {
+		t.Errorf("Activate… offered without a licensing server: %v", items)
+	}
+	if it, ok := traytest.Find(items, "Check now"); !ok || it.Enabled {
+		t.Errorf("Check now: %+v", it)
+	}
+	testenv.WaitFor(t, 10*time.Second, "the tooltip", func() bool {
+		tt, err := tr.Tooltip()
+		return err == nil && tt == "Entitle — Not set up: no licensing server configured"
+	})
+	assertIcon(t, tr, "inactive")
+}
