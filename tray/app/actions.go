@@ -59,7 +59,7 @@ func (a *App) act(ctx context.Context, wg *sync.WaitGroup, s *state, act model.A
 			return
 		}
 		s.endConfirm()
-		s.ui.Busy, s.ui.Result = "Deactivating…", ""
+		s.ui.Busy, s.ui.Result = model.BusyText(model.OpDeactivate), ""
 		s.expectDeactivated = true
 		a.call(ctx, wg, ag, func(ctx context.Context) result {
 			err := ag.Deactivate(ctx)
@@ -67,7 +67,7 @@ func (a *App) act(ctx context.Context, wg *sync.WaitGroup, s *state, act model.A
 			return result{outcome: outcome(model.OpDeactivate, err)}
 		})
 	case model.ActionActivate:
-		s.ui.Busy, s.ui.Result = "Starting sign-in…", ""
+		s.ui.Busy, s.ui.Result = model.BusyText(model.OpActivate), ""
 		a.call(ctx, wg, ag, func(ctx context.Context) result {
 			resp, err := ag.Activate(ctx, agentapi.ActivateRequest{Method: agentapi.ActivateBrowser})
 			a.logResult(model.OpActivate, err)
@@ -85,7 +85,7 @@ func (a *App) act(ctx context.Context, wg *sync.WaitGroup, s *state, act model.A
 				openURL: model.SignInURL(nil, model.UIState{SignIn: p})}
 		})
 	case model.ActionCheck:
-		s.ui.Busy, s.ui.Result = "Checking…", ""
+		s.ui.Busy, s.ui.Result = model.BusyText(model.OpCheck), ""
 		a.call(ctx, wg, ag, func(ctx context.Context) result {
 			err := ag.Check(ctx)
 			a.logResult(model.OpCheck, err)

@@ -86,7 +86,7 @@ type UIState struct {
 	// ConfirmingDeactivation shows the confirmation submenu; tray/app ends it
 	// after ConfirmFor.
 	ConfirmingDeactivation bool
-	// Busy, when set, replaces the action items with this line, e.g. "Deactivating…".
+	// Busy, when set, replaces the action items with this line (BusyText).
 	Busy string
 	// Result is the outcome of the last action (made by ResultText). tray/app
 	// drops it when the status it was about changes or the agent goes away.

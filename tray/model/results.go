@@ -34,6 +34,19 @@ type Outcome struct {
 // Failed reports whether the action failed.
 func (o Outcome) Failed() bool { return o.Code != "" }
 
+// BusyText is the line shown instead of the actions while op runs.
+func BusyText(op Op) string {
+	switch op {
+	case OpActivate:
+		return "Starting sign-in…"
+	case OpDeactivate:
+		return "Deactivating…"
+	case OpCheck:
+		return "Checking…"
+	}
+	return "Working…"
+}
+
 // ResultText is the menu line for an outcome.
 func ResultText(o Outcome) string {
 	if !o.Failed() {
