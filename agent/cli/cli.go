@@ -157,7 +157,7 @@ func withExitCodes(cmds []*cobra.Command) []*cobra.Command {
 // loadConfig loads the effective configuration for cmd (file, environment,
 // flags), as the agent does.
 func loadConfig(cmd *cobra.Command, env Env) (config.Config, error) {
-	cfg, err := config.Load(defaultConfigPath(), env.LookupEnv, cmd.Flags())
+	cfg, err := config.Load(config.DefaultPath(), env.LookupEnv, cmd.Flags())
 	if err != nil {
 		return config.Config{}, fail(ExitUsage, fmt.Errorf("configuration: %w", err))
 	}

@@ -6,8 +6,6 @@ import (
 	"os/exec"
 )
 
-func defaultConfigPath() string { return "/etc/entitle/agent.toml" }
-
 // openURL opens url in the desktop's browser with xdg-open, when there is one.
 func openURL(ctx context.Context, url string) error {
 	p, err := exec.LookPath("xdg-open")

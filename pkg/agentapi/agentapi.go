@@ -34,13 +34,14 @@ const MaxBodyBytes = 64 << 10
 type State string
 
 const (
-	StateActive    State = "active"    // lease valid, server reachable
-	StateOffline   State = "offline"   // lease valid, server unreachable since OfflineSince
-	StateExpired   State = "expired"   // lease or license term over
-	StateInactive  State = "inactive"  // not activated
-	StateSuspended State = "suspended" // license suspended or device revoked by the server
-	StateTampered  State = "tampered"  // clock rolled back or state file edited
-	StateForeign   State = "foreign"   // the activation belongs to another computer
+	StateActive        State = "active"         // lease valid, server reachable
+	StateOffline       State = "offline"        // lease valid, server unreachable since OfflineSince
+	StateExpired       State = "expired"        // lease or license term over
+	StateInactive      State = "inactive"       // not activated
+	StateSuspended     State = "suspended"      // license suspended or device revoked by the server
+	StateTampered      State = "tampered"       // clock rolled back or state file edited
+	StateForeign       State = "foreign"        // the activation belongs to another computer
+	StateNotConfigured State = "not_configured" // the agent lacks the settings to reach a licensing server (Reason says which)
 )
 
 // Entitled reports whether the state grants use of the product.
