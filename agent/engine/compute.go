@@ -16,7 +16,9 @@ import (
 const ForeignReason = "not entitled: this activation belongs to another computer"
 
 // ClockTolerance is how far the clock may fall behind the trusted-time mark
-// before the agent calls it tampering.
+// before the agent calls it tampering. It is also the budget that all the
+// set-backs seen since the server last vouched for the time share
+// (state.ClockSetBack): many small set-backs add up.
 const ClockTolerance = time.Hour
 
 // view is everything the entitlement answer depends on.
@@ -70,6 +72,10 @@ func (v *view) rolledBack() bool {
 	return !v.st.TrustedTime.IsZero() && v.now.Before(v.st.TrustedTime.Add(-ClockTolerance))
 }
 
+// overBudget reports whether the set-backs seen since the server last
+// vouched for the time add up to more than ClockTolerance.
+func (v *view) overBudget() bool { return v.st.ClockSetBack > ClockTolerance }
+
 // compute derives the general (feature "") entitlement. It is pure: same
 // view, same answer.
 func compute(v view) agentapi.Entitlement {
@@ -87,6 +93,10 @@ func compute(v view) agentapi.Entitlement {
 	st := v.st
 	if !st.Activated() {
 		switch {
+		case st.Activating != nil && st.Activating.Method == state.ActivatingPassword:
+			return deny(agentapi.StateInactive, "an activation by email and password was interrupted before its answer was saved; activate again (the seat it may have taken is reused, not a second one)")
+		case st.Activating != nil && st.Activating.Method == state.ActivatingLicenseKey:
+			return deny(agentapi.StateInactive, "an activation is in progress (the agent finishes an interrupted one by itself)")
 		case st.Pending != nil:
 			return deny(agentapi.StateInactive, "waiting for the browser sign-in: enter the code %s at %s", st.Pending.UserCode, st.Pending.VerificationURI)
 		case st.Reason != "":
@@ -113,6 +123,9 @@ func compute(v view) agentapi.Entitlement {
 	case v.rolledBack():
 		return deny(agentapi.StateTampered, "the system clock was set back (it reads %s, but %s was already seen); correct the clock: the agent recovers at its next successful check-in",
 			stamp(v.now), stamp(st.TrustedTime))
+	case v.overBudget():
+		return deny(agentapi.StateTampered, "the system clock was set back by %s in total since the last check-in, more than the %s allowed; correct the clock: the agent recovers at its next successful check-in",
+			v.st.ClockSetBack.Round(time.Second), ClockTolerance)
 	case c.IssuedTime().After(v.now.Add(lease.MaxFutureIssue)):
 		return deny(agentapi.StateTampered, "the system clock is behind the licensing server's (lease issued %s, clock reads %s); correct the clock", stamp(c.IssuedTime()), stamp(v.now))
 	case st.Suspended:

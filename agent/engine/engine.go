@@ -84,12 +84,20 @@ type Engine struct {
 	nextPoll    time.Time
 	failures    int
 	markSaved   time.Time
+	// Clock observations (clock.go): the last raw reading (with its
+	// monotonic part) and its wall value; what the last save held.
+	obsMono, obsWall time.Time
+	seenSaved        time.Time
+	debtSaved        time.Duration
 	// Enrollment (enroll.go). untouched: no state file existed when New ran
 	// and none was written since.
 	untouched      bool
 	enrollStopped  bool
 	enrollFailures int
 	nextEnroll     time.Time
+	// Resuming an interrupted activation (ops.go, resumeOp).
+	resumeFailures int
+	nextResume     time.Time
 
 	snap atomic.Pointer[snapshot]
 
@@ -132,6 +140,7 @@ func New(opts Options) (*Engine, error) {
 	if e.log == nil {
 		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	e.log = slog.New(MaskKeys(e.log.Handler()))
 	if e.version == "" {
 		e.version = "dev"
 	}
@@ -152,14 +161,20 @@ func New(opts Options) (*Engine, error) {
 		e.log.Warn("state refused", "path", e.store.Path(), "err", err)
 	}
 	e.setStateLocked(st)
-	e.untouched = errors.Is(statErr, fs.ErrNotExist) && err == nil
+	// A folder holding only an unfinished enrollment attempt never held an
+	// activation either (enroll.go).
+	e.untouched = err == nil && (errors.Is(statErr, fs.ErrNotExist) || onlyEnrollment(&st))
 	now := e.now()
-	e.markSaved = e.st.TrustedTime
+	e.markSaved, e.seenSaved, e.debtSaved = e.st.TrustedTime, e.st.ClockSeen, e.st.ClockSetBack
 	if e.canCheckinLocked() {
 		e.nextCheckin = now
 	}
 	if e.st.Pending != nil {
 		e.nextPoll = now
+	}
+	if e.resumingLocked() {
+		e.nextResume = now
+		e.log.Info("an activation was interrupted before its answer was saved: finishing it")
 	}
 	if tok := opts.Config.EnrollmentToken; tok.IsSet() && e.untouched {
 		key, kerr := enrollKey(tok.Reveal())
@@ -175,6 +190,13 @@ func New(opts Options) (*Engine, error) {
 	return e, nil
 }
 
+// onlyEnrollment reports whether st holds nothing but the record of an
+// enrollment attempt.
+func onlyEnrollment(st *state.State) bool {
+	return st.Activating != nil && st.Activating.Method == state.ActivatingEnrollment &&
+		!st.Activated() && st.Pending == nil && st.Reason == ""
+}
+
 // setStateLocked installs st and re-verifies its lease signature.
 func (e *Engine) setStateLocked(st state.State) {
 	e.st = st
@@ -184,8 +206,9 @@ func (e *Engine) setStateLocked(st state.State) {
 	}
 }
 
+// viewLocked builds the view at now; the view holds the wall reading only.
 func (e *Engine) viewLocked(now time.Time) view {
-	v := view{now: now, fingerprint: e.fp, loadErr: e.loadErr, st: &e.st, claims: e.claims, leaseErr: e.leaseErr,
+	v := view{now: now.Round(0), fingerprint: e.fp, loadErr: e.loadErr, st: &e.st, claims: e.claims, leaseErr: e.leaseErr,
 		defaultMgmt: e.cfg.ManagementMode}
 	if e.profiles != nil {
 		v.profileCount = e.profiles.Status(e.maxProfilesLocked()).Count
@@ -210,10 +233,7 @@ func (e *Engine) canCheckinLocked() bool {
 // recomputeLocked refreshes the trusted-time mark, the entitlement and the
 // status, and publishes a status event when anything changed.
 func (e *Engine) recomputeLocked() {
-	now := e.now()
-	if e.loadErr == nil && now.After(e.st.TrustedTime) {
-		e.st.TrustedTime = now
-	}
+	now := e.observeClockLocked(e.now())
 	v := e.viewLocked(now)
 	ent := compute(v)
 	status := e.statusLocked(v, ent)
@@ -269,7 +289,7 @@ func (e *Engine) statusLocked(v view, ent agentapi.Entitlement) agentapi.Status 
 		ps := e.profiles.Status(e.maxProfilesLocked())
 		s.Profiles = &ps
 	}
-	s.DeactivateOK = s.Activated || v.foreign() || e.loadErr != nil || e.st.Pending != nil
+	s.DeactivateOK = s.Activated || v.foreign() || e.loadErr != nil || e.st.Pending != nil || e.st.Activating != nil
 	if v.remoteManaged() {
 		org := s.Organization
 		if org == "" {
@@ -349,6 +369,6 @@ func (e *Engine) saveLocked() error {
 		e.log.Error("cannot save state", "path", e.store.Path(), "err", err)
 		return err
 	}
-	e.markSaved = e.st.TrustedTime
+	e.markSaved, e.seenSaved, e.debtSaved = e.st.TrustedTime, e.st.ClockSeen, e.st.ClockSetBack
 	return nil
 }

@@ -349,8 +349,16 @@ func TestClockRollback(t *testing.T) {
 	if ent := e.Entitlement(""); ent.State != agentapi.StateTampered {
 		t.Fatalf("after restart: %+v", ent)
 	}
+	// A successful check-in vouches for the time again.
+	clk.Set(t0.Add(2 * time.Hour))
+	srv.now = clk.Now
+	if err := e.CheckNow(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	// Rolling back less than the tolerance is fine.
-	clk.Set(t0.Add(2*time.Hour - 30*time.Minute))
+	clk.Set(t0.Add(3 * time.Hour))
+	e.refresh()
+	clk.Set(t0.Add(3*time.Hour - 30*time.Minute))
 	e.refresh()
 	if ent := e.Entitlement(""); ent.State != agentapi.StateActive {
 		t.Fatalf("small rollback: %+v", ent)
