@@ -17,6 +17,7 @@ type activation struct {
 	facts                protocol.DeviceFacts
 	accountID            string // the activating account, "" for a license key
 	actor, clientIP      string
+	nonce                string // the request's, carried into the lease
 }
 
 func checkDevice(fp, product string, facts protocol.DeviceFacts) error {
@@ -35,7 +36,10 @@ func (s *Service) Activate(ctx context.Context, req protocol.ActivateRequest, cl
 	if err := checkDevice(req.Fingerprint, req.Product, req.Device); err != nil {
 		return protocol.ActivateResponse{}, err
 	}
-	a := activation{fingerprint: req.Fingerprint, product: req.Product, facts: req.Device, clientIP: clientIP}
+	if req.Nonce != "" && !protocol.ValidNonce(req.Nonce) {
+		return protocol.ActivateResponse{}, invalid("nonce must be 16 to %d letters, digits, '-' or '_'", protocol.MaxNonce)
+	}
+	a := activation{fingerprint: req.Fingerprint, product: req.Product, facts: req.Device, clientIP: clientIP, nonce: req.Nonce}
 	switch req.Method {
 	case protocol.MethodLicenseKey:
 		key, err := licensekey.Normalize(req.LicenseKey)
@@ -151,7 +155,9 @@ func (s *Service) activateOn(ctx context.Context, tx *store.Tx, lic License, a a
 	if err := tx.Audit(ctx, now, a.actor, action, resp.DeviceID, detail); err != nil {
 		return protocol.ActivateResponse{}, err
 	}
-	if resp.Lease, err = s.signLease(ctx, resp.DeviceID, a.fingerprint, a.product, lic.leaseLicense(), now); err != nil {
+	ll := lic.leaseLicense()
+	ll.nonce = a.nonce
+	if resp.Lease, err = s.signLease(ctx, resp.DeviceID, a.fingerprint, a.product, ll, now); err != nil {
 		return protocol.ActivateResponse{}, err
 	}
 	return resp, nil

@@ -355,6 +355,9 @@ type leaseLicense struct {
 	maxProfiles          int
 	termEnd              time.Time
 	subscription         bool
+	// nonce is the activation request's nonce, copied into the lease that
+	// answers it ("" for check-ins): it binds the answer to the request.
+	nonce string
 }
 
 // signLease issues a lease for a device at now.
@@ -399,6 +402,7 @@ func (s *Service) signLease(ctx context.Context, deviceID, fingerprint, product 
 		},
 		Account:        l.ownerEmail,
 		ManagementMode: l.mgmt,
+		Nonce:          l.nonce,
 	}
 	if l.mgmt != ManagedNot {
 		// Until organizations exist, whoever owns the license is who
