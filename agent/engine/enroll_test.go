@@ -144,7 +144,7 @@ func TestEnrollNotAfterActivation(t *testing.T) {
 					d.revoked = true
 				}
 			})
-			if err := e.CheckNow(context.Background()); apiCode(err) != agentapi.ErrUpstream {
+			if err := e.CheckNow(context.Background()); apiCode(err) != agentapi.ErrDeviceRevoked {
 				t.Fatalf("check-in after revocation: %v", err)
 			}
 		}},

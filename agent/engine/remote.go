@@ -143,7 +143,11 @@ func (e *Engine) apiError(err error) *agentapi.Error {
 	case errors.As(err, &ne):
 		return &agentapi.Error{Code: agentapi.ErrUnavailable, Message: fmt.Sprintf("cannot reach the licensing server at %s: %v", e.cfg.ServerURL, ne.err)}
 	case errors.As(err, &ue):
-		return &agentapi.Error{Code: agentapi.ErrUpstream, Message: licensekey.Mask(ue.message())}
+		code := agentapi.ErrUpstream
+		if ue.status < 500 { // an invalid answer (badUpstream) or a 5xx is the server failing, whatever its code says
+			code = serverCode(ue.body.Code)
+		}
+		return &agentapi.Error{Code: code, Message: licensekey.Mask(ue.message())}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return &agentapi.Error{Code: agentapi.ErrUnavailable, Message: "the request was cancelled before the licensing server answered"}
 	default:
