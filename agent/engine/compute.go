@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/entitle/entitle/agent/state"
 	"github.com/entitle/entitle/pkg/agentapi"
 	"github.com/entitle/entitle/pkg/lease"
+	"github.com/entitle/entitle/pkg/protocol"
 )
 
 // ForeignReason is the entitlement reason on a computer holding a copy of
@@ -24,6 +26,7 @@ const ClockTolerance = time.Hour
 // view is everything the entitlement answer depends on.
 type view struct {
 	now          time.Time
+	missing      []string // settings the agent lacks (config.Missing)
 	fingerprint  string
 	loadErr      error // the state file was refused
 	st           *state.State
@@ -83,6 +86,9 @@ func compute(v view) agentapi.Entitlement {
 	deny := func(s agentapi.State, format string, args ...any) agentapi.Entitlement {
 		e.Entitled, e.State, e.Reason = false, s, "not entitled: "+fmt.Sprintf(format, args...)
 		return e
+	}
+	if len(v.missing) > 0 {
+		return deny(agentapi.StateNotConfigured, "%s", notConfiguredReason(v.missing))
 	}
 	if v.loadErr != nil {
 		if errors.Is(v.loadErr, state.ErrTampered) {
@@ -151,6 +157,13 @@ func compute(v view) agentapi.Entitlement {
 		e.Reason = activeReason(c)
 	}
 	return e
+}
+
+// notConfiguredReason says what is missing and where to set it.
+func notConfiguredReason(missing []string) string {
+	return fmt.Sprintf("this agent is not configured: %s missing; set them in agent.toml, the ENTITLE_* environment or the flags, "+
+		"then restart the agent (pinned keys: run `entitle-server keys show` on the server, or read its JWK set at GET <server_url>%s)",
+		strings.Join(missing, " and "), protocol.PathKeys)
 }
 
 // activeReason names the plan and the license term (what a person calls

@@ -16,6 +16,7 @@ import (
 	"os"
 	"reflect"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,6 +104,10 @@ type Engine struct {
 
 	subMu sync.Mutex
 	subs  map[chan agentapi.Event]struct{}
+
+	// missing lists the settings the agent lacks (config.Missing); while
+	// not empty the engine is not configured and does no server work.
+	missing []string
 }
 
 type snapshot struct {
@@ -116,20 +121,24 @@ func New(opts Options) (*Engine, error) {
 	if !lease.ValidFingerprint(opts.Fingerprint) {
 		return nil, errors.New("engine: fingerprint must be 64 lowercase hex characters")
 	}
-	if opts.Keys.Len() == 0 {
-		return nil, errors.New("engine: no pinned server keys: set pinned_keys in the configuration, ENTITLE_PINNED_KEYS or --pinned-key")
-	}
 	if err := opts.Config.Validate(); err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
+	}
+	// Without a server or pinned keys the engine still runs: it answers
+	// not_configured, saying what is missing, and never talks to a server.
+	missing := opts.Config.Missing()
+	if opts.Keys.Len() == 0 && !slices.Contains(missing, "pinned_keys") {
+		missing = append(missing, "pinned_keys")
 	}
 	e := &Engine{
 		cfg: opts.Config, fp: opts.Fingerprint, keys: opts.Keys, client: opts.HTTPClient,
 		now: opts.Now, log: opts.Logger, version: opts.Version, profiles: opts.Profiles,
-		store:  state.NewStore(opts.Config.StateDir),
-		jitter: randFloat,
-		op:     make(chan struct{}, 1),
-		wake:   make(chan struct{}, 1),
-		subs:   make(map[chan agentapi.Event]struct{}),
+		store:   state.NewStore(opts.Config.StateDir),
+		jitter:  randFloat,
+		op:      make(chan struct{}, 1),
+		wake:    make(chan struct{}, 1),
+		subs:    make(map[chan agentapi.Event]struct{}),
+		missing: missing,
 	}
 	if e.client == nil {
 		e.client = &http.Client{Timeout: DefaultHTTPTimeout}
@@ -176,6 +185,9 @@ func New(opts Options) (*Engine, error) {
 		e.nextResume = now
 		e.log.Info("an activation was interrupted before its answer was saved: finishing it")
 	}
+	if len(e.missing) > 0 {
+		e.log.Warn("the agent is not configured: it answers not_configured until these settings are set", "missing", e.missing)
+	}
 	if tok := opts.Config.EnrollmentToken; tok.IsSet() && e.untouched {
 		key, kerr := enrollKey(tok.Reveal())
 		if kerr != nil {
@@ -208,7 +220,7 @@ func (e *Engine) setStateLocked(st state.State) {
 
 // viewLocked builds the view at now; the view holds the wall reading only.
 func (e *Engine) viewLocked(now time.Time) view {
-	v := view{now: now.Round(0), fingerprint: e.fp, loadErr: e.loadErr, st: &e.st, claims: e.claims, leaseErr: e.leaseErr,
+	v := view{now: now.Round(0), missing: e.missing, fingerprint: e.fp, loadErr: e.loadErr, st: &e.st, claims: e.claims, leaseErr: e.leaseErr,
 		defaultMgmt: e.cfg.ManagementMode}
 	if e.profiles != nil {
 		v.profileCount = e.profiles.Status(e.maxProfilesLocked()).Count
@@ -227,7 +239,7 @@ func (e *Engine) maxProfilesLocked() int {
 // to check in with. A foreign or refused state is never sent to the server:
 // its credential belongs to someone else or cannot be trusted.
 func (e *Engine) canCheckinLocked() bool {
-	return e.loadErr == nil && e.st.Activated() && (e.claims == nil || e.claims.Fingerprint == e.fp)
+	return len(e.missing) == 0 && e.loadErr == nil && e.st.Activated() && (e.claims == nil || e.claims.Fingerprint == e.fp)
 }
 
 // recomputeLocked refreshes the trusted-time mark, the entitlement and the
@@ -253,12 +265,13 @@ func sameStatus(a, b agentapi.Status) bool {
 
 func (e *Engine) statusLocked(v view, ent agentapi.Entitlement) agentapi.Status {
 	s := agentapi.Status{
-		Entitlement:  ent,
-		Activated:    v.mine() || (e.st.Activated() && e.claims == nil && e.loadErr == nil),
-		ServerURL:    e.cfg.ServerURL,
-		LastError:    e.lastError,
-		HelpURL:      e.cfg.HelpURL,
-		AgentVersion: e.version,
+		Entitlement:   ent,
+		Activated:     v.mine() || (e.st.Activated() && e.claims == nil && e.loadErr == nil),
+		ServerURL:     e.cfg.ServerURL,
+		LastError:     e.lastError,
+		HelpURL:       e.cfg.HelpURL,
+		AgentVersion:  e.version,
+		MissingConfig: slices.Clone(e.missing),
 	}
 	if e.loadErr == nil {
 		s.Account, s.Organization = e.st.Account, e.st.Organization

@@ -90,7 +90,6 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		o    Options
 	}{
 		{"bad fingerprint", Options{Config: cfg, Fingerprint: "abc", Keys: srv.keys()}},
-		{"no keys", Options{Config: cfg, Fingerprint: fpA}},
 		{"bad config", Options{Config: config.Config{}, Fingerprint: fpA, Keys: srv.keys()}},
 	}
 	for _, tc := range tests {

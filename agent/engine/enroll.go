@@ -53,7 +53,7 @@ func enrollKey(token string) (string, error) {
 // enrollingLocked reports whether enrollment is still wanted: a token, no
 // refusal, and a state folder that has held nothing since the agent started.
 func (e *Engine) enrollingLocked() bool {
-	return e.enrollKey != "" && !e.enrollStopped && e.untouched && e.loadErr == nil &&
+	return e.enrollKey != "" && len(e.missing) == 0 && !e.enrollStopped && e.untouched && e.loadErr == nil &&
 		!e.st.Activated() && e.st.Pending == nil
 }
 

@@ -30,6 +30,9 @@ func badRequest(msg string) *agentapi.Error {
 // starts a browser sign-in ("browser": the answer carries the code to show and
 // Run polls the server until the person approves, denies or the code expires).
 func (e *Engine) Activate(ctx context.Context, req agentapi.ActivateRequest) (agentapi.ActivateResponse, error) {
+	if err := e.configured(); err != nil {
+		return agentapi.ActivateResponse{}, err
+	}
 	preq := protocol.ActivateRequest{Fingerprint: e.fp, Product: e.cfg.ProductID, Device: e.facts}
 	switch req.Method {
 	case agentapi.ActivateLicenseKey:
@@ -89,6 +92,14 @@ func (e *Engine) Activate(ctx context.Context, req agentapi.ActivateRequest) (ag
 	}
 	e.log.Info("activated", "method", preq.Method)
 	return agentapi.ActivateResponse{Status: e.Status()}, nil
+}
+
+// configured returns ErrNotConfigured while settings are missing.
+func (e *Engine) configured() error {
+	if len(e.missing) == 0 {
+		return nil
+	}
+	return &agentapi.Error{Code: agentapi.ErrNotConfigured, Message: notConfiguredReason(e.missing)}
 }
 
 // beginActivationLocked records act (with a fresh nonce) in the state file
@@ -196,7 +207,7 @@ func (e *Engine) acceptActivation(resp protocol.ActivateResponse, nonce string) 
 // the configured enrollment token).
 func (e *Engine) resumingLocked() bool {
 	a := e.st.Activating
-	if a == nil || e.loadErr != nil || e.st.Activated() {
+	if a == nil || len(e.missing) > 0 || e.loadErr != nil || e.st.Activated() {
 		return false
 	}
 	switch a.Method {
@@ -375,6 +386,9 @@ func (e *Engine) endPendingLocked(why string) {
 // (ErrUnavailable), so the seat is not silently lost. A foreign or refused
 // state, or a pending sign-in, is cleared locally.
 func (e *Engine) Deactivate(ctx context.Context) error {
+	if err := e.configured(); err != nil {
+		return err
+	}
 	if !e.acquire(ctx) {
 		return e.apiError(ctx.Err())
 	}
@@ -431,6 +445,9 @@ func (e *Engine) clearLocked() {
 // CheckNow checks in with the server immediately (or polls a pending browser
 // sign-in) and returns the outcome.
 func (e *Engine) CheckNow(ctx context.Context) error {
+	if err := e.configured(); err != nil {
+		return err
+	}
 	if !e.acquire(ctx) {
 		return e.apiError(ctx.Err())
 	}

@@ -136,7 +136,7 @@ func (e *Engine) step(ctx context.Context) {
 	e.mu.Lock()
 	now := e.now()
 	checkinDue := e.canCheckinLocked() && !e.nextCheckin.IsZero() && !now.Before(e.nextCheckin)
-	pollDue := e.st.Pending != nil && !now.Before(e.nextPoll)
+	pollDue := e.st.Pending != nil && len(e.missing) == 0 && !now.Before(e.nextPoll)
 	enrollDue := e.enrollingLocked() && !now.Before(e.nextEnroll)
 	resumeDue := e.resumingLocked() && !now.Before(e.nextResume)
 	e.mu.Unlock()

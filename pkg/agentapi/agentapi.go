@@ -41,6 +41,10 @@ const (
 	StateSuspended State = "suspended" // license suspended or device revoked by the server
 	StateTampered  State = "tampered"  // clock rolled back or state file edited
 	StateForeign   State = "foreign"   // the activation belongs to another computer
+	// StateNotConfigured: the agent has no licensing server URL or no pinned
+	// server keys (Status.MissingConfig names them); it runs and answers but
+	// cannot activate or verify a lease.
+	StateNotConfigured State = "not_configured"
 )
 
 // Entitled reports whether the state grants use of the product.
@@ -119,6 +123,9 @@ type Status struct {
 	AgentVersion   string          `json:"agent_version"`
 	DeactivateOK   bool            `json:"deactivate_allowed"`
 	DeactivateNote string          `json:"deactivate_note,omitempty"` // why not, when not allowed
+	// MissingConfig names the settings the agent needs and lacks
+	// ("server_url", "pinned_keys"); the state is then not_configured.
+	MissingConfig []string `json:"missing_config,omitempty"`
 }
 
 // PendingAuth is a device-authorization sign-in waiting for the person.
@@ -205,6 +212,9 @@ const (
 	ErrNoSeats            = "no_seats"            // 409: every seat of the license is in use
 	ErrNoLicense          = "no_license"          // 409: the account has no license with a free seat
 	ErrDeviceRevoked      = "device_revoked"      // 410: this computer was deactivated on the server
+	// ErrNotConfigured (503): the agent cannot talk to a licensing server
+	// until server_url and pinned_keys are configured.
+	ErrNotConfigured = "not_configured"
 )
 
 // HTTPStatus returns the HTTP status the agent uses for an error code.
@@ -228,7 +238,7 @@ func HTTPStatus(code string) int {
 		return 429
 	case ErrUpstream:
 		return 502
-	case ErrUnavailable:
+	case ErrUnavailable, ErrNotConfigured:
 		return 503
 	default:
 		return 500
