@@ -111,11 +111,14 @@ func (e *Engine) beginActivationLocked(act *state.Activating) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	act.StartedAt = e.now().Round(0).UTC()
-	if e.loadErr != nil || e.st.Activated() {
-		// A refused or foreign state is replaced: it is not this computer's.
+	if e.loadErr != nil {
+		// A refused state holds nothing to keep (Load answered it empty).
 		e.loadErr = nil
 		e.setStateLocked(e.st.Clock())
 	}
+	// A foreign activation, or one whose lease the pinned keys cannot
+	// verify, stays until the answer replaces it: if the server refuses,
+	// its credential (and so its seat) is not lost.
 	e.st.Pending, e.st.Reason = nil, ""
 	e.st.Activating = act
 	e.lastError = ""
@@ -138,7 +141,7 @@ func (e *Engine) activationFailed(act *state.Activating, err error) {
 	if e.st.Activating == nil || e.st.Activating.Nonce != act.Nonce {
 		return
 	}
-	if mayResume(err) {
+	if mayResume(err) && e.resumeFailures < maxResumeAttempts {
 		if act.Method != state.ActivatingPassword {
 			e.resumeFailures++
 			e.nextResume = e.now().Add(backoff(e.resumeFailures, e.jitter()))
@@ -152,6 +155,12 @@ func (e *Engine) activationFailed(act *state.Activating, err error) {
 	_ = e.saveLocked()
 	e.recomputeLocked()
 }
+
+// maxResumeAttempts bounds how often an interrupted activation is resent
+// (with the check-in backoff, about four hours): an answer the agent keeps
+// refusing (e.g. a lease no pinned key verifies) must not re-activate the
+// computer on the server forever.
+const maxResumeAttempts = 20
 
 // mayResume reports whether err leaves open that the server committed the
 // activation: no answer, a server failure, or an answer the agent refused
@@ -207,7 +216,8 @@ func (e *Engine) acceptActivation(resp protocol.ActivateResponse, nonce string) 
 // the configured enrollment token).
 func (e *Engine) resumingLocked() bool {
 	a := e.st.Activating
-	if a == nil || len(e.missing) > 0 || e.loadErr != nil || e.st.Activated() {
+	mine := e.st.Activated() && e.claims != nil && e.claims.Fingerprint == e.fp
+	if a == nil || len(e.missing) > 0 || e.loadErr != nil || mine {
 		return false
 	}
 	switch a.Method {
