@@ -121,7 +121,7 @@ func (e *Engine) beginActivationLocked(act *state.Activating) error {
 	// its credential (and so its seat) is not lost.
 	e.st.Pending, e.st.Reason = nil, ""
 	e.st.Activating = act
-	e.lastError = ""
+	e.lastError, e.resumeFailures = "", 0
 	if err := e.saveLocked(); err != nil {
 		e.st.Activating = nil
 		return &agentapi.Error{Code: agentapi.ErrInternalError, Message: "cannot record the activation before sending it: " + err.Error()}
