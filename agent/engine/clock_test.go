@@ -234,3 +234,38 @@ func TestHonestClockKeepsBudget(t *testing.T) {
 		t.Fatalf("the last clock reading is not persisted: %v", err)
 	}
 }
+
+// Offline, the last clock reading is saved every minute: a restart measures
+// a set-back against it, so a stale reading would let each stop-and-set-back
+// cycle gain the staleness (ten minutes before).
+func TestOfflineClockReadingSavedEveryTick(t *testing.T) {
+	srv := newTestServer(t)
+	clk := newOSClock(t)
+	srv.now = clk.Wall
+	srv.ttl = 7 * 24 * time.Hour
+	dir := t.TempDir()
+	e := newEngine(t, srv, dir, fpA, withNow(clk.Now))
+	activateKey(t, e)
+	srv.set(func(s *testServer) { s.unreachable = true })
+	_ = e.CheckNow(context.Background()) // offline from now on
+	for range 5 {
+		clk.Sleep(tickInterval)
+		e.refresh()
+	}
+	saved, err := state.NewStore(dir).Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lag := clk.Wall().Sub(saved.ClockSeen); lag > tickInterval {
+		t.Fatalf("the saved clock reading lags %v behind while offline", lag)
+	}
+	// Stopped now, the clock set back five minutes: the restart charges it.
+	clk.SetBack(5 * time.Minute)
+	e = newEngine(t, srv, dir, fpA, withNow(clk.Now))
+	e.mu.Lock()
+	debt := e.st.ClockSetBack
+	e.mu.Unlock()
+	if debt < 5*time.Minute {
+		t.Fatalf("set-back across a restart charged %v, want 5m", debt)
+	}
+}

@@ -123,8 +123,16 @@ func (e *Engine) refresh() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.recomputeLocked()
+	// Offline, the saved reading is what a restart measures a set-back
+	// against, and the server cannot vouch for the time: it is saved at
+	// every tick, so stopping the agent and setting the clock back gains at
+	// most a minute (docs/threat-model.md).
+	every := markPersist
+	if e.st.OfflineSince != nil {
+		every = tickInterval / 2
+	}
 	if e.loadErr == nil && !e.untouched && (e.st.TrustedTime.Sub(e.markSaved) >= markPersist ||
-		e.st.ClockSeen.Sub(e.seenSaved) >= markPersist || e.st.ClockSetBack != e.debtSaved) {
+		e.st.ClockSeen.Sub(e.seenSaved) >= every || e.st.ClockSetBack != e.debtSaved) {
 		// A set-back is saved at once, so stopping the agent cannot forget it.
 		_ = e.saveLocked()
 	}
