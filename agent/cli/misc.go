@@ -2,7 +2,10 @@ package cli
 
 import (
 	"fmt"
+	"strings"
+
 	"github.com/entitle/entitle/pkg/agentclient"
+	"github.com/entitle/entitle/pkg/protocol"
 	"runtime"
 
 	"github.com/spf13/cobra"
@@ -54,8 +57,12 @@ func newConfigCmd(env Env) *cobra.Command {
 				token = config.Redacted
 			}
 			if asJSON {
+				missing := cfg.Missing()
+				if missing == nil {
+					missing = []string{}
+				}
 				return writeJSON(env.Stdout, configView{cfg.Listen, cfg.StateDir, cfg.ProfileDir, cfg.ServerURL, cfg.ProductID,
-					cfg.HelpURL, cfg.LogLevel, cfg.PinnedKeys, cfg.ExpiringDays, cfg.ManagementMode, cfg.EnrollmentToken.String()})
+					cfg.HelpURL, cfg.LogLevel, cfg.PinnedKeys, cfg.ExpiringDays, cfg.ManagementMode, cfg.EnrollmentToken.String(), missing})
 			}
 			w := env.Stdout
 			fmt.Fprintf(w, "listen          = %s\n", cfg.Listen)
@@ -69,6 +76,10 @@ func newConfigCmd(env Env) *cobra.Command {
 			fmt.Fprintf(w, "expiring_days   = %d\n", cfg.ExpiringDays)
 			fmt.Fprintf(w, "management_mode = %s\n", cfg.ManagementMode)
 			fmt.Fprintf(w, "enrollment_token = %s\n", token)
+			if m := cfg.Missing(); len(m) > 0 {
+				fmt.Fprintf(w, "\nMISSING: %s. The agent runs but answers not_configured until they are set.\n", strings.Join(m, ", "))
+				fmt.Fprintf(w, "Pinned keys: run `entitle-server keys show` on the licensing server, or read its JWK set at GET <server_url>%s.\n", protocol.PathKeys)
+			}
 			return nil
 		},
 	}
@@ -109,4 +120,6 @@ type configView struct {
 	ManagementMode string   `json:"management_mode"`
 	// EnrollmentToken is "set" or "", never the token.
 	EnrollmentToken string `json:"enrollment_token"`
+	// Missing names the settings the agent needs and lacks (config.Missing).
+	Missing []string `json:"missing"`
 }

@@ -62,10 +62,11 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("log level %q: %w", level, err)
 	}
 	ho := &slog.HandlerOptions{Level: lv}
+	// Every component's log lines are masked: no whole license key in them.
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, ho)), nil
+		return slog.New(engine.MaskKeys(slog.NewJSONHandler(w, ho))), nil
 	}
-	return slog.New(slog.NewTextHandler(w, ho)), nil
+	return slog.New(engine.MaskKeys(slog.NewTextHandler(w, ho))), nil
 }
 
 // runAgent runs engine and local API until ctx ends. It returns nil after a

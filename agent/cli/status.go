@@ -61,6 +61,9 @@ var stateTitles = map[agentapi.State]string{
 	agentapi.StateSuspended: "Suspended",
 	agentapi.StateTampered:  "Tampered",
 	agentapi.StateForeign:   "Activated on another computer",
+	// The words of the not_configured state are also in the engine's reason
+	// (pkg/i18n will own both).
+	agentapi.StateNotConfigured: "Not configured",
 }
 
 func day(t time.Time) string  { return t.Local().Format("2006-01-02") }
@@ -130,6 +133,9 @@ func printStatus(w io.Writer, st *agentapi.Status, full bool) {
 			}
 		}
 		fmt.Fprintln(w, line)
+	}
+	if len(st.MissingConfig) > 0 {
+		fmt.Fprintln(w, "Missing settings:", strings.Join(st.MissingConfig, ", "), "(see `entitle config show`)")
 	}
 	if st.LastError != "" {
 		fmt.Fprintln(w, "Last error:", st.LastError)

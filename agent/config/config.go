@@ -352,7 +352,9 @@ func (c Config) Validate() error {
 	if c.ProfileDir == "" {
 		return errors.New("config: profile_dir is empty")
 	}
-	if err := validateURL("server_url", c.ServerURL, true); err != nil {
+	// An empty server_url is allowed: the agent then runs "not configured"
+	// (Missing) instead of refusing to start.
+	if err := validateURL("server_url", c.ServerURL, false); err != nil {
 		return err
 	}
 	if err := validateURL("help_url", c.HelpURL, false); err != nil {
@@ -432,6 +434,20 @@ func validProductID(s string) bool {
 		}
 	}
 	return true
+}
+
+// Missing returns the settings an agent needs to activate and that are
+// not set, as configuration keys: "server_url", "pinned_keys". An agent
+// missing any runs and answers not_configured (it never crash-loops).
+func (c Config) Missing() []string {
+	var m []string
+	if c.ServerURL == "" {
+		m = append(m, "server_url")
+	}
+	if len(c.PinnedKeys) == 0 {
+		m = append(m, "pinned_keys")
+	}
+	return m
 }
 
 // KeySet decodes PinnedKeys into a lease key set.

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/entitle/entitle/agent/state"
 	"github.com/entitle/entitle/pkg/agentapi"
 	"github.com/entitle/entitle/pkg/lease"
+	"github.com/entitle/entitle/pkg/protocol"
 )
 
 // ForeignReason is the entitlement reason on a computer holding a copy of
@@ -16,12 +18,15 @@ import (
 const ForeignReason = "not entitled: this activation belongs to another computer"
 
 // ClockTolerance is how far the clock may fall behind the trusted-time mark
-// before the agent calls it tampering.
+// before the agent calls it tampering. It is also the budget that all the
+// set-backs seen since the server last vouched for the time share
+// (state.ClockSetBack): many small set-backs add up.
 const ClockTolerance = time.Hour
 
 // view is everything the entitlement answer depends on.
 type view struct {
 	now          time.Time
+	missing      []string // settings the agent lacks (config.Missing)
 	fingerprint  string
 	loadErr      error // the state file was refused
 	st           *state.State
@@ -70,6 +75,10 @@ func (v *view) rolledBack() bool {
 	return !v.st.TrustedTime.IsZero() && v.now.Before(v.st.TrustedTime.Add(-ClockTolerance))
 }
 
+// overBudget reports whether the set-backs seen since the server last
+// vouched for the time add up to more than ClockTolerance.
+func (v *view) overBudget() bool { return v.st.ClockSetBack > ClockTolerance }
+
 // compute derives the general (feature "") entitlement. It is pure: same
 // view, same answer.
 func compute(v view) agentapi.Entitlement {
@@ -77,6 +86,9 @@ func compute(v view) agentapi.Entitlement {
 	deny := func(s agentapi.State, format string, args ...any) agentapi.Entitlement {
 		e.Entitled, e.State, e.Reason = false, s, "not entitled: "+fmt.Sprintf(format, args...)
 		return e
+	}
+	if len(v.missing) > 0 {
+		return deny(agentapi.StateNotConfigured, "%s", notConfiguredReason(v.missing))
 	}
 	if v.loadErr != nil {
 		if errors.Is(v.loadErr, state.ErrTampered) {
@@ -87,6 +99,10 @@ func compute(v view) agentapi.Entitlement {
 	st := v.st
 	if !st.Activated() {
 		switch {
+		case st.Activating != nil && st.Activating.Method == state.ActivatingPassword:
+			return deny(agentapi.StateInactive, "an activation by email and password was interrupted before its answer was saved; activate again (the seat it may have taken is reused, not a second one)")
+		case st.Activating != nil && st.Activating.Method == state.ActivatingLicenseKey:
+			return deny(agentapi.StateInactive, "an activation is in progress (the agent finishes an interrupted one by itself)")
 		case st.Pending != nil:
 			return deny(agentapi.StateInactive, "waiting for the browser sign-in: enter the code %s at %s", st.Pending.UserCode, st.Pending.VerificationURI)
 		case st.Reason != "":
@@ -113,6 +129,9 @@ func compute(v view) agentapi.Entitlement {
 	case v.rolledBack():
 		return deny(agentapi.StateTampered, "the system clock was set back (it reads %s, but %s was already seen); correct the clock: the agent recovers at its next successful check-in",
 			stamp(v.now), stamp(st.TrustedTime))
+	case v.overBudget():
+		return deny(agentapi.StateTampered, "the system clock was set back by %s in total since the last check-in, more than the %s allowed; correct the clock: the agent recovers at its next successful check-in",
+			v.st.ClockSetBack.Round(time.Second), ClockTolerance)
 	case c.IssuedTime().After(v.now.Add(lease.MaxFutureIssue)):
 		return deny(agentapi.StateTampered, "the system clock is behind the licensing server's (lease issued %s, clock reads %s); correct the clock", stamp(c.IssuedTime()), stamp(v.now))
 	case st.Suspended:
@@ -138,6 +157,13 @@ func compute(v view) agentapi.Entitlement {
 		e.Reason = activeReason(c)
 	}
 	return e
+}
+
+// notConfiguredReason says what is missing and where to set it.
+func notConfiguredReason(missing []string) string {
+	return fmt.Sprintf("this agent is not configured: %s missing; set them in agent.toml, the ENTITLE_* environment or the flags, "+
+		"then restart the agent (pinned keys: run `entitle-server keys show` on the server, or read its JWK set at GET <server_url>%s)",
+		strings.Join(missing, " and "), protocol.PathKeys)
 }
 
 // activeReason names the plan and the license term (what a person calls

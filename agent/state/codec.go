@@ -127,6 +127,26 @@ func validate(st *State) error {
 			return fmt.Errorf("pending sign-in interval %d out of range", p.Interval)
 		}
 	}
+	if a := st.Activating; a != nil {
+		fields = append(fields,
+			field{"activation nonce", a.Nonce, 128},
+			field{"activation license key", a.LicenseKey, 256},
+			field{"activation email", a.Email, maxText})
+		switch a.Method {
+		case ActivatingLicenseKey, ActivatingEnrollment, ActivatingPassword:
+		default:
+			return fmt.Errorf("activation in progress has an unknown method %q", a.Method)
+		}
+		if a.Nonce == "" {
+			return errors.New("activation in progress without a nonce")
+		}
+	}
+	if st.ClockSetBack < 0 {
+		return errors.New("clock set-back total is negative")
+	}
+	if st.LeaseIssuedMax < 0 {
+		return errors.New("newest lease issue time is negative")
+	}
 	for _, f := range fields {
 		if len(f.v) > f.max {
 			return fmt.Errorf("%s is %d bytes, over the %d byte limit", f.name, len(f.v), f.max)

@@ -136,6 +136,9 @@ type Status struct {
 	AgentVersion   string          `json:"agent_version"`
 	DeactivateOK   bool            `json:"deactivate_allowed"`
 	DeactivateNote string          `json:"deactivate_note,omitempty"` // why not, when not allowed
+	// MissingConfig names the settings the agent needs and lacks
+	// ("server_url", "pinned_keys"); the state is then not_configured.
+	MissingConfig []string `json:"missing_config,omitempty"`
 }
 
 // PendingAuth is a device-authorization sign-in waiting for the person.
@@ -205,9 +208,26 @@ const (
 	ErrConflict      = "conflict"     // 409: e.g. already activated, name clash
 	ErrTooLarge      = "too_large"    // 413
 	ErrRateLimited   = "rate_limited" // 429
-	ErrUpstream      = "server_error" // 502: the licensing server refused or failed; Message carries its words
+	ErrUpstream      = "server_error" // 502: the licensing server failed or sent an invalid answer; Message carries its words
 	ErrUnavailable   = "unavailable"  // 503: the licensing server cannot be reached
 	ErrInternalError = "internal"     // 500
+)
+
+// Error codes of the licensing server's refusals, passed on by the agent
+// with their own status (agent/engine's serverCode is the one mapping
+// table; docs/openapi/agent.yaml and docs/operations.md list it).
+const (
+	ErrInvalidCredentials = "invalid_credentials" // 401: wrong email or password (not the API token: that is unauthorized)
+	ErrLicenseSuspended   = "license_suspended"   // 403
+	ErrLicenseExpired     = "license_expired"     // 403
+	ErrManagedRemotely    = "managed_remotely"    // 403: only the organization's administrator may do this
+	ErrUnknownLicense     = "unknown_license"     // 404: no license with this key
+	ErrNoSeats            = "no_seats"            // 409: every seat of the license is in use
+	ErrNoLicense          = "no_license"          // 409: the account has no license with a free seat
+	ErrDeviceRevoked      = "device_revoked"      // 410: this computer was deactivated on the server
+	// ErrNotConfigured (503): the agent cannot talk to a licensing server
+	// until server_url and pinned_keys are configured.
+	ErrNotConfigured = "not_configured"
 )
 
 // HTTPStatus returns the HTTP status the agent uses for an error code.
@@ -215,21 +235,23 @@ func HTTPStatus(code string) int {
 	switch code {
 	case ErrBadRequest:
 		return 400
-	case ErrUnauthorized:
+	case ErrUnauthorized, ErrInvalidCredentials:
 		return 401
-	case ErrForbidden:
+	case ErrForbidden, ErrLicenseSuspended, ErrLicenseExpired, ErrManagedRemotely:
 		return 403
-	case ErrNotFound:
+	case ErrNotFound, ErrUnknownLicense:
 		return 404
-	case ErrConflict:
+	case ErrConflict, ErrNoSeats, ErrNoLicense:
 		return 409
+	case ErrDeviceRevoked:
+		return 410
 	case ErrTooLarge:
 		return 413
 	case ErrRateLimited:
 		return 429
 	case ErrUpstream:
 		return 502
-	case ErrUnavailable:
+	case ErrUnavailable, ErrNotConfigured:
 		return 503
 	default:
 		return 500

@@ -24,6 +24,7 @@ type activation struct {
 	facts                protocol.DeviceFacts
 	accountID            string // the activating account, "" for a license key
 	actor, clientIP      string
+	nonce                string // the request's, carried into the lease
 }
 
 // Activate puts a computer on a license, by license key or by the email and
@@ -32,7 +33,10 @@ func (s *Service) Activate(ctx context.Context, req protocol.ActivateRequest, cl
 	if err := check.Device(req.Fingerprint, req.Product, req.Device); err != nil {
 		return protocol.ActivateResponse{}, err
 	}
-	a := activation{fingerprint: req.Fingerprint, product: req.Product, facts: req.Device, clientIP: clientIP}
+	if req.Nonce != "" && !protocol.ValidNonce(req.Nonce) {
+		return protocol.ActivateResponse{}, invalid("nonce must be 16 to %d letters, digits, '-' or '_'", protocol.MaxNonce)
+	}
+	a := activation{fingerprint: req.Fingerprint, product: req.Product, facts: req.Device, clientIP: clientIP, nonce: req.Nonce}
 	switch req.Method {
 	case protocol.MethodLicenseKey:
 		key, err := licensekey.Normalize(req.LicenseKey)
@@ -141,7 +145,9 @@ func (s *Service) activateOn(ctx context.Context, tx *store.Tx, lic licenses.Lic
 	if err := journal.Record(ctx, tx, journal.Entry{At: now, Actor: a.actor, Action: action, Target: resp.DeviceID, IP: a.clientIP, Details: detail}); err != nil {
 		return protocol.ActivateResponse{}, err
 	}
-	if resp.Lease, err = s.signing.SignLease(ctx, resp.DeviceID, a.fingerprint, a.product, leaseLicense(lic), now); err != nil {
+	ll := leaseLicense(lic)
+	ll.Nonce = a.nonce
+	if resp.Lease, err = s.signing.SignLease(ctx, resp.DeviceID, a.fingerprint, a.product, ll, now); err != nil {
 		return protocol.ActivateResponse{}, err
 	}
 	return resp, nil

@@ -17,6 +17,9 @@ type License struct {
 	MaxProfiles          int
 	TermEnd              time.Time
 	Subscription         bool
+	// Nonce is the activation request's nonce, copied into the lease that
+	// answers it ("" for check-ins): it binds the answer to the request.
+	Nonce string
 }
 
 // SignLease issues a lease for a device at now.
@@ -61,6 +64,7 @@ func (s *Service) SignLease(ctx context.Context, deviceID, fingerprint, product 
 		},
 		Account:        l.OwnerEmail,
 		ManagementMode: l.Mgmt,
+		Nonce:          l.Nonce,
 	}
 	if l.Mgmt != "" { // managed (licenses.ManagedNot is "")
 		// Until organizations exist, whoever owns the license is who
