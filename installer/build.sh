@@ -13,7 +13,7 @@
 # server) and PINNED_KEYS (its lease signing keys, comma-separated). The macOS
 # .pkg is built on a Mac: installer/macos/build-pkg.sh (same variables).
 # Tools: nfpm comes with the repository (`go tool nfpm`, pinned in go.mod);
-# wixl (Debian package wixl) for the MSI.
+# wixl and msitools (Debian packages wixl, msitools) for the MSI.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
