@@ -13,7 +13,11 @@
 //	<!-- docs:skip REASON -->         not run, for the reason given (a fragment, needs root, ...)
 //
 // A Go block that runs is a whole program (package main). Other blocks (plain
-// ``` output, json, bat) are text and are not run.
+// ``` output, json, bat) are text and are not run. Independently of tags,
+// TestDocsPathsExist checks that the files and repository paths the docs
+// name exist, that `make X` is a Makefile target, and that every entitle and
+// entitle-server command line in code (spans and blocks) names a real
+// command and real flags.
 package docstest
 
 import (

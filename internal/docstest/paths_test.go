@@ -21,6 +21,7 @@ var (
 	targetRe = regexp.MustCompile(`(?m)^([a-z][a-z-]*):`)
 	wordRe   = regexp.MustCompile(`^[a-z][a-z-]*$`)
 	goIdent  = regexp.MustCompile(`\.[A-Z][A-Za-z0-9]*$`)
+	flagRe   = regexp.MustCompile(`^(--[a-z][a-z0-9-]*)(?:=.*)?$`)
 )
 
 // docText is the Markdown text of every documentation file, by name.
@@ -112,11 +113,11 @@ func TestDocsPathsExist(t *testing.T) {
 						t.Errorf("%s: make %s: the Makefile has no target %s", where, m[1], m[1])
 					}
 				}
-				if prog, words := command(c); prog != "" {
+				if prog, words, flags := command(c); prog != "" {
 					if commands[prog] == nil {
 						commands[prog] = map[string]bool{}
 					}
-					commands[prog][strings.Join(words, " ")+"\x00"+where] = true
+					commands[prog][strings.Join(words, " ")+"\x00"+where+"\x00"+strings.Join(flags, " ")] = true
 				}
 			}
 		}
@@ -130,29 +131,38 @@ func TestDocsPathsExist(t *testing.T) {
 	}
 	t.Logf("checking %d command uses", n)
 	bin := demotest.Bin(t)
-	checked := map[string]bool{}
+	help := map[string]string{} // "prog words" -> its --help, "" if not a command
 	for prog, uses := range commands {
 		for use := range uses {
-			words, where, _ := strings.Cut(use, "\x00")
-			key := prog + " " + words
-			if checked[key] {
-				continue
+			parts := strings.SplitN(use, "\x00", 3)
+			words, where, flags := parts[0], parts[1], strings.Fields(parts[2])
+			key := strings.TrimSpace(prog + " " + words)
+			out, seen := help[key]
+			if !seen {
+				args := append(strings.Fields(words), "--help")
+				cmd := exec.Command(filepath.Join(bin, prog), args...)
+				cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir()}
+				b, err := cmd.CombinedOutput()
+				out = string(b)
+				if err != nil || !strings.Contains(out, key) {
+					t.Errorf("%s: `%s` is not a command: %v\n%s", where, key, err, out)
+					out = ""
+				}
+				help[key] = out
 			}
-			checked[key] = true
-			args := append(strings.Fields(words), "--help")
-			cmd := exec.Command(filepath.Join(bin, prog), args...)
-			cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir()}
-			out, err := cmd.CombinedOutput()
-			if err != nil || !strings.Contains(string(out), strings.TrimSpace(key)) {
-				t.Errorf("%s: `%s` is not a command: %v\n%s", where, key, err, out)
+			for _, f := range flags {
+				if out != "" && !regexp.MustCompile(regexp.QuoteMeta(f)+`\b`).MatchString(out) {
+					t.Errorf("%s: `%s` has no flag %s", where, key, f)
+				}
 			}
 		}
 	}
 }
 
 // command returns the program (entitle or entitle-server) a line of code
-// runs and its subcommand words, or "" when it runs neither.
-func command(code string) (string, []string) {
+// runs, its subcommand words and the --flags it passes, or "" when it runs
+// neither.
+func command(code string) (string, []string, []string) {
 	fields := strings.Fields(code)
 	for i, f := range fields {
 		prog := filepath.Base(f)
@@ -163,29 +173,35 @@ func command(code string) (string, []string) {
 		if i > 0 && !strings.Contains("sudo|&&;(--", fields[i-1]) && !strings.HasSuffix(fields[i-1], "=") && !strings.Contains(fields[i-1], "=") {
 			continue
 		}
-		var words []string
+		var words, flags []string
 		rest := fields[i+1:]
+		inWords := true
 		for j := 0; j < len(rest); j++ {
 			w := rest[j]
-			if strings.HasPrefix(w, "-") {
+			if w == "#" || strings.ContainsAny(w, "|&;<>") && !strings.HasPrefix(w, "--") {
+				break // a comment, a pipe, another command
+			}
+			if m := flagRe.FindStringSubmatch(w); m != nil {
+				flags = append(flags, m[1])
 				// Global flags before the subcommand: skip the flag and its
 				// value (a word that cannot be a subcommand).
-				if len(words) == 0 {
-					if !strings.Contains(w, "=") && j+1 < len(rest) && !wordRe.MatchString(rest[j+1]) && !strings.HasPrefix(rest[j+1], "-") {
-						j++
-					}
-					continue
+				if len(words) == 0 && !strings.Contains(w, "=") && j+1 < len(rest) && !wordRe.MatchString(rest[j+1]) && !strings.HasPrefix(rest[j+1], "-") {
+					j++
 				}
-				break
+				if len(words) > 0 {
+					inWords = false
+				}
+				continue
 			}
-			if !wordRe.MatchString(w) {
-				break
+			if inWords && wordRe.MatchString(w) {
+				words = append(words, w)
+				continue
 			}
-			words = append(words, w)
+			inWords = false
 		}
-		return prog, words
+		return prog, words, flags
 	}
-	return "", nil
+	return "", nil, nil
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
