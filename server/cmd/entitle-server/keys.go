@@ -89,22 +89,23 @@ now (it leaked); otherwise use "keys add", pin the key on every agent, then "key
 so leases it signed stay valid until they expire. Running servers switch within 30 s.
 
 Agents refuse leases signed by a key they have not pinned: pin the key printed by "keys add" on every
-agent first. Activating an older key rolls a rotation back.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			kid := args[0]
-			return a.admin(cmd.Context(), func(svc *domains.App) error {
-				if err := svc.Signing.ActivateKey(cmd.Context(), kid); err != nil {
-					return fmt.Errorf("activate key: %w", err)
-				}
-				if a.jsonOut {
-					return a.printJSON(map[string]string{"kid": kid, "status": string(signing.KeyActive)})
-				}
-				_, err := fmt.Fprintf(a.stdout, "now signing with key %s (running servers switch within 30 s)\n", kid)
-				return err
-			})
-		},
+agent first. Activating an older key rolls a rotation back.
+
+KID may begin with '-' (key ids are base64url): it is read as the id, not as a flag.`,
 	}
+	a.takesIDs(activate, 1, func(cmd *cobra.Command, ids []string) error {
+		kid := ids[0]
+		return a.admin(cmd.Context(), func(svc *domains.App) error {
+			if err := svc.Signing.ActivateKey(cmd.Context(), kid); err != nil {
+				return fmt.Errorf("activate key: %w", err)
+			}
+			if a.jsonOut {
+				return a.printJSON(map[string]string{"kid": kid, "status": string(signing.KeyActive)})
+			}
+			_, err := fmt.Fprintf(a.stdout, "now signing with key %s (running servers switch within 30 s)\n", kid)
+			return err
+		})
+	})
 	show := &cobra.Command{
 		Use:   "show",
 		Short: "Print the public keys to pin in agents (active, standby, retired), and the JWK set",
