@@ -136,7 +136,7 @@ func (e *Engine) startBrowser(ctx context.Context) (agentapi.ActivateResponse, e
 		e.setStateLocked(state.State{TrustedTime: e.st.TrustedTime})
 	}
 	e.st.Pending = p
-	e.st.Reason = ""
+	e.st.Reason, e.st.ReasonCode = "", ""
 	e.lastError = ""
 	e.nextPoll = e.now().Add(time.Duration(p.Interval) * time.Second)
 	_ = e.saveLocked()
@@ -187,7 +187,7 @@ func (e *Engine) pollLocked(ctx context.Context) {
 		return
 	}
 	if !now.Before(p.ExpiresAt) {
-		e.endPendingLocked("the browser sign-in code expired; start the sign-in again")
+		e.endPendingLocked(agentapi.ReasonSignInExpired, "the browser sign-in code expired; start the sign-in again")
 		e.mu.Unlock()
 		return
 	}
@@ -219,25 +219,31 @@ func (e *Engine) pollLocked(ctx context.Context) {
 		e.st.Pending.Interval = min(e.st.Pending.Interval+5, 60) // RFC 8628 section 3.5
 		_ = e.saveLocked()
 	case errors.As(err, &ue) && ue.body.Code == protocol.ErrAccessDenied:
-		e.endPendingLocked("the sign-in was denied in the browser")
+		e.endPendingLocked(agentapi.ReasonSignInDenied, "the sign-in was denied in the browser")
 		return
 	case errors.As(err, &ue) && ue.body.Code == protocol.ErrExpiredToken:
-		e.endPendingLocked("the browser sign-in code expired; start the sign-in again")
+		e.endPendingLocked(agentapi.ReasonSignInExpired, "the browser sign-in code expired; start the sign-in again")
 		return
 	case errors.As(err, &ne) || (errors.As(err, &ue) && ue.transient()):
 		e.lastError = e.apiError(err).Message
 	default:
-		e.endPendingLocked(e.apiError(err).Message)
+		e.endPendingLocked(agentapi.ReasonSignInFailed, e.apiError(err).Message)
 		return
 	}
 	e.nextPoll = now.Add(min(time.Duration(e.st.Pending.Interval)*time.Second, maxPollWait))
 	e.recomputeLocked()
 }
 
-func (e *Engine) endPendingLocked(why string) {
+// endPendingLocked ends a browser sign-in with a reason code; why is the
+// English detail shown as the last error (and, for a failure, as the
+// reason's detail).
+func (e *Engine) endPendingLocked(code, why string) {
 	e.st.Pending = nil
 	e.lastError = why
-	e.st.Reason = why
+	e.st.ReasonCode, e.st.Reason = code, ""
+	if code == agentapi.ReasonSignInFailed {
+		e.st.Reason = why
+	}
 	_ = e.saveLocked()
 	e.recomputeLocked()
 	e.log.Info("browser sign-in ended", "why", why)
