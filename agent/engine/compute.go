@@ -8,8 +8,8 @@ import (
 
 	"github.com/entitle/entitle/agent/state"
 	"github.com/entitle/entitle/pkg/agentapi"
-	"github.com/entitle/entitle/pkg/statustext"
 	"github.com/entitle/entitle/pkg/lease"
+	"github.com/entitle/entitle/pkg/statustext"
 )
 
 // ForeignReason is the error message of operations refused on a computer

@@ -108,3 +108,42 @@ func TestRealEngineEvents(t *testing.T) {
 		t.Fatalf("stream did not end cleanly: %v", err)
 	}
 }
+
+// TestRealEngineAcceptLanguage: the reason is rendered in the request's
+// language, the code and its arguments are the same in every language, and
+// the cached English answer is not disturbed by a French one.
+func TestRealEngineAcceptLanguage(t *testing.T) {
+	r := start(t, Options{Engine: realEngine(t)})
+	for _, tc := range []struct {
+		accept, reason, lang string
+	}{
+		{"", "this computer is not activated", "en"},
+		{"fr-FR,fr;q=0.9,en;q=0.8", "ce poste n’est pas activé", "fr"},
+		{"fr-CA", "ce poste n’est pas activé", "fr"},
+		{"de-DE, en;q=0.5", "this computer is not activated", "en"},
+		{"xx;;q=bogus", "this computer is not activated", "en"},
+		{"", "this computer is not activated", "en"}, // English still cached right after French
+	} {
+		t.Run(tc.accept, func(t *testing.T) {
+			h := map[string]string{}
+			if tc.accept != "" {
+				h["Accept-Language"] = tc.accept
+			}
+			for _, path := range []string{agentapi.PathEntitlement, agentapi.PathEntitlement + "?feature=sign"} {
+				resp, body := do(t, "GET", r.url(path), "", h)
+				var ent agentapi.Entitlement
+				if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &ent) != nil {
+					t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+				}
+				if ent.Reason != tc.reason || ent.ReasonCode != agentapi.ReasonNotActivated || resp.Header.Get("Content-Language") != tc.lang {
+					t.Fatalf("%s with Accept-Language %q: reason %q code %q language %q", path, tc.accept, ent.Reason, ent.ReasonCode, resp.Header.Get("Content-Language"))
+				}
+			}
+			resp, body := do(t, "GET", r.url(agentapi.PathStatus), "", authed(h))
+			var st agentapi.Status
+			if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &st) != nil || st.Entitlement.Reason != tc.reason {
+				t.Fatalf("status: %d %s", resp.StatusCode, body)
+			}
+		})
+	}
+}

@@ -56,8 +56,8 @@ type State struct {
 	TrustedTime  time.Time  `json:"trusted_time"`            // high-water mark of trusted time
 	OfflineSince *time.Time `json:"offline_since,omitempty"`
 	LastCheckin  *time.Time `json:"last_checkin,omitempty"`
-	Suspended    bool       `json:"suspended,omitempty"` // the server suspended the license
-	Reason       string     `json:"reason,omitempty"`    // details of why not entitled (the server's words), see ReasonCode
+	Suspended    bool       `json:"suspended,omitempty"`   // the server suspended the license
+	Reason       string     `json:"reason,omitempty"`      // details of why not entitled (the server's words), see ReasonCode
 	ReasonCode   string     `json:"reason_code,omitempty"` // agentapi.Reason* code of why not entitled
 	Pending      *Pending   `json:"pending,omitempty"`
 }

@@ -1,0 +1,70 @@
+package localapi
+
+import (
+	"net/http"
+	"time"
+
+	"golang.org/x/text/language"
+
+	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/i18n"
+	"github.com/entitle/entitle/pkg/statustext"
+)
+
+// languages renders reasons in the language a request asks for with
+// Accept-Language. The engine's answers carry the English reason; the code
+// and arguments travel unchanged whatever the language.
+type languages struct {
+	cat  *i18n.Bundle
+	locs []*i18n.Localizer // per i18n.Languages() index
+}
+
+func newLanguages(cat *i18n.Bundle) *languages {
+	if cat == nil {
+		cat = i18n.New()
+	}
+	l := &languages{cat: cat}
+	for _, t := range i18n.Languages() {
+		l.locs = append(l.locs, cat.Localizer(t))
+	}
+	return l
+}
+
+// index returns the catalog language index for r (0, English, without an
+// Accept-Language header or when nothing matches).
+func (l *languages) index(r *http.Request) int {
+	h := r.Header.Get("Accept-Language")
+	if h == "" {
+		return 0
+	}
+	tag := l.cat.Match(h)
+	for i, t := range i18n.Languages() {
+		if t == tag {
+			return i
+		}
+	}
+	return 0
+}
+
+// localize rewrites e.Reason in language i (a no-op for English, which the
+// engine already rendered).
+func (l *languages) localize(e *agentapi.Entitlement, i int) {
+	if i == 0 {
+		return
+	}
+	e.Reason = statustext.EntitlementReason(l.locs[i], *e, time.Local)
+}
+
+// status is the engine's status with its reason in the request's language.
+func (s *Server) status(r *http.Request) agentapi.Status {
+	st := s.engine.Status()
+	s.lang.localize(&st.Entitlement, s.lang.index(r))
+	return st
+}
+
+// contentLanguage names the language of a localized answer.
+func contentLanguage(h http.Header, tag language.Tag) {
+	h["Content-Language"] = []string{tag.String()}
+}
+
+var varyAcceptLanguage = []string{"Accept-Language"}
