@@ -14,6 +14,7 @@ import (
 	"github.com/entitle/entitle/agent/localapi"
 	"github.com/entitle/entitle/pkg/agentapi"
 	"github.com/entitle/entitle/pkg/agentclient"
+	"github.com/entitle/entitle/pkg/i18n"
 )
 
 type activateOptions struct {
@@ -26,18 +27,14 @@ type activateOptions struct {
 
 func newActivateCmd(env Env) *cobra.Command {
 	var o activateOptions
+	loc := env.loc
 	cmd := &cobra.Command{
 		Use:   "activate",
-		Short: "Activate this computer (browser sign-in by default)",
-		Long: `Activate this computer.
-
-Without flags, starts a browser sign-in: prints a URL and a code, opens the
-browser when it can, and waits until the sign-in completes, fails or expires.
---license-key KEY activates with a license key; --email E --password-stdin
-with an account (the password is read from the first line of stdin).`,
-		Args: cobra.NoArgs,
+		Short: loc.T("cli_activate_short", nil),
+		Long:  loc.T("cli_activate_long", nil),
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			req, err := activateRequest(o, env.Stdin)
+			req, err := activateRequest(o, env)
 			if err != nil {
 				return err
 			}
@@ -51,7 +48,7 @@ with an account (the password is read from the first line of stdin).`,
 			ctx := cmd.Context()
 			resp, err := c.Activate(ctx, req)
 			if err != nil {
-				return apiFail(err)
+				return apiFail(loc, err)
 			}
 			st := &resp.Status
 			if req.Method == agentapi.ActivateBrowser {
@@ -61,7 +58,7 @@ with an account (the password is read from the first line of stdin).`,
 				}
 				if pending != nil {
 					announce(ctx, env, pending, o)
-					if st, err = waitSignIn(ctx, c, pending); err != nil {
+					if st, err = waitSignIn(ctx, env, c, pending); err != nil {
 						return err
 					}
 				}
@@ -71,34 +68,42 @@ with an account (the password is read from the first line of stdin).`,
 					return err
 				}
 			} else {
-				fmt.Fprintln(env.Stdout, headline(st.Entitlement))
+				fmt.Fprintln(env.Stdout, headline(loc, st.Entitlement))
 			}
 			if !st.Entitlement.Entitled {
-				return fail(ExitError, errors.New("activation did not complete"))
+				return fail(ExitError, errors.New(loc.T("cli_activate_incomplete", nil)))
 			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.licenseKey, "license-key", "", "activate with this license key")
-	f.StringVar(&o.email, "email", "", "activate with this account (with --password-stdin)")
-	f.BoolVar(&o.passwordStdin, "password-stdin", false, "read the account password from stdin")
-	f.BoolVar(&o.noBrowser, "no-browser", false, "do not try to open a browser")
-	f.BoolVar(&o.asJSON, "json", false, "print the final status as JSON")
+	f.StringVar(&o.licenseKey, "license-key", "", loc.T("cli_flag_license_key", nil))
+	f.StringVar(&o.email, "email", "", loc.T("cli_flag_email", nil))
+	f.BoolVar(&o.passwordStdin, "password-stdin", false, loc.T("cli_flag_password_stdin", nil))
+	f.BoolVar(&o.noBrowser, "no-browser", false, loc.T("cli_flag_no_browser", nil))
+	f.BoolVar(&o.asJSON, "json", false, loc.T("cli_flag_activate_json", nil))
 	return cmd
 }
 
-func activateRequest(o activateOptions, stdin io.Reader) (agentapi.ActivateRequest, error) {
+// activateRequest builds the request the flags ask for. With --email the
+// password is read from stdin (--password-stdin) or asked at the terminal.
+func activateRequest(o activateOptions, env Env) (agentapi.ActivateRequest, error) {
+	loc := env.loc
 	switch {
 	case o.licenseKey != "" && (o.email != "" || o.passwordStdin):
-		return agentapi.ActivateRequest{}, fail(ExitUsage, errors.New("use either --license-key or --email with --password-stdin"))
+		return agentapi.ActivateRequest{}, fail(ExitUsage, errors.New(loc.T("cli_activate_key_or_email", nil)))
 	case o.licenseKey != "":
 		return agentapi.ActivateRequest{Method: agentapi.ActivateLicenseKey, LicenseKey: strings.TrimSpace(o.licenseKey)}, nil
-	case o.email != "" || o.passwordStdin:
-		if o.email == "" || !o.passwordStdin {
-			return agentapi.ActivateRequest{}, fail(ExitUsage, errors.New("--email and --password-stdin go together"))
+	case o.passwordStdin && o.email == "":
+		return agentapi.ActivateRequest{}, fail(ExitUsage, errors.New(loc.T("cli_activate_password_needs_email", nil)))
+	case o.email != "":
+		var pw string
+		var err error
+		if o.passwordStdin {
+			pw, err = readSecretLine(loc, env.Stdin, localapi.MaxPasswordLen)
+		} else {
+			pw, err = askPassword(env, o.email)
 		}
-		pw, err := readSecretLine(stdin, localapi.MaxPasswordLen)
 		if err != nil {
 			return agentapi.ActivateRequest{}, fail(ExitUsage, err)
 		}
@@ -108,32 +113,53 @@ func activateRequest(o activateOptions, stdin io.Reader) (agentapi.ActivateReque
 	}
 }
 
+// askPassword asks for the password at the terminal, without echo.
+func askPassword(env Env, email string) (string, error) {
+	loc := env.loc
+	if env.ReadSecret == nil {
+		return "", errors.New(loc.T("cli_activate_needs_terminal", nil))
+	}
+	pw, err := env.ReadSecret(loc.T("cli_password_prompt", i18n.Args{"email": email}))
+	switch {
+	case errors.Is(err, errNotTerminal):
+		return "", errors.New(loc.T("cli_activate_needs_terminal", nil))
+	case err != nil:
+		return "", errors.New(loc.T("cli_password_read", i18n.Args{"error": err}))
+	case pw == "":
+		return "", errors.New(loc.T("cli_password_empty", nil))
+	case len(pw) > localapi.MaxPasswordLen:
+		return "", errors.New(loc.T("cli_password_too_long", i18n.Args{"max": localapi.MaxPasswordLen}))
+	}
+	return pw, nil
+}
+
 // readSecretLine reads the first line of r, at most max bytes.
-func readSecretLine(r io.Reader, max int) (string, error) {
+func readSecretLine(loc *i18n.Localizer, r io.Reader, max int) (string, error) {
 	if r == nil {
-		return "", errors.New("no stdin to read the password from")
+		return "", errors.New(loc.T("cli_password_no_stdin", nil))
 	}
 	br := bufio.NewReaderSize(io.LimitReader(r, int64(max)+2), max+2)
 	line, err := br.ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("read password: %w", err)
+		return "", errors.New(loc.T("cli_password_read", i18n.Args{"error": err}))
 	}
 	line = strings.TrimRight(line, "\r\n")
 	if line == "" {
-		return "", errors.New("empty password on stdin")
+		return "", errors.New(loc.T("cli_password_empty", nil))
 	}
 	if len(line) > max {
-		return "", fmt.Errorf("password longer than %d bytes", max)
+		return "", errors.New(loc.T("cli_password_too_long", i18n.Args{"max": max}))
 	}
 	return line, nil
 }
 
 func announce(ctx context.Context, env Env, p *agentapi.PendingAuth, o activateOptions) {
+	loc := env.loc
 	w := env.Stderr
 	if !o.asJSON {
 		w = env.Stdout
 	}
-	fmt.Fprintf(w, "To activate, open %s and enter the code %s\n", p.VerificationURI, p.UserCode)
+	fmt.Fprintln(w, loc.T("cli_signin_open", i18n.Args{"url": p.VerificationURI, "code": p.UserCode}))
 	target := p.VerificationURIComplete
 	if target == "" {
 		target = p.VerificationURI
@@ -141,10 +167,11 @@ func announce(ctx context.Context, env Env, p *agentapi.PendingAuth, o activateO
 	if o.noBrowser || env.OpenURL == nil || !(strings.HasPrefix(target, "https://") || strings.HasPrefix(target, "http://")) {
 		return
 	}
+	// OpenURL returns nil only when the opener said it succeeded.
 	if err := env.OpenURL(ctx, target); err == nil {
-		fmt.Fprintln(w, "(opened in your browser)")
+		fmt.Fprintln(w, loc.T("cli_signin_opened", nil))
 	}
-	fmt.Fprintln(w, "Waiting for the sign-in to complete...")
+	fmt.Fprintln(w, loc.T("cli_signin_waiting", nil))
 }
 
 // pollInterval is how often the status is polled when the event stream fails.
@@ -152,7 +179,7 @@ const pollInterval = 2 * time.Second
 
 // waitSignIn follows the agent's events (or polls its status) until the
 // sign-in ends: entitled, pending gone, or the code expired.
-func waitSignIn(ctx context.Context, c *agentclient.Client, p *agentapi.PendingAuth) (*agentapi.Status, error) {
+func waitSignIn(ctx context.Context, env Env, c *agentclient.Client, p *agentapi.PendingAuth) (*agentapi.Status, error) {
 	ctx, cancel := context.WithDeadline(ctx, p.ExpiresAt.Add(30*time.Second))
 	defer cancel()
 	done := func(st *agentapi.Status) bool { return st.Entitlement.Entitled || st.Pending == nil }
@@ -164,17 +191,17 @@ func waitSignIn(ctx context.Context, c *agentclient.Client, p *agentapi.PendingA
 	}
 	if err := <-errc; err != nil && ctx.Err() == nil {
 		// The stream broke: poll the status instead.
-		if st, err := pollSignIn(ctx, c, done); st != nil || err != nil {
+		if st, err := pollSignIn(ctx, env, c, done); st != nil || err != nil {
 			return st, err
 		}
 	}
 	if ctx.Err() != nil {
-		return nil, fail(ExitError, errors.New("the sign-in code expired or was interrupted before the sign-in completed"))
+		return nil, fail(ExitError, errors.New(env.loc.T("cli_signin_expired", nil)))
 	}
-	return nil, fail(ExitError, errors.New("the sign-in did not complete"))
+	return nil, fail(ExitError, errors.New(env.loc.T("cli_signin_incomplete", nil)))
 }
 
-func pollSignIn(ctx context.Context, c *agentclient.Client, done func(*agentapi.Status) bool) (*agentapi.Status, error) {
+func pollSignIn(ctx context.Context, env Env, c *agentclient.Client, done func(*agentapi.Status) bool) (*agentapi.Status, error) {
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
 	for {
@@ -183,7 +210,7 @@ func pollSignIn(ctx context.Context, c *agentclient.Client, done func(*agentapi.
 		case ctx.Err() != nil:
 			return nil, nil
 		case err != nil:
-			return nil, apiFail(err)
+			return nil, apiFail(env.loc, err)
 		case done(st):
 			return st, nil
 		}

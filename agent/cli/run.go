@@ -21,6 +21,7 @@ import (
 	"github.com/entitle/entitle/agent/fingerprint"
 	"github.com/entitle/entitle/agent/localapi"
 	"github.com/entitle/entitle/agent/state"
+	"github.com/entitle/entitle/pkg/i18n"
 	"github.com/entitle/entitle/pkg/version"
 )
 
@@ -35,7 +36,7 @@ func newRunCmd(env Env) *cobra.Command {
 	var o runOptions
 	cmd := &cobra.Command{
 		Use:   "run",
-		Short: "Run the agent in the foreground (what the service runs)",
+		Short: env.loc.T("cli_run_short", nil),
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, env)
@@ -43,16 +44,16 @@ func newRunCmd(env Env) *cobra.Command {
 				return err
 			}
 			if o.logFormat != "text" && o.logFormat != "json" {
-				return fail(ExitUsage, fmt.Errorf("--log-format must be text or json, not %q", o.logFormat))
+				return fail(ExitUsage, errors.New(env.loc.T("cli_run_bad_log_format", i18n.Args{"value": o.logFormat})))
 			}
 			return fail(ExitError, runService(cmd.Context(), func(ctx context.Context) error {
 				return runAgent(ctx, cfg, o, env.Stderr)
 			}))
 		},
 	}
-	cmd.Flags().StringVar(&o.addrFile, "addr-file", "", "write the bound host:port to this file once listening")
-	cmd.Flags().StringVar(&o.logFormat, "log-format", "text", "log format on stderr: text or json")
-	cmd.Flags().StringVar(&o.tokenGroup, "token-group", "", "OS group allowed to read the API token file (Unix; the installer passes entitle)")
+	cmd.Flags().StringVar(&o.addrFile, "addr-file", "", env.loc.T("cli_flag_addr_file", nil))
+	cmd.Flags().StringVar(&o.logFormat, "log-format", "text", env.loc.T("cli_flag_log_format", nil))
+	cmd.Flags().StringVar(&o.tokenGroup, "token-group", "", env.loc.T("cli_flag_token_group", nil))
 	return cmd
 }
 

@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+	"golang.org/x/text/language"
+
+	"github.com/entitle/entitle/agent/config"
+	"github.com/entitle/entitle/pkg/i18n"
+)
+
+// detectLanguage picks the language of the messages before the commands are
+// built (their help is localized too): --lang, then ENTITLE_LANG, then the
+// configuration's language (file, registry, environment, flags, as the
+// agent reads them), then the system's locale.
+func detectLanguage(args []string, env Env) language.Tag {
+	fs := pflag.NewFlagSet("lang", pflag.ContinueOnError)
+	fs.ParseErrorsAllowlist.UnknownFlags = true
+	fs.SetOutput(discard{})
+	fs.Usage = func() {}
+	config.AddFlags(fs)
+	_ = fs.Parse(args) // errors are reported by the real parse
+	flag, _ := fs.GetString(config.FlagLanguage)
+	configured := ""
+	if cfg, err := config.Load(defaultConfigPath(), env.LookupEnv, fs); err == nil {
+		configured = cfg.Language
+	}
+	return env.Catalog.Match(i18n.Preferences(flag, configured, env.LookupEnv)...)
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// flagUsageIDs are the catalog messages of the configuration flags that
+// agent/config registers.
+var flagUsageIDs = map[string]string{
+	config.FlagConfig: "cli_flag_config", config.FlagListen: "cli_flag_listen", config.FlagStateDir: "cli_flag_state_dir",
+	config.FlagProfileDir: "cli_flag_profile_dir", config.FlagServerURL: "cli_flag_server_url", config.FlagPinnedKey: "cli_flag_pinned_key",
+	config.FlagProductID: "cli_flag_product_id", config.FlagLogLevel: "cli_flag_log_level", config.FlagEnrollment: "cli_flag_enrollment",
+	config.FlagLanguage: "cli_flag_lang",
+}
+
+// localizeFlags replaces the usage of the configuration flags by the
+// catalog's.
+func localizeFlags(loc *i18n.Localizer, fs *pflag.FlagSet) {
+	fs.VisitAll(func(f *pflag.Flag) {
+		if id, ok := flagUsageIDs[f.Name]; ok {
+			f.Usage = loc.T(id, nil)
+		}
+	})
+}
+
+// helpHeadings are the English headings of cobra's usage template and the
+// catalog messages that replace them.
+var helpHeadings = []struct{ en, id string }{
+	{"Usage:", "cli_help_usage"}, {"Aliases:", "cli_help_aliases"}, {"Examples:", "cli_help_examples"},
+	{"Available Commands:", "cli_help_commands"}, {"Global Flags:", "cli_help_global_flags"}, {"Flags:", "cli_help_flags"},
+	{"Additional help topics:", "cli_help_topics"},
+}
+
+// localizeHelp translates cobra's help: the headings of its usage template,
+// its closing line and the --help flag of every command.
+func localizeHelp(loc *i18n.Localizer, root *cobra.Command) {
+	tmpl := root.UsageTemplate()
+	for _, h := range helpHeadings {
+		tmpl = strings.ReplaceAll(tmpl, h.en, loc.T(h.id, nil))
+	}
+	const more = `Use "{{.CommandPath}} [command] --help" for more information about a command.`
+	tmpl = strings.ReplaceAll(tmpl, more, loc.T("cli_help_more", i18n.Args{"command": "{{.CommandPath}}"}))
+	root.SetUsageTemplate(tmpl)
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.InitDefaultHelpFlag()
+		if f := c.Flags().Lookup("help"); f != nil {
+			f.Usage = loc.T("cli_help_flag", nil)
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
+
+// configError says what is wrong with the configuration in the reader's
+// language when it can (the file's syntax), else in the configuration's
+// own words.
+func configError(loc *i18n.Localizer, err error) error {
+	var fe *config.FileError
+	if errors.As(err, &fe) {
+		switch {
+		case len(fe.UnknownKeys) > 0:
+			return errors.New(loc.T("cli_config_unknown_key", i18n.Args{"file": fe.Path, "keys": quoteList(fe.UnknownKeys)}))
+		case fe.Key != "":
+			return errors.New(loc.T("cli_config_syntax_key", i18n.Args{"file": fe.Path, "line": fe.Line, "key": fe.Key}))
+		default:
+			return errors.New(loc.T("cli_config_syntax", i18n.Args{"file": fe.Path, "line": fe.Line}))
+		}
+	}
+	return errors.New(loc.T("cli_config_error", i18n.Args{"error": err}))
+}
+
+func quoteList(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
+}
+
+// errNotTerminal is a question or a password that needs a terminal when
+// stdin is not one: a usage error (exit 2) everywhere, fixed by a flag.
+var errNotTerminal = errors.New("stdin is not a terminal")
+
+// terminalSecret reads a password from the terminal of env.Stdin with echo
+// off (golang.org/x/term), writing the prompt to stderr.
+func terminalSecret(env Env) func(prompt string) (string, error) {
+	return func(prompt string) (string, error) {
+		f, ok := env.Stdin.(*os.File)
+		if !ok || env.IsTerminal == nil || !env.IsTerminal(f) {
+			return "", errNotTerminal
+		}
+		if _, err := env.Stderr.Write([]byte(prompt)); err != nil {
+			return "", err
+		}
+		b, err := term.ReadPassword(int(f.Fd()))
+		_, _ = env.Stderr.Write([]byte("\n"))
+		if err != nil {
+			return "", err
+		}
+		return string(b), nil
+	}
+}
