@@ -116,7 +116,7 @@ func quoteList(items []string) string {
 
 // errNotTerminal is a question or a password that needs a terminal when
 // stdin is not one: a usage error (exit 2) everywhere, fixed by a flag.
-var errNotTerminal = errors.New("stdin is not a terminal")
+var errNotTerminal = errors.New("stdin is not a terminal") // i18n:ignore sentinel, never shown
 
 // terminalSecret reads a password from the terminal of env.Stdin with echo
 // off (golang.org/x/term), writing the prompt to stderr.

@@ -14,7 +14,7 @@ const openerWait = 5 * time.Second
 
 // errOpenerPending is an opener still running after openerWait: it may yet
 // succeed, but nothing says it did.
-var errOpenerPending = errors.New("the browser opener has not finished")
+var errOpenerPending = errors.New("the browser opener has not finished") // i18n:ignore only tested for nil
 
 // startDetached runs a browser opener and returns nil only when it exited
 // successfully within openerWait; a failure (no browser, no desktop) is an
@@ -23,7 +23,7 @@ var errOpenerPending = errors.New("the browser opener has not finished")
 // reaps it, or kills it when ctx ends).
 func startDetached(ctx context.Context, cmd *exec.Cmd) error {
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("open browser: %w", err)
+		return fmt.Errorf("open browser: %w", err) // i18n:ignore only tested for nil
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -32,7 +32,7 @@ func startDetached(ctx context.Context, cmd *exec.Cmd) error {
 	select {
 	case err := <-done:
 		if err != nil {
-			return fmt.Errorf("open browser: %w", err)
+			return fmt.Errorf("open browser: %w", err) // i18n:ignore only tested for nil
 		}
 		return nil
 	case <-t.C:

@@ -60,7 +60,7 @@ func newRunCmd(env Env) *cobra.Command {
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("log level %q: %w", level, err)
+		return nil, fmt.Errorf("log level %q: %w", level, err) // i18n:ignore service log (entitle service run)
 	}
 	ho := &slog.HandlerOptions{Level: lv}
 	if format == "json" {
@@ -78,7 +78,7 @@ func runAgent(ctx context.Context, cfg config.Config, o runOptions, logw io.Writ
 	}
 	keys, err := cfg.KeySet()
 	if err != nil {
-		return fmt.Errorf("pinned keys: %w", err)
+		return fmt.Errorf("pinned keys: %w", err) // i18n:ignore service log (entitle service run)
 	}
 	fp, err := fingerprint.Fingerprint(cfg.ProductID)
 	if err != nil {
@@ -91,7 +91,7 @@ func runAgent(ctx context.Context, cfg config.Config, o runOptions, logw io.Writ
 	// Created at start so a fresh install has a folder to open and drop
 	// profiles into; private keys inside are 0600 whatever the folder's mode.
 	if err := os.MkdirAll(cfg.ProfileDir, 0o700); err != nil {
-		return fmt.Errorf("profile folder: %w", err)
+		return fmt.Errorf("profile folder: %w", err) // i18n:ignore service log (entitle service run)
 	}
 	// The profile manager reads the plan limit from the engine's precomputed
 	// answer (no lock, no I/O); eng is assigned before either one runs.
@@ -162,18 +162,18 @@ func runAgent(ctx context.Context, cfg config.Config, o runOptions, logw io.Writ
 func writeAddrFile(path, addr string) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".addr-*")
 	if err != nil {
-		return fmt.Errorf("addr file: %w", err)
+		return fmt.Errorf("addr file: %w", err) // i18n:ignore service log (entitle service run)
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.WriteString(strings.TrimSpace(addr) + "\n"); err != nil {
 		tmp.Close()
-		return fmt.Errorf("addr file: %w", err)
+		return fmt.Errorf("addr file: %w", err) // i18n:ignore service log (entitle service run)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("addr file: %w", err)
+		return fmt.Errorf("addr file: %w", err) // i18n:ignore service log (entitle service run)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("addr file: %w", err)
+		return fmt.Errorf("addr file: %w", err) // i18n:ignore service log (entitle service run)
 	}
 	return nil
 }

@@ -1,0 +1,83 @@
+package statustext
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/i18n"
+)
+
+// TestEveryReasonCodeHasText: each code the agent can send renders in both
+// languages, with its arguments filled and times as dates.
+func TestEveryReasonCodeHasText(t *testing.T) {
+	b := i18n.New()
+	args := agentapi.ReasonArgs{
+		"plan": "pro", "feature": "sign", "term_end": "2027-03-01T12:00:00Z", "lease_expiry": "2027-03-01T12:00:00Z",
+		"offline_since": "2026-12-02T15:04:00Z", "grace_until": "2027-03-01T12:00:00Z", "not_before": "2026-12-02T15:04:00Z",
+		"now": "2026-12-02T15:04:00Z", "trusted_time": "2026-12-02T15:04:00Z", "issued_at": "2026-12-02T15:04:00Z",
+		"user_code": "ABCD-EFGH", "verification_uri": "https://example.test/device", "detail": "why",
+	}
+	for _, tag := range i18n.Languages() {
+		loc := b.Localizer(tag)
+		for _, code := range agentapi.ReasonCodes() {
+			got := Reason(loc, code, args, time.UTC, "FALLBACK")
+			if got == "" || got == "FALLBACK" || strings.HasPrefix(got, "reason_") || strings.Contains(got, "<no value>") || strings.Contains(got, "T12:00:00Z") {
+				t.Errorf("%s %s: %q", tag, code, got)
+			}
+		}
+	}
+	if got := Reason(b.Localizer(i18n.French), agentapi.ReasonLicensed, args, time.UTC, ""); got != "formule Pro, licence valable jusqu’au 1er mars 2027" {
+		t.Errorf("French licensed: %q", got)
+	}
+	if got := Reason(b.Localizer(i18n.English), agentapi.ReasonFeatureNotInPlan, args, time.UTC, ""); got != "the Pro plan does not include the feature “sign”" {
+		t.Errorf("English feature: %q", got)
+	}
+	if got := Reason(b.Localizer(i18n.English), "from_the_future", nil, time.UTC, "agent text"); got != "agent text" {
+		t.Errorf("unknown code: %q", got)
+	}
+}
+
+// TestEveryStateHasTitle: one name per state, different in each language.
+func TestEveryStateHasTitle(t *testing.T) {
+	b := i18n.New()
+	en, fr := b.Localizer(i18n.English), b.Localizer(i18n.French)
+	seen := map[string]bool{}
+	for s := range titleIDs {
+		e, f := Title(en, s), Title(fr, s)
+		if e == string(s) || f == string(s) || e == f || seen[e] {
+			t.Errorf("state %s: %q / %q", s, e, f)
+		}
+		seen[e] = true
+	}
+	if Title(en, agentapi.StateTampered) != "License check failed" {
+		t.Errorf("tampered: %q", Title(en, agentapi.StateTampered))
+	}
+}
+
+func TestDetails(t *testing.T) {
+	b := i18n.New()
+	at := time.Date(2026, 12, 2, 15, 4, 0, 0, time.UTC)
+	st := &agentapi.Status{
+		Account: "ann@example.com", Organization: "Acme", OfflineSince: &at, GraceUntil: &at, LastCheckin: &at,
+		Profiles: &agentapi.ProfilesStatus{Count: 2, Default: "Signature", Expiring: 1, Invalid: 0},
+		LastError: "boom", HelpURL: "https://help.example.test",
+	}
+	got := strings.Join(Details(b.Localizer(i18n.French), st, time.UTC), "\n")
+	want := strings.Join([]string{
+		"Compte\u00a0: ann@example.com (Acme)",
+		"Hors ligne depuis le 2 décembre 2026 à 15:04, délai de grâce jusqu’au 2 décembre 2026 à 15:04",
+		"Dernière synchronisation\u00a0: 2 décembre 2026 à 15:04",
+		"2 profils de signature (par défaut\u00a0: «\u00a0Signature\u00a0»), 1 bientôt expiré",
+		"Dernière erreur\u00a0: boom",
+		"Aide\u00a0: https://help.example.test",
+	}, "\n")
+	if got != want {
+		t.Errorf("French details:\n%s\nwant:\n%s", got, want)
+	}
+	got = strings.Join(Details(b.Localizer(i18n.English), st, time.UTC), "\n")
+	if !strings.Contains(got, "2 signature profiles (default “Signature”), 1 expiring") || !strings.Contains(got, "Last check-in: December 2, 2026 at 3:04 PM") {
+		t.Errorf("English details:\n%s", got)
+	}
+}
