@@ -81,7 +81,7 @@ func runBin(t *testing.T, bin, stdin string, args ...string) (string, string, in
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.Stdin = strings.NewReader(stdin)
-	cmd.Env = append(os.Environ(), "ENTITLE_CONFIG=")
+	cmd.Env = append(os.Environ(), "ENTITLE_CONFIG=", "LANG=C", "LC_ALL=", "LC_MESSAGES=", "ENTITLE_LANG=")
 	err := cmd.Run()
 	code := 0
 	var ee *exec.ExitError

@@ -126,8 +126,8 @@ func TestPreferences(t *testing.T) {
 		want             language.Tag
 	}{
 		{"", "", fr, French},
-		{"en", "", fr, English},                                     // --lang wins
-		{"", "en", fr, English},                                     // the configuration wins over the system
+		{"en", "", fr, English}, // --lang wins
+		{"", "en", fr, English}, // the configuration wins over the system
 		{"", "en", map[string]string{"ENTITLE_LANG": "fr"}, French}, // ENTITLE_LANG wins over the configuration
 		{"fr", "", map[string]string{"ENTITLE_LANG": "en"}, French}, // the flag wins over ENTITLE_LANG
 		{"", "", map[string]string{"LANG": "C"}, English},

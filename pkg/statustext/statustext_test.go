@@ -61,7 +61,7 @@ func TestDetails(t *testing.T) {
 	at := time.Date(2026, 12, 2, 15, 4, 0, 0, time.UTC)
 	st := &agentapi.Status{
 		Account: "ann@example.com", Organization: "Acme", OfflineSince: &at, GraceUntil: &at, LastCheckin: &at,
-		Profiles: &agentapi.ProfilesStatus{Count: 2, Default: "Signature", Expiring: 1, Invalid: 0},
+		Profiles:  &agentapi.ProfilesStatus{Count: 2, Default: "Signature", Expiring: 1, Invalid: 0},
 		LastError: "boom", HelpURL: "https://help.example.test",
 	}
 	got := strings.Join(Details(b.Localizer(i18n.French), st, time.UTC), "\n")
