@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -237,6 +238,11 @@ func loadFile(path string, required bool, cfg *Config) error {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
 			fe.Line, fe.Key = pe.Position.Line, pe.LastKey
+		} else if m := typeErrPos.FindStringSubmatch(err.Error()); m != nil {
+			// A value of the wrong type: the library says where only in
+			// its message ("toml: line 3 (last key "x"): ...").
+			fe.Line, _ = strconv.Atoi(m[1])
+			fe.Key = m[2]
 		}
 		return fe
 	}
@@ -249,6 +255,9 @@ func loadFile(path string, required bool, cfg *Config) error {
 	}
 	return nil
 }
+
+// typeErrPos finds the position in the TOML library's type errors.
+var typeErrPos = regexp.MustCompile(`line (\d+) \(last key "([^"]*)"\)`)
 
 // FileError is a configuration file that does not parse (Line, and Key when
 // the parser knows the setting) or names settings that do not exist
