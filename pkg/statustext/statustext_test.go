@@ -1,8 +1,11 @@
 package statustext
 
 import (
+	"os"
+	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/entitle/entitle/pkg/agentapi"
@@ -79,5 +82,62 @@ func TestDetails(t *testing.T) {
 	got = strings.Join(Details(b.Localizer(i18n.English), st, time.UTC), "\n")
 	if !strings.Contains(got, "2 signature profiles (default “Signature”), 1 expiring") || !strings.Contains(got, "Last check-in: December 2, 2026 at 3:04 PM") {
 		t.Errorf("English details:\n%s", got)
+	}
+}
+
+// TestReasonCodesDocumented keeps docs/reason-codes.md's table equal to the
+// codes the agent sends.
+func TestReasonCodesDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/reason-codes.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, line := range strings.Split(string(doc), "\n") {
+		if strings.HasPrefix(line, "| `") {
+			code, _, _ := strings.Cut(strings.TrimPrefix(line, "| `"), "`")
+			if code != "reason_code" {
+				rows = append(rows, code)
+			}
+		}
+	}
+	want := agentapi.ReasonCodes()
+	slices.Sort(rows)
+	slices.Sort(want)
+	if !slices.Equal(rows, want) {
+		t.Fatalf("docs/reason-codes.md lists %v\nagentapi.ReasonCodes   %v", rows, want)
+	}
+}
+
+// TestContributingExample: the TOML example of CONTRIBUTING.md parses as
+// a catalog file with the plural forms it shows.
+func TestContributingExample(t *testing.T) {
+	doc, err := os.ReadFile("../../CONTRIBUTING.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```toml\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("no toml example")
+	}
+	var lines []string
+	for _, l := range strings.Split(block, "\n") {
+		lines = append(lines, strings.TrimSpace(l))
+	}
+	fsys := fstest.MapFS{
+		"locales/en/x.toml": {Data: []byte(strings.Join(lines, "\n"))},
+		"locales/fr/x.toml": {Data: []byte(strings.Join(lines, "\n"))},
+	}
+	b, err := i18n.Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := b.Localizer(i18n.English)
+	if got := loc.Plural("cli_profiles_removed", 1, nil); got != "1 profile removed" {
+		t.Fatalf("one: %q", got)
+	}
+	if got := loc.Plural("cli_profiles_removed", 2, nil); got != "2 profiles removed" {
+		t.Fatalf("other: %q", got)
 	}
 }
