@@ -47,7 +47,7 @@ func newRunCmd(env Env) *cobra.Command {
 				return fail(ExitUsage, errors.New(env.loc.T("cli_run_bad_log_format", i18n.Args{"value": o.logFormat})))
 			}
 			return fail(ExitError, runService(cmd.Context(), func(ctx context.Context) error {
-				return runAgent(ctx, cfg, o, env.Stderr)
+				return runAgent(ctx, cfg, o, env.Stderr, env.Catalog)
 			}))
 		},
 	}
@@ -71,7 +71,7 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 
 // runAgent runs engine and local API until ctx ends. It returns nil after a
 // clean shutdown.
-func runAgent(ctx context.Context, cfg config.Config, o runOptions, logw io.Writer) error {
+func runAgent(ctx context.Context, cfg config.Config, o runOptions, logw io.Writer, cat *i18n.Bundle) error {
 	log, err := newLogger(logw, o.logFormat, cfg.LogLevel)
 	if err != nil {
 		return err
@@ -105,11 +105,11 @@ func runAgent(ctx context.Context, cfg config.Config, o runOptions, logw io.Writ
 	if err != nil {
 		return err
 	}
-	eng, err = engine.New(engine.Options{Config: cfg, Fingerprint: fp, Keys: keys, Logger: log.With("component", "engine"), Version: version.Version, Profiles: pm})
+	eng, err = engine.New(engine.Options{Config: cfg, Fingerprint: fp, Keys: keys, Logger: log.With("component", "engine"), Version: version.Version, Profiles: pm, Catalog: cat})
 	if err != nil {
 		return err
 	}
-	api, err := localapi.New(localapi.Options{Engine: eng, Token: token, Logger: log.With("component", "localapi"), Extra: pm.Routes, BodyLimits: profiles.BodyLimits()})
+	api, err := localapi.New(localapi.Options{Engine: eng, Token: token, Catalog: cat, Logger: log.With("component", "localapi"), Extra: pm.Routes, BodyLimits: profiles.BodyLimits()})
 	if err != nil {
 		return err
 	}
