@@ -112,7 +112,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return ee.code
 	}
 	// Anything else comes from argument parsing.
-	fmt.Fprintln(env.Stderr, env.loc.T("cli_error_prefix", i18n.Args{"error": err}))
+	fmt.Fprintln(env.Stderr, env.loc.T("cli_error_prefix", i18n.Args{"error": usageError(env.loc, err)}))
 	fmt.Fprintln(env.Stderr, env.loc.T("cli_usage_hint", nil))
 	return ExitUsage
 }

@@ -119,3 +119,24 @@ func TestConfigFileErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestUsageErrorsWorded: argument errors name the option or command in the
+// reader's language, and stay usage errors (exit 2).
+func TestUsageErrorsWorded(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"status", "--frob", "--lang", "fr"}, "option inconnue\u00a0: --frob"},
+		{[]string{"status", "-Z", "--lang", "en"}, "unknown option -Z"},
+		{[]string{"frobnicate", "--lang", "fr"}, "commande inconnue «\u00a0frobnicate\u00a0» pour «\u00a0entitle\u00a0»"},
+		{[]string{"status", "--lang", "fr", "--listen"}, "l’option --listen demande une valeur"},
+		{[]string{"deactivate", "--yes=maybe", "--lang", "en"}, "“maybe” is not a valid value for --yes"},
+	} {
+		var out, errb bytes.Buffer
+		code := Run(context.Background(), tc.args, Env{Stdout: &out, Stderr: &errb, LookupEnv: noEnv})
+		if code != ExitUsage || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%v: exit %d, %q", tc.args, code, errb.String())
+		}
+	}
+}

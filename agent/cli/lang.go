@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -136,4 +137,39 @@ func terminalSecret(env Env) func(prompt string) (string, error) {
 		}
 		return string(b), nil
 	}
+}
+
+// unknownCommand matches cobra's error for a command it does not know (it
+// has no error type for it).
+var unknownCommand = regexp.MustCompile(`^unknown command "([^"]*)" for "([^"]*)"`)
+
+// usageError words cobra's and pflag's argument errors for the reader, by
+// their types (pflag) or their one fixed form (cobra); other errors pass
+// through unchanged.
+func usageError(loc *i18n.Localizer, err error) error {
+	var ne *pflag.NotExistError
+	var vr *pflag.ValueRequiredError
+	var iv *pflag.InvalidValueError
+	var is *pflag.InvalidSyntaxError
+	switch {
+	case errors.As(err, &ne):
+		flag := "--" + ne.GetSpecifiedName()
+		if sh := ne.GetSpecifiedShortnames(); sh != "" {
+			flag = "-" + ne.GetSpecifiedName() // the unknown letter, not the whole group
+			if len(ne.GetSpecifiedName()) != 1 {
+				flag = "-" + sh
+			}
+		}
+		return errors.New(loc.T("cli_unknown_flag", i18n.Args{"flag": flag}))
+	case errors.As(err, &vr) && vr.GetFlag() != nil:
+		return errors.New(loc.T("cli_flag_needs_value", i18n.Args{"flag": "--" + vr.GetFlag().Name}))
+	case errors.As(err, &iv) && iv.GetFlag() != nil:
+		return errors.New(loc.T("cli_flag_bad_value", i18n.Args{"flag": "--" + iv.GetFlag().Name, "value": iv.GetValue()}))
+	case errors.As(err, &is):
+		return errors.New(loc.T("cli_flag_bad_syntax", i18n.Args{"flag": is.GetSpecifiedFlag()}))
+	}
+	if m := unknownCommand.FindStringSubmatch(err.Error()); m != nil {
+		return errors.New(loc.T("cli_unknown_command", i18n.Args{"command": m[1], "parent": m[2]}))
+	}
+	return err
 }
