@@ -9,10 +9,11 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 	"golang.org/x/text/language"
 
 	"github.com/entitle/entitle/agent/config"
+	"github.com/entitle/entitle/agent/localapi"
+	"github.com/entitle/entitle/agent/terminal"
 	"github.com/entitle/entitle/pkg/i18n"
 )
 
@@ -117,25 +118,17 @@ func quoteList(items []string) string {
 
 // errNotTerminal is a question or a password that needs a terminal when
 // stdin is not one: a usage error (exit 2) everywhere, fixed by a flag.
-var errNotTerminal = errors.New("stdin is not a terminal") // i18n:ignore sentinel, never shown
+var errNotTerminal = terminal.ErrNotTerminal
 
-// terminalSecret reads a password from the terminal of env.Stdin with echo
-// off (golang.org/x/term), writing the prompt to stderr.
+// terminalSecret reads a password from the terminal of env.Stdin without
+// echo (agent/terminal), writing the prompt to stderr.
 func terminalSecret(env Env) func(prompt string) (string, error) {
 	return func(prompt string) (string, error) {
 		f, ok := env.Stdin.(*os.File)
 		if !ok || env.IsTerminal == nil || !env.IsTerminal(f) {
 			return "", errNotTerminal
 		}
-		if _, err := env.Stderr.Write([]byte(prompt)); err != nil {
-			return "", err
-		}
-		b, err := term.ReadPassword(int(f.Fd()))
-		_, _ = env.Stderr.Write([]byte("\n"))
-		if err != nil {
-			return "", err
-		}
-		return string(b), nil
+		return terminal.ReadSecret(f, env.Stderr, prompt, localapi.MaxPasswordLen)
 	}
 }
 

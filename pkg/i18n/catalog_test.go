@@ -160,6 +160,7 @@ func TestNoUnusedMessages(t *testing.T) {
 // as they adopt it.
 var scannedDirs = []string{
 	"agent/cli",
+	"agent/terminal",
 	"pkg/statustext",
 }
 
