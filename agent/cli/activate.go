@@ -15,6 +15,7 @@ import (
 	"github.com/entitle/entitle/pkg/agentapi"
 	"github.com/entitle/entitle/pkg/agentclient"
 	"github.com/entitle/entitle/pkg/i18n"
+	"github.com/entitle/entitle/pkg/licensekey"
 )
 
 type activateOptions struct {
@@ -93,10 +94,23 @@ func activateRequest(o activateOptions, env Env) (agentapi.ActivateRequest, erro
 	case o.licenseKey != "" && (o.email != "" || o.passwordStdin):
 		return agentapi.ActivateRequest{}, fail(ExitUsage, errors.New(loc.T("cli_activate_key_or_email", nil)))
 	case o.licenseKey != "":
-		return agentapi.ActivateRequest{Method: agentapi.ActivateLicenseKey, LicenseKey: strings.TrimSpace(o.licenseKey)}, nil
+		// Checked here, so the error names the flag and a typo is caught
+		// before the server is asked; every form pkg/licensekey accepts
+		// (spaces, hyphens, lower case) works.
+		key, err := licensekey.Normalize(strings.TrimSpace(o.licenseKey))
+		switch {
+		case errors.Is(err, licensekey.ErrCheck):
+			return agentapi.ActivateRequest{}, fail(ExitUsage, errors.New(loc.T("cli_bad_license_key_typo", nil)))
+		case err != nil:
+			return agentapi.ActivateRequest{}, fail(ExitUsage, errors.New(loc.T("cli_bad_license_key", nil)))
+		}
+		return agentapi.ActivateRequest{Method: agentapi.ActivateLicenseKey, LicenseKey: licensekey.Format(key)}, nil
 	case o.passwordStdin && o.email == "":
 		return agentapi.ActivateRequest{}, fail(ExitUsage, errors.New(loc.T("cli_activate_password_needs_email", nil)))
 	case o.email != "":
+		if e := strings.TrimSpace(o.email); len(e) < 3 || len(e) > localapi.MaxEmailLen || !strings.Contains(e, "@") || strings.ContainsAny(e, " \t") {
+			return agentapi.ActivateRequest{}, fail(ExitUsage, errors.New(loc.T("cli_bad_email", i18n.Args{"email": o.email})))
+		}
 		var pw string
 		var err error
 		if o.passwordStdin {

@@ -223,6 +223,17 @@ func TestHeadline(t *testing.T) {
 func testLoc(tag language.Tag) *i18n.Localizer { return i18n.New().Localizer(tag) }
 
 func TestActivateRequest(t *testing.T) {
+	key, err := licensekey.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One symbol changed: the check symbol no longer matches.
+	typo := []byte(key)
+	if typo[0] == '0' {
+		typo[0] = '1'
+	} else {
+		typo[0] = '0'
+	}
 	for _, tc := range []struct {
 		name  string
 		o     activateOptions
@@ -231,7 +242,10 @@ func TestActivateRequest(t *testing.T) {
 		ok    bool
 	}{
 		{"browser", activateOptions{}, "", agentapi.ActivateRequest{Method: agentapi.ActivateBrowser}, true},
-		{"key", activateOptions{licenseKey: " K-1 "}, "", agentapi.ActivateRequest{Method: agentapi.ActivateLicenseKey, LicenseKey: "K-1"}, true},
+		{"key", activateOptions{licenseKey: " " + strings.ToLower(strings.ReplaceAll(key, "-", " ")) + " "}, "", agentapi.ActivateRequest{Method: agentapi.ActivateLicenseKey, LicenseKey: key}, true},
+		{"not a key", activateOptions{licenseKey: "K-1"}, "", agentapi.ActivateRequest{}, false},
+		{"mistyped key", activateOptions{licenseKey: string(typo)}, "", agentapi.ActivateRequest{}, false},
+		{"not an email", activateOptions{email: "ann", passwordStdin: true}, "pw\n", agentapi.ActivateRequest{}, false},
 		{"password", activateOptions{email: "a@b.c", passwordStdin: true}, "pw word\r\nrest", agentapi.ActivateRequest{Method: agentapi.ActivatePassword, Email: "a@b.c", Password: "pw word"}, true},
 		{"empty password", activateOptions{email: "a@b.c", passwordStdin: true}, "\n", agentapi.ActivateRequest{}, false},
 		{"long password", activateOptions{email: "a@b.c", passwordStdin: true}, strings.Repeat("x", 2000), agentapi.ActivateRequest{}, false},
