@@ -35,11 +35,11 @@ func newServiceCmd(env Env) *cobra.Command {
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newRunCmd(env), newInstallCmd(env), newServiceStatusCmd(env))
-	for _, a := range []struct{ action, short string }{
-		{"uninstall", "cli_service_uninstall_short"}, {"start", "cli_service_start_short"},
-		{"stop", "cli_service_stop_short"}, {"restart", "cli_service_restart_short"},
+	for _, a := range []struct{ action, short, done string }{
+		{"uninstall", "cli_service_uninstall_short", "cli_service_uninstalled"}, {"start", "cli_service_start_short", "cli_service_started"},
+		{"stop", "cli_service_stop_short", "cli_service_stopped"}, {"restart", "cli_service_restart_short", "cli_service_restarted"},
 	} {
-		action := a.action
+		action, done := a.action, a.done
 		cmd.AddCommand(&cobra.Command{
 			Use:   action,
 			Short: env.loc.T(a.short, nil),
@@ -52,7 +52,7 @@ func newServiceCmd(env Env) *cobra.Command {
 				if err := s.Control(action); err != nil {
 					return fail(ExitError, err)
 				}
-				fmt.Fprintln(env.Stdout, env.loc.T("cli_service_done", i18n.Args{"name": ServiceName, "action": action}))
+				fmt.Fprintln(env.Stdout, env.loc.T(done, i18n.Args{"name": ServiceName}))
 				return nil
 			},
 		})

@@ -2,6 +2,7 @@ package statustext
 
 import (
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -92,12 +93,23 @@ func TestReasonCodesDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	b := i18n.New()
+	ph := regexp.MustCompile(`{{\.(\w+)}}`)
 	var rows []string
 	for _, line := range strings.Split(string(doc), "\n") {
 		if strings.HasPrefix(line, "| `") {
 			code, _, _ := strings.Cut(strings.TrimPrefix(line, "| `"), "`")
-			if code != "reason_code" {
-				rows = append(rows, code)
+			if code == "reason_code" {
+				continue
+			}
+			rows = append(rows, code)
+			// The English and French columns are the catalog's texts.
+			for _, tag := range i18n.Languages() {
+				text, _ := b.Text(tag, reasonIDs[code])
+				text = ph.ReplaceAllString(strings.Trim(text, "\x00"), "*$1*")
+				if !strings.Contains(line, "| "+text+" |") {
+					t.Errorf("docs/reason-codes.md row of %s lacks the %s text %q", code, tag, text)
+				}
 			}
 		}
 	}
