@@ -64,7 +64,7 @@ func localizeFlags(loc *i18n.Localizer, fs *pflag.FlagSet) {
 var helpHeadings = []struct{ en, id string }{
 	{"Usage:", "cli_help_usage"}, {"Aliases:", "cli_help_aliases"}, {"Examples:", "cli_help_examples"},
 	{"Available Commands:", "cli_help_commands"}, {"Global Flags:", "cli_help_global_flags"}, {"Flags:", "cli_help_flags"},
-	{"Additional help topics:", "cli_help_topics"},
+	{"Additional help topics:", "cli_help_topics"}, {"Additional Commands:", "cli_help_more_commands"},
 }
 
 // localizeHelp translates cobra's help: the headings of its usage template,
@@ -76,9 +76,24 @@ func localizeHelp(loc *i18n.Localizer, root *cobra.Command) {
 	}
 	const more = `Use "{{.CommandPath}} [command] --help" for more information about a command.`
 	tmpl = strings.ReplaceAll(tmpl, more, loc.T("cli_help_more", i18n.Args{"command": "{{.CommandPath}}"}))
+	tmpl = strings.ReplaceAll(tmpl, "{{.CommandPath}} [command]", "{{.CommandPath}} "+loc.T("cli_help_command_arg", nil))
+	// cobra writes " [flags]" into UseLine itself: drop it there and write
+	// it here in the reader's words.
+	tmpl = strings.ReplaceAll(tmpl, "{{.UseLine}}", "{{.UseLine}}{{if .HasAvailableFlags}} "+loc.T("cli_help_flags_arg", nil)+"{{end}}")
 	root.SetUsageTemplate(tmpl)
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "help":
+			c.Short = loc.T("cli_help_command_short", nil)
+		case "completion":
+			c.Short = loc.T("cli_completion_short", nil)
+		}
+	}
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
+		c.DisableFlagsInUseLine = true
 		c.InitDefaultHelpFlag()
 		if f := c.Flags().Lookup("help"); f != nil {
 			f.Usage = loc.T("cli_help_flag", nil)
