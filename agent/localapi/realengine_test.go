@@ -3,6 +3,7 @@ package localapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/entitle/entitle/agent/config"
 	"github.com/entitle/entitle/agent/engine"
 	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/client"
 	"github.com/entitle/entitle/pkg/lease"
 	"github.com/entitle/entitle/pkg/licensekey"
 )
@@ -145,5 +147,35 @@ func TestRealEngineAcceptLanguage(t *testing.T) {
 				t.Fatalf("status: %d %s", resp.StatusCode, body)
 			}
 		})
+	}
+}
+
+// TestClientLanguage: pkg/client with Language "fr" gets the reason in
+// French and the same stable code, from the real engine and local API.
+func TestClientLanguage(t *testing.T) {
+	r := start(t, Options{Engine: realEngine(t)})
+	key, err := lease.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := lease.NewSigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := lease.NewKeySet(signer.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for lang, want := range map[string]string{"": "this computer is not activated", "fr": "ce poste n’est pas activé"} {
+		c, err := client.New(client.Options{BaseURL: r.url(""), Keys: keys, ProductID: "entitle-signing", Language: lang,
+			Fingerprint: func() (string, error) { return strings.Repeat("ab", 32), nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.CheckFeature(context.Background(), "sign")
+		var ne *client.ErrNotEntitled
+		if !errors.As(err, &ne) || ne.Reason != want || ne.ReasonCode != agentapi.ReasonNotActivated {
+			t.Fatalf("language %q: %#v", lang, err)
+		}
 	}
 }
