@@ -21,10 +21,15 @@ func newDeactivateCmd(env Env) *cobra.Command {
 		Short: loc.T("cli_deactivate_short", nil),
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !yes && (env.IsTerminal == nil || !env.IsTerminal(env.Stdin)) {
+				return fail(ExitUsage, errors.New(loc.T("cli_deactivate_needs_terminal", nil)))
+			}
+			// Say why not before asking, in the reader's words (the agent
+			// would refuse with its English message).
+			if err := deactivateAllowed(cmd, env); err != nil {
+				return err
+			}
 			if !yes {
-				if env.IsTerminal == nil || !env.IsTerminal(env.Stdin) {
-					return fail(ExitUsage, errors.New(loc.T("cli_deactivate_needs_terminal", nil)))
-				}
 				fmt.Fprint(env.Stdout, loc.T("cli_deactivate_prompt", nil))
 				if !confirmed(loc, env.Stdin) {
 					// Saying no is an answer, not a failure.
@@ -46,6 +51,32 @@ func newDeactivateCmd(env Env) *cobra.Command {
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, loc.T("cli_flag_yes", nil))
 	cmd.Flags().BoolVar(&asJSON, "json", false, loc.T("cli_flag_deactivate_json", nil))
 	return cmd
+}
+
+// deactivateAllowed checks the agent's status: nothing to deactivate, or a
+// computer its organization manages remotely, is refused with the reason.
+func deactivateAllowed(cmd *cobra.Command, env Env) error {
+	c, _, tokErr, err := connect(cmd, env)
+	if err != nil {
+		return err
+	}
+	if tokErr != nil {
+		return tokErr
+	}
+	st, err := c.Status(cmd.Context())
+	if err != nil {
+		return apiFail(env.loc, err)
+	}
+	switch {
+	case st.DeactivateOK:
+		return nil
+	case st.Activated && st.Organization != "":
+		return fail(ExitError, errors.New(env.loc.T("cli_deactivate_managed", i18n.Args{"organization": st.Organization})))
+	case st.Activated:
+		return fail(ExitError, errors.New(env.loc.T("cli_deactivate_managed_unnamed", nil)))
+	default:
+		return fail(ExitError, errors.New(env.loc.T("cli_deactivate_not_activated", nil)))
+	}
 }
 
 // confirmed reads one answer line and reports whether it is a yes in the

@@ -41,26 +41,9 @@ func TestActivateAsksPassword(t *testing.T) {
 	}
 }
 
-// TestDeactivateAnsweredNo: answering no is an answer, exit 0, in both
-// languages; only a yes of the reader's language deactivates.
-func TestDeactivateAnsweredNo(t *testing.T) {
-	for _, tc := range []struct {
-		lang, answer, want string
-	}{
-		{"en", "n\n", "Not deactivated."},
-		{"en", "\n", "Not deactivated."},
-		{"fr", "non\n", "Poste non désactivé."},
-		{"fr", "N\n", "Poste non désactivé."},
-	} {
-		var out, errb bytes.Buffer
-		code := Run(context.Background(), []string{"deactivate", "--lang", tc.lang, "--listen", "127.0.0.1:9", "--state-dir", t.TempDir()}, Env{
-			Stdin: strings.NewReader(tc.answer), Stdout: &out, Stderr: &errb, LookupEnv: noEnv,
-			IsTerminal: func(any) bool { return true },
-		})
-		if code != ExitOK || !strings.Contains(out.String(), tc.want) {
-			t.Errorf("%s %q: exit %d, out %q, err %q", tc.lang, tc.answer, code, out.String(), errb.String())
-		}
-	}
+// TestConfirmAnswers: only a yes of the reader's language confirms (the
+// "no" path through the real agent is agent/e2e TestDeactivateAnsweredNo).
+func TestConfirmAnswers(t *testing.T) {
 	loc := testLoc(i18n.French)
 	for answer, want := range map[string]bool{"o\n": true, "oui\n": true, "y\n": true, "n\n": false, "\n": false, "ok\n": false} {
 		if got := confirmed(loc, strings.NewReader(answer)); got != want {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entitle/entitle/agent/cli"
 	"github.com/entitle/entitle/pkg/licensekey"
 )
 
@@ -104,5 +105,47 @@ func TestCLIInFrench(t *testing.T) {
 				t.Fatalf("%q not in\n%s", tc.want, out)
 			}
 		})
+	}
+}
+
+// TestDeactivateNothingInFrench: deactivating a computer that is not
+// activated says so in the reader's language instead of relaying the
+// agent's English conflict message.
+func TestDeactivateNothingInFrench(t *testing.T) {
+	w := newWorld(t)
+	a := w.startAgent(filepath.Join(t.TempDir(), "state"))
+	_, errOut, code := a.cliLang(t, []string{"LANG=fr_FR.UTF-8"}, "", "deactivate", "--yes")
+	if code != 1 || !strings.Contains(errOut, "ce poste n’est pas activé\u00a0: il n’y a rien à désactiver") || strings.Contains(errOut, "conflict") {
+		t.Fatalf("exit %d: %q", code, errOut)
+	}
+}
+
+// TestDeactivateAnsweredNo: at a terminal, answering no (in either
+// language) leaves the computer activated and exits 0: it is an answer, not
+// an error (issue 13 item 20).
+func TestDeactivateAnsweredNo(t *testing.T) {
+	w := newWorld(t)
+	a := w.startAgent(filepath.Join(t.TempDir(), "state"))
+	if _, err := a.cli("", "activate", "--license-key", w.key); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ lang, answer, want string }{
+		{"en", "n\n", "Not deactivated."},
+		{"en", "\n", "Not deactivated."},
+		{"fr", "non\n", "Poste non désactivé."},
+	} {
+		var out, errb bytes.Buffer
+		args := append([]string{"deactivate", "--lang", tc.lang, "--listen", a.addr}, w.agentFlags(a.stateDir)...)
+		code := cli.Run(context.Background(), args, cli.Env{
+			Stdin: strings.NewReader(tc.answer), Stdout: &out, Stderr: &errb,
+			LookupEnv:  func(string) (string, bool) { return "", false },
+			IsTerminal: func(any) bool { return true }, // the question is asked
+		})
+		if code != 0 || !strings.Contains(out.String(), tc.want) {
+			t.Fatalf("%s %q: exit %d, out %q, err %q", tc.lang, tc.answer, code, out.String(), errb.String())
+		}
+		if st := a.status(); !st.Activated || !st.Entitlement.Entitled {
+			t.Fatalf("deactivated after %q: %+v", tc.answer, st.Entitlement)
+		}
 	}
 }
