@@ -47,6 +47,13 @@ func newActivateCmd(env Env) *cobra.Command {
 				return tokErr
 			}
 			ctx := cmd.Context()
+			// Already activated: say so in the reader's words, with the
+			// current status, before the agent refuses in English.
+			if cur, err := c.Status(ctx); err != nil {
+				return apiFail(loc, err)
+			} else if cur.Activated && cur.Entitlement.State != agentapi.StateForeign {
+				return fail(ExitError, errors.New(loc.T("cli_activate_already", i18n.Args{"status": headline(loc, cur.Entitlement)})))
+			}
 			resp, err := c.Activate(ctx, req)
 			if err != nil {
 				return apiFail(loc, err)

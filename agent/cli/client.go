@@ -43,6 +43,10 @@ func actThenStatus(cmd *cobra.Command, env Env, act func(*agentclient.Client) er
 		return nil, tokErr
 	}
 	if err := act(c); err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return nil, err
+		}
 		return nil, apiFail(env.loc, err)
 	}
 	st, err := c.Status(cmd.Context())

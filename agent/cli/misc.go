@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -20,7 +21,12 @@ func newCheckCmd(env Env) *cobra.Command {
 		Short: env.loc.T("cli_check_short", nil),
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := actThenStatus(cmd, env, func(c *agentclient.Client) error { return c.Check(cmd.Context()) })
+			st, err := actThenStatus(cmd, env, func(c *agentclient.Client) error {
+				if cur, err := c.Status(cmd.Context()); err == nil && !cur.Activated {
+					return fail(ExitError, errors.New(env.loc.T("cli_check_not_activated", nil)))
+				}
+				return c.Check(cmd.Context())
+			})
 			if err != nil {
 				return err
 			}

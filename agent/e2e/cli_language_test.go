@@ -149,3 +149,22 @@ func TestDeactivateAnsweredNo(t *testing.T) {
 		}
 	}
 }
+
+// TestActivateTwiceAndCheckInactive: activating an activated computer and
+// checking in an inactive one are refused in the reader's words.
+func TestActivateTwiceAndCheckInactive(t *testing.T) {
+	w := newWorld(t)
+	a := w.startAgent(filepath.Join(t.TempDir(), "state"))
+	fr := []string{"LANG=fr_FR.UTF-8"}
+	_, errOut, code := a.cliLang(t, fr, "", "check")
+	if code != 1 || !strings.Contains(errOut, "ce poste n’est pas activé\u00a0: activez-le d’abord") {
+		t.Fatalf("check when inactive: exit %d %q", code, errOut)
+	}
+	if _, err := a.cli("", "activate", "--license-key", w.key); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code = a.cliLang(t, fr, "", "activate", "--license-key", w.key)
+	if code != 1 || !strings.Contains(errOut, "ce poste est déjà activé (Actif — formule ") {
+		t.Fatalf("second activation: exit %d %q", code, errOut)
+	}
+}
