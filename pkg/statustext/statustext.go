@@ -123,8 +123,22 @@ func EntitlementReason(loc *i18n.Localizer, e agentapi.Entitlement, tz *time.Loc
 // Headline is the one-line summary of an entitlement: "Active — Pro plan,
 // licensed until March 1, 2027", "Actif — formule Pro, licence valable
 // jusqu'au 1er mars 2027", "Not activated — this computer is not activated".
+//
+// Offline, it names the license's term and, apart, how long the computer
+// stays licensed without the server: "Offline — Pro plan, licensed until
+// March 1, 2027; works offline until December 9, 2026 at 3:04 PM".
 func Headline(loc *i18n.Localizer, e agentapi.Entitlement, tz *time.Location) string {
+	if tz == nil {
+		tz = time.Local
+	}
 	title := Title(loc, e.State)
+	if e.State == agentapi.StateOffline && e.Entitled && e.LeaseExpiry != nil {
+		license := Reason(loc, agentapi.ReasonLicensedNoEnd, agentapi.ReasonArgs{"plan": e.Plan}, tz, "")
+		if e.TermEnd != nil {
+			license = Reason(loc, agentapi.ReasonLicensed, agentapi.ReasonArgs{"plan": e.Plan, "term_end": e.TermEnd.UTC().Format(time.RFC3339)}, tz, "")
+		}
+		return loc.T("headline_offline", i18n.Args{"title": title, "license": license, "until": loc.DateTime(e.LeaseExpiry.In(tz))})
+	}
 	reason := EntitlementReason(loc, e, tz)
 	if reason == "" {
 		return title

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"golang.org/x/text/language"
 	"time"
 
 	"github.com/entitle/entitle/pkg/agentapi"
@@ -151,5 +153,26 @@ func TestContributingExample(t *testing.T) {
 	}
 	if got := loc.Plural("cli_profiles_removed", 2, nil); got != "2 profiles removed" {
 		t.Fatalf("other: %q", got)
+	}
+}
+
+// TestOfflineHeadline names the license's term, and the offline grace apart
+// (issue 13 item 13 found the two confused).
+func TestOfflineHeadline(t *testing.T) {
+	b := i18n.New()
+	term := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	grace := time.Date(2026, 12, 9, 15, 4, 0, 0, time.UTC)
+	e := agentapi.Entitlement{Entitled: true, State: agentapi.StateOffline, Plan: "pro", TermEnd: &term, LeaseExpiry: &grace,
+		ReasonCode: agentapi.ReasonOfflineGrace, ReasonArgs: agentapi.ReasonArgs{"offline_since": "2026-12-02T10:00:00Z", "grace_until": "2026-12-09T15:04:00Z"}}
+	for _, tc := range []struct {
+		tag  language.Tag
+		want string
+	}{
+		{i18n.English, "Offline — Pro plan, licensed until March 1, 2027; works offline until December 9, 2026 at 3:04 PM"},
+		{i18n.French, "Hors ligne — formule Pro, licence valable jusqu’au 1er mars 2027\u202f; fonctionne hors ligne jusqu’au 9 décembre 2026 à 15:04"},
+	} {
+		if got := Headline(b.Localizer(tc.tag), e, time.UTC); got != tc.want {
+			t.Errorf("%s: %q\nwant %q", tc.tag, got, tc.want)
+		}
 	}
 }
