@@ -9,7 +9,7 @@ import (
 )
 
 func (s *Server) getStatus(c echo.Context) error {
-	return c.JSON(http.StatusOK, s.status(c.Request()))
+	return c.JSON(http.StatusOK, s.status(c))
 }
 
 func (s *Server) postActivation(c echo.Context) error {
@@ -46,7 +46,7 @@ func (s *Server) deleteActivation(c echo.Context) error {
 	if err := s.engine.Deactivate(c.Request().Context()); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.status(c.Request()))
+	return c.JSON(http.StatusOK, s.status(c))
 }
 
 func (s *Server) postCheck(c echo.Context) error {
@@ -56,5 +56,5 @@ func (s *Server) postCheck(c echo.Context) error {
 	if err := s.engine.CheckNow(c.Request().Context()); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.status(c.Request()))
+	return c.JSON(http.StatusOK, s.status(c))
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"golang.org/x/text/language"
 
 	"github.com/entitle/entitle/pkg/agentapi"
@@ -55,10 +56,15 @@ func (l *languages) localize(e *agentapi.Entitlement, i int) {
 	e.Reason = statustext.EntitlementReason(l.locs[i], *e, time.Local)
 }
 
-// status is the engine's status with its reason in the request's language.
-func (s *Server) status(r *http.Request) agentapi.Status {
+// status is the engine's status with its reason in the language of c's
+// request, which the answer's headers name.
+func (s *Server) status(c echo.Context) agentapi.Status {
 	st := s.engine.Status()
-	s.lang.localize(&st.Entitlement, s.lang.index(r))
+	i := s.lang.index(c.Request())
+	s.lang.localize(&st.Entitlement, i)
+	h := c.Response().Header()
+	h["Vary"] = varyAcceptLanguage
+	contentLanguage(h, i18n.Languages()[i])
 	return st
 }
 

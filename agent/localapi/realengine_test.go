@@ -143,7 +143,7 @@ func TestRealEngineAcceptLanguage(t *testing.T) {
 			}
 			resp, body := do(t, "GET", r.url(agentapi.PathStatus), "", authed(h))
 			var st agentapi.Status
-			if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &st) != nil || st.Entitlement.Reason != tc.reason {
+			if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &st) != nil || st.Entitlement.Reason != tc.reason || resp.Header.Get("Content-Language") != tc.lang {
 				t.Fatalf("status: %d %s", resp.StatusCode, body)
 			}
 		})
