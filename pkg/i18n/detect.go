@@ -50,7 +50,8 @@ func posixToBCP47(v string) (string, bool) {
 // Preferences gathers, strongest first, the language choices of a desktop
 // program (CLI, tray): the explicit choice (a --lang flag, then
 // $ENTITLE_LANG, then the configuration's language), then the system's:
-// the POSIX variables, and on Windows the user's preferred UI languages.
+// the POSIX variables, else on Windows the user's preferred UI languages and
+// on macOS the preferred languages of System Settings (AppleLanguages).
 // Pass the result to Bundle.Match.
 func Preferences(flag, configured string, lookupEnv func(string) (string, bool)) []string {
 	var out []string

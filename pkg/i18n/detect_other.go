@@ -1,8 +1,7 @@
-//go:build !windows
+//go:build !windows && !darwin
 
 package i18n
 
-// systemLanguages is empty outside Windows: Linux and macOS programs read
-// the POSIX locale variables (POSIXLocale), which a macOS login sets from the
-// system's language too.
+// systemLanguages is empty on Linux and the BSDs: programs there read the
+// POSIX locale variables (POSIXLocale), which every desktop session sets.
 func systemLanguages() []string { return nil }

@@ -181,3 +181,16 @@ func TestLanguages(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestParseAppleLanguages(t *testing.T) {
+	got := parseAppleLanguages("(\n    \"fr-FR\",\n    \"en-FR\"\n)\n")
+	if !slices.Equal(got, []string{"fr-FR", "en-FR"}) {
+		t.Fatalf("%q", got)
+	}
+	if b := New(); b.Match(got...) != French {
+		t.Fatal("fr-FR first should match French")
+	}
+	if got := parseAppleLanguages(""); len(got) != 0 {
+		t.Fatalf("%q", got)
+	}
+}
