@@ -2,6 +2,7 @@ package localapi
 
 import (
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -18,6 +19,14 @@ import (
 type languages struct {
 	cat  *i18n.Bundle
 	locs []*i18n.Localizer // per i18n.Languages() index
+	// last is the last Accept-Language value matched: a signing app sends
+	// the same one on every request, so parsing happens once.
+	last atomic.Pointer[matched]
+}
+
+type matched struct {
+	header string
+	index  int
 }
 
 func newLanguages(cat *i18n.Bundle) *languages {
@@ -38,13 +47,18 @@ func (l *languages) index(r *http.Request) int {
 	if h == "" {
 		return 0
 	}
+	if m := l.last.Load(); m != nil && m.header == h {
+		return m.index
+	}
 	tag := l.cat.Match(h)
-	for i, t := range i18n.Languages() {
+	i := 0
+	for j, t := range i18n.Languages() {
 		if t == tag {
-			return i
+			i = j
 		}
 	}
-	return 0
+	l.last.Store(&matched{header: h, index: i})
+	return i
 }
 
 // localize rewrites e.Reason in language i (a no-op for English, which the
