@@ -194,3 +194,18 @@ func TestParseAppleLanguages(t *testing.T) {
 		t.Fatalf("%q", got)
 	}
 }
+
+// BenchmarkNew is the cost of parsing the catalog, paid once per process.
+func BenchmarkNew(b *testing.B) {
+	for b.Loop() {
+		New()
+	}
+}
+
+// BenchmarkT is one rendered message with arguments.
+func BenchmarkT(b *testing.B) {
+	loc := New().Localizer(French)
+	for b.Loop() {
+		loc.T("cli_deactivated", Args{"status": "x"})
+	}
+}
