@@ -24,6 +24,7 @@ import (
 	"github.com/entitle/entitle/agent/config"
 	"github.com/entitle/entitle/agent/state"
 	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/i18n"
 	"github.com/entitle/entitle/pkg/lease"
 	"github.com/entitle/entitle/pkg/protocol"
 )
@@ -46,6 +47,7 @@ type Options struct {
 	Logger      *slog.Logger
 	Version     string
 	Profiles    ProfileSource // may be nil
+	Catalog     *i18n.Bundle  // renders the English reason; nil: i18n.New()
 }
 
 // DefaultHTTPTimeout is the timeout of the HTTP client used when Options has none.
@@ -65,6 +67,7 @@ type Engine struct {
 	log      *slog.Logger
 	version  string
 	profiles ProfileSource
+	en       *i18n.Localizer // English, for Entitlement.Reason
 	store    *state.Store
 	facts    protocol.DeviceFacts
 	jitter   func() float64 // in [0,1)
@@ -140,6 +143,11 @@ func New(opts Options) (*Engine, error) {
 		subs:    make(map[chan agentapi.Event]struct{}),
 		missing: missing,
 	}
+	cat := opts.Catalog
+	if cat == nil {
+		cat = i18n.New()
+	}
+	e.en = cat.Localizer(i18n.English)
 	if e.client == nil {
 		e.client = &http.Client{Timeout: DefaultHTTPTimeout}
 	}
@@ -248,6 +256,7 @@ func (e *Engine) recomputeLocked() {
 	now := e.observeClockLocked(e.now())
 	v := e.viewLocked(now)
 	ent := compute(v)
+	ent.Reason = e.reasonText(ent)
 	status := e.statusLocked(v, ent)
 	old := e.snap.Swap(&snapshot{ent: ent, status: status})
 	if old != nil && old.ent.State != ent.State {
@@ -325,6 +334,9 @@ func (e *Engine) Entitlement(feature string) *agentapi.Entitlement {
 		return &snap.ent
 	}
 	ent := forFeature(snap.ent, feature)
+	if ent.ReasonCode != snap.ent.ReasonCode {
+		ent.Reason = e.reasonText(ent)
+	}
 	return &ent
 }
 

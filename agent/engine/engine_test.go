@@ -119,7 +119,10 @@ func TestActivateByKeyAndReload(t *testing.T) {
 	if f := e.Entitlement("sign"); !f.Entitled || f.Feature != "sign" {
 		t.Fatalf("feature sign: %+v", f)
 	}
-	if f := e.Entitlement("teleport"); f.Entitled || !strings.Contains(f.Reason, "teleport") {
+	// A feature outside the plan: not entitled, the license's state, and a
+	// code a program can switch on (issue 13 item 8).
+	if f := e.Entitlement("teleport"); f.Entitled || f.State != agentapi.StateActive || f.ReasonCode != agentapi.ReasonFeatureNotInPlan ||
+		f.ReasonArgs["feature"] != "teleport" || !strings.Contains(f.Reason, "teleport") {
 		t.Fatalf("feature teleport: %+v", f)
 	}
 	st := e.Status()
@@ -277,7 +280,7 @@ func TestForeignState(t *testing.T) {
 	before := srv.count(protocol.PathCheckin)
 	b := newEngine(t, srv, dirB, fpB)
 	ent := b.Entitlement("")
-	if ent.Entitled || ent.State != agentapi.StateForeign || ent.Reason != "not entitled: this activation belongs to another computer" || ent.Lease != "" {
+	if ent.Entitled || ent.State != agentapi.StateForeign || ent.Reason != "this activation belongs to another computer" || ent.ReasonCode != agentapi.ReasonForeignDevice || ent.Lease != "" {
 		t.Fatalf("foreign: %+v", ent)
 	}
 	if b.Status().Activated {

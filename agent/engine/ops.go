@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -284,7 +285,7 @@ func (e *Engine) startBrowser(ctx context.Context) (agentapi.ActivateResponse, e
 	}
 	e.st.Activating = nil
 	e.st.Pending = p
-	e.st.Reason = ""
+	e.st.Reason, e.st.ReasonCode = "", ""
 	e.lastError = ""
 	e.nextPoll = e.now().Add(time.Duration(p.Interval) * time.Second)
 	_ = e.saveLocked()
@@ -335,7 +336,7 @@ func (e *Engine) pollLocked(ctx context.Context) {
 		return
 	}
 	if !now.Before(p.ExpiresAt) {
-		e.endPendingLocked("the browser sign-in code expired; start the sign-in again")
+		e.endPendingLocked(agentapi.ReasonSignInExpired, "the browser sign-in code expired; start the sign-in again")
 		e.mu.Unlock()
 		return
 	}
@@ -367,25 +368,31 @@ func (e *Engine) pollLocked(ctx context.Context) {
 		e.st.Pending.Interval = min(e.st.Pending.Interval+5, 60) // RFC 8628 section 3.5
 		_ = e.saveLocked()
 	case errors.As(err, &ue) && ue.body.Code == protocol.ErrAccessDenied:
-		e.endPendingLocked("the sign-in was denied in the browser")
+		e.endPendingLocked(agentapi.ReasonSignInDenied, "the sign-in was denied in the browser")
 		return
 	case errors.As(err, &ue) && ue.body.Code == protocol.ErrExpiredToken:
-		e.endPendingLocked("the browser sign-in code expired; start the sign-in again")
+		e.endPendingLocked(agentapi.ReasonSignInExpired, "the browser sign-in code expired; start the sign-in again")
 		return
 	case errors.As(err, &ne) || (errors.As(err, &ue) && ue.transient()):
 		e.lastError = e.apiError(err).Message
 	default:
-		e.endPendingLocked(e.apiError(err).Message)
+		e.endPendingLocked(agentapi.ReasonSignInFailed, e.apiError(err).Message)
 		return
 	}
 	e.nextPoll = now.Add(min(time.Duration(e.st.Pending.Interval)*time.Second, maxPollWait))
 	e.recomputeLocked()
 }
 
-func (e *Engine) endPendingLocked(why string) {
+// endPendingLocked ends a browser sign-in with a reason code; why is the
+// English detail shown as the last error (and, for a failure, as the
+// reason's detail).
+func (e *Engine) endPendingLocked(code, why string) {
 	e.st.Pending = nil
 	e.lastError = why
-	e.st.Reason = why
+	e.st.ReasonCode, e.st.Reason = code, ""
+	if code == agentapi.ReasonSignInFailed {
+		e.st.Reason = why
+	}
 	_ = e.saveLocked()
 	e.recomputeLocked()
 	e.log.Info("browser sign-in ended", "why", why)
@@ -477,4 +484,12 @@ func (e *Engine) CheckNow(ctx context.Context) error {
 	err := e.checkinOp(ctx)
 	e.poke()
 	return err
+}
+
+// notConfiguredReason is the English message of ErrNotConfigured (for logs;
+// people read the reason_code not_configured rendered from the catalog).
+func notConfiguredReason(missing []string) string {
+	return fmt.Sprintf("this agent is not configured: %s missing; set them in agent.toml, the ENTITLE_* environment or the flags, "+
+		"then restart the agent (pinned keys: run `entitle-server keys show` on the server, or read its JWK set at GET <server_url>%s)",
+		strings.Join(missing, " and "), protocol.PathKeys)
 }

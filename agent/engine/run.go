@@ -223,13 +223,13 @@ func (e *Engine) checkinOp(ctx context.Context) error {
 		}
 		e.log.Warn("device deactivated by the server", "code", ue.body.Code)
 		e.st.ClearActivation()
-		e.st.Reason = reason
+		e.st.ReasonCode, e.st.Reason = agentapi.ReasonDeactivatedRemote, ue.body.Message
 		e.lastError, e.failures = "", 0
 		_ = e.saveLocked()
 		e.publish(agentapi.Event{Type: agentapi.EventDeactivated, Time: now, Message: reason})
 		return e.apiError(err)
 	case errors.As(err, &ue) && ue.body.Code == protocol.ErrLicenseSuspended:
-		e.st.Suspended, e.st.Reason = true, ue.message()
+		e.st.Suspended, e.st.Reason, e.st.ReasonCode = true, ue.body.Message, agentapi.ReasonSuspended
 		e.st.OfflineSince = nil
 		e.lastError, e.failures = ue.message(), 0
 		e.nextCheckin = now.Add(e.checkinDelayLocked(now))
@@ -267,7 +267,7 @@ func (e *Engine) acceptCheckin(resp protocol.CheckinResponse, deviceID string, p
 	e.claims, e.leaseErr = c, nil
 	e.st.OfflineSince = nil
 	e.st.LastCheckin = timePtr(now.UTC())
-	e.st.Suspended, e.st.Reason = false, ""
+	e.st.Suspended, e.st.Reason, e.st.ReasonCode = false, "", ""
 	e.st.CheckinAfter = max(min(resp.CheckinAfter, int(MaxCheckin/time.Second)), 0)
 	e.st.Account, e.st.Organization = c.Account, c.Organization
 	// A successful check-in re-bases the trusted-time mark on the server's

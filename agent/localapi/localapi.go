@@ -23,6 +23,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/i18n"
 )
 
 // Engine is what the local API needs from the agent's engine (agent/engine
@@ -65,6 +66,8 @@ type Options struct {
 	// Server timeouts (defaults: 5 s, 15 s, 60 s, 120 s) and shutdown grace (5 s).
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout, ShutdownTimeout time.Duration
 	Now                                                                        func() time.Time
+	// Catalog renders reasons for Accept-Language (nil: i18n.New()).
+	Catalog *i18n.Bundle
 }
 
 // Defaults.
@@ -87,6 +90,7 @@ type Server struct {
 	handler http.Handler
 	auth    *authenticator
 	ent     entitlementCache
+	lang    *languages
 	streams chan struct{} // semaphore of event streams
 	stop    chan struct{} // closed when shutdown starts: ends event streams
 	stopped sync.Once
@@ -127,6 +131,7 @@ func New(o Options) (*Server, error) {
 		opts:    o,
 		log:     o.Logger,
 		engine:  o.Engine,
+		lang:    newLanguages(o.Catalog),
 		auth:    newAuthenticator(o.Token, o.FailureRate, o.FailureBurst, o.Now),
 		streams: make(chan struct{}, o.MaxStreams),
 		stop:    make(chan struct{}),

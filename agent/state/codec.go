@@ -112,7 +112,7 @@ func validate(st *State) error {
 	fields := []field{
 		{"lease", st.Lease, maxLease}, {"device id", st.DeviceID, maxText}, {"credential", st.Credential, maxSecret},
 		{"server url", st.ServerURL, maxText}, {"account", st.Account, maxText}, {"organization", st.Organization, maxText},
-		{"reason", st.Reason, maxText},
+		{"reason", st.Reason, maxText}, {"reason code", st.ReasonCode, 64},
 	}
 	if p := st.Pending; p != nil {
 		fields = append(fields,

@@ -80,8 +80,9 @@ type State struct {
 	TrustedTime  time.Time  `json:"trusted_time"`            // high-water mark of trusted time
 	OfflineSince *time.Time `json:"offline_since,omitempty"`
 	LastCheckin  *time.Time `json:"last_checkin,omitempty"`
-	Suspended    bool       `json:"suspended,omitempty"` // the server suspended the license
-	Reason       string     `json:"reason,omitempty"`    // why not entitled, as the server said
+	Suspended    bool       `json:"suspended,omitempty"`   // the server suspended the license
+	Reason       string     `json:"reason,omitempty"`      // details of why not entitled (the server's words), see ReasonCode
+	ReasonCode   string     `json:"reason_code,omitempty"` // agentapi.Reason* code of why not entitled
 	Pending      *Pending   `json:"pending,omitempty"`
 	// ClockSeen is the last wall-clock reading the agent observed and
 	// ClockSetBack the total the clock was seen going back (against real

@@ -53,7 +53,9 @@ func (s State) Entitled() bool { return s == StateActive || s == StateOffline }
 type Entitlement struct {
 	Entitled       bool       `json:"entitled"`
 	State          State      `json:"state"`
-	Reason         string     `json:"reason"`
+	Reason         string     `json:"reason"`      // ReasonCode rendered for a person, in the request's Accept-Language
+	ReasonCode     string     `json:"reason_code"` // stable machine code of the reason (Reason* constants)
+	ReasonArgs     ReasonArgs `json:"reason_args,omitempty"`
 	Feature        string     `json:"feature,omitempty"` // set when ?feature= was asked
 	Plan           string     `json:"plan,omitempty"`
 	Features       []string   `json:"features,omitempty"`
