@@ -199,8 +199,8 @@ func TestLeaseSnippets(t *testing.T) {
 	at := clock[1]
 	wantOK := "ok Pro lic_7QX4 2026-11-29T12:00:00Z"
 	cases := []struct {
-		name  string
-		env   []string
+		name string
+		env  []string
 		want string // the output of an acceptance, "" for a refusal
 	}{
 		{"example at the documented clock", []string{"LEASE=" + example, "JWKS=" + jwks, "FINGERPRINT=" + fpr, "NOW=" + at}, wantOK},
