@@ -3,8 +3,12 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"html"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -130,4 +134,67 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	do(t, call{method: "GET", path: "/"}, 303, also, nil)
 	do(t, call{method: "GET", path: protocol.PathVerify + "?user_code=ABCDEFGH"}, 200, also, nil)
 	do(t, call{method: "POST", path: "/logout", body: "csrf=x", contentType: "application/x-www-form-urlencoded"}, 303, only, nil)
+
+	// Pages, signed in (a cookie jar, as a browser): the device pages'
+	// statuses besides 200.
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Jar = jar
+	csrfField := regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	csrf := func(body []byte) string {
+		t.Helper()
+		m := csrfField.FindSubmatch(body)
+		if m == nil {
+			t.Fatalf("no csrf field in\n%s", body)
+		}
+		return html.UnescapeString(string(m[1]))
+	}
+	page := func(method, path string, form url.Values, want int) []byte {
+		t.Helper()
+		var req *http.Request
+		if form != nil {
+			req, err = http.NewRequest(method, srv.Base+path, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		} else {
+			req, err = http.NewRequest(method, srv.Base+path, nil)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, body := openapitest.Do(t, v, c, req, want, only)
+		return body
+	}
+	login := page("GET", "/login", nil, 200)
+	page("POST", "/login", url.Values{"csrf": {csrf(login)}, "email": {ownerEmail}, "password": {ownerPass}}, 303)
+	dp := page("GET", protocol.PathVerify, nil, 200)
+	tok := csrf(dp)
+	page("POST", protocol.PathVerify+"/approve", url.Values{"csrf": {tok}}, 400)
+	page("POST", protocol.PathVerify+"/deny", url.Values{"csrf": {tok}}, 400)
+	page("POST", protocol.PathVerify+"/approve", url.Values{"csrf": {"wrong"}, "user_code": {"BCDFGHJK"}}, 403)
+	page("POST", protocol.PathVerify+"/deny", url.Values{"csrf": {tok}, "user_code": {"BCDFGHJK"}}, 404)
+	page("POST", protocol.PathVerify+"/approve", url.Values{"csrf": {tok}, "user_code": {"BCDFGHJK"}}, 404)
+	// Wrong codes are limited per address: 404 until the limit, then 429.
+	limited := false
+	for i := 0; i < 200 && !limited; i++ {
+		req, _ := http.NewRequest("GET", srv.Base+protocol.PathVerify+"?user_code=BCDFGHJK", nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case 404:
+		case 429:
+			limited = true
+		default:
+			t.Fatalf("wrong code: status %d", resp.StatusCode)
+		}
+	}
+	if !limited {
+		t.Fatal("200 wrong codes were never limited")
+	}
+	page("GET", protocol.PathVerify+"?user_code=BCDFGHJK", nil, 429)
+	page("POST", protocol.PathVerify+"/approve", url.Values{"csrf": {tok}, "user_code": {"BCDFGHJK"}}, 429)
 }
