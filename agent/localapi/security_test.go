@@ -99,6 +99,31 @@ func TestHostHeader(t *testing.T) {
 	}
 }
 
+// TestHostsFollowBoundAddress: the IP literal accepted in Host is the one the
+// agent listens on (127.0.0.1 by default, ::1 when configured), never the
+// other; localhost always.
+func TestHostsFollowBoundAddress(t *testing.T) {
+	for _, tc := range []struct {
+		ip         net.IP
+		want, deny string
+	}{
+		{net.IPv4(127, 0, 0, 1), "127.0.0.1:7343", "[::1]:7343"},
+		{net.IPv6loopback, "[::1]:7343", "127.0.0.1:7343"},
+	} {
+		s, err := New(Options{Engine: newScripted(), Token: testToken})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.hosts.Store(allowedHosts(&net.TCPAddr{IP: tc.ip, Port: 7343}))
+		if !s.hostAllowed(tc.want) || !s.hostAllowed("localhost:7343") {
+			t.Errorf("bound to %s: %s or localhost:7343 refused (%v)", tc.ip, tc.want, *s.hosts.Load())
+		}
+		if s.hostAllowed(tc.deny) {
+			t.Errorf("bound to %s: %s accepted", tc.ip, tc.deny)
+		}
+	}
+}
+
 // TestBrowserRequestsRefused holds the browser rule (docs/threat-model.md):
 // Sec-Fetch-Site (every browser request), Origin or Referer refuse a request;
 // Sec-Fetch-Mode and Sec-Fetch-Dest alone, as Node's fetch sends them, do not.
