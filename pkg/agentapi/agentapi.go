@@ -203,16 +203,18 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 // Error codes of the local API.
 const (
-	ErrBadRequest    = "bad_request"  // 400: malformed JSON or bad field
-	ErrUnauthorized  = "unauthorized" // 401: missing or wrong API token
-	ErrForbidden     = "forbidden"    // 403: browser-originated request, bad Host, or not allowed by management mode
-	ErrNotFound      = "not_found"    // 404
-	ErrConflict      = "conflict"     // 409: e.g. already activated, name clash
-	ErrTooLarge      = "too_large"    // 413
-	ErrRateLimited   = "rate_limited" // 429
-	ErrUpstream      = "server_error" // 502: the licensing server failed or sent an invalid answer; Message carries its words
-	ErrUnavailable   = "unavailable"  // 503: the licensing server cannot be reached
-	ErrInternalError = "internal"     // 500
+	ErrBadRequest   = "bad_request"  // 400: malformed JSON or bad field
+	ErrUnauthorized = "unauthorized" // 401: missing or wrong API token
+	ErrForbidden    = "forbidden"    // 403: browser-originated request, bad Host, or not allowed by management mode
+	ErrNotFound     = "not_found"    // 404
+	// ErrMethodNotAllowed: 405, the path exists with other methods (listed in Allow).
+	ErrMethodNotAllowed = "method_not_allowed"
+	ErrConflict         = "conflict"     // 409: e.g. already activated, name clash
+	ErrTooLarge         = "too_large"    // 413
+	ErrRateLimited      = "rate_limited" // 429
+	ErrUpstream         = "server_error" // 502: the licensing server refused or failed; Message carries its words
+	ErrUnavailable      = "unavailable"  // 503: the licensing server cannot be reached
+	ErrInternalError    = "internal"     // 500
 )
 
 // Error codes of the licensing server's refusals, passed on by the agent
@@ -243,6 +245,8 @@ func HTTPStatus(code string) int {
 		return 403
 	case ErrNotFound, ErrUnknownLicense:
 		return 404
+	case ErrMethodNotAllowed:
+		return 405
 	case ErrConflict, ErrNoSeats, ErrNoLicense:
 		return 409
 	case ErrDeviceRevoked:

@@ -124,6 +124,7 @@ const (
 	ErrRateLimited        = "rate_limited"        // 429
 	ErrTooLarge           = "too_large"           // 413
 	ErrNotFound           = "not_found"           // 404
+	ErrMethodNotAllowed   = "method_not_allowed"  // 405: the path exists with other methods (listed in Allow)
 	ErrInternal           = "internal"            // 500
 )
 
@@ -188,6 +189,8 @@ func HTTPStatus(code string) int {
 		return 403
 	case ErrUnknownLicense, ErrNotFound:
 		return 404
+	case ErrMethodNotAllowed:
+		return 405
 	case ErrNoSeats, ErrNoLicense:
 		return 409
 	case ErrDeviceRevoked:

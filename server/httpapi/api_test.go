@@ -259,3 +259,45 @@ func TestHealthReportsDatabaseDown(t *testing.T) {
 		t.Fatalf("health with a closed database: %d %+v", st, h)
 	}
 }
+
+// TestWrongMethod: a known path with another method is 405 with Allow (in the
+// API's JSON error format); an unknown path stays 404.
+func TestWrongMethod(t *testing.T) {
+	e := apitest.Start(t, store.SQLite)
+	for _, tc := range []struct {
+		method, path string
+		want         int
+		allow        string
+	}{
+		{"POST", protocol.PathHealth, 405, "GET, HEAD"},
+		{"DELETE", protocol.PathKeys, 405, "GET, HEAD"},
+		{"GET", protocol.PathActivations, 405, "POST"},
+		{"GET", protocol.PathDevice, 405, "DELETE"},
+		{"PUT", httpapi.PathSessions, 405, "POST, DELETE"},
+		{"POST", httpapi.PathAccountDevices + "/dev_x", 405, "DELETE"},
+		{"GET", "/v1/nothing-here", 404, ""},
+		{"POST", "/v1/nothing-here", 404, ""},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, e.URL(tc.path), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := e.Server.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d (%s), want %d", resp.StatusCode, body, tc.want)
+			}
+			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Fatalf("Content-Type %q", ct)
+			}
+			if got := resp.Header.Get("Allow"); got != tc.allow {
+				t.Fatalf("Allow %q, want %q", got, tc.allow)
+			}
+		})
+	}
+}

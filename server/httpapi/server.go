@@ -165,10 +165,31 @@ func (s *Server) register() {
 	s.handle("DELETE "+PathAccountDevices+"/{id}", s.releaseDevice)
 	s.handle("GET /metrics", s.metrics.Handler().ServeHTTP)
 	// Unknown /v1 paths answer in the API's JSON error format, not net/http's
-	// plain-text 404.
-	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, apiError(protocol.ErrNotFound, "no such endpoint"))
-	})
+	// plain-text 404. This pattern takes every method, so ServeMux's own 405
+	// never shows under /v1: notFound tells a wrong method (405 with Allow)
+	// from an unknown path (404).
+	s.mux.HandleFunc(apiCatchAll, s.notFound)
+}
+
+const apiCatchAll = "/v1/"
+
+// methods an API route may have, for the Allow header of a 405.
+var apiMethods = [...]string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range apiMethods {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != apiCatchAll {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, apiError(protocol.ErrMethodNotAllowed, r.Method+" is not allowed here; allowed: "+strings.Join(allow, ", ")))
+		return
+	}
+	writeError(w, apiError(protocol.ErrNotFound, "no such endpoint"))
 }
 
 // HealthResponse is the body of GET /v1/health.
