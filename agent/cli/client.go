@@ -80,6 +80,17 @@ var apiErrorIDs = map[string]string{
 	agentapi.ErrConflict: "cli_api_conflict", agentapi.ErrTooLarge: "cli_api_too_large",
 	agentapi.ErrRateLimited: "cli_api_rate_limited", agentapi.ErrUpstream: "cli_api_server_error",
 	agentapi.ErrUnavailable: "cli_api_unavailable", agentapi.ErrInternalError: "cli_api_internal",
+	agentapi.ErrMethodNotAllowed: "cli_api_bad_request",
+}
+
+// refusalIDs are the catalog texts of the licensing server's refusals that
+// the agent passes on with their own code: the sentence is made here, in the
+// reader's language, and says "the licensing server refused" around it.
+var refusalIDs = map[string]string{
+	agentapi.ErrInvalidCredentials: "cli_refused_invalid_credentials", agentapi.ErrLicenseSuspended: "cli_refused_license_suspended",
+	agentapi.ErrLicenseExpired: "cli_refused_license_expired", agentapi.ErrManagedRemotely: "cli_refused_managed_remotely",
+	agentapi.ErrUnknownLicense: "cli_refused_unknown_license", agentapi.ErrNoSeats: "cli_refused_no_seats",
+	agentapi.ErrNoLicense: "cli_refused_no_license", agentapi.ErrDeviceRevoked: "cli_refused_device_revoked",
 }
 
 // apiFail maps a local API error to an exit code and the reader's words:
@@ -93,6 +104,12 @@ func apiFail(loc *i18n.Localizer, err error) error {
 	}
 	var ae *agentapi.Error
 	if errors.As(err, &ae) {
+		if rid, ok := refusalIDs[ae.Code]; ok {
+			return fail(ExitError, errors.New(loc.T("cli_api_server_error", i18n.Args{"message": loc.T(rid, nil)})))
+		}
+		if ae.Code == agentapi.ErrNotConfigured {
+			return fail(ExitError, errors.New(loc.T("cli_api_not_configured", nil)))
+		}
 		id, ok := apiErrorIDs[ae.Code]
 		if !ok {
 			id = "cli_api_internal"
