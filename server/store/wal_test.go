@@ -189,3 +189,49 @@ func TestCheckpointerTruncatesAfterLongReader(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestSQLitePragmas checks the settings the log bound and large databases
+// depend on, on the writer and on the readers.
+func TestSQLitePragmas(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "p.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tests := []struct {
+		pragma      string
+		write, read int64 // -1: not checked on that pool
+	}{
+		{"journal_mode", -1, -1},
+		{"wal_autocheckpoint", 1000, -1},
+		{"journal_size_limit", store.WALTargetBytes, -1},
+		{"cache_size", -32 << 10, -16 << 10},
+		{"mmap_size", 256 << 20, 256 << 20},
+		{"synchronous", 1, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.pragma, func(t *testing.T) {
+			if tc.pragma == "journal_mode" {
+				var mode string
+				if err := db.QueryRow(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+					t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
+				}
+				return
+			}
+			var w, r int64
+			if err := db.InTx(ctx, func(tx *store.Tx) error { return tx.QueryRow(ctx, "PRAGMA "+tc.pragma).Scan(&w) }); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.QueryRow(ctx, "PRAGMA "+tc.pragma).Scan(&r); err != nil {
+				t.Fatal(err)
+			}
+			if tc.write != -1 && w != tc.write {
+				t.Errorf("writer: %s = %d, want %d", tc.pragma, w, tc.write)
+			}
+			if tc.read != -1 && r != tc.read {
+				t.Errorf("reader: %s = %d, want %d", tc.pragma, r, tc.read)
+			}
+		})
+	}
+}
