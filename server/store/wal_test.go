@@ -38,12 +38,9 @@ func walSize(t testing.TB, db *store.DB) int64 {
 // the check-in's UPDATE ... RETURNING ran to completion, SQLite never
 // checkpointed and the log grew by about one page per check-in.
 func TestWALBoundedUnderCheckins(t *testing.T) {
-	if testing.Short() {
-		t.Skip("many thousands of check-ins")
-	}
 	e := apitest.Start(t, store.SQLite)
 	lic := e.Account(t, "owner@example.com", "correct horse battery", 100, time.Time{})
-	const devices, workers, checkins = 20, 8, 12000
+	const devices, workers, checkins = 20, 8, 8000
 	type dev struct {
 		cred string
 		req  protocol.CheckinRequest
@@ -100,7 +97,9 @@ func TestWALBoundedUnderCheckins(t *testing.T) {
 // TestWriteRowCompletes checks that WriteRow and WriteRowCached run an
 // UPDATE ... RETURNING to completion, so SQLite's automatic checkpoint keeps
 // the log small (a QueryRow read resets the statement before it completes,
-// and the log then grows by a page per statement).
+// and the log then grows by a page per statement). In a transaction the
+// COMMIT completes and checkpoints either way: the Tx.WriteRow case checks
+// the helper's answers, not a fix.
 func TestWriteRowCompletes(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -129,14 +128,14 @@ func TestWriteRowCompletes(t *testing.T) {
 			}
 			defer db.Close()
 			seed(t, db, 10)
-			// 3,000 single-page commits: without checkpoints, about 12 MiB of log.
-			for i := range 3000 {
+			// 2,000 single-page commits: without checkpoints, about 8 MiB of log.
+			for i := range 2000 {
 				if err := tc.write(db, i); err != nil {
 					t.Fatal(err)
 				}
 			}
 			if s := walSize(t, db); s > 6<<20 {
-				t.Fatalf("-wal file is %d bytes after 3,000 one-row updates: the statements did not complete, SQLite never checkpointed", s)
+				t.Fatalf("-wal file is %d bytes after 2,000 one-row updates: the statements did not complete, SQLite never checkpointed", s)
 			}
 			var n int64
 			err = db.WriteRow(ctx, "UPDATE licenses SET seats = 1 WHERE id = 'nope' RETURNING seats", []any{&n})
