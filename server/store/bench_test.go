@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -129,10 +131,21 @@ func BenchmarkLoopbackCheckin(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The same server logging at info, as JSON to a file (the production
+	// default level): what the access log costs the check-in.
+	logFile, err := os.Create(filepath.Join(b.TempDir(), "server.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer logFile.Close()
+	apiInfo, err := httpapi.New(svc, httpapi.Config{PublicURL: "http://127.0.0.1", Logger: slog.New(slog.NewJSONHandler(logFile, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, bc := range []struct {
 		name string
 		h    http.Handler
-	}{{"floor", floor}, {"checkin", api.Handler()}} {
+	}{{"floor", floor}, {"checkin", api.Handler()}, {"checkin-log-info", apiInfo.Handler()}} {
 		b.Run(bc.name, func(b *testing.B) {
 			srv := httptest.NewServer(bc.h)
 			defer srv.Close()
@@ -162,6 +175,11 @@ func BenchmarkLoopbackCheckin(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checkins/s")
+			if bc.name == "checkin-log-info" {
+				if fi, err := logFile.Stat(); err == nil {
+					b.ReportMetric(float64(fi.Size())/float64(b.N), "log-bytes/op")
+				}
+			}
 		})
 	}
 }
