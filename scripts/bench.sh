@@ -52,8 +52,10 @@ scripts/bench-agent.sh | tee "$out/agent.txt"
 section "Signature profiles (targets: full scan of 10,000 < 1 s; file written -> visible < 250 ms)"
 bench profiles.txt -bench 'Benchmark(FullScan10k|WriteToVisible)' -benchtime 3x ./agent/profiles/
 
-agent_ratio=$(sed -n 's/^RESULT agent_ratio=\([^ ]*\) agent_cpu_ratio=\(.*\)$/\1/p' "$out/agent.txt")
-agent_cpu=$(sed -n 's/^RESULT agent_ratio=\([^ ]*\) agent_cpu_ratio=\(.*\)$/\2/p' "$out/agent.txt")
+result() { sed -n 's/^RESULT .*'"$1"'=\([^ ]*\).*$/\1/p' "$out/agent.txt"; }
+agent_ratio=$(result agent_ratio)
+agent_cpu=$(result agent_cpu_ratio)
+agent_hdr=$(result agent_cpu_ratio_same_headers)
 wal_max=$(metric wal.txt BenchmarkCheckinWAL wal-MiB-max)
 wal_n=$(awk '/^BenchmarkCheckinWAL/ {print $2}' "$out/wal.txt")
 svc_1k=$(metric wal.txt BenchmarkCheckinWAL checkins/s)
@@ -69,6 +71,7 @@ row() { printf '%-62s %14s %8s  %s\n' "$@"; }
 row "measure" "value" "ratio" "target"
 row "agent GET /v1/entitlement vs bare net/http, req/s (wrk -c64)" "median" "$agent_ratio" ">= 0.90"
 row "agent GET /v1/entitlement vs bare net/http, CPU per request" "median" "$agent_cpu" ">= 0.90"
+row "  same, bare net/http sending the agent's headers, CPU" "median" "$agent_hdr" ""
 row "SQLite -wal file, largest during ${wal_n:-?} check-ins (MiB)" "$wal_max" "" "<= 16 (bound), < 64 (issue 15)"
 row "check-in in process, SQLite, 1k devices (/s)" "$svc_1k" "" ""
 row "check-in over loopback, in-process server, SQLite (/s)" "$loop" "$(ratio "$loop" "$floor")" ">= 0.80 of the floor"
