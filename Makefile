@@ -3,8 +3,12 @@ GO        ?= go
 BIN       := bin
 RUNDIR    := run
 PKGS      := ./...
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -s -w -X github.com/entitle/entitle/pkg/version.Version=$(VERSION)
+# The version every program and package carries (installer/version.sh): a
+# release tag as is (v1.2.3 -> 1.2.3), anything else 0.0.0-dev.g<commit>.
+# `make package VERSION=v1.2.3` or `VERSION=1.2.3 make package` sets it.
+VERSION   ?=
+VERSION_STAMP := $(shell ./installer/version.sh $(VERSION))
+LDFLAGS   := -s -w -X github.com/entitle/entitle/pkg/version.Version=$(VERSION_STAMP)
 
 .PHONY: all build run test test-unit bench lint fmt package clean cross
 
@@ -36,10 +40,15 @@ cross:
 	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./agent/... ./server/... ./tray/... ./pkg/...
 	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./agent/... ./server/... ./pkg/...
 
-# Linux .deb/.rpm (agent + tray, server) and the Windows MSI into dist/;
-# installer/build.sh builds its own release binaries for each OS.
+# Linux .deb/.rpm (agent + tray, server), the Windows MSI and the Linux tarball
+# into dist/; installer/build.sh builds its own release binaries for each OS.
+# A vendor builds for its own server:
+#   make package SERVER_URL=https://licensing.example.com PINNED_KEYS=key1,key2
+# (written into every package's agent.toml; see docs/install.md).
+SERVER_URL  ?=
+PINNED_KEYS ?=
 package:
-	VERSION='$(VERSION)' ./installer/build.sh
+	VERSION='$(VERSION_STAMP)' SERVER_URL='$(SERVER_URL)' PINNED_KEYS='$(PINNED_KEYS)' ./installer/build.sh
 
 clean:
 	rm -rf $(BIN) $(RUNDIR) dist

@@ -3,23 +3,67 @@
 # (SQLite under ./run), seeded with a demo account and license and activated, so
 # that `curl http://127.0.0.1:7343/v1/entitlement` answers entitled.
 # Ports: ENTITLE_RUN_SERVER_PORT (8780) and ENTITLE_RUN_AGENT_PORT (7343).
+# Folders: ENTITLE_RUN_BIN (./bin, the programs) and ENTITLE_RUN_DIR (./run).
+# ENTITLE_RUN_TIMEOUT: seconds each program has to start (default 30).
+# It stops with a message and a non-zero status when a port is taken or a
+# program does not start, rather than talking to whatever answers there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=./bin
-run=./run
+bin=${ENTITLE_RUN_BIN:-./bin}
+run=${ENTITLE_RUN_DIR:-./run}
 server_port=${ENTITLE_RUN_SERVER_PORT:-8780}
 agent_port=${ENTITLE_RUN_AGENT_PORT:-7343}
+timeout=${ENTITLE_RUN_TIMEOUT:-30}
 server_url="http://127.0.0.1:$server_port"
 mkdir -p "$run/agent/profiles"
 chmod 0700 "$run" "$run/agent"
+run=$(cd "$run" && pwd)
 db="sqlite:$run/server.db"
+
+die() {
+  echo "make run: $*" >&2
+  exit 1
+}
 
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# busy PORT: true when something already accepts connections on 127.0.0.1:PORT.
+busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for p in "server:$server_port:ENTITLE_RUN_SERVER_PORT" "agent:$agent_port:ENTITLE_RUN_AGENT_PORT"; do
+  IFS=: read -r what port var <<<"$p"
+  if busy "$port"; then
+    die "port $port (127.0.0.1) is already in use by another program, so the demo $what cannot listen there.
+  Stop that program (see: ss -ltnp 'sport = :$port'), or choose another port: $var=<port> make run"
+  fi
+done
+
+# started NAME PID ADDRFILE PORT: waits until the program PID has bound
+# 127.0.0.1:PORT itself (it writes ADDRFILE once listening) and answers its
+# health check there; fails if it exits or takes longer than $timeout s.
+started() {
+  local name=$1 pid=$2 addr_file=$3 port=$4 deadline=$((SECONDS + timeout))
+  while :; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid" 2>/dev/null || true
+      die "the $name did not start: it exited (its own error is above)"
+    fi
+    if [ -s "$addr_file" ]; then
+      local addr
+      addr=$(cat "$addr_file")
+      [ "$addr" = "127.0.0.1:$port" ] || die "the $name listens on $addr, not on 127.0.0.1:$port"
+      if curl -fsS --max-time 2 "http://$addr/v1/health" >/dev/null 2>&1; then return 0; fi
+    fi
+    [ $SECONDS -lt $deadline ] || die "the $name did not answer on 127.0.0.1:$port within $timeout s (ENTITLE_RUN_TIMEOUT)"
+    sleep 0.1
+  done
+}
 
 "$bin/entitle-server" migrate --db "$db" >/dev/null
 demo_json=$("$bin/entitle-server" demo --db "$db" --json)
@@ -33,22 +77,20 @@ pinned=$(field "$keys_json" '", ".join(chr(34)+k["public_key"]+chr(34) for k in 
 cat >"$run/agent.toml" <<TOML
 # Written by make run: an agent for this checkout, next to a local licensing server.
 listen = "127.0.0.1:$agent_port"
-state_dir = "$PWD/run/agent"
-profile_dir = "$PWD/run/agent/profiles"
+state_dir = "$run/agent"
+profile_dir = "$run/agent/profiles"
 server_url = "$server_url"
 pinned_keys = [$pinned]
 TOML
 
+rm -f "$run/server.addr" "$run/agent.addr"
 "$bin/entitle-server" serve --db "$db" --listen "127.0.0.1:$server_port" --public-url "$server_url" \
-  2> >(sed 's/^/server: /' >&2) &
+  --addr-file "$run/server.addr" 2> >(sed 's/^/server: /' >&2) &
 pids+=($!)
-"$bin/entitle" service run --config "$run/agent.toml" 2> >(sed 's/^/agent:  /' >&2) &
+started "licensing server" "${pids[-1]}" "$run/server.addr" "$server_port"
+"$bin/entitle" service run --config "$run/agent.toml" --addr-file "$run/agent.addr" 2> >(sed 's/^/agent:  /' >&2) &
 pids+=($!)
-
-for _ in $(seq 1 100); do
-  if curl -fsS "$server_url/v1/health" >/dev/null 2>&1 && curl -fsS "http://127.0.0.1:$agent_port/v1/health" >/dev/null 2>&1; then break; fi
-  sleep 0.1
-done
+started agent "${pids[-1]}" "$run/agent.addr" "$agent_port"
 
 if ! "$bin/entitle" --config "$run/agent.toml" status >/dev/null 2>&1; then
   "$bin/entitle" --config "$run/agent.toml" activate --license-key "$license_key"

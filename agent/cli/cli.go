@@ -2,8 +2,13 @@
 // (`entitle service run`) and the commands people and scripts use to talk to a
 // running agent through its local API.
 //
-// Exit codes: 0 ok; 1 error; 2 usage; 3 not entitled (status); 4 agent not
-// running.
+// Exit codes: 0 ok; 1 error; 2 usage (also: a confirmation or a password
+// needs a terminal and stdin is not one); 3 not entitled (status); 4 agent
+// not running.
+//
+// Every word it prints comes from the catalog (pkg/i18n, area cli) in the
+// language of --lang, ENTITLE_LANG, the configuration's language, or the
+// system's locale; TestNoLiteralsOutsideCatalog keeps it that way.
 package cli
 
 import (
@@ -19,6 +24,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/entitle/entitle/agent/config"
+	"github.com/entitle/entitle/pkg/i18n"
 )
 
 // Exit codes.
@@ -37,7 +43,16 @@ type Env struct {
 	Stderr     io.Writer
 	LookupEnv  func(string) (string, bool)
 	IsTerminal func(any) bool // reports whether a stream is an interactive terminal
-	OpenURL    func(ctx context.Context, url string) error
+	// OpenURL opens url in a browser and returns nil only when the opener
+	// reported success.
+	OpenURL func(ctx context.Context, url string) error
+	// ReadSecret reads a line from the terminal without echo (nil: the
+	// terminal of Stdin, with golang.org/x/term).
+	ReadSecret func(prompt string) (string, error)
+	// Catalog is the message catalog (nil: i18n.New()).
+	Catalog *i18n.Bundle
+
+	loc *i18n.Localizer // set by Run: the language of every message
 }
 
 // exitError carries an exit code with its error.
@@ -73,6 +88,13 @@ func Execute() int {
 
 // Run runs the command line with args and returns the exit code.
 func Run(ctx context.Context, args []string, env Env) int {
+	if env.Catalog == nil {
+		env.Catalog = i18n.New()
+	}
+	env.loc = env.Catalog.Localizer(detectLanguage(args, env))
+	if env.ReadSecret == nil {
+		env.ReadSecret = terminalSecret(env)
+	}
 	root := newRoot(env)
 	root.SetArgs(args)
 	root.SetIn(env.Stdin)
@@ -85,29 +107,29 @@ func Run(ctx context.Context, args []string, env Env) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(env.Stderr, "entitle:", ee.err)
+			fmt.Fprintln(env.Stderr, env.loc.T("cli_error_prefix", i18n.Args{"error": ee.err}))
 		}
 		return ee.code
 	}
 	// Anything else comes from argument parsing.
-	fmt.Fprintln(env.Stderr, "entitle:", err)
-	fmt.Fprintln(env.Stderr, "Run 'entitle --help' for usage.")
+	fmt.Fprintln(env.Stderr, env.loc.T("cli_error_prefix", i18n.Args{"error": usageError(env.loc, err)}))
+	fmt.Fprintln(env.Stderr, env.loc.T("cli_usage_hint", nil))
 	return ExitUsage
 }
 
 func newRoot(env Env) *cobra.Command {
+	loc := env.loc
 	root := &cobra.Command{
-		Use:   "entitle",
-		Short: "Entitle licensing agent",
-		Long: `entitle runs the Entitle licensing agent and talks to it.
-
-Exit codes: 0 ok, 1 error, 2 usage, 3 not entitled (status), 4 agent not running.`,
+		Use:           "entitle",
+		Short:         loc.T("cli_root_short", nil),
+		Long:          loc.T("cli_root_long", nil),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args:          cobra.NoArgs,
 		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	config.AddFlags(root.PersistentFlags())
+	localizeFlags(loc, root.PersistentFlags())
 	root.AddCommand(
 		newServiceCmd(env),
 		newStatusCmd(env),
@@ -117,27 +139,28 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 not entitled (status), 4 agent not running
 		newConfigCmd(env),
 		newVersionCmd(env),
 	)
-	root.AddCommand(withExitCodes(profilescli.Commands(profilescli.Deps{
+	root.AddCommand(withExitCodes(env.loc, profilescli.Commands(profilescli.Deps{
 		Stdin: env.Stdin, Stdout: env.Stdout, IsTerminal: env.IsTerminal,
 		Connect: func(cmd *cobra.Command) (*profilescli.Client, error) {
 			cfg, err := loadConfig(cmd, env)
 			if err != nil {
 				return nil, err
 			}
-			tok, err := readToken(cfg)
+			tok, err := readToken(env.loc, cfg)
 			if err != nil {
 				return nil, err
 			}
 			return profilescli.NewClient("http://"+cfg.Listen, tok, nil)
 		},
 	}))...)
+	localizeHelp(loc, root)
 	return root
 }
 
 // withExitCodes makes the errors of commands written outside this package
 // follow the documented exit codes: a failure while running is 1 (4 when the
 // agent is not running), never 2, which Run keeps for usage errors.
-func withExitCodes(cmds []*cobra.Command) []*cobra.Command {
+func withExitCodes(loc *i18n.Localizer, cmds []*cobra.Command) []*cobra.Command {
 	for _, c := range cmds {
 		if run := c.RunE; run != nil {
 			c.RunE = func(cmd *cobra.Command, args []string) error {
@@ -146,10 +169,10 @@ func withExitCodes(cmds []*cobra.Command) []*cobra.Command {
 				if err == nil || errors.As(err, &ee) {
 					return err
 				}
-				return apiFail(err)
+				return apiFail(loc, err)
 			}
 		}
-		withExitCodes(c.Commands())
+		withExitCodes(loc, c.Commands())
 	}
 	return cmds
 }
@@ -157,9 +180,9 @@ func withExitCodes(cmds []*cobra.Command) []*cobra.Command {
 // loadConfig loads the effective configuration for cmd (file, environment,
 // flags), as the agent does.
 func loadConfig(cmd *cobra.Command, env Env) (config.Config, error) {
-	cfg, err := config.Load(defaultConfigPath(), env.LookupEnv, cmd.Flags())
+	cfg, err := config.Load(config.DefaultPath(), env.LookupEnv, cmd.Flags())
 	if err != nil {
-		return config.Config{}, fail(ExitUsage, fmt.Errorf("configuration: %w", err))
+		return config.Config{}, fail(ExitUsage, configError(env.loc, err))
 	}
 	return cfg, nil
 }

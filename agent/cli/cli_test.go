@@ -15,7 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/text/language"
+
 	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/i18n"
 	"github.com/entitle/entitle/pkg/licensekey"
 	"github.com/entitle/entitle/pkg/testenv"
 )
@@ -78,7 +81,7 @@ func runBin(t *testing.T, bin, stdin string, args ...string) (string, string, in
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.Stdin = strings.NewReader(stdin)
-	cmd.Env = append(os.Environ(), "ENTITLE_CONFIG=")
+	cmd.Env = append(os.Environ(), "ENTITLE_CONFIG=", "LANG=C", "LC_ALL=", "LC_MESSAGES=", "ENTITLE_LANG=")
 	err := cmd.Run()
 	code := 0
 	var ee *exec.ExitError
@@ -194,22 +197,43 @@ func TestAgainstRunningAgent(t *testing.T) {
 
 func TestHeadline(t *testing.T) {
 	d := time.Date(2027, 3, 1, 12, 0, 0, 0, time.Local)
+	stamp := d.UTC().Format(time.RFC3339)
+	en, fr := testLoc(i18n.English), testLoc(i18n.French)
 	for _, tc := range []struct {
-		e    agentapi.Entitlement
-		want string
+		e      agentapi.Entitlement
+		wantEn string
+		wantFr string
 	}{
-		{agentapi.Entitlement{Entitled: true, State: agentapi.StateActive, Plan: "pro", TermEnd: &d}, "Active — Pro plan, licensed until 2027-03-01"},
-		{agentapi.Entitlement{Entitled: true, State: agentapi.StateOffline, Plan: "basic", LeaseExpiry: &d}, "Offline — Basic plan, licensed until 2027-03-01"},
-		{agentapi.Entitlement{State: agentapi.StateInactive, Reason: "not activated"}, "Not activated — not activated"},
-		{agentapi.Entitlement{State: "weird"}, "weird"},
+		{agentapi.Entitlement{Entitled: true, State: agentapi.StateActive, Plan: "pro", TermEnd: &d, ReasonCode: agentapi.ReasonLicensed, ReasonArgs: agentapi.ReasonArgs{"plan": "pro", "term_end": stamp}},
+			"Active — Pro plan, licensed until March 1, 2027", "Actif — formule Pro, licence valable jusqu’au 1er mars 2027"},
+		{agentapi.Entitlement{State: agentapi.StateInactive, Reason: "this computer is not activated", ReasonCode: agentapi.ReasonNotActivated},
+			"Not activated — this computer is not activated", "Non activé — ce poste n’est pas activé"},
+		{agentapi.Entitlement{State: "weird", Reason: "from a newer agent", ReasonCode: "weird_code"}, "weird — from a newer agent", "weird — from a newer agent"},
+		{agentapi.Entitlement{State: "weird"}, "weird", "weird"},
 	} {
-		if got := headline(tc.e); got != tc.want {
-			t.Errorf("headline = %q, want %q", got, tc.want)
+		if got := headline(en, tc.e); got != tc.wantEn {
+			t.Errorf("headline = %q, want %q", got, tc.wantEn)
+		}
+		if got := headline(fr, tc.e); got != tc.wantFr {
+			t.Errorf("French headline = %q, want %q", got, tc.wantFr)
 		}
 	}
 }
 
+func testLoc(tag language.Tag) *i18n.Localizer { return i18n.New().Localizer(tag) }
+
 func TestActivateRequest(t *testing.T) {
+	key, err := licensekey.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One symbol changed: the check symbol no longer matches.
+	typo := []byte(key)
+	if typo[0] == '0' {
+		typo[0] = '1'
+	} else {
+		typo[0] = '0'
+	}
 	for _, tc := range []struct {
 		name  string
 		o     activateOptions
@@ -218,13 +242,16 @@ func TestActivateRequest(t *testing.T) {
 		ok    bool
 	}{
 		{"browser", activateOptions{}, "", agentapi.ActivateRequest{Method: agentapi.ActivateBrowser}, true},
-		{"key", activateOptions{licenseKey: " K-1 "}, "", agentapi.ActivateRequest{Method: agentapi.ActivateLicenseKey, LicenseKey: "K-1"}, true},
+		{"key", activateOptions{licenseKey: " " + strings.ToLower(strings.ReplaceAll(key, "-", " ")) + " "}, "", agentapi.ActivateRequest{Method: agentapi.ActivateLicenseKey, LicenseKey: key}, true},
+		{"not a key", activateOptions{licenseKey: "K-1"}, "", agentapi.ActivateRequest{}, false},
+		{"mistyped key", activateOptions{licenseKey: string(typo)}, "", agentapi.ActivateRequest{}, false},
+		{"not an email", activateOptions{email: "ann", passwordStdin: true}, "pw\n", agentapi.ActivateRequest{}, false},
 		{"password", activateOptions{email: "a@b.c", passwordStdin: true}, "pw word\r\nrest", agentapi.ActivateRequest{Method: agentapi.ActivatePassword, Email: "a@b.c", Password: "pw word"}, true},
 		{"empty password", activateOptions{email: "a@b.c", passwordStdin: true}, "\n", agentapi.ActivateRequest{}, false},
 		{"long password", activateOptions{email: "a@b.c", passwordStdin: true}, strings.Repeat("x", 2000), agentapi.ActivateRequest{}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := activateRequest(tc.o, strings.NewReader(tc.stdin))
+			got, err := activateRequest(tc.o, Env{Stdin: strings.NewReader(tc.stdin), loc: testLoc(i18n.English)})
 			if (err == nil) != tc.ok || got != tc.want {
 				t.Fatalf("got %+v, %v", got, err)
 			}

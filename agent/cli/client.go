@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"syscall"
@@ -13,6 +12,7 @@ import (
 	"github.com/entitle/entitle/agent/config"
 	"github.com/entitle/entitle/pkg/agentapi"
 	"github.com/entitle/entitle/pkg/agentclient"
+	"github.com/entitle/entitle/pkg/i18n"
 )
 
 // connect loads the configuration and returns a client of the agent it names
@@ -24,7 +24,7 @@ func connect(cmd *cobra.Command, env Env) (c *agentclient.Client, cfg config.Con
 	if err != nil {
 		return nil, cfg, nil, err
 	}
-	tok, tokenErr := readToken(cfg)
+	tok, tokenErr := readToken(env.loc, cfg)
 	c, err = agentclient.New(agentclient.Options{BaseURL: "http://" + cfg.Listen, Token: tok})
 	if err != nil {
 		return nil, cfg, nil, fail(ExitError, err)
@@ -43,42 +43,61 @@ func actThenStatus(cmd *cobra.Command, env Env, act func(*agentclient.Client) er
 		return nil, tokErr
 	}
 	if err := act(c); err != nil {
-		return nil, apiFail(err)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return nil, err
+		}
+		return nil, apiFail(env.loc, err)
 	}
 	st, err := c.Status(cmd.Context())
 	if err != nil {
-		return nil, apiFail(err)
+		return nil, apiFail(env.loc, err)
 	}
 	return st, nil
 }
 
 // readToken reads the API token of the agent cfg names, with errors that
 // say what to do and carry the documented exit codes.
-func readToken(cfg config.Config) (string, error) {
+func readToken(loc *i18n.Localizer, cfg config.Config) (string, error) {
 	tok, err := agentclient.ReadToken(cfg.StateDir)
 	switch {
 	case err == nil:
 		return tok, nil
 	case errors.Is(err, fs.ErrNotExist):
-		return "", fail(ExitNoAgent, fmt.Errorf("no API token in %s: the agent has not run with this state folder (check --state-dir)", cfg.StateDir))
+		return "", fail(ExitNoAgent, errors.New(loc.T("cli_no_token", i18n.Args{"dir": cfg.StateDir})))
 	case errors.Is(err, fs.ErrPermission):
-		return "", fail(ExitError, fmt.Errorf("cannot read the API token in %s: run as an administrator or a member of the entitle group", cfg.StateDir))
+		return "", fail(ExitError, errors.New(loc.T("cli_token_denied", i18n.Args{"dir": cfg.StateDir})))
 	default:
 		return "", fail(ExitError, err)
 	}
 }
 
-// apiFail maps a local API error to an exit code.
-func apiFail(err error) error {
+// apiErrorIDs are the catalog messages of the local API's error codes; the
+// agent's English message is their detail.
+var apiErrorIDs = map[string]string{
+	agentapi.ErrBadRequest: "cli_api_bad_request", agentapi.ErrUnauthorized: "cli_api_unauthorized",
+	agentapi.ErrForbidden: "cli_api_forbidden", agentapi.ErrNotFound: "cli_api_not_found",
+	agentapi.ErrConflict: "cli_api_conflict", agentapi.ErrTooLarge: "cli_api_too_large",
+	agentapi.ErrRateLimited: "cli_api_rate_limited", agentapi.ErrUpstream: "cli_api_server_error",
+	agentapi.ErrUnavailable: "cli_api_unavailable", agentapi.ErrInternalError: "cli_api_internal",
+}
+
+// apiFail maps a local API error to an exit code and the reader's words:
+// the code chooses the sentence, the agent's message is its detail.
+func apiFail(loc *i18n.Localizer, err error) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, agentclient.ErrAgentNotRunning) || errors.Is(err, syscall.ECONNREFUSED) {
-		return fail(ExitNoAgent, errors.New("the agent is not running (start it with 'entitle service start')"))
+		return fail(ExitNoAgent, errors.New(loc.T("cli_agent_not_running", nil)))
 	}
 	var ae *agentapi.Error
 	if errors.As(err, &ae) {
-		return fail(ExitError, errors.New(ae.Message))
+		id, ok := apiErrorIDs[ae.Code]
+		if !ok {
+			id = "cli_api_internal"
+		}
+		return fail(ExitError, errors.New(loc.T(id, i18n.Args{"message": ae.Message})))
 	}
 	return fail(ExitError, err)
 }

@@ -1,13 +1,18 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
-	"github.com/entitle/entitle/pkg/agentclient"
 	"runtime"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/entitle/entitle/agent/config"
+	"github.com/entitle/entitle/pkg/agentclient"
+	"github.com/entitle/entitle/pkg/i18n"
+	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/pkg/version"
 )
 
@@ -15,31 +20,36 @@ func newCheckCmd(env Env) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "check",
-		Short: "Make the agent check in with the licensing server now",
+		Short: env.loc.T("cli_check_short", nil),
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := actThenStatus(cmd, env, func(c *agentclient.Client) error { return c.Check(cmd.Context()) })
+			st, err := actThenStatus(cmd, env, func(c *agentclient.Client) error {
+				if cur, err := c.Status(cmd.Context()); err == nil && !cur.Activated {
+					return fail(ExitError, errors.New(env.loc.T("cli_check_not_activated", nil)))
+				}
+				return c.Check(cmd.Context())
+			})
 			if err != nil {
 				return err
 			}
 			if asJSON {
 				return writeJSON(env.Stdout, st)
 			}
-			printStatus(env.Stdout, st, true)
+			printStatus(env.Stdout, env.loc, st, true)
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, env.loc.T("cli_flag_json", nil))
 	return cmd
 }
 
 func newConfigCmd(env Env) *cobra.Command {
-	cmd := &cobra.Command{Use: "config", Short: "Configuration commands", Args: cobra.NoArgs,
+	cmd := &cobra.Command{Use: "config", Short: env.loc.T("cli_config_short", nil), Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	var asJSON bool
 	show := &cobra.Command{
 		Use:   "show",
-		Short: "Print the effective configuration (defaults, file, environment, flags)",
+		Short: env.loc.T("cli_config_show_short", nil),
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, env)
@@ -49,30 +59,37 @@ func newConfigCmd(env Env) *cobra.Command {
 			// The one secret of the configuration, the enrollment token, shows
 			// only whether it is set (pinned keys are public keys); the API
 			// token lives in the state folder and is never printed.
-			token := "not set"
+			token := env.loc.T("cli_config_not_set", nil)
 			if cfg.EnrollmentToken.IsSet() {
 				token = config.Redacted
 			}
 			if asJSON {
+				missing := cfg.Missing()
+				if missing == nil {
+					missing = []string{}
+				}
 				return writeJSON(env.Stdout, configView{cfg.Listen, cfg.StateDir, cfg.ProfileDir, cfg.ServerURL, cfg.ProductID,
-					cfg.HelpURL, cfg.LogLevel, cfg.PinnedKeys, cfg.ExpiringDays, cfg.ManagementMode, cfg.EnrollmentToken.String()})
+					cfg.HelpURL, cfg.LogLevel, cfg.PinnedKeys, cfg.ExpiringDays, cfg.ManagementMode, cfg.Language, cfg.EnrollmentToken.String(), missing})
 			}
-			w := env.Stdout
-			fmt.Fprintf(w, "listen          = %s\n", cfg.Listen)
-			fmt.Fprintf(w, "state_dir       = %s\n", cfg.StateDir)
-			fmt.Fprintf(w, "profile_dir     = %s\n", cfg.ProfileDir)
-			fmt.Fprintf(w, "server_url      = %s\n", cfg.ServerURL)
-			fmt.Fprintf(w, "product_id      = %s\n", cfg.ProductID)
-			fmt.Fprintf(w, "help_url        = %s\n", cfg.HelpURL)
-			fmt.Fprintf(w, "log_level       = %s\n", cfg.LogLevel)
-			fmt.Fprintf(w, "pinned_keys     = %q\n", cfg.PinnedKeys)
-			fmt.Fprintf(w, "expiring_days   = %d\n", cfg.ExpiringDays)
-			fmt.Fprintf(w, "management_mode = %s\n", cfg.ManagementMode)
-			fmt.Fprintf(w, "enrollment_token = %s\n", token)
+			// The setting names are agent.toml's keys: not translated.
+			for _, kv := range [][2]string{
+				{"listen", cfg.Listen}, {"state_dir", cfg.StateDir}, {"profile_dir", cfg.ProfileDir},
+				{"server_url", cfg.ServerURL}, {"product_id", cfg.ProductID}, {"help_url", cfg.HelpURL},
+				{"log_level", cfg.LogLevel}, {"pinned_keys", fmt.Sprintf("%q", cfg.PinnedKeys)},
+				{"expiring_days", strconv.Itoa(cfg.ExpiringDays)}, {"management_mode", cfg.ManagementMode},
+				{"language", cfg.Language}, {"enrollment_token", token},
+			} {
+				fmt.Fprintf(env.Stdout, "%-15s = %s\n", kv[0], kv[1])
+			}
+			if m := cfg.Missing(); len(m) > 0 {
+				fmt.Fprintln(env.Stdout)
+				fmt.Fprintln(env.Stdout, env.loc.T("cli_config_missing", i18n.Args{"settings": strings.Join(m, ", ")}))
+				fmt.Fprintln(env.Stdout, env.loc.T("cli_config_missing_keys_hint", i18n.Args{"path": protocol.PathKeys}))
+			}
 			return nil
 		},
 	}
-	show.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	show.Flags().BoolVar(&asJSON, "json", false, env.loc.T("cli_flag_json", nil))
 	cmd.AddCommand(show)
 	return cmd
 }
@@ -81,17 +98,17 @@ func newVersionCmd(env Env) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
+		Short: env.loc.T("cli_version_short", nil),
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if asJSON {
 				return writeJSON(env.Stdout, map[string]string{"version": version.Version, "go": runtime.Version(), "os": runtime.GOOS, "arch": runtime.GOARCH})
 			}
-			fmt.Fprintf(env.Stdout, "entitle %s (%s, %s/%s)\n", version.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintln(env.Stdout, env.loc.T("cli_version_line", i18n.Args{"version": version.Version, "go": runtime.Version(), "os": runtime.GOOS, "arch": runtime.GOARCH}))
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, env.loc.T("cli_flag_json", nil))
 	return cmd
 }
 
@@ -107,6 +124,9 @@ type configView struct {
 	PinnedKeys     []string `json:"pinned_keys"`
 	ExpiringDays   int      `json:"expiring_days"`
 	ManagementMode string   `json:"management_mode"`
+	Language       string   `json:"language"`
 	// EnrollmentToken is "set" or "", never the token.
 	EnrollmentToken string `json:"enrollment_token"`
+	// Missing names the settings the agent needs and lacks (config.Missing).
+	Missing []string `json:"missing"`
 }

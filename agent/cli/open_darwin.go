@@ -5,8 +5,6 @@ import (
 	"os/exec"
 )
 
-func defaultConfigPath() string { return "/Library/Application Support/Entitle/agent.toml" }
-
 // openURL opens url in the default browser.
 func openURL(ctx context.Context, url string) error {
 	return startDetached(ctx, exec.Command("/usr/bin/open", url))

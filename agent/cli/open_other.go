@@ -7,6 +7,4 @@ import (
 	"errors"
 )
 
-func defaultConfigPath() string { return "/usr/local/etc/entitle/agent.toml" }
-
-func openURL(context.Context, string) error { return errors.New("no browser opener on this system") }
+func openURL(context.Context, string) error { return errors.New("no browser opener on this system") } // i18n:ignore only tested for nil

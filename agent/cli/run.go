@@ -21,6 +21,7 @@ import (
 	"github.com/entitle/entitle/agent/fingerprint"
 	"github.com/entitle/entitle/agent/localapi"
 	"github.com/entitle/entitle/agent/state"
+	"github.com/entitle/entitle/pkg/i18n"
 	"github.com/entitle/entitle/pkg/version"
 )
 
@@ -35,7 +36,7 @@ func newRunCmd(env Env) *cobra.Command {
 	var o runOptions
 	cmd := &cobra.Command{
 		Use:   "run",
-		Short: "Run the agent in the foreground (what the service runs)",
+		Short: env.loc.T("cli_run_short", nil),
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, env)
@@ -43,41 +44,42 @@ func newRunCmd(env Env) *cobra.Command {
 				return err
 			}
 			if o.logFormat != "text" && o.logFormat != "json" {
-				return fail(ExitUsage, fmt.Errorf("--log-format must be text or json, not %q", o.logFormat))
+				return fail(ExitUsage, errors.New(env.loc.T("cli_run_bad_log_format", i18n.Args{"value": o.logFormat})))
 			}
 			return fail(ExitError, runService(cmd.Context(), func(ctx context.Context) error {
-				return runAgent(ctx, cfg, o, env.Stderr)
+				return runAgent(ctx, cfg, o, env.Stderr, env.Catalog)
 			}))
 		},
 	}
-	cmd.Flags().StringVar(&o.addrFile, "addr-file", "", "write the bound host:port to this file once listening")
-	cmd.Flags().StringVar(&o.logFormat, "log-format", "text", "log format on stderr: text or json")
-	cmd.Flags().StringVar(&o.tokenGroup, "token-group", "", "OS group allowed to read the API token file (Unix; the installer passes entitle)")
+	cmd.Flags().StringVar(&o.addrFile, "addr-file", "", env.loc.T("cli_flag_addr_file", nil))
+	cmd.Flags().StringVar(&o.logFormat, "log-format", "text", env.loc.T("cli_flag_log_format", nil))
+	cmd.Flags().StringVar(&o.tokenGroup, "token-group", "", env.loc.T("cli_flag_token_group", nil))
 	return cmd
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("log level %q: %w", level, err)
+		return nil, fmt.Errorf("log level %q: %w", level, err) // i18n:ignore service log (entitle service run)
 	}
 	ho := &slog.HandlerOptions{Level: lv}
+	// Every component's log lines are masked: no whole license key in them.
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, ho)), nil
+		return slog.New(engine.MaskKeys(slog.NewJSONHandler(w, ho))), nil
 	}
-	return slog.New(slog.NewTextHandler(w, ho)), nil
+	return slog.New(engine.MaskKeys(slog.NewTextHandler(w, ho))), nil
 }
 
 // runAgent runs engine and local API until ctx ends. It returns nil after a
 // clean shutdown.
-func runAgent(ctx context.Context, cfg config.Config, o runOptions, logw io.Writer) error {
+func runAgent(ctx context.Context, cfg config.Config, o runOptions, logw io.Writer, cat *i18n.Bundle) error {
 	log, err := newLogger(logw, o.logFormat, cfg.LogLevel)
 	if err != nil {
 		return err
 	}
 	keys, err := cfg.KeySet()
 	if err != nil {
-		return fmt.Errorf("pinned keys: %w", err)
+		return fmt.Errorf("pinned keys: %w", err) // i18n:ignore service log (entitle service run)
 	}
 	fp, err := fingerprint.Fingerprint(cfg.ProductID)
 	if err != nil {
@@ -90,7 +92,7 @@ func runAgent(ctx context.Context, cfg config.Config, o runOptions, logw io.Writ
 	// Created at start so a fresh install has a folder to open and drop
 	// profiles into; private keys inside are 0600 whatever the folder's mode.
 	if err := os.MkdirAll(cfg.ProfileDir, 0o700); err != nil {
-		return fmt.Errorf("profile folder: %w", err)
+		return fmt.Errorf("profile folder: %w", err) // i18n:ignore service log (entitle service run)
 	}
 	// The profile manager reads the plan limit from the engine's precomputed
 	// answer (no lock, no I/O); eng is assigned before either one runs.
@@ -104,11 +106,11 @@ func runAgent(ctx context.Context, cfg config.Config, o runOptions, logw io.Writ
 	if err != nil {
 		return err
 	}
-	eng, err = engine.New(engine.Options{Config: cfg, Fingerprint: fp, Keys: keys, Logger: log.With("component", "engine"), Version: version.Version, Profiles: pm})
+	eng, err = engine.New(engine.Options{Config: cfg, Fingerprint: fp, Keys: keys, Logger: log.With("component", "engine"), Version: version.Version, Profiles: pm, Catalog: cat})
 	if err != nil {
 		return err
 	}
-	api, err := localapi.New(localapi.Options{Engine: eng, Token: token, Logger: log.With("component", "localapi"), Extra: pm.Routes, BodyLimits: profiles.BodyLimits()})
+	api, err := localapi.New(localapi.Options{Engine: eng, Token: token, Catalog: cat, Logger: log.With("component", "localapi"), Extra: pm.Routes, BodyLimits: profiles.BodyLimits()})
 	if err != nil {
 		return err
 	}
@@ -161,18 +163,18 @@ func runAgent(ctx context.Context, cfg config.Config, o runOptions, logw io.Writ
 func writeAddrFile(path, addr string) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".addr-*")
 	if err != nil {
-		return fmt.Errorf("addr file: %w", err)
+		return fmt.Errorf("addr file: %w", err) // i18n:ignore service log (entitle service run)
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.WriteString(strings.TrimSpace(addr) + "\n"); err != nil {
 		tmp.Close()
-		return fmt.Errorf("addr file: %w", err)
+		return fmt.Errorf("addr file: %w", err) // i18n:ignore service log (entitle service run)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("addr file: %w", err)
+		return fmt.Errorf("addr file: %w", err) // i18n:ignore service log (entitle service run)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("addr file: %w", err)
+		return fmt.Errorf("addr file: %w", err) // i18n:ignore service log (entitle service run)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/kardianos/service"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/entitle/entitle/agent/config"
 	"github.com/entitle/entitle/agent/svc"
+	"github.com/entitle/entitle/pkg/i18n"
 )
 
 // Service identity for the OS service manager. ServiceName is per OS
@@ -28,15 +30,19 @@ const (
 func newServiceCmd(env Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "service",
-		Short: "Run or manage the agent service (run, install, uninstall, start, stop, restart, status)",
+		Short: env.loc.T("cli_service_short", nil),
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newRunCmd(env), newInstallCmd(env), newServiceStatusCmd(env))
-	for _, action := range []string{"uninstall", "start", "stop", "restart"} {
+	for _, a := range []struct{ action, short, done string }{
+		{"uninstall", "cli_service_uninstall_short", "cli_service_uninstalled"}, {"start", "cli_service_start_short", "cli_service_started"},
+		{"stop", "cli_service_stop_short", "cli_service_stopped"}, {"restart", "cli_service_restart_short", "cli_service_restarted"},
+	} {
+		action, done := a.action, a.done
 		cmd.AddCommand(&cobra.Command{
 			Use:   action,
-			Short: action + " the agent service",
+			Short: env.loc.T(a.short, nil),
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				s, err := newService(nil, nil)
@@ -46,7 +52,7 @@ func newServiceCmd(env Env) *cobra.Command {
 				if err := s.Control(action); err != nil {
 					return fail(ExitError, err)
 				}
-				fmt.Fprintf(env.Stdout, "Service %s: %s done.\n", ServiceName, action)
+				fmt.Fprintln(env.Stdout, env.loc.T(done, i18n.Args{"name": ServiceName}))
 				return nil
 			},
 		})
@@ -67,14 +73,13 @@ func newInstallCmd(env Env) *cobra.Command {
 	var tokenGroup, logFormat string
 	cmd := &cobra.Command{
 		Use:   "install",
-		Short: "Install the agent as an OS service (configuration flags given here are passed to the service)",
+		Short: env.loc.T("cli_service_install_short", nil),
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f := cmd.Flags().Lookup(config.FlagEnrollment); f != nil && f.Changed {
 				// The service definition (unit file, plist, service
 				// arguments) is readable by every local user.
-				return fail(ExitUsage, fmt.Errorf("--%s is not stored in the service definition, which every user can read: put enrollment_token in the configuration file or set %s for the service",
-					config.FlagEnrollment, config.EnvEnrollment))
+				return fail(ExitUsage, errors.New(env.loc.T("cli_service_enrollment_refused", i18n.Args{"flag": config.FlagEnrollment, "env": config.EnvEnrollment})))
 			}
 			if _, err := loadConfig(cmd, env); err != nil {
 				return err
@@ -96,12 +101,12 @@ func newInstallCmd(env Env) *cobra.Command {
 			if err := s.Control("install"); err != nil {
 				return fail(ExitError, err)
 			}
-			fmt.Fprintf(env.Stdout, "Service %s installed (%s).\n", ServiceName, s.Platform())
+			fmt.Fprintln(env.Stdout, env.loc.T("cli_service_installed", i18n.Args{"name": ServiceName, "platform": s.Platform()}))
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&tokenGroup, "token-group", "", "OS group allowed to read the API token file (passed to service run)")
-	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format of the service (passed to service run)")
+	cmd.Flags().StringVar(&tokenGroup, "token-group", "", env.loc.T("cli_flag_install_token_group", nil))
+	cmd.Flags().StringVar(&logFormat, "log-format", "text", env.loc.T("cli_flag_install_log_format", nil))
 	return cmd
 }
 
@@ -109,7 +114,7 @@ func newServiceStatusCmd(env Env) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show whether the agent service is installed and running",
+		Short: env.loc.T("cli_service_status_short", nil),
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := newService(nil, nil)
@@ -123,11 +128,11 @@ func newServiceStatusCmd(env Env) *cobra.Command {
 			if asJSON {
 				return writeJSON(env.Stdout, map[string]string{"name": ServiceName, "platform": s.Platform(), "status": st})
 			}
-			fmt.Fprintf(env.Stdout, "%s: %s (%s)\n", ServiceName, st, s.Platform())
+			fmt.Fprintln(env.Stdout, env.loc.T("cli_service_status_line", i18n.Args{"name": ServiceName, "status": st, "platform": s.Platform()}))
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, env.loc.T("cli_flag_json", nil))
 	return cmd
 }
 

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -34,6 +35,9 @@ type Config struct {
 	PinnedKeys     []string `toml:"pinned_keys"` // base64url Ed25519 public keys (lease.DecodePublicKey)
 	ExpiringDays   int      `toml:"expiring_days"`
 	ManagementMode string   `toml:"management_mode"`
+	// Language overrides the language of the CLI and the tray ("en", "fr";
+	// empty: the system's locale).
+	Language string `toml:"language"`
 	// EnrollmentToken is a license key the agent activates with by itself
 	// when its state folder has never held an activation (see the engine).
 	EnrollmentToken Secret `toml:"enrollment_token"`
@@ -112,6 +116,7 @@ const (
 	EnvExpiringDays   = "ENTITLE_EXPIRING_DAYS"
 	EnvManagementMode = "ENTITLE_MANAGEMENT_MODE"
 	EnvEnrollment     = "ENTITLE_ENROLLMENT_TOKEN"
+	EnvLanguage       = "ENTITLE_LANG" // same as pkg/i18n.EnvLang
 )
 
 // RegistryKey is where the Windows installer writes its silent-install
@@ -142,6 +147,7 @@ const (
 	FlagProductID  = "product-id"
 	FlagLogLevel   = "log-level"
 	FlagEnrollment = "enrollment-token"
+	FlagLanguage   = "lang"
 )
 
 // AddFlags registers the configuration flags on fs.
@@ -155,6 +161,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.StringArray(FlagPinnedKey, nil, "trusted lease signing key, base64url Ed25519 (repeatable)")
 	fs.String(FlagProductID, d.ProductID, "product id")
 	fs.String(FlagLogLevel, d.LogLevel, "log level: debug, info, warn or error")
+	fs.String(FlagLanguage, "", "language of messages: en or fr (default: the system's)")
 	fs.String(FlagEnrollment, "", "license key to activate with when this computer was never activated (visible to other local users: prefer the file or "+EnvEnrollment+")")
 }
 
@@ -227,17 +234,56 @@ func loadFile(path string, required bool, cfg *Config) error {
 	}
 	md, err := toml.Decode(string(data), cfg)
 	if err != nil {
-		return fmt.Errorf("config file %s: %w", path, err)
+		fe := &FileError{Path: path, err: err}
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			fe.Line, fe.Key = pe.Position.Line, pe.LastKey
+		} else if m := typeErrPos.FindStringSubmatch(err.Error()); m != nil {
+			// A value of the wrong type: the library says where only in
+			// its message ("toml: line 3 (last key "x"): ...").
+			fe.Line, _ = strconv.Atoi(m[1])
+			fe.Key = m[2]
+		}
+		return fe
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
+		fe := &FileError{Path: path}
+		for _, k := range und {
+			fe.UnknownKeys = append(fe.UnknownKeys, k.String())
 		}
-		return fmt.Errorf("config file %s: unknown key %q", path, strings.Join(keys, `", "`))
+		return fe
 	}
 	return nil
 }
+
+// typeErrPos finds the position in the TOML library's type errors.
+var typeErrPos = regexp.MustCompile(`line (\d+) \(last key "([^"]*)"\)`)
+
+// FileError is a configuration file that does not parse (Line, and Key when
+// the parser knows the setting) or names settings that do not exist
+// (UnknownKeys). Programs that show it to a person render these fields in
+// their words; Error is the English form for logs, without the TOML
+// library's own wording.
+type FileError struct {
+	Path        string
+	Line        int
+	Key         string
+	UnknownKeys []string
+	err         error // the parser's error, kept for errors.Is/As
+}
+
+func (e *FileError) Error() string {
+	switch {
+	case len(e.UnknownKeys) > 0:
+		return fmt.Sprintf("config file %s: unknown key %q", e.Path, strings.Join(e.UnknownKeys, `", "`))
+	case e.Key != "":
+		return fmt.Sprintf("config file %s, line %d: the value of %q is not valid here (check quotes, brackets and the value's type)", e.Path, e.Line, e.Key)
+	default:
+		return fmt.Sprintf("config file %s, line %d: this line is not valid TOML (check quotes, brackets and = signs)", e.Path, e.Line)
+	}
+}
+
+func (e *FileError) Unwrap() error { return e.err }
 
 // applyRegistry overrides cfg with the registry values that are set; an
 // empty (or blank) value is unset, as the MSI writes every value, empty when
@@ -270,7 +316,7 @@ func applyEnv(lookup func(string) (string, bool), cfg *Config) error {
 	}{
 		{EnvListen, &cfg.Listen}, {EnvStateDir, &cfg.StateDir}, {EnvProfileDir, &cfg.ProfileDir},
 		{EnvServerURL, &cfg.ServerURL}, {EnvProductID, &cfg.ProductID}, {EnvHelpURL, &cfg.HelpURL},
-		{EnvLogLevel, &cfg.LogLevel}, {EnvManagementMode, &cfg.ManagementMode},
+		{EnvLogLevel, &cfg.LogLevel}, {EnvManagementMode, &cfg.ManagementMode}, {EnvLanguage, &cfg.Language},
 	}
 	for _, s := range strs {
 		if v, ok := lookup(s.name); ok {
@@ -318,6 +364,7 @@ func applyFlags(fs *pflag.FlagSet, cfg *Config) error {
 	for name, dst := range map[string]*string{
 		FlagListen: &cfg.Listen, FlagStateDir: &cfg.StateDir, FlagProfileDir: &cfg.ProfileDir,
 		FlagServerURL: &cfg.ServerURL, FlagProductID: &cfg.ProductID, FlagLogLevel: &cfg.LogLevel,
+		FlagLanguage: &cfg.Language,
 	} {
 		if v, ok := changedString(fs, name); ok {
 			*dst = strings.TrimSpace(v)
@@ -352,7 +399,9 @@ func (c Config) Validate() error {
 	if c.ProfileDir == "" {
 		return errors.New("config: profile_dir is empty")
 	}
-	if err := validateURL("server_url", c.ServerURL, true); err != nil {
+	// An empty server_url is allowed: the agent then runs "not configured"
+	// (Missing) instead of refusing to start.
+	if err := validateURL("server_url", c.ServerURL, false); err != nil {
 		return err
 	}
 	if err := validateURL("help_url", c.HelpURL, false); err != nil {
@@ -376,6 +425,11 @@ func (c Config) Validate() error {
 	}
 	if c.ExpiringDays < 0 || c.ExpiringDays > 365 {
 		return fmt.Errorf("config: expiring_days %d must be between 0 and 365", c.ExpiringDays)
+	}
+	if len(c.Language) > 35 || strings.ContainsFunc(c.Language, func(r rune) bool {
+		return !(r == '-' || r == '_' || r == '.' || r == '@' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) {
+		return fmt.Errorf("config: language %q must be a language tag such as en or fr", c.Language)
 	}
 	if len(c.ManagementMode) > 32 {
 		return errors.New("config: management_mode is too long")
@@ -432,6 +486,20 @@ func validProductID(s string) bool {
 		}
 	}
 	return true
+}
+
+// Missing returns the settings an agent needs to activate and that are
+// not set, as configuration keys: "server_url", "pinned_keys". An agent
+// missing any runs and answers not_configured (it never crash-loops).
+func (c Config) Missing() []string {
+	var m []string
+	if c.ServerURL == "" {
+		m = append(m, "server_url")
+	}
+	if len(c.PinnedKeys) == 0 {
+		m = append(m, "pinned_keys")
+	}
+	return m
 }
 
 // KeySet decodes PinnedKeys into a lease key set.

@@ -7,6 +7,10 @@ import "path/filepath"
 
 const macBase = "/Library/Application Support/Entitle"
 
+// DefaultPath is the configuration file the agent, the CLI and the tray read
+// when neither --config nor $ENTITLE_CONFIG names one.
+func DefaultPath() string { return filepath.Join(macBase, "agent.toml") }
+
 func defaultStateDir() string   { return macBase }
 func defaultProfileDir() string { return filepath.Join(macBase, "profiles") }
 

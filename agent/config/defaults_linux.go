@@ -13,6 +13,10 @@ import (
 	"path/filepath"
 )
 
+// DefaultPath is the configuration file the agent, the CLI and the tray read
+// when neither --config nor $ENTITLE_CONFIG names one.
+func DefaultPath() string { return "/etc/entitle/agent.toml" }
+
 func defaultStateDir() string   { return "/var/lib/entitle" }
 func defaultProfileDir() string { return "/var/lib/entitle/profiles" }
 

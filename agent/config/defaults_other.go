@@ -4,6 +4,10 @@ package config
 
 import "path/filepath"
 
+// DefaultPath is the configuration file the agent, the CLI and the tray read
+// when neither --config nor $ENTITLE_CONFIG names one.
+func DefaultPath() string { return "/usr/local/etc/entitle/agent.toml" }
+
 func defaultStateDir() string   { return "/var/db/entitle" }
 func defaultProfileDir() string { return "/var/db/entitle/profiles" }
 

@@ -16,6 +16,10 @@ func programData() string {
 	return `C:\ProgramData\Entitle`
 }
 
+// DefaultPath is the configuration file the agent, the CLI and the tray read
+// when neither --config nor $ENTITLE_CONFIG names one.
+func DefaultPath() string { return filepath.Join(programData(), "agent.toml") }
+
 func defaultStateDir() string   { return programData() }
 func defaultProfileDir() string { return filepath.Join(programData(), "profiles") }
 

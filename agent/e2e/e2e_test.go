@@ -101,7 +101,7 @@ func TestAgentEndToEnd(t *testing.T) {
 		b := w.startAgent(stateB, "unshare", "-m", "sh", "-c", script, idFile)
 		st := b.status()
 		if st.Entitlement.Entitled || st.Entitlement.State != agentapi.StateForeign ||
-			st.Entitlement.Reason != "not entitled: this activation belongs to another computer" {
+			st.Entitlement.ReasonCode != agentapi.ReasonForeignDevice {
 			t.Fatalf("copied state: %+v", st.Entitlement)
 		}
 		b.p.stop(t)

@@ -97,11 +97,13 @@ func (p *proc) stop(t *testing.T) {
 	}
 }
 
-// cleanEnv drops ENTITLE_* so a developer's settings cannot leak in.
+// cleanEnv drops ENTITLE_* and the locale variables so a developer's
+// settings cannot leak in (commands speak English unless a test asks).
 func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ENTITLE_") && !strings.HasPrefix(kv, "GORACE=") {
+		if !strings.HasPrefix(kv, "ENTITLE_") && !strings.HasPrefix(kv, "GORACE=") &&
+			!strings.HasPrefix(kv, "LANG=") && !strings.HasPrefix(kv, "LC_ALL=") && !strings.HasPrefix(kv, "LC_MESSAGES=") {
 			env = append(env, kv)
 		}
 	}

@@ -25,8 +25,8 @@ func TestCheckinOutcomes(t *testing.T) {
 			for _, d := range s.devices {
 				d.revoked = true
 			}
-		}, agentapi.StateInactive, agentapi.ErrUpstream, agentapi.EventDeactivated, false},
-		{"suspended", func(s *testServer) { s.suspended = true }, agentapi.StateSuspended, agentapi.ErrUpstream, agentapi.EventStatus, true},
+		}, agentapi.StateInactive, agentapi.ErrDeviceRevoked, agentapi.EventDeactivated, false},
+		{"suspended", func(s *testServer) { s.suspended = true }, agentapi.StateSuspended, agentapi.ErrLicenseSuspended, agentapi.EventStatus, true},
 		{"server error", func(s *testServer) { s.down = true }, agentapi.StateOffline, agentapi.ErrUpstream, agentapi.EventStatus, true},
 		{"unreachable", func(s *testServer) { s.unreachable = true }, agentapi.StateOffline, agentapi.ErrUnavailable, agentapi.EventStatus, true},
 		{"oversize answer", func(s *testServer) {
@@ -141,7 +141,7 @@ func (p *profiles) Status(max int) agentapi.ProfilesStatus {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.max = max
-	return agentapi.ProfilesStatus{Folder: "/p", Count: p.count}
+	return agentapi.ProfilesStatus{Folder: "/p", Count: p.count, Usable: p.count}
 }
 
 func (p *profiles) Summary(max int) protocol.ProfileSummary {

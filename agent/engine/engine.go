@@ -16,6 +16,7 @@ import (
 	"os"
 	"reflect"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/entitle/entitle/agent/config"
 	"github.com/entitle/entitle/agent/state"
 	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/i18n"
 	"github.com/entitle/entitle/pkg/lease"
 	"github.com/entitle/entitle/pkg/protocol"
 )
@@ -45,6 +47,7 @@ type Options struct {
 	Logger      *slog.Logger
 	Version     string
 	Profiles    ProfileSource // may be nil
+	Catalog     *i18n.Bundle  // renders the English reason; nil: i18n.New()
 }
 
 // DefaultHTTPTimeout is the timeout of the HTTP client used when Options has none.
@@ -64,6 +67,7 @@ type Engine struct {
 	log      *slog.Logger
 	version  string
 	profiles ProfileSource
+	en       *i18n.Localizer // English, for Entitlement.Reason
 	store    *state.Store
 	facts    protocol.DeviceFacts
 	jitter   func() float64 // in [0,1)
@@ -84,17 +88,29 @@ type Engine struct {
 	nextPoll    time.Time
 	failures    int
 	markSaved   time.Time
+	// Clock observations (clock.go): the last raw reading (with its
+	// monotonic part) and its wall value; what the last save held.
+	obsMono, obsWall time.Time
+	seenSaved        time.Time
+	debtSaved        time.Duration
 	// Enrollment (enroll.go). untouched: no state file existed when New ran
 	// and none was written since.
 	untouched      bool
 	enrollStopped  bool
 	enrollFailures int
 	nextEnroll     time.Time
+	// Resuming an interrupted activation (ops.go, resumeOp).
+	resumeFailures int
+	nextResume     time.Time
 
 	snap atomic.Pointer[snapshot]
 
 	subMu sync.Mutex
 	subs  map[chan agentapi.Event]struct{}
+
+	// missing lists the settings the agent lacks (config.Missing); while
+	// not empty the engine is not configured and does no server work.
+	missing []string
 }
 
 type snapshot struct {
@@ -108,21 +124,30 @@ func New(opts Options) (*Engine, error) {
 	if !lease.ValidFingerprint(opts.Fingerprint) {
 		return nil, errors.New("engine: fingerprint must be 64 lowercase hex characters")
 	}
-	if opts.Keys.Len() == 0 {
-		return nil, errors.New("engine: no pinned server keys: set pinned_keys in the configuration, ENTITLE_PINNED_KEYS or --pinned-key")
-	}
 	if err := opts.Config.Validate(); err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
+	}
+	// Without a server or pinned keys the engine still runs: it answers
+	// not_configured, saying what is missing, and never talks to a server.
+	missing := opts.Config.Missing()
+	if opts.Keys.Len() == 0 && !slices.Contains(missing, "pinned_keys") {
+		missing = append(missing, "pinned_keys")
 	}
 	e := &Engine{
 		cfg: opts.Config, fp: opts.Fingerprint, keys: opts.Keys, client: opts.HTTPClient,
 		now: opts.Now, log: opts.Logger, version: opts.Version, profiles: opts.Profiles,
-		store:  state.NewStore(opts.Config.StateDir),
-		jitter: randFloat,
-		op:     make(chan struct{}, 1),
-		wake:   make(chan struct{}, 1),
-		subs:   make(map[chan agentapi.Event]struct{}),
+		store:   state.NewStore(opts.Config.StateDir),
+		jitter:  randFloat,
+		op:      make(chan struct{}, 1),
+		wake:    make(chan struct{}, 1),
+		subs:    make(map[chan agentapi.Event]struct{}),
+		missing: missing,
 	}
+	cat := opts.Catalog
+	if cat == nil {
+		cat = i18n.New()
+	}
+	e.en = cat.Localizer(i18n.English)
 	if e.client == nil {
 		e.client = &http.Client{Timeout: DefaultHTTPTimeout}
 	}
@@ -132,6 +157,7 @@ func New(opts Options) (*Engine, error) {
 	if e.log == nil {
 		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	e.log = slog.New(MaskKeys(e.log.Handler()))
 	if e.version == "" {
 		e.version = "dev"
 	}
@@ -152,14 +178,23 @@ func New(opts Options) (*Engine, error) {
 		e.log.Warn("state refused", "path", e.store.Path(), "err", err)
 	}
 	e.setStateLocked(st)
-	e.untouched = errors.Is(statErr, fs.ErrNotExist) && err == nil
+	// A folder holding only an unfinished enrollment attempt never held an
+	// activation either (enroll.go).
+	e.untouched = err == nil && (errors.Is(statErr, fs.ErrNotExist) || onlyEnrollment(&st))
 	now := e.now()
-	e.markSaved = e.st.TrustedTime
+	e.markSaved, e.seenSaved, e.debtSaved = e.st.TrustedTime, e.st.ClockSeen, e.st.ClockSetBack
 	if e.canCheckinLocked() {
 		e.nextCheckin = now
 	}
 	if e.st.Pending != nil {
 		e.nextPoll = now
+	}
+	if e.resumingLocked() {
+		e.nextResume = now
+		e.log.Info("an activation was interrupted before its answer was saved: finishing it")
+	}
+	if len(e.missing) > 0 {
+		e.log.Warn("the agent is not configured: it answers not_configured until these settings are set", "missing", e.missing)
 	}
 	if tok := opts.Config.EnrollmentToken; tok.IsSet() && e.untouched {
 		key, kerr := enrollKey(tok.Reveal())
@@ -175,6 +210,13 @@ func New(opts Options) (*Engine, error) {
 	return e, nil
 }
 
+// onlyEnrollment reports whether st holds nothing but the record of an
+// enrollment attempt.
+func onlyEnrollment(st *state.State) bool {
+	return st.Activating != nil && st.Activating.Method == state.ActivatingEnrollment &&
+		!st.Activated() && st.Pending == nil && st.Reason == ""
+}
+
 // setStateLocked installs st and re-verifies its lease signature.
 func (e *Engine) setStateLocked(st state.State) {
 	e.st = st
@@ -184,11 +226,12 @@ func (e *Engine) setStateLocked(st state.State) {
 	}
 }
 
+// viewLocked builds the view at now; the view holds the wall reading only.
 func (e *Engine) viewLocked(now time.Time) view {
-	v := view{now: now, fingerprint: e.fp, loadErr: e.loadErr, st: &e.st, claims: e.claims, leaseErr: e.leaseErr,
+	v := view{now: now.Round(0), missing: e.missing, fingerprint: e.fp, loadErr: e.loadErr, st: &e.st, claims: e.claims, leaseErr: e.leaseErr,
 		defaultMgmt: e.cfg.ManagementMode}
 	if e.profiles != nil {
-		v.profileCount = e.profiles.Status(e.maxProfilesLocked()).Count
+		v.profileCount = e.profiles.Status(e.maxProfilesLocked()).Usable // what a signing app can use
 	}
 	return v
 }
@@ -204,18 +247,16 @@ func (e *Engine) maxProfilesLocked() int {
 // to check in with. A foreign or refused state is never sent to the server:
 // its credential belongs to someone else or cannot be trusted.
 func (e *Engine) canCheckinLocked() bool {
-	return e.loadErr == nil && e.st.Activated() && (e.claims == nil || e.claims.Fingerprint == e.fp)
+	return len(e.missing) == 0 && e.loadErr == nil && e.st.Activated() && (e.claims == nil || e.claims.Fingerprint == e.fp)
 }
 
 // recomputeLocked refreshes the trusted-time mark, the entitlement and the
 // status, and publishes a status event when anything changed.
 func (e *Engine) recomputeLocked() {
-	now := e.now()
-	if e.loadErr == nil && now.After(e.st.TrustedTime) {
-		e.st.TrustedTime = now
-	}
+	now := e.observeClockLocked(e.now())
 	v := e.viewLocked(now)
 	ent := compute(v)
+	ent.Reason = e.reasonText(ent)
 	status := e.statusLocked(v, ent)
 	old := e.snap.Swap(&snapshot{ent: ent, status: status})
 	if old != nil && old.ent.State != ent.State {
@@ -233,12 +274,13 @@ func sameStatus(a, b agentapi.Status) bool {
 
 func (e *Engine) statusLocked(v view, ent agentapi.Entitlement) agentapi.Status {
 	s := agentapi.Status{
-		Entitlement:  ent,
-		Activated:    v.mine() || (e.st.Activated() && e.claims == nil && e.loadErr == nil),
-		ServerURL:    e.cfg.ServerURL,
-		LastError:    e.lastError,
-		HelpURL:      e.cfg.HelpURL,
-		AgentVersion: e.version,
+		Entitlement:   ent,
+		Activated:     v.mine() || (e.st.Activated() && e.claims == nil && e.loadErr == nil),
+		ServerURL:     e.cfg.ServerURL,
+		LastError:     e.lastError,
+		HelpURL:       e.cfg.HelpURL,
+		AgentVersion:  e.version,
+		MissingConfig: slices.Clone(e.missing),
 	}
 	if e.loadErr == nil {
 		s.Account, s.Organization = e.st.Account, e.st.Organization
@@ -269,7 +311,7 @@ func (e *Engine) statusLocked(v view, ent agentapi.Entitlement) agentapi.Status 
 		ps := e.profiles.Status(e.maxProfilesLocked())
 		s.Profiles = &ps
 	}
-	s.DeactivateOK = s.Activated || v.foreign() || e.loadErr != nil || e.st.Pending != nil
+	s.DeactivateOK = s.Activated || v.foreign() || e.loadErr != nil || e.st.Pending != nil || e.st.Activating != nil
 	if v.remoteManaged() {
 		org := s.Organization
 		if org == "" {
@@ -292,6 +334,9 @@ func (e *Engine) Entitlement(feature string) *agentapi.Entitlement {
 		return &snap.ent
 	}
 	ent := forFeature(snap.ent, feature)
+	if ent.ReasonCode != snap.ent.ReasonCode {
+		ent.Reason = e.reasonText(ent)
+	}
 	return &ent
 }
 
@@ -349,6 +394,6 @@ func (e *Engine) saveLocked() error {
 		e.log.Error("cannot save state", "path", e.store.Path(), "err", err)
 		return err
 	}
-	e.markSaved = e.st.TrustedTime
+	e.markSaved, e.seenSaved, e.debtSaved = e.st.TrustedTime, e.st.ClockSeen, e.st.ClockSetBack
 	return nil
 }

@@ -90,7 +90,6 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		o    Options
 	}{
 		{"bad fingerprint", Options{Config: cfg, Fingerprint: "abc", Keys: srv.keys()}},
-		{"no keys", Options{Config: cfg, Fingerprint: fpA}},
 		{"bad config", Options{Config: config.Config{}, Fingerprint: fpA, Keys: srv.keys()}},
 	}
 	for _, tc := range tests {
@@ -120,7 +119,10 @@ func TestActivateByKeyAndReload(t *testing.T) {
 	if f := e.Entitlement("sign"); !f.Entitled || f.Feature != "sign" {
 		t.Fatalf("feature sign: %+v", f)
 	}
-	if f := e.Entitlement("teleport"); f.Entitled || !strings.Contains(f.Reason, "teleport") {
+	// A feature outside the plan: not entitled, the license's state, and a
+	// code a program can switch on (issue 13 item 8).
+	if f := e.Entitlement("teleport"); f.Entitled || f.State != agentapi.StateActive || f.ReasonCode != agentapi.ReasonFeatureNotInPlan ||
+		f.ReasonArgs["feature"] != "teleport" || !strings.Contains(f.Reason, "teleport") {
 		t.Fatalf("feature teleport: %+v", f)
 	}
 	st := e.Status()
@@ -154,10 +156,10 @@ func TestActivateErrors(t *testing.T) {
 		{"empty key", nil, agentapi.ActivateRequest{Method: agentapi.ActivateLicenseKey}, agentapi.ErrBadRequest, "license_key"},
 		{"bad email", nil, agentapi.ActivateRequest{Method: agentapi.ActivatePassword, Email: "x", Password: "p"}, agentapi.ErrBadRequest, "email"},
 		{"malformed key", nil, agentapi.ActivateRequest{Method: agentapi.ActivateLicenseKey, LicenseKey: "NOPE"}, agentapi.ErrBadRequest, "license key"},
-		{"unknown key", nil, agentapi.ActivateRequest{Method: agentapi.ActivateLicenseKey, LicenseKey: otherKey}, agentapi.ErrUpstream, "no such license key"},
-		{"wrong password", nil, agentapi.ActivateRequest{Method: agentapi.ActivatePassword, Email: "ann@example.com", Password: "x"}, agentapi.ErrUpstream, "wrong email or password"},
+		{"unknown key", nil, agentapi.ActivateRequest{Method: agentapi.ActivateLicenseKey, LicenseKey: otherKey}, agentapi.ErrUnknownLicense, "no such license key"},
+		{"wrong password", nil, agentapi.ActivateRequest{Method: agentapi.ActivatePassword, Email: "ann@example.com", Password: "x"}, agentapi.ErrInvalidCredentials, "wrong email or password"},
 		{"no seats", func(srv *testServer, e *Engine) { srv.set(func(s *testServer) { s.seats = 0 }) },
-			agentapi.ActivateRequest{Method: agentapi.ActivateLicenseKey, LicenseKey: goodKey}, agentapi.ErrUpstream, "all 0 seats are in use; deactivate a device first"},
+			agentapi.ActivateRequest{Method: agentapi.ActivateLicenseKey, LicenseKey: goodKey}, agentapi.ErrNoSeats, "all 0 seats are in use; deactivate a device first"},
 		{"server down", func(srv *testServer, e *Engine) { srv.set(func(s *testServer) { s.unreachable = true }) },
 			agentapi.ActivateRequest{Method: agentapi.ActivateLicenseKey, LicenseKey: goodKey}, agentapi.ErrUnavailable, "cannot reach"},
 		{"server error", func(srv *testServer, e *Engine) { srv.set(func(s *testServer) { s.down = true }) },
@@ -278,7 +280,7 @@ func TestForeignState(t *testing.T) {
 	before := srv.count(protocol.PathCheckin)
 	b := newEngine(t, srv, dirB, fpB)
 	ent := b.Entitlement("")
-	if ent.Entitled || ent.State != agentapi.StateForeign || ent.Reason != "not entitled: this activation belongs to another computer" || ent.Lease != "" {
+	if ent.Entitled || ent.State != agentapi.StateForeign || ent.Reason != "this activation belongs to another computer" || ent.ReasonCode != agentapi.ReasonForeignDevice || ent.Lease != "" {
 		t.Fatalf("foreign: %+v", ent)
 	}
 	if b.Status().Activated {
@@ -349,8 +351,16 @@ func TestClockRollback(t *testing.T) {
 	if ent := e.Entitlement(""); ent.State != agentapi.StateTampered {
 		t.Fatalf("after restart: %+v", ent)
 	}
+	// A successful check-in vouches for the time again.
+	clk.Set(t0.Add(2 * time.Hour))
+	srv.now = clk.Now
+	if err := e.CheckNow(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	// Rolling back less than the tolerance is fine.
-	clk.Set(t0.Add(2*time.Hour - 30*time.Minute))
+	clk.Set(t0.Add(3 * time.Hour))
+	e.refresh()
+	clk.Set(t0.Add(3*time.Hour - 30*time.Minute))
 	e.refresh()
 	if ent := e.Entitlement(""); ent.State != agentapi.StateActive {
 		t.Fatalf("small rollback: %+v", ent)

@@ -23,10 +23,12 @@ package engine
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"net/http"
 	"strings"
 
+	"github.com/entitle/entitle/agent/state"
 	"github.com/entitle/entitle/pkg/licensekey"
 	"github.com/entitle/entitle/pkg/protocol"
 )
@@ -51,7 +53,7 @@ func enrollKey(token string) (string, error) {
 // enrollingLocked reports whether enrollment is still wanted: a token, no
 // refusal, and a state folder that has held nothing since the agent started.
 func (e *Engine) enrollingLocked() bool {
-	return e.enrollKey != "" && !e.enrollStopped && e.untouched && e.loadErr == nil &&
+	return e.enrollKey != "" && len(e.missing) == 0 && !e.enrollStopped && e.untouched && e.loadErr == nil &&
 		!e.st.Activated() && e.st.Pending == nil
 }
 
@@ -63,14 +65,34 @@ func (e *Engine) enrollOp(ctx context.Context) {
 		e.mu.Unlock()
 		return
 	}
+	// The attempt is recorded (with its nonce, not the token, which stays in
+	// the configuration) before the request leaves; a folder holding only
+	// that record still counts as untouched, so a kill after the server's
+	// commit is finished by the next start's enrollment, with the same nonce.
+	act := e.st.Activating
+	if act == nil || act.Method != state.ActivatingEnrollment {
+		act = &state.Activating{Method: state.ActivatingEnrollment, Nonce: rand.Text(), StartedAt: e.now().Round(0).UTC()}
+		e.st.Activating = act
+		err := e.saveLocked()
+		e.untouched = true
+		if err != nil {
+			e.st.Activating = nil
+			e.enrollStopped = true
+			e.lastError = enrollPrefix + " is off: the state folder cannot be written: " + err.Error()
+			e.recomputeLocked()
+			e.mu.Unlock()
+			return
+		}
+	}
+	nonce := act.Nonce
 	e.mu.Unlock()
 
 	preq := protocol.ActivateRequest{Fingerprint: e.fp, Product: e.cfg.ProductID, Device: e.facts,
-		Method: protocol.MethodLicenseKey, LicenseKey: e.enrollKey}
+		Method: protocol.MethodLicenseKey, LicenseKey: e.enrollKey, Nonce: nonce}
 	var resp protocol.ActivateResponse
 	err := e.call(ctx, http.MethodPost, protocol.PathActivations, "", preq, &resp)
 	if err == nil {
-		err = e.acceptActivation(resp)
+		err = e.acceptActivation(resp, nonce)
 	}
 	if err != nil && ctx.Err() != nil {
 		return // shutting down: the next start tries again
@@ -87,16 +109,16 @@ func (e *Engine) enrollOp(ctx context.Context) {
 	now := e.now()
 	var ue *upstreamError
 	var ne *networkError
-	msg := e.apiError(err).Message
+	msg := licensekey.Mask(e.apiError(err).Message)
 	if errors.As(err, &ne) || (errors.As(err, &ue) && ue.transient()) {
 		e.enrollFailures++
 		e.nextEnroll = now.Add(backoff(e.enrollFailures, e.jitter()))
 		e.lastError = enrollPrefix + " failed (will retry): " + msg
-		e.log.Warn("enrollment failed", "err", err, "failures", e.enrollFailures, "retry_at", e.nextEnroll)
+		e.log.Warn("enrollment failed", "err", e.masked(err), "failures", e.enrollFailures, "retry_at", e.nextEnroll)
 	} else {
 		e.enrollStopped = true
 		e.lastError = enrollPrefix + " was refused: " + msg + "; activate this computer by hand, or fix the token and restart the agent"
-		e.log.Error("enrollment refused; not retrying", "err", err)
+		e.log.Error("enrollment refused; not retrying", "err", e.masked(err))
 	}
 	e.recomputeLocked()
 }

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -29,6 +31,9 @@ func badRequest(msg string) *agentapi.Error {
 // starts a browser sign-in ("browser": the answer carries the code to show and
 // Run polls the server until the person approves, denies or the code expires).
 func (e *Engine) Activate(ctx context.Context, req agentapi.ActivateRequest) (agentapi.ActivateResponse, error) {
+	if err := e.configured(); err != nil {
+		return agentapi.ActivateResponse{}, err
+	}
 	preq := protocol.ActivateRequest{Fingerprint: e.fp, Product: e.cfg.ProductID, Device: e.facts}
 	switch req.Method {
 	case agentapi.ActivateLicenseKey:
@@ -68,20 +73,109 @@ func (e *Engine) Activate(ctx context.Context, req agentapi.ActivateRequest) (ag
 	if req.Method == agentapi.ActivateBrowser {
 		return e.startBrowser(ctx)
 	}
-	var resp protocol.ActivateResponse
-	if err := e.call(ctx, http.MethodPost, protocol.PathActivations, "", preq, &resp); err != nil {
-		e.log.Info("activation failed", "method", preq.Method, "err", err)
+	act := &state.Activating{Method: state.ActivatingPassword, Email: preq.Email}
+	if preq.Method == protocol.MethodLicenseKey {
+		act = &state.Activating{Method: state.ActivatingLicenseKey, LicenseKey: preq.LicenseKey}
+	}
+	if err := e.beginActivationLocked(act); err != nil {
 		return agentapi.ActivateResponse{}, e.apiError(err)
 	}
-	if err := e.acceptActivation(resp); err != nil {
+	preq.Nonce = act.Nonce
+	var resp protocol.ActivateResponse
+	err := e.call(ctx, http.MethodPost, protocol.PathActivations, "", preq, &resp)
+	if err == nil {
+		err = e.acceptActivation(resp, act.Nonce)
+	}
+	if err != nil {
+		e.activationFailed(act, err)
+		e.log.Info("activation failed", "method", preq.Method, "err", e.masked(err))
 		return agentapi.ActivateResponse{}, e.apiError(err)
 	}
 	e.log.Info("activated", "method", preq.Method)
 	return agentapi.ActivateResponse{Status: e.Status()}, nil
 }
 
-// acceptActivation verifies and stores a successful activation answer.
-func (e *Engine) acceptActivation(resp protocol.ActivateResponse) error {
+// configured returns ErrNotConfigured while settings are missing.
+func (e *Engine) configured() error {
+	if len(e.missing) == 0 {
+		return nil
+	}
+	return &agentapi.Error{Code: agentapi.ErrNotConfigured, Message: notConfiguredReason(e.missing)}
+}
+
+// beginActivationLocked records act (with a fresh nonce) in the state file
+// before the request leaves: if the agent dies between the server's commit
+// and its own save, the next start knows it asked (resumeOp). The caller
+// holds the op semaphore.
+func (e *Engine) beginActivationLocked(act *state.Activating) error {
+	act.Nonce = rand.Text()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	act.StartedAt = e.now().Round(0).UTC()
+	if e.loadErr != nil {
+		// A refused state holds nothing to keep (Load answered it empty).
+		e.loadErr = nil
+		e.setStateLocked(e.st.Clock())
+	}
+	// A foreign activation, or one whose lease the pinned keys cannot
+	// verify, stays until the answer replaces it: if the server refuses,
+	// its credential (and so its seat) is not lost.
+	e.st.Pending, e.st.Reason = nil, ""
+	e.st.Activating = act
+	e.lastError, e.resumeFailures = "", 0
+	if err := e.saveLocked(); err != nil {
+		e.st.Activating = nil
+		return &agentapi.Error{Code: agentapi.ErrInternalError, Message: "cannot record the activation before sending it: " + err.Error()}
+	}
+	e.recomputeLocked()
+	return nil
+}
+
+// activationFailed decides what remains of the activation act after err.
+// When the server may have committed it (it could not be reached, or
+// failed) the record stays: Run resumes a license-key activation, and an
+// interrupted password activation (a password is never stored) tells the
+// person to activate again. A refusal ends it.
+func (e *Engine) activationFailed(act *state.Activating, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.st.Activating == nil || e.st.Activating.Nonce != act.Nonce {
+		return
+	}
+	if mayResume(err) && e.resumeFailures < maxResumeAttempts {
+		if act.Method != state.ActivatingPassword {
+			e.resumeFailures++
+			e.nextResume = e.now().Add(backoff(e.resumeFailures, e.jitter()))
+			e.lastError = "activation not finished (will retry): " + e.apiError(err).Message
+		}
+		e.recomputeLocked()
+		e.poke()
+		return
+	}
+	e.st.Activating = nil
+	_ = e.saveLocked()
+	e.recomputeLocked()
+}
+
+// maxResumeAttempts bounds how often an interrupted activation is resent
+// (with the check-in backoff, about four hours): an answer the agent keeps
+// refusing (e.g. a lease no pinned key verifies) must not re-activate the
+// computer on the server forever.
+const maxResumeAttempts = 20
+
+// mayResume reports whether err leaves open that the server committed the
+// activation: no answer, a server failure, or an answer the agent refused
+// to store for a reason that may pass. A refusal by the server does not.
+func mayResume(err error) bool {
+	var ue *upstreamError
+	var ne *networkError
+	return errors.As(err, &ne) || (errors.As(err, &ue) && ue.transient()) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// acceptActivation verifies and stores a successful activation answer to
+// the request that carried nonce.
+func (e *Engine) acceptActivation(resp protocol.ActivateResponse, nonce string) error {
 	if !validCredential(resp.Credential) {
 		return badUpstream("missing or malformed device credential")
 	}
@@ -92,22 +186,22 @@ func (e *Engine) acceptActivation(resp protocol.ActivateResponse) error {
 	if err != nil {
 		return err
 	}
+	if nonce != "" && c.Nonce != nonce {
+		return errReplayed("the activation answer does not carry this request's nonce")
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.now()
-	mark := now
-	if c.IssuedTime().After(mark) {
-		mark = c.IssuedTime()
-	}
-	st := state.State{
-		Lease: resp.Lease, DeviceID: resp.DeviceID, Credential: resp.Credential, ServerURL: e.cfg.ServerURL,
-		Account: cleanText(c.Account, 256), Organization: cleanText(c.Organization, 256),
-		CheckinAfter: max(min(resp.CheckinAfter, int(MaxCheckin/time.Second)), 0),
-		TrustedTime:  mark, LastCheckin: timePtr(now.UTC()),
-	}
+	st := e.st.Clock()
+	st.Lease, st.DeviceID, st.Credential, st.ServerURL = resp.Lease, resp.DeviceID, resp.Credential, e.cfg.ServerURL
+	st.Account, st.Organization = cleanText(c.Account, 256), cleanText(c.Organization, 256)
+	st.CheckinAfter = max(min(resp.CheckinAfter, int(MaxCheckin/time.Second)), 0)
+	st.LastCheckin = timePtr(now.Round(0).UTC())
+	st.LeaseIssuedMax = max(st.LeaseIssuedMax, c.IssuedAt)
 	e.loadErr = nil
 	e.setStateLocked(st)
-	e.failures, e.lastError = 0, ""
+	e.rebaseClockLocked(now, c.IssuedTime())
+	e.failures, e.lastError, e.resumeFailures = 0, "", 0
 	e.nextCheckin = now.Add(e.checkinDelayLocked(now))
 	saveErr := e.saveLocked()
 	e.recomputeLocked()
@@ -116,6 +210,60 @@ func (e *Engine) acceptActivation(resp protocol.ActivateResponse) error {
 		return &agentapi.Error{Code: agentapi.ErrInternalError, Message: "activated, but the activation could not be saved: " + saveErr.Error()}
 	}
 	return nil
+}
+
+// resumingLocked reports whether an interrupted activation can be finished
+// without a person: its request is known whole (a license key, stored or
+// the configured enrollment token).
+func (e *Engine) resumingLocked() bool {
+	a := e.st.Activating
+	mine := e.st.Activated() && e.claims != nil && e.claims.Fingerprint == e.fp
+	if a == nil || len(e.missing) > 0 || e.loadErr != nil || mine {
+		return false
+	}
+	switch a.Method {
+	case state.ActivatingLicenseKey:
+		return a.LicenseKey != ""
+	case state.ActivatingEnrollment:
+		return false // enrollment resumes through enrollOp, with the same record
+	}
+	return false
+}
+
+// resumeOp sends an interrupted activation again, with its nonce. The server
+// answers a repeated activation of this fingerprint with the seat it already
+// holds, so the seat taken before the interruption is this one. The caller
+// holds the op semaphore.
+func (e *Engine) resumeOp(ctx context.Context) {
+	e.mu.Lock()
+	if !e.resumingLocked() {
+		e.mu.Unlock()
+		return
+	}
+	act := *e.st.Activating
+	e.mu.Unlock()
+	preq := protocol.ActivateRequest{Fingerprint: e.fp, Product: e.cfg.ProductID, Device: e.facts,
+		Method: protocol.MethodLicenseKey, LicenseKey: act.LicenseKey, Nonce: act.Nonce}
+	var resp protocol.ActivateResponse
+	err := e.call(ctx, http.MethodPost, protocol.PathActivations, "", preq, &resp)
+	if err == nil {
+		err = e.acceptActivation(resp, act.Nonce)
+	}
+	if err == nil {
+		e.log.Info("activated", "method", "resumed")
+		return
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	e.log.Warn("resuming the interrupted activation failed", "err", e.masked(err))
+	e.activationFailed(&act, err)
+	e.mu.Lock()
+	if e.st.Activating == nil {
+		e.lastError = "the interrupted activation was refused: " + e.apiError(err).Message
+		e.recomputeLocked()
+	}
+	e.mu.Unlock()
 }
 
 // startBrowser begins an RFC 8628 device authorization.
@@ -133,10 +281,11 @@ func (e *Engine) startBrowser(ctx context.Context) (agentapi.ActivateResponse, e
 	if e.loadErr != nil || !e.canCheckinLocked() {
 		// Replace a refused or foreign state: it is not this computer's.
 		e.loadErr = nil
-		e.setStateLocked(state.State{TrustedTime: e.st.TrustedTime})
+		e.setStateLocked(e.st.Clock())
 	}
+	e.st.Activating = nil
 	e.st.Pending = p
-	e.st.Reason = ""
+	e.st.Reason, e.st.ReasonCode = "", ""
 	e.lastError = ""
 	e.nextPoll = e.now().Add(time.Duration(p.Interval) * time.Second)
 	_ = e.saveLocked()
@@ -187,7 +336,7 @@ func (e *Engine) pollLocked(ctx context.Context) {
 		return
 	}
 	if !now.Before(p.ExpiresAt) {
-		e.endPendingLocked("the browser sign-in code expired; start the sign-in again")
+		e.endPendingLocked(agentapi.ReasonSignInExpired, "the browser sign-in code expired; start the sign-in again")
 		e.mu.Unlock()
 		return
 	}
@@ -197,7 +346,7 @@ func (e *Engine) pollLocked(ctx context.Context) {
 	var resp protocol.ActivateResponse
 	err := e.call(ctx, http.MethodPost, protocol.PathDeviceToken, "", protocol.DeviceTokenRequest{DeviceCode: code}, &resp)
 	if err == nil {
-		if err = e.acceptActivation(resp); err == nil {
+		if err = e.acceptActivation(resp, ""); err == nil {
 			e.log.Info("activated", "method", "browser")
 			return
 		}
@@ -219,25 +368,31 @@ func (e *Engine) pollLocked(ctx context.Context) {
 		e.st.Pending.Interval = min(e.st.Pending.Interval+5, 60) // RFC 8628 section 3.5
 		_ = e.saveLocked()
 	case errors.As(err, &ue) && ue.body.Code == protocol.ErrAccessDenied:
-		e.endPendingLocked("the sign-in was denied in the browser")
+		e.endPendingLocked(agentapi.ReasonSignInDenied, "the sign-in was denied in the browser")
 		return
 	case errors.As(err, &ue) && ue.body.Code == protocol.ErrExpiredToken:
-		e.endPendingLocked("the browser sign-in code expired; start the sign-in again")
+		e.endPendingLocked(agentapi.ReasonSignInExpired, "the browser sign-in code expired; start the sign-in again")
 		return
 	case errors.As(err, &ne) || (errors.As(err, &ue) && ue.transient()):
 		e.lastError = e.apiError(err).Message
 	default:
-		e.endPendingLocked(e.apiError(err).Message)
+		e.endPendingLocked(agentapi.ReasonSignInFailed, e.apiError(err).Message)
 		return
 	}
 	e.nextPoll = now.Add(min(time.Duration(e.st.Pending.Interval)*time.Second, maxPollWait))
 	e.recomputeLocked()
 }
 
-func (e *Engine) endPendingLocked(why string) {
+// endPendingLocked ends a browser sign-in with a reason code; why is the
+// English detail shown as the last error (and, for a failure, as the
+// reason's detail).
+func (e *Engine) endPendingLocked(code, why string) {
 	e.st.Pending = nil
 	e.lastError = why
-	e.st.Reason = why
+	e.st.ReasonCode, e.st.Reason = code, ""
+	if code == agentapi.ReasonSignInFailed {
+		e.st.Reason = why
+	}
 	_ = e.saveLocked()
 	e.recomputeLocked()
 	e.log.Info("browser sign-in ended", "why", why)
@@ -248,6 +403,9 @@ func (e *Engine) endPendingLocked(why string) {
 // (ErrUnavailable), so the seat is not silently lost. A foreign or refused
 // state, or a pending sign-in, is cleared locally.
 func (e *Engine) Deactivate(ctx context.Context) error {
+	if err := e.configured(); err != nil {
+		return err
+	}
 	if !e.acquire(ctx) {
 		return e.apiError(ctx.Err())
 	}
@@ -255,7 +413,7 @@ func (e *Engine) Deactivate(ctx context.Context) error {
 	e.mu.Lock()
 	v := e.viewLocked(e.now())
 	switch {
-	case e.loadErr != nil || v.foreign() || (!e.st.Activated() && e.st.Pending != nil):
+	case e.loadErr != nil || v.foreign() || (!e.st.Activated() && (e.st.Pending != nil || e.st.Activating != nil)):
 		e.clearLocked()
 		e.mu.Unlock()
 		e.log.Info("local state cleared")
@@ -289,12 +447,12 @@ func (e *Engine) Deactivate(ctx context.Context) error {
 }
 
 func (e *Engine) clearLocked() {
-	mark := e.st.TrustedTime
+	kept := e.st.Clock()
 	if e.loadErr != nil {
-		mark = time.Time{}
+		kept = state.State{}
 	}
 	e.loadErr = nil
-	e.setStateLocked(state.State{TrustedTime: mark})
+	e.setStateLocked(kept)
 	e.lastError, e.failures = "", 0
 	e.nextCheckin, e.nextPoll = time.Time{}, time.Time{}
 	_ = e.saveLocked()
@@ -304,6 +462,9 @@ func (e *Engine) clearLocked() {
 // CheckNow checks in with the server immediately (or polls a pending browser
 // sign-in) and returns the outcome.
 func (e *Engine) CheckNow(ctx context.Context) error {
+	if err := e.configured(); err != nil {
+		return err
+	}
 	if !e.acquire(ctx) {
 		return e.apiError(ctx.Err())
 	}
@@ -323,4 +484,12 @@ func (e *Engine) CheckNow(ctx context.Context) error {
 	err := e.checkinOp(ctx)
 	e.poke()
 	return err
+}
+
+// notConfiguredReason is the English message of ErrNotConfigured (for logs;
+// people read the reason_code not_configured rendered from the catalog).
+func notConfiguredReason(missing []string) string {
+	return fmt.Sprintf("this agent is not configured: %s missing; set them in agent.toml, the ENTITLE_* environment or the flags, "+
+		"then restart the agent (pinned keys: run `entitle-server keys show` on the server, or read its JWK set at GET <server_url>%s)",
+		strings.Join(missing, " and "), protocol.PathKeys)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/entitle/entitle/pkg/agentapi"
 	"github.com/entitle/entitle/pkg/lease"
+	"github.com/entitle/entitle/pkg/licensekey"
 	"github.com/entitle/entitle/pkg/protocol"
 )
 
@@ -142,12 +143,22 @@ func (e *Engine) apiError(err error) *agentapi.Error {
 	case errors.As(err, &ne):
 		return &agentapi.Error{Code: agentapi.ErrUnavailable, Message: fmt.Sprintf("cannot reach the licensing server at %s: %v", e.cfg.ServerURL, ne.err)}
 	case errors.As(err, &ue):
-		return &agentapi.Error{Code: agentapi.ErrUpstream, Message: ue.message()}
+		code := agentapi.ErrUpstream
+		if ue.status < 500 { // an invalid answer (badUpstream) or a 5xx is the server failing, whatever its code says
+			code = serverCode(ue.body.Code)
+		}
+		return &agentapi.Error{Code: code, Message: licensekey.Mask(ue.message())}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return &agentapi.Error{Code: agentapi.ErrUnavailable, Message: "the request was cancelled before the licensing server answered"}
 	default:
 		return &agentapi.Error{Code: agentapi.ErrInternalError, Message: err.Error()}
 	}
+}
+
+// errReplayed is an answer the agent refuses because it does not belong to
+// its request or is older than what it already holds.
+func errReplayed(why string) error {
+	return badUpstream("%s (replayed answer?)", why)
 }
 
 func badUpstream(format string, args ...any) error {
@@ -170,7 +181,13 @@ func (e *Engine) verifyLease(token, deviceID string, prev *lease.Claims) (*lease
 	case deviceID != "" && c.DeviceID() != deviceID:
 		return nil, badUpstream("the lease is for another device id")
 	case prev != nil && c.IssuedAt < prev.IssuedAt:
-		return nil, badUpstream("the lease is older than the one already held (replayed answer?)")
+		return nil, errReplayed("the lease is older than the one already held")
+	}
+	e.mu.Lock()
+	newest := e.st.LeaseIssuedMax
+	e.mu.Unlock()
+	if c.IssuedAt < newest {
+		return nil, errReplayed("the lease is older than one this computer already accepted")
 	}
 	return c, nil
 }

@@ -105,6 +105,9 @@ func (e *Engine) nextWake() time.Duration {
 	if e.enrollingLocked() {
 		consider(e.nextEnroll)
 	}
+	if e.resumingLocked() {
+		consider(e.nextResume)
+	}
 	for _, t := range changeInstants(e.viewLocked(now)) {
 		consider(t)
 	}
@@ -120,7 +123,17 @@ func (e *Engine) refresh() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.recomputeLocked()
-	if e.loadErr == nil && !e.untouched && e.st.TrustedTime.Sub(e.markSaved) >= markPersist {
+	// Offline, the saved reading is what a restart measures a set-back
+	// against, and the server cannot vouch for the time: it is saved at
+	// every tick, so stopping the agent and setting the clock back gains at
+	// most a minute (docs/threat-model.md).
+	every := markPersist
+	if e.st.OfflineSince != nil {
+		every = tickInterval / 2
+	}
+	if e.loadErr == nil && !e.untouched && (e.st.TrustedTime.Sub(e.markSaved) >= markPersist ||
+		e.st.ClockSeen.Sub(e.seenSaved) >= every || e.st.ClockSetBack != e.debtSaved) {
+		// A set-back is saved at once, so stopping the agent cannot forget it.
 		_ = e.saveLocked()
 	}
 }
@@ -131,10 +144,11 @@ func (e *Engine) step(ctx context.Context) {
 	e.mu.Lock()
 	now := e.now()
 	checkinDue := e.canCheckinLocked() && !e.nextCheckin.IsZero() && !now.Before(e.nextCheckin)
-	pollDue := e.st.Pending != nil && !now.Before(e.nextPoll)
+	pollDue := e.st.Pending != nil && len(e.missing) == 0 && !now.Before(e.nextPoll)
 	enrollDue := e.enrollingLocked() && !now.Before(e.nextEnroll)
+	resumeDue := e.resumingLocked() && !now.Before(e.nextResume)
 	e.mu.Unlock()
-	if !checkinDue && !pollDue && !enrollDue {
+	if !checkinDue && !pollDue && !enrollDue && !resumeDue {
 		return
 	}
 	if !e.acquire(ctx) {
@@ -143,6 +157,9 @@ func (e *Engine) step(ctx context.Context) {
 	defer e.release()
 	if enrollDue {
 		e.enrollOp(ctx)
+	}
+	if resumeDue {
+		e.resumeOp(ctx)
 	}
 	if pollDue {
 		e.pollLocked(ctx)
@@ -206,13 +223,13 @@ func (e *Engine) checkinOp(ctx context.Context) error {
 		}
 		e.log.Warn("device deactivated by the server", "code", ue.body.Code)
 		e.st.ClearActivation()
-		e.st.Reason = reason
+		e.st.ReasonCode, e.st.Reason = agentapi.ReasonDeactivatedRemote, ue.body.Message
 		e.lastError, e.failures = "", 0
 		_ = e.saveLocked()
 		e.publish(agentapi.Event{Type: agentapi.EventDeactivated, Time: now, Message: reason})
 		return e.apiError(err)
 	case errors.As(err, &ue) && ue.body.Code == protocol.ErrLicenseSuspended:
-		e.st.Suspended, e.st.Reason = true, ue.message()
+		e.st.Suspended, e.st.Reason, e.st.ReasonCode = true, ue.body.Message, agentapi.ReasonSuspended
 		e.st.OfflineSince = nil
 		e.lastError, e.failures = ue.message(), 0
 		e.nextCheckin = now.Add(e.checkinDelayLocked(now))
@@ -250,15 +267,14 @@ func (e *Engine) acceptCheckin(resp protocol.CheckinResponse, deviceID string, p
 	e.claims, e.leaseErr = c, nil
 	e.st.OfflineSince = nil
 	e.st.LastCheckin = timePtr(now.UTC())
-	e.st.Suspended, e.st.Reason = false, ""
+	e.st.Suspended, e.st.Reason, e.st.ReasonCode = false, "", ""
 	e.st.CheckinAfter = max(min(resp.CheckinAfter, int(MaxCheckin/time.Second)), 0)
 	e.st.Account, e.st.Organization = c.Account, c.Organization
 	// A successful check-in re-bases the trusted-time mark on the server's
-	// signed time, which clears a rollback flagged against a bogus mark.
-	e.st.TrustedTime = now
-	if c.IssuedTime().After(now) {
-		e.st.TrustedTime = c.IssuedTime()
-	}
+	// signed time, which clears a rollback flagged against a bogus mark, and
+	// refills the set-back budget.
+	e.rebaseClockLocked(now, c.IssuedTime())
+	e.st.LeaseIssuedMax = max(e.st.LeaseIssuedMax, c.IssuedAt)
 	e.failures, e.lastError = 0, ""
 	e.nextCheckin = now.Add(e.checkinDelayLocked(now))
 	_ = e.saveLocked()

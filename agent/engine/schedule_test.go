@@ -108,6 +108,13 @@ func TestTermEndTimer(t *testing.T) {
 		if ent := e.Entitlement(""); ent.State != agentapi.StateExpired || !strings.Contains(ent.Reason, "license term ended") {
 			t.Fatalf("at term end: %+v", ent)
 		}
+		// The reason shows a date as people write it, the code's argument
+		// the RFC 3339 instant (issue 13 item 9).
+		end := time.Unix(srv.termEnd, 0)
+		if ent := e.Entitlement(""); ent.ReasonCode != agentapi.ReasonTermEnded || ent.ReasonArgs["term_end"] != end.UTC().Format(time.RFC3339) ||
+			!strings.HasSuffix(ent.Reason, end.Local().Format("January 2, 2006")) {
+			t.Fatalf("term end reason: %q %v", ent.Reason, ent.ReasonArgs)
+		}
 		cancel()
 	})
 }

@@ -112,14 +112,16 @@ func writeJSON(w http.ResponseWriter, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-func (s *testServer) leaseFor(d *device) string {
+func (s *testServer) leaseFor(d *device) string { return s.leaseNonce(d, "") }
+
+func (s *testServer) leaseNonce(d *device, nonce string) string {
 	now := s.now()
 	c := lease.Claims{
 		Issuer: "test", Subject: d.id, ID: fmt.Sprintf("l-%d", now.UnixNano()), IssuedAt: now.Unix(), NotBefore: now.Unix() - 60,
 		Expiry: now.Add(s.ttl).Unix(), CheckinAt: now.Add(time.Duration(s.checkinSecs) * time.Second).Unix(),
 		Fingerprint: d.fp, Product: "entitle-signing", Account: "ann@example.com", Organization: "Acme",
-		ManagementMode: s.mgmt,
-		License:        lease.License{ID: "lic_1", Plan: "pro", Features: s.features, MaxProfiles: 5, TermEnd: s.termEnd},
+		ManagementMode: s.mgmt, Nonce: nonce,
+		License: lease.License{ID: "lic_1", Plan: "pro", Features: s.features, MaxProfiles: 5, TermEnd: s.termEnd},
 	}
 	tok, err := s.signer.Sign(c)
 	if err != nil {
@@ -128,14 +130,14 @@ func (s *testServer) leaseFor(d *device) string {
 	return tok
 }
 
-func (s *testServer) activate(w http.ResponseWriter, fp string) {
+func (s *testServer) activate(w http.ResponseWriter, fp, nonce string) {
 	for _, d := range s.devices {
 		if d.fp == fp && !d.revoked {
 			s.nextCred++
 			delete(s.devices, d.cred)
 			d.cred = fmt.Sprintf("cred-%d", s.nextCred)
 			s.devices[d.cred] = d
-			writeJSON(w, protocol.ActivateResponse{DeviceID: d.id, Credential: d.cred, Lease: s.leaseFor(d), Existing: true, CheckinAfter: s.checkinSecs})
+			writeJSON(w, protocol.ActivateResponse{DeviceID: d.id, Credential: d.cred, Lease: s.leaseNonce(d, nonce), Existing: true, CheckinAfter: s.checkinSecs})
 			return
 		}
 	}
@@ -152,7 +154,7 @@ func (s *testServer) activate(w http.ResponseWriter, fp string) {
 	s.nextCred++
 	d := &device{id: fmt.Sprintf("dev_%d", s.nextCred), fp: fp, cred: fmt.Sprintf("cred-%d", s.nextCred)}
 	s.devices[d.cred] = d
-	writeJSON(w, protocol.ActivateResponse{DeviceID: d.id, Credential: d.cred, Lease: s.leaseFor(d), SeatsUsed: used + 1, SeatsTotal: s.seats, CheckinAfter: s.checkinSecs})
+	writeJSON(w, protocol.ActivateResponse{DeviceID: d.id, Credential: d.cred, Lease: s.leaseNonce(d, nonce), SeatsUsed: used + 1, SeatsTotal: s.seats, CheckinAfter: s.checkinSecs})
 }
 
 func (s *testServer) bearer(r *http.Request) (*device, bool) {
@@ -194,7 +196,7 @@ func (s *testServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, protocol.ErrUnknownLicense, "no such license key")
 			return
 		}
-		s.activate(w, req.Fingerprint)
+		s.activate(w, req.Fingerprint, req.Nonce)
 	case r.Method == http.MethodPost && r.URL.Path == protocol.PathDeviceAuthorize:
 		var req protocol.DeviceAuthorizeRequest
 		if json.Unmarshal(body, &req) != nil || !lease.ValidFingerprint(req.Fingerprint) {
@@ -225,7 +227,7 @@ func (s *testServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, protocol.ErrExpiredToken, "expired")
 		case "approved":
 			s.deviceCode = ""
-			s.activate(w, s.authFP)
+			s.activate(w, s.authFP, "")
 		}
 	case r.Method == http.MethodPost && r.URL.Path == protocol.PathCheckin:
 		if s.checkinHook != nil && s.checkinHook(w) {

@@ -74,16 +74,16 @@ func TestEntitlementCache(t *testing.T) {
 	var c entitlementCache
 	a := &agentapi.Entitlement{State: agentapi.StateActive, Plan: "a"}
 	b := &agentapi.Entitlement{State: agentapi.StateActive, Plan: "b"}
-	ca, _ := c.get(a)
-	if ca2, _ := c.get(a); ca2 != ca {
+	ca, _ := c.get(a, nil, 0)
+	if ca2, _ := c.get(a, nil, 0); ca2 != ca {
 		t.Fatal("same pointer re-serialized")
 	}
 	// A new answer is a new pointer, even when equal: it is serialized anew.
 	a2 := *a
-	if ca2, _ := c.get(&a2); ca2 == ca || string(ca2.body) != string(ca.body) {
+	if ca2, _ := c.get(&a2, nil, 0); ca2 == ca || string(ca2.body) != string(ca.body) {
 		t.Fatal("a new answer was not serialized anew")
 	}
-	cb, _ := c.get(b)
+	cb, _ := c.get(b, nil, 0)
 	if cb == ca || !strings.Contains(string(cb.body), `"plan":"b"`) {
 		t.Fatalf("changed answer served stale bytes: %s", cb.body)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/i18n"
 )
 
 var jsonContentType = []string{"application/json"}
@@ -20,28 +21,37 @@ type cachedEntitlement struct {
 	length []string // Content-Length value
 }
 
-// entitlementCache holds the JSON of the engine's current general answer.
+// entitlementCache holds the JSON of the engine's current general answer,
+// one per catalog language (index of i18n.Languages).
 // The engine never modifies an answer it returned and gives a new pointer
 // when the answer changes (see Engine), so one pointer comparison tells the
 // hot path whether its bytes are current.
 type entitlementCache struct {
-	p atomic.Pointer[cachedEntitlement]
+	p [2]atomic.Pointer[cachedEntitlement]
 }
 
-func (ec *entitlementCache) get(e *agentapi.Entitlement) (*cachedEntitlement, error) {
-	if c := ec.p.Load(); c != nil && c.src == e {
+func (ec *entitlementCache) get(e *agentapi.Entitlement, lang *languages, i int) (*cachedEntitlement, error) {
+	slot := &ec.p[i]
+	if c := slot.Load(); c != nil && c.src == e {
 		return c, nil
 	}
-	c, err := serialize(e)
+	c, err := serialize(e, lang, i)
 	if err != nil {
 		return nil, err
 	}
-	ec.p.Store(c)
+	slot.Store(c)
 	return c, nil
 }
 
-func serialize(e *agentapi.Entitlement) (*cachedEntitlement, error) {
-	b, err := json.Marshal(e)
+// serialize renders e with its reason in language i.
+func serialize(e *agentapi.Entitlement, lang *languages, i int) (*cachedEntitlement, error) {
+	v := e
+	if i != 0 {
+		cp := *e
+		lang.localize(&cp, i)
+		v = &cp
+	}
+	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
@@ -89,12 +99,13 @@ func (s *Server) entitlement(w http.ResponseWriter, r *http.Request) error {
 	if e == nil {
 		return &agentapi.Error{Code: agentapi.ErrUnavailable, Message: "the agent is starting"}
 	}
+	li := s.lang.index(r)
 	var ce *cachedEntitlement
 	var err error
 	if feature == "" {
-		ce, err = s.ent.get(e)
+		ce, err = s.ent.get(e, s.lang, li)
 	} else {
-		ce, err = serialize(e)
+		ce, err = serialize(e, s.lang, li)
 	}
 	if err != nil {
 		return err
@@ -102,6 +113,8 @@ func (s *Server) entitlement(w http.ResponseWriter, r *http.Request) error {
 	h := w.Header()
 	h["Content-Type"] = jsonContentType
 	h["Content-Length"] = ce.length
+	h["Vary"] = varyAcceptLanguage
+	contentLanguage(h, i18n.Languages()[li])
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(ce.body)
 	return nil

@@ -51,6 +51,8 @@ func (s *Server) handleError(err error, c echo.Context) {
 		switch he.Code {
 		case http.StatusNotFound:
 			code = agentapi.ErrNotFound
+		case http.StatusMethodNotAllowed:
+			code = agentapi.ErrMethodNotAllowed
 		case http.StatusUnauthorized:
 			code = agentapi.ErrUnauthorized
 		case http.StatusForbidden:

@@ -41,8 +41,9 @@ func (s *Server) getEvents(c echo.Context) error {
 	h["X-Accel-Buffering"] = []string{"no"}
 	w.WriteHeader(http.StatusOK)
 
+	li := s.lang.index(c.Request())
 	for _, ev := range s.firstEvents(sub) {
-		if err := s.writeEvent(rc, w, ev); err != nil {
+		if err := s.writeEvent(rc, w, ev, li); err != nil {
 			return nil // the client is gone
 		}
 	}
@@ -58,7 +59,7 @@ func (s *Server) getEvents(c echo.Context) error {
 			if !ok {
 				return nil
 			}
-			if err := s.writeEvent(rc, w, ev); err != nil {
+			if err := s.writeEvent(rc, w, ev, li); err != nil {
 				return nil
 			}
 		case <-tick.C:
@@ -89,7 +90,12 @@ func (s *Server) firstEvents(sub <-chan agentapi.Event) []agentapi.Event {
 	return []agentapi.Event{status}
 }
 
-func (s *Server) writeEvent(rc *http.ResponseController, w http.ResponseWriter, ev agentapi.Event) error {
+func (s *Server) writeEvent(rc *http.ResponseController, w http.ResponseWriter, ev agentapi.Event, lang int) error {
+	if ev.Status != nil && lang != 0 {
+		st := *ev.Status // shared with other subscribers: localize a copy
+		s.lang.localize(&st.Entitlement, lang)
+		ev.Status = &st
+	}
 	b, err := encodeEvent(ev)
 	if err != nil {
 		s.log.Error("encode event", "type", ev.Type, "err", err)

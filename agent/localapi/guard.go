@@ -23,9 +23,20 @@ var securityHeaders = [...]struct {
 	{"Referrer-Policy", []string{"no-referrer"}},
 }
 
-// browserHeaders are sent by browsers (on cross-origin fetches, form posts,
-// navigations and subresource loads) and never by our native clients.
-var browserHeaders = [...]string{"Origin", "Referer", "Sec-Fetch-Site", "Sec-Fetch-Mode", "Sec-Fetch-Dest"}
+// browserHeaders mark a request a web browser made (docs/threat-model.md,
+// "the browser rule"):
+//   - Sec-Fetch-Site: browsers add it to every request to a potentially
+//     trustworthy URL, and http://127.0.0.1 and http://localhost are such URLs
+//     (Fetch Metadata, W3C Secure Contexts); the value is user-controlled by
+//     no page. HTTP libraries never send it.
+//   - Origin: browsers add it to every CORS request and every POST, including
+//     from browsers too old to send Sec-Fetch-*.
+//   - Referer: most page-initiated loads carry it, also in old browsers.
+//
+// Sec-Fetch-Mode and Sec-Fetch-Dest are deliberately not in the list: a
+// browser never sends them without Sec-Fetch-Site, while Node's fetch (undici,
+// also Electron's main process) sends "Sec-Fetch-Mode: cors" on every request.
+var browserHeaders = [...]string{"Sec-Fetch-Site", "Origin", "Referer"}
 
 // guard wraps next with the checks every request passes, in this order.
 func (s *Server) guard(next http.Handler) http.Handler {
@@ -67,7 +78,7 @@ func (s *Server) hostAllowed(host string) bool {
 	if hs == nil {
 		return false
 	}
-	return host == hs[0] || host == hs[1] || host == hs[2]
+	return host == hs[0] || host == hs[1]
 }
 
 // checkContentType refuses "simple" requests a web page could send without a

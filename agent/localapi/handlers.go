@@ -9,7 +9,7 @@ import (
 )
 
 func (s *Server) getStatus(c echo.Context) error {
-	return c.JSON(http.StatusOK, s.engine.Status())
+	return c.JSON(http.StatusOK, s.status(c))
 }
 
 func (s *Server) postActivation(c echo.Context) error {
@@ -25,6 +25,7 @@ func (s *Server) postActivation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.lang.localize(&resp.Status.Entitlement, s.lang.index(c.Request()))
 	return c.JSON(http.StatusOK, resp)
 }
 
@@ -45,7 +46,7 @@ func (s *Server) deleteActivation(c echo.Context) error {
 	if err := s.engine.Deactivate(c.Request().Context()); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.engine.Status())
+	return c.JSON(http.StatusOK, s.status(c))
 }
 
 func (s *Server) postCheck(c echo.Context) error {
@@ -55,5 +56,5 @@ func (s *Server) postCheck(c echo.Context) error {
 	if err := s.engine.CheckNow(c.Request().Context()); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.engine.Status())
+	return c.JSON(http.StatusOK, s.status(c))
 }

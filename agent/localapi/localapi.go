@@ -17,6 +17,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +27,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/i18n"
 )
 
 // Engine is what the local API needs from the agent's engine (agent/engine
@@ -67,6 +70,8 @@ type Options struct {
 	// Server timeouts (defaults: 5 s, 15 s, 60 s, 120 s) and shutdown grace (5 s).
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout, ShutdownTimeout time.Duration
 	Now                                                                        func() time.Time
+	// Catalog renders reasons for Accept-Language (nil: i18n.New()).
+	Catalog *i18n.Bundle
 }
 
 // Defaults.
@@ -89,11 +94,12 @@ type Server struct {
 	handler http.Handler
 	auth    *authenticator
 	ent     entitlementCache
+	lang    *languages
 	streams chan struct{} // semaphore of event streams
 	stop    chan struct{} // closed when shutdown starts: ends event streams
 	stopped sync.Once
 	serving atomic.Bool
-	hosts   atomic.Pointer[[3]string] // allowed Host header values
+	hosts   atomic.Pointer[[2]string] // allowed Host header values
 }
 
 // New builds a server. It does not listen: see Listen and Serve.
@@ -129,6 +135,7 @@ func New(o Options) (*Server, error) {
 		opts:    o,
 		log:     o.Logger,
 		engine:  o.Engine,
+		lang:    newLanguages(o.Catalog),
 		auth:    newAuthenticator(o.Token, o.FailureRate, o.FailureBurst, o.Now),
 		streams: make(chan struct{}, o.MaxStreams),
 		stop:    make(chan struct{}),
@@ -148,11 +155,19 @@ func (s *Server) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.GET(agentapi.PathEntitlement, s.getEntitlement)
-	e.GET(agentapi.PathHealth, s.getHealth)
-	e.GET(agentapi.PathOpenAPI, getOpenAPI)
+	// Public routes answer HEAD as GET does (RFC 9110 section 9.3.2): net/http
+	// drops the body of a HEAD response.
+	for path, h := range map[string]echo.HandlerFunc{
+		agentapi.PathEntitlement: s.getEntitlement,
+		agentapi.PathHealth:      s.getHealth,
+		agentapi.PathOpenAPI:     getOpenAPI,
+	} {
+		e.GET(path, h)
+		e.HEAD(path, h)
+	}
 	g := e.Group("/v1", s.requireToken)
 	g.GET("/status", s.getStatus)
+	g.HEAD("/status", s.getStatus)
 	g.POST("/activation", s.postActivation)
 	g.DELETE("/activation", s.deleteActivation)
 	g.POST("/check", s.postCheck)
@@ -160,7 +175,37 @@ func (s *Server) routes() *echo.Echo {
 	if s.opts.Extra != nil {
 		s.opts.Extra(g)
 	}
+	// The group's middleware registered catch-all routes under /v1 that run
+	// the token check first, so an unknown path answered 401 and a wrong
+	// method 401 too. Replace them with plain ones (notFound): an unknown path
+	// is 404 with or without a token, a known path with a wrong method 405.
+	e.RouteNotFound("/v1", s.notFound)
+	e.RouteNotFound("/v1/*", s.notFound)
+	e.RouteNotFound("/*", s.notFound)
 	return e
+}
+
+// methods a route may be registered with, for the Allow header of a 405.
+var routeMethods = [...]string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// notFound answers a request no route took: 405 with Allow when the path
+// exists with other methods (echo's own 405 never shows, because a catch-all
+// route matches first), else 404.
+func (s *Server) notFound(c echo.Context) error {
+	path := c.Request().URL.Path
+	var allow []string
+	for _, m := range routeMethods {
+		fc := s.echo.NewContext(nil, nil)
+		s.echo.Router().Find(m, path, fc)
+		if p := fc.Path(); p != "" && p != "/v1" && p != "/v1/*" && p != "/*" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		c.Response().Header().Set(echo.HeaderAllow, strings.Join(allow, ", "))
+		return &agentapi.Error{Code: agentapi.ErrMethodNotAllowed, Message: c.Request().Method + " is not allowed here; allowed: " + strings.Join(allow, ", ")}
+	}
+	return &agentapi.Error{Code: agentapi.ErrNotFound, Message: "no such endpoint"}
 }
 
 // Handler returns the complete HTTP handler (guards included). The Host check
@@ -180,7 +225,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if !s.serving.CompareAndSwap(false, true) {
 		return errors.New("localapi: Serve called twice")
 	}
-	s.hosts.Store(allowedHosts(addr.Port))
+	s.hosts.Store(allowedHosts(addr))
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
@@ -214,9 +259,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 func (s *Server) endStreams() { s.stopped.Do(func() { close(s.stop) }) }
 
-func allowedHosts(port int) *[3]string {
-	p := fmt.Sprint(port)
-	return &[3]string{"127.0.0.1:" + p, "localhost:" + p, "[::1]:" + p}
+// allowedHosts are the Host values a request to the listener at addr can
+// carry: the address itself (127.0.0.1:PORT, or [::1]:PORT when the agent is
+// configured to bind ::1) and localhost:PORT. An IP literal of another address
+// than the bound one is refused: no client reaching this listener names it.
+func allowedHosts(addr *net.TCPAddr) *[2]string {
+	p := strconv.Itoa(addr.Port)
+	return &[2]string{net.JoinHostPort(addr.IP.String(), p), "localhost:" + p}
 }
 
 func (s *Server) getHealth(c echo.Context) error {

@@ -72,3 +72,23 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenAPIReasonCodes keeps the documented reason codes equal to the ones
+// the agent can send.
+func TestOpenAPIReasonCodes(t *testing.T) {
+	var enum []string
+	for _, line := range strings.Split(string(openapiYAML), "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "enum: [licensed,"); ok {
+			enum = append([]string{"licensed"}, strings.Split(strings.TrimSuffix(rest, "]"), ",")...)
+		}
+	}
+	for i := range enum {
+		enum[i] = strings.TrimSpace(enum[i])
+	}
+	want := agentapi.ReasonCodes()
+	slices.Sort(enum)
+	slices.Sort(want)
+	if !slices.Equal(enum, want) {
+		t.Fatalf("openapi reason_code enum %v\nagentapi.ReasonCodes     %v", enum, want)
+	}
+}

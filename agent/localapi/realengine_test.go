@@ -3,6 +3,7 @@ package localapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/entitle/entitle/agent/config"
 	"github.com/entitle/entitle/agent/engine"
 	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/client"
 	"github.com/entitle/entitle/pkg/lease"
 	"github.com/entitle/entitle/pkg/licensekey"
 )
@@ -106,5 +108,74 @@ func TestRealEngineEvents(t *testing.T) {
 	}
 	if err := s.sc.Err(); err != nil {
 		t.Fatalf("stream did not end cleanly: %v", err)
+	}
+}
+
+// TestRealEngineAcceptLanguage: the reason is rendered in the request's
+// language, the code and its arguments are the same in every language, and
+// the cached English answer is not disturbed by a French one.
+func TestRealEngineAcceptLanguage(t *testing.T) {
+	r := start(t, Options{Engine: realEngine(t)})
+	for _, tc := range []struct {
+		accept, reason, lang string
+	}{
+		{"", "this computer is not activated", "en"},
+		{"fr-FR,fr;q=0.9,en;q=0.8", "ce poste n’est pas activé", "fr"},
+		{"fr-CA", "ce poste n’est pas activé", "fr"},
+		{"de-DE, en;q=0.5", "this computer is not activated", "en"},
+		{"xx;;q=bogus", "this computer is not activated", "en"},
+		{"", "this computer is not activated", "en"}, // English still cached right after French
+	} {
+		t.Run(tc.accept, func(t *testing.T) {
+			h := map[string]string{}
+			if tc.accept != "" {
+				h["Accept-Language"] = tc.accept
+			}
+			for _, path := range []string{agentapi.PathEntitlement, agentapi.PathEntitlement + "?feature=sign"} {
+				resp, body := do(t, "GET", r.url(path), "", h)
+				var ent agentapi.Entitlement
+				if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &ent) != nil {
+					t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+				}
+				if ent.Reason != tc.reason || ent.ReasonCode != agentapi.ReasonNotActivated || resp.Header.Get("Content-Language") != tc.lang {
+					t.Fatalf("%s with Accept-Language %q: reason %q code %q language %q", path, tc.accept, ent.Reason, ent.ReasonCode, resp.Header.Get("Content-Language"))
+				}
+			}
+			resp, body := do(t, "GET", r.url(agentapi.PathStatus), "", authed(h))
+			var st agentapi.Status
+			if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &st) != nil || st.Entitlement.Reason != tc.reason || resp.Header.Get("Content-Language") != tc.lang {
+				t.Fatalf("status: %d %s", resp.StatusCode, body)
+			}
+		})
+	}
+}
+
+// TestClientLanguage: pkg/client with Language "fr" gets the reason in
+// French and the same stable code, from the real engine and local API.
+func TestClientLanguage(t *testing.T) {
+	r := start(t, Options{Engine: realEngine(t)})
+	key, err := lease.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := lease.NewSigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := lease.NewKeySet(signer.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for lang, want := range map[string]string{"": "this computer is not activated", "fr": "ce poste n’est pas activé"} {
+		c, err := client.New(client.Options{BaseURL: r.url(""), Keys: keys, ProductID: "entitle-signing", Language: lang,
+			Fingerprint: func() (string, error) { return strings.Repeat("ab", 32), nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.CheckFeature(context.Background(), "sign")
+		var ne *client.ErrNotEntitled
+		if !errors.As(err, &ne) || ne.Reason != want || ne.ReasonCode != agentapi.ReasonNotActivated {
+			t.Fatalf("language %q: %#v", lang, err)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +78,7 @@ func TestHostHeader(t *testing.T) {
 	}{
 		{"127.0.0.1:" + port, 200},
 		{"localhost:" + port, 200},
-		{"[::1]:" + port, 200},
+		{"[::1]:" + port, 403}, // the agent listens on 127.0.0.1, not ::1
 		{"127.0.0.1", 403},
 		{"localhost", 403},
 		{"127.0.0.1:1", 403},
@@ -98,22 +99,66 @@ func TestHostHeader(t *testing.T) {
 	}
 }
 
+// TestHostsFollowBoundAddress: the IP literal accepted in Host is the one the
+// agent listens on (127.0.0.1 by default, ::1 when configured), never the
+// other; localhost always.
+func TestHostsFollowBoundAddress(t *testing.T) {
+	for _, tc := range []struct {
+		ip         net.IP
+		want, deny string
+	}{
+		{net.IPv4(127, 0, 0, 1), "127.0.0.1:7343", "[::1]:7343"},
+		{net.IPv6loopback, "[::1]:7343", "127.0.0.1:7343"},
+	} {
+		s, err := New(Options{Engine: newScripted(), Token: testToken})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.hosts.Store(allowedHosts(&net.TCPAddr{IP: tc.ip, Port: 7343}))
+		if !s.hostAllowed(tc.want) || !s.hostAllowed("localhost:7343") {
+			t.Errorf("bound to %s: %s or localhost:7343 refused (%v)", tc.ip, tc.want, *s.hosts.Load())
+		}
+		if s.hostAllowed(tc.deny) {
+			t.Errorf("bound to %s: %s accepted", tc.ip, tc.deny)
+		}
+	}
+}
+
+// TestBrowserRequestsRefused holds the browser rule (docs/threat-model.md):
+// Sec-Fetch-Site (every browser request), Origin or Referer refuse a request;
+// Sec-Fetch-Mode and Sec-Fetch-Dest alone, as Node's fetch sends them, do not.
 func TestBrowserRequestsRefused(t *testing.T) {
 	r := start(t, Options{Engine: newScripted()})
-	for _, path := range []string{agentapi.PathEntitlement, agentapi.PathHealth, agentapi.PathStatus} {
-		for _, h := range []map[string]string{
-			{"Origin": "https://evil.example"},
-			{"Origin": "null"},
-			{"Origin": "http://" + r.addr},
-			{"Referer": "https://evil.example/page"},
-			{"Sec-Fetch-Site": "cross-site"},
-			{"Sec-Fetch-Mode": "no-cors"},
-			{"Sec-Fetch-Dest": "image"},
+	for _, path := range []string{agentapi.PathEntitlement, agentapi.PathHealth, agentapi.PathStatus, "/v1/nothing-here"} {
+		for _, tc := range []struct {
+			h    map[string]string
+			want int
+		}{
+			{map[string]string{"Origin": "https://evil.example"}, 403},
+			{map[string]string{"Origin": "null"}, 403},
+			{map[string]string{"Origin": "http://" + r.addr}, 403},
+			{map[string]string{"Referer": "https://evil.example/page"}, 403},
+			{map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
+			{map[string]string{"Sec-Fetch-Site": "same-site"}, 403},
+			{map[string]string{"Sec-Fetch-Site": "same-origin"}, 403},
+			{map[string]string{"Sec-Fetch-Site": "none"}, 403},
+			{map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}, 403},
+			// What Node's fetch (undici) sends: no browser sends it without Sec-Fetch-Site.
+			{map[string]string{"Sec-Fetch-Mode": "cors"}, 0},
+			{map[string]string{"Sec-Fetch-Mode": "cors", "Accept-Language": "*"}, 0},
+			{map[string]string{"Sec-Fetch-Dest": "empty"}, 0},
 		} {
-			t.Run(fmt.Sprint(path, h), func(t *testing.T) {
-				resp, body := do(t, "GET", r.url(path), "", authed(h))
-				if resp.StatusCode != 403 {
-					t.Fatalf("status %d (%s), want 403", resp.StatusCode, body)
+			t.Run(fmt.Sprint(path, tc.h), func(t *testing.T) {
+				want := tc.want
+				if want == 0 {
+					want = 200
+					if path == "/v1/nothing-here" {
+						want = 404
+					}
+				}
+				resp, body := do(t, "GET", r.url(path), "", authed(tc.h))
+				if resp.StatusCode != want {
+					t.Fatalf("status %d (%s), want %d", resp.StatusCode, body, want)
 				}
 			})
 		}
@@ -122,6 +167,70 @@ func TestBrowserRequestsRefused(t *testing.T) {
 	if resp, body := do(t, "GET", r.url(agentapi.PathStatus), "", authed(nil)); resp.StatusCode != 200 {
 		t.Fatalf("native status request: %d %s", resp.StatusCode, body)
 	}
+}
+
+// TestRouting: HEAD is answered where GET is, with the same token rule; an
+// unknown path is 404 whether or not a token comes with it; a known path with
+// another method is 405 with Allow.
+func TestRouting(t *testing.T) {
+	r := start(t, Options{Engine: newScripted(), Extra: func(g *echo.Group) {
+		g.GET("/profiles", func(c echo.Context) error { return c.JSON(200, []string{}) })
+	}})
+	for _, tc := range []struct {
+		method, path string
+		token        bool
+		want         int
+		allow        string
+	}{
+		{"HEAD", agentapi.PathEntitlement, false, 200, ""},
+		{"HEAD", agentapi.PathEntitlement + "?feature=sign", false, 200, ""},
+		{"HEAD", agentapi.PathHealth, false, 200, ""},
+		{"HEAD", agentapi.PathOpenAPI, false, 200, ""},
+		{"HEAD", agentapi.PathStatus, false, 401, ""},
+		{"HEAD", agentapi.PathStatus, true, 200, ""},
+		{"GET", "/v1/nothing-here", false, 404, ""},
+		{"GET", "/v1/nothing-here", true, 404, ""},
+		{"POST", "/v1/status/extra", false, 404, ""},
+		{"GET", "/v1", false, 404, ""},
+		{"GET", "/v1/", false, 404, ""},
+		{"GET", "/", false, 404, ""},
+		{"GET", "/metrics", false, 404, ""},
+		{"POST", agentapi.PathEntitlement, false, 405, "GET, HEAD"},
+		{"DELETE", agentapi.PathHealth, false, 405, "GET, HEAD"},
+		{"GET", agentapi.PathActivation, true, 405, "DELETE, POST"},
+		{"PUT", agentapi.PathStatus, true, 405, "GET, HEAD"},
+		{"GET", agentapi.PathProfiles, true, 200, ""},
+		{"GET", agentapi.PathProfiles, false, 401, ""},
+	} {
+		t.Run(tc.method+" "+tc.path+fmt.Sprint(tc.token), func(t *testing.T) {
+			var hdr map[string]string
+			if tc.token {
+				hdr = authed(nil)
+			}
+			resp, body := do(t, tc.method, r.url(tc.path), "", hdr)
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d (%s), want %d", resp.StatusCode, body, tc.want)
+			}
+			if tc.method == "HEAD" && body != "" {
+				t.Fatalf("HEAD answered a body: %q", body)
+			}
+			if tc.want >= 400 && tc.method != "HEAD" && !strings.Contains(body, `"error":`) {
+				t.Fatalf("error body = %q", body)
+			}
+			if tc.allow != "" && sortedAllow(resp.Header.Get("Allow")) != tc.allow {
+				t.Fatalf("Allow = %q, want %q", resp.Header.Get("Allow"), tc.allow)
+			}
+		})
+	}
+}
+
+func sortedAllow(v string) string {
+	ms := strings.Split(v, ",")
+	for i := range ms {
+		ms[i] = strings.TrimSpace(ms[i])
+	}
+	slices.Sort(ms)
+	return strings.Join(ms, ", ")
 }
 
 func TestMutatingRequestsNeedJSON(t *testing.T) {
@@ -182,7 +291,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		{"forbidden host", "GET", agentapi.PathEntitlement, map[string]string{"Host": "evil.example"}, 403},
 		{"not found", "GET", "/nope", nil, 404},
 		{"not found in group", "GET", "/v1/nope", authed(nil), 404},
-		{"wrong method", "PUT", agentapi.PathEntitlement, authed(nil), 404},
+		{"wrong method", "PUT", agentapi.PathEntitlement, authed(nil), 405},
 		{"panic", "GET", "/v1/boom", authed(nil), 500},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -252,8 +361,8 @@ func TestTokenFailuresRateLimited(t *testing.T) {
 	if got := get(from1, "bad"); got != 429 {
 		t.Fatalf("after burst: status %d, want 429", got)
 	}
-	if got := get(from1, testToken); got != 429 {
-		t.Fatalf("limited address with the right token: status %d, want 429", got)
+	if got := get(from1, testToken); got != 200 { // limiter_test.go
+		t.Fatalf("limited address with the right token: status %d, want 200", got)
 	}
 	// Another loopback source address has its own budget.
 	if got := get(clientFrom("127.0.0.2"), testToken); got != 200 {
@@ -261,8 +370,8 @@ func TestTokenFailuresRateLimited(t *testing.T) {
 	}
 	// The budget refills (0.5/s: one token after 2 s).
 	time.Sleep(2100 * time.Millisecond)
-	if got := get(from1, testToken); got != 200 {
-		t.Fatalf("after refill: status %d, want 200", got)
+	if got := get(from1, "bad"); got != 401 {
+		t.Fatalf("after refill: status %d, want 401", got)
 	}
 }
 

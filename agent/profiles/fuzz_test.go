@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"context"
 	"testing"
 )
 
@@ -42,7 +43,7 @@ func FuzzScanFiles(f *testing.F) {
 		if len(p12) > 0 {
 			files = map[string][]byte{PKCS12File: p12}
 		}
-		r.parse(files)
+		r.parse(context.Background(), files)
 		if r.problem == "" && (r.cert == nil || r.key == nil) {
 			t.Fatal("a profile without certificate or key was judged usable")
 		}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"software.sslmate.com/src/go-pkcs12"
 
@@ -43,12 +42,18 @@ type ImportOptions struct {
 	Name    string `json:"name,omitempty"`
 	Owner   string `json:"owner,omitempty"`
 	OnClash string `json:"on_clash,omitempty"`
+	// Force imports a certificate that is not fit for signing (e.g. a
+	// TLS-only certificate): it is stored, and listed as invalid.
+	Force bool `json:"force,omitempty"`
 }
 
 // ImportResult lists what an import did.
 type ImportResult struct {
 	Imported []agentapi.ProfileInfo `json:"imported"`
 	Skipped  []string               `json:"skipped,omitempty"` // ids already present with the same credentials
+	// Files lists, by imported profile id, the files written for it: an
+	// import says what it restored.
+	Files map[string][]string `json:"files,omitempty"`
 }
 
 func checkOnClash(s string) (string, error) {
@@ -101,8 +106,16 @@ func (m *Manager) Import(ctx context.Context, data []byte, password string, opts
 	} else if errors.Is(perr, certcheck.ErrLocked) {
 		return ImportResult{}, fmt.Errorf("%w: encrypted PEM private keys are not supported; import a PKCS#12 file instead", ErrBadInput)
 	} else if strings.Contains(perr.Error(), "not PEM") {
-		k, c, ch, err := certcheck.ParsePKCS12(data, password)
+		pctx, cancel := context.WithTimeout(ctx, m.opts.ParseTimeout)
+		k, c, ch, err := certcheck.ParsePKCS12(pctx, data, password)
+		cancel()
 		switch {
+		case errors.Is(err, certcheck.ErrTooCostly):
+			return ImportResult{}, fmt.Errorf("%w: %v", ErrBadInput, err)
+		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+			return ImportResult{}, fmt.Errorf("%w: the PKCS#12 file took too long to open", ErrBadInput)
+		case ctx.Err() != nil:
+			return ImportResult{}, ctx.Err()
 		case errors.Is(err, certcheck.ErrWrongPassword), errors.Is(err, certcheck.ErrLocked):
 			return ImportResult{}, fmt.Errorf("%w: the PKCS#12 file's password is wrong or missing", ErrWrongPassword)
 		case errors.Is(err, certcheck.ErrChainTooLong):
@@ -120,6 +133,9 @@ func (m *Manager) Import(ctx context.Context, data []byte, password string, opts
 	if err := certcheck.KeyMatches(cert, key); err != nil {
 		return ImportResult{}, fmt.Errorf("%w: %v", ErrBadInput, err)
 	}
+	if err := certcheck.SigningUsage(cert); err != nil && !opts.Force {
+		return ImportResult{}, fmt.Errorf("%w: %w", ErrNotForSigning, err)
+	}
 	files, err := credentialFiles(cert, chain, key)
 	if err != nil {
 		return ImportResult{}, err
@@ -130,7 +146,7 @@ func (m *Manager) Import(ctx context.Context, data []byte, password string, opts
 	}
 	name := firstNonEmpty(opts.Name, certcheck.CommonName(cert), "Imported profile")
 	owner := firstNonEmpty(opts.Owner, certcheck.CommonName(cert), name)
-	now := m.now().UTC().Truncate(time.Second)
+	now := m.now().UTC()
 	meta := Meta{Format: FormatV1, ID: id, Name: strings.TrimSpace(name), Owner: strings.TrimSpace(owner), Created: now, Updated: now}
 	if err := meta.Validate(); err != nil {
 		return ImportResult{}, fmt.Errorf("%w: %v", ErrBadInput, err)

@@ -23,9 +23,12 @@ import (
 // Errors returned (wrapped) by the Manager; the HTTP routes map them to
 // agentapi error codes.
 var (
-	ErrNotFound      = errors.New("profile not found")
-	ErrConflict      = errors.New("conflict")
-	ErrBadInput      = errors.New("bad input")
+	ErrNotFound = errors.New("profile not found")
+	ErrConflict = errors.New("conflict")
+	ErrBadInput = errors.New("bad input")
+	// ErrNotForSigning (a bad input) refuses to import a certificate that
+	// cannot sign documents unless ImportOptions.Force is set.
+	ErrNotForSigning = fmt.Errorf("%w: the certificate cannot sign documents (import it anyway with force)", ErrBadInput)
 	ErrWrongPassword = certcheck.ErrWrongPassword
 	ErrLocked        = certcheck.ErrLocked
 )
@@ -37,7 +40,11 @@ const (
 	DefaultMaxScan        = 100_000
 	DefaultDebounce       = 50 * time.Millisecond
 	DefaultMaxDelay       = 200 * time.Millisecond
-	subscriberBuffer      = 64
+	// DefaultParseTimeout bounds the time one profile's files may take to
+	// open (its PKCS#12 work is already bounded by
+	// certcheck.MaxPKCS12Iterations; this is the last line of defence).
+	DefaultParseTimeout = 10 * time.Second
+	subscriberBuffer    = 64
 	// ioParallelism is how many scanning goroutines run per CPU: a scan
 	// waits on the disk more than it computes.
 	ioParallelism = 8
@@ -57,6 +64,9 @@ type Options struct {
 	// limit) for the HTTP routes; nil means no limit. The engine's
 	// interface methods take the limit as an argument instead.
 	PlanLimit func() int
+	// ParseTimeout bounds the time one profile (or imported file) may take
+	// to open; 0 means DefaultParseTimeout.
+	ParseTimeout time.Duration
 	// BundleWorkFactor is the scrypt work factor (log2 N) of exported
 	// bundles; 0 means the age default. Tests lower it.
 	BundleWorkFactor int
@@ -70,12 +80,16 @@ type Manager struct {
 	now  func() time.Time
 
 	writeMu sync.Mutex // serializes changes to the folder
+	// scanMu serializes scans. Files are read and parsed holding only
+	// scanMu, never mu: readers keep the last picture while a scan runs.
+	scanMu sync.Mutex
 
 	mu        sync.RWMutex
 	recs      map[string]*record // by subfolder name
 	defaultID string             // content of the default file
 	loaded    bool
-	truncated bool // more folders than MaxScan
+	truncated bool                            // more folders than MaxScan
+	loose     map[string]agentapi.NotAProfile // root files that are not profiles, by name
 	expiring  map[string]bool
 
 	watching atomic.Bool // Run has watches on the folder
@@ -108,6 +122,9 @@ func New(opts Options) (*Manager, error) {
 	}
 	if opts.MaxScan <= 0 {
 		opts.MaxScan = DefaultMaxScan
+	}
+	if opts.ParseTimeout <= 0 {
+		opts.ParseTimeout = DefaultParseTimeout
 	}
 	if opts.Debounce <= 0 {
 		opts.Debounce = DefaultDebounce
@@ -193,6 +210,14 @@ func (m *Manager) Get(id string, maxProfiles int) (agentapi.ProfileInfo, error) 
 func (m *Manager) Status(maxProfiles int) agentapi.ProfilesStatus {
 	v := m.view(maxProfiles)
 	s := v.status(m.dir)
+	s.NotProfiles = m.Loose()
+	for _, l := range s.NotProfiles {
+		w := fmt.Sprintf("%s at the profile folder root is not a profile: %s", l.Name, l.Reason)
+		if l.Command != "" {
+			w += " (" + l.Command + ")"
+		}
+		s.Warnings = appendWarning(s.Warnings, w)
+	}
 	m.mu.RLock()
 	if m.truncated {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("more than %d profile folders: the rest are ignored", m.opts.MaxScan))
@@ -218,46 +243,70 @@ func (m *Manager) ensureLoaded() {
 	loaded := m.loaded
 	m.mu.RUnlock()
 	if !loaded {
-		m.refresh(nil, true)
+		m.refresh(context.Background(), nil, true)
 	}
 }
 
 // Rescan reads the whole folder again and publishes what changed.
-func (m *Manager) Rescan() { m.refresh(nil, true) }
+func (m *Manager) Rescan() { m.refresh(context.Background(), nil, true) }
 
 // refresh rescans the named subfolders (or everything when full), rereads
-// the default file, and publishes events for what changed.
-func (m *Manager) refresh(dirs []string, full bool) {
-	m.mu.Lock()
-	before := buildView(m.recs, m.defaultID, m.now(), m.opts.ExpiringWithin, 0)
-	if full || !m.loaded {
-		m.recs, m.truncated = m.scanAll()
-		m.loaded = true
+// the default file, and publishes events for what changed. Files are read
+// and parsed outside mu; an interrupted scan (ctx ended) changes nothing.
+func (m *Manager) refresh(ctx context.Context, dirs []string, full bool) {
+	m.scanMu.Lock()
+	defer m.scanMu.Unlock()
+	m.mu.RLock()
+	prev, loaded, truncated, prevLoose := m.recs, m.loaded, m.truncated, m.loose
+	m.mu.RUnlock()
+	var (
+		recs  map[string]*record
+		loose map[string]agentapi.NotAProfile
+	)
+	if full || !loaded {
+		recs, loose, truncated = m.scanAll(ctx, prev)
 	} else {
+		recs = make(map[string]*record, len(prev)+len(dirs))
+		for n, r := range prev {
+			recs[n] = r
+		}
+		loose = make(map[string]agentapi.NotAProfile, len(prevLoose))
+		for n, l := range prevLoose {
+			loose[n] = l
+		}
 		for _, d := range dirs {
-			m.rescanOne(d)
+			truncated = m.rescanOne(ctx, recs, d) || truncated
+			m.rescanLoose(loose, d)
 		}
 	}
-	m.defaultID = m.readDefault()
+	if ctx.Err() != nil {
+		return
+	}
+	deflt := m.readDefault()
+	m.mu.Lock()
+	before := buildView(m.recs, m.defaultID, m.now(), m.opts.ExpiringWithin, 0)
+	m.recs, m.loose, m.truncated, m.loaded, m.defaultID = recs, loose, truncated, true, deflt
 	after := buildView(m.recs, m.defaultID, m.now(), m.opts.ExpiringWithin, 0)
 	evs := m.diff(before, after)
 	m.mu.Unlock()
 	m.publish(evs)
 }
 
-func (m *Manager) rescanOne(name string) {
+// rescanOne reads one subfolder into recs; it reports whether the MaxScan
+// bound refused it.
+func (m *Manager) rescanOne(ctx context.Context, recs map[string]*record, name string) bool {
 	if skipName(name) {
-		return
+		return false
 	}
-	if _, known := m.recs[name]; !known && len(m.recs) >= m.opts.MaxScan {
-		m.truncated = true
-		return
+	if _, known := recs[name]; !known && len(recs) >= m.opts.MaxScan {
+		return true
 	}
-	if r := scanProfile(m.dir, name, m.opts.MaxFileSize, m.recs[name]); r != nil {
-		m.recs[name] = r
-	} else {
-		delete(m.recs, name)
+	if r := scanProfile(ctx, m.dir, name, m.opts.MaxFileSize, m.opts.ParseTimeout, recs[name]); r != nil {
+		recs[name] = r
+	} else if ctx.Err() == nil {
+		delete(recs, name)
 	}
+	return false
 }
 
 // skipName tells which root entries are not profiles: hidden or temporary
@@ -267,15 +316,17 @@ func skipName(name string) bool {
 		strings.ContainsAny(name, `/\`)
 }
 
-// scanAll reads every profile subfolder, in parallel.
-func (m *Manager) scanAll() (map[string]*record, bool) {
+// scanAll reads every profile subfolder, in parallel, reusing the records
+// of prev whose files did not change.
+func (m *Manager) scanAll(ctx context.Context, prev map[string]*record) (map[string]*record, map[string]agentapi.NotAProfile, bool) {
 	recs := map[string]*record{}
+	loose := map[string]agentapi.NotAProfile{}
 	f, err := os.Open(m.dir)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			m.log.Warn("profiles: cannot read the profile folder", "folder", m.dir, "err", err)
 		}
-		return recs, false
+		return recs, loose, false
 	}
 	defer f.Close()
 	var names []string
@@ -283,6 +334,9 @@ func (m *Manager) scanAll() (map[string]*record, bool) {
 	for {
 		batch, err := f.ReadDir(1024)
 		for _, e := range batch {
+			if isLoose(e) && len(loose) < maxLoose {
+				loose[e.Name()] = looseEntry(filepath.Join(m.dir, e.Name()), e.Name())
+			}
 			if skipName(e.Name()) || !(e.IsDir() || e.Type()&fs.ModeSymlink != 0) {
 				continue
 			}
@@ -301,8 +355,8 @@ func (m *Manager) scanAll() (map[string]*record, bool) {
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			for i := w; i < len(names); i += workers {
-				out[i] = scanProfile(m.dir, names[i], m.opts.MaxFileSize, m.recs[names[i]])
+			for i := w; i < len(names) && ctx.Err() == nil; i += workers {
+				out[i] = scanProfile(ctx, m.dir, names[i], m.opts.MaxFileSize, m.opts.ParseTimeout, prev[names[i]])
 			}
 		})
 	}
@@ -312,7 +366,7 @@ func (m *Manager) scanAll() (map[string]*record, bool) {
 			recs[r.dir] = r
 		}
 	}
-	return recs, truncated
+	return recs, loose, truncated
 }
 
 // readDefault returns the id in the default file, or "".
@@ -380,5 +434,5 @@ func sameInfo(a, b agentapi.ProfileInfo) bool {
 // publishes what changed; Run calls it periodically.
 func (m *Manager) CheckTime() {
 	m.ensureLoaded()
-	m.refresh(nil, false)
+	m.refresh(context.Background(), nil, false)
 }

@@ -77,7 +77,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (agentapi.Profi
 	if err != nil {
 		return agentapi.ProfileInfo{}, err
 	}
-	now := m.now().UTC().Truncate(time.Second)
+	now := m.now().UTC() // to the nanosecond: the plan's order must not tie
 	meta := Meta{Format: FormatV1, ID: id, Name: req.Name, Owner: req.Owner, Created: now, Updated: now}
 	if err := m.writeProfile(meta, files); err != nil {
 		return agentapi.ProfileInfo{}, err
@@ -87,9 +87,9 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (agentapi.Profi
 			return agentapi.ProfileInfo{}, err
 		}
 	}
-	m.refresh([]string{id}, false)
+	m.refresh(context.Background(), []string{id}, false)
 	m.log.Info("profiles: created", "id", id)
-	return m.Get(id, 0)
+	return m.Get(id, m.limit())
 }
 
 // selfSigned makes the key and certificate of a new profile. ECDSA P-256
@@ -186,9 +186,9 @@ func (m *Manager) stageProfile(meta Meta, files map[string][]byte) (string, erro
 		}
 	}
 	for n, b := range all {
-		perm := os.FileMode(0o644)
-		if n == KeyFile || n == PKCS12File {
-			perm = 0o600
+		perm := os.FileMode(0o600) // any other file may hold a secret too
+		if n == MetaFile || knownCertFile(n) {
+			perm = 0o644
 		}
 		if err := writeFileSync(filepath.Join(tmp, n), b, perm); err != nil {
 			os.RemoveAll(tmp)
@@ -264,7 +264,7 @@ func (m *Manager) Delete(ctx context.Context, id string) error {
 	if err := os.RemoveAll(t); err != nil {
 		m.log.Warn("profiles: could not remove a deleted profile's files", "folder", t, "err", err)
 	}
-	m.refresh([]string{rec.dir}, false)
+	m.refresh(context.Background(), []string{rec.dir}, false)
 	if info.Default {
 		if err := m.repairDefault(); err != nil {
 			return err
@@ -283,13 +283,13 @@ func (m *Manager) repairDefault() error {
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("profiles: remove default: %w", err)
 		}
-		m.refresh(nil, false)
+		m.refresh(context.Background(), nil, false)
 		return nil
 	}
 	if err := m.writeDefault(v.infos[v.deflt].ID); err != nil {
 		return err
 	}
-	m.refresh(nil, false)
+	m.refresh(context.Background(), nil, false)
 	return nil
 }
 
@@ -310,6 +310,15 @@ func (m *Manager) SetDefault(ctx context.Context, id string) error {
 	if err := m.writeDefault(id); err != nil {
 		return err
 	}
-	m.refresh(nil, false)
+	m.refresh(context.Background(), nil, false)
 	return nil
+}
+
+func knownCertFile(n string) bool {
+	for _, c := range certFiles {
+		if n == c {
+			return true
+		}
+	}
+	return false
 }

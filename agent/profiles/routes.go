@@ -40,6 +40,7 @@ type ImportRequest struct {
 	Name     string `json:"name,omitempty"`
 	Owner    string `json:"owner,omitempty"`
 	OnClash  string `json:"on_clash,omitempty"`
+	Force    bool   `json:"force,omitempty"` // import a certificate not fit for signing
 }
 
 // MigrateExportRequest is the body of POST /v1/migrate/export.
@@ -162,7 +163,7 @@ func (m *Manager) postImport(c echo.Context) error {
 	if len(req.Password) > maxSecretLen {
 		return m.fail(c, fmt.Errorf("%w: password too long", ErrBadInput))
 	}
-	res, err := m.Import(c.Request().Context(), req.Data, req.Password, ImportOptions{Name: req.Name, Owner: req.Owner, OnClash: req.OnClash})
+	res, err := m.Import(c.Request().Context(), req.Data, req.Password, ImportOptions{Name: req.Name, Owner: req.Owner, OnClash: req.OnClash, Force: req.Force})
 	if err != nil {
 		return m.fail(c, err)
 	}

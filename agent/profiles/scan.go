@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"context"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
@@ -23,9 +24,12 @@ const maxFilesPerProfile = 64
 // record is what scanning one profile subfolder found. Time-dependent and
 // folder-wide facts (status, default, licensing) are derived later, in view.
 type record struct {
-	dir     string // subfolder name
-	meta    Meta   // zero unless metaOK
-	metaOK  bool
+	dir    string // subfolder name
+	meta   Meta   // zero unless metaOK
+	metaOK bool
+	// adopted: the folder has no profile.json but a usable certificate
+	// and key; meta was made from the folder name and the certificate.
+	adopted bool
 	problem string // why the profile is invalid; empty when usable
 
 	subject, issuer, serial string
@@ -63,7 +67,7 @@ func (r *record) invalid(format string, args ...any) {
 // and never reads a file larger than maxFile. When prev (the last scan of
 // the same subfolder) saw exactly the same files, its parse is reused:
 // records are never modified once built.
-func scanProfile(root, name string, maxFile int64, prev *record) *record {
+func scanProfile(ctx context.Context, root, name string, maxFile int64, parseTimeout time.Duration, prev *record) *record {
 	r := &record{dir: name}
 	dir := filepath.Join(root, name)
 	st, err := os.Lstat(dir)
@@ -89,7 +93,12 @@ func scanProfile(root, name string, maxFile int64, prev *record) *record {
 	}
 	r.cleanRead = r.problem == ""
 	r.cred = credentialDigest(files)
-	r.parse(files)
+	pctx, cancel := context.WithTimeout(ctx, parseTimeout)
+	defer cancel()
+	r.parse(pctx, files)
+	if ctx.Err() != nil {
+		return nil // interrupted: the caller keeps its previous picture
+	}
 	return r
 }
 
@@ -148,16 +157,17 @@ func digestFiles(files map[string][]byte) [32]byte {
 func credentialDigest(files map[string][]byte) [32]byte {
 	c := make(map[string][]byte, len(files))
 	for n, b := range files {
-		if n != MetaFile {
+		if n != MetaFile && knownFile(n) { // other files travel but are not credentials
 			c[n] = b
 		}
 	}
 	return digestFiles(c)
 }
 
-func (r *record) parse(files map[string][]byte) {
-	if b, ok := files[MetaFile]; !ok {
-		r.invalid("profile.json is missing")
+func (r *record) parse(ctx context.Context, files map[string][]byte) {
+	b, hasMeta := files[MetaFile]
+	if !hasMeta {
+		defer r.adopt()
 	} else if m, err := ParseMeta(b); err != nil {
 		r.invalid("%v", err)
 	} else {
@@ -179,8 +189,10 @@ func (r *record) parse(files map[string][]byte) {
 	case hasP12 && (certName != "" || hasKeyFile):
 		r.invalid("both profile.p12 and separate certificate or key files")
 	case hasP12:
-		key, cert, chain, err := certcheck.ParsePKCS12(p12, "")
+		key, cert, chain, err := certcheck.ParsePKCS12(ctx, p12, "")
 		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			r.invalid("profile.p12: took too long to open; the file is not tried again until it changes")
 		case errors.Is(err, certcheck.ErrLocked):
 			r.hasKey = true
 			r.invalid("encrypted PKCS#12: key present but locked")
@@ -219,6 +231,34 @@ func (r *record) parse(files map[string][]byte) {
 			}
 		}
 	}
+}
+
+// adopt makes a profile of a folder without profile.json (a person
+// dropped a certificate and its key into a subfolder): when its
+// credentials are usable and its name can be an id, the id is the folder
+// name, the name and owner the certificate's common name, and the creation
+// time the certificate's start of validity (stable, so the plan's order
+// does not move). Otherwise the folder is invalid and says why.
+func (r *record) adopt() {
+	switch {
+	case r.problem != "":
+		r.problem = "profile.json is missing, and " + r.problem
+		return
+	case !ValidID(r.dir):
+		r.invalid("profile.json is missing, and the folder name %q cannot be a profile id (1-64 letters, digits, '-' or '_'); rename the folder or import its files with 'entitle profiles import'", r.dir)
+		return
+	}
+	cn := certcheck.CommonName(r.cert)
+	name, owner := cn, cn
+	if checkText("name", name, true) != nil {
+		name = r.dir
+	}
+	if checkText("owner", owner, false) != nil {
+		owner = ""
+	}
+	start := r.cert.NotBefore.UTC()
+	r.meta = Meta{Format: FormatV1, ID: r.dir, Name: name, Owner: owner, Created: start, Updated: start}
+	r.metaOK, r.adopted = true, true
 }
 
 // setCert records the profile's certificate (the first of its file, or the

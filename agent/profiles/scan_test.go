@@ -64,7 +64,9 @@ func TestScanStatuses(t *testing.T) {
 	}
 	// The "no-meta" case: remove the generated profile.json after the fact.
 	os.Remove(filepath.Join(dir, "no-meta", MetaFile))
-	tests[len(tests)-1].reason = "profile.json is missing"
+	// Adopted (issue 13): a folder with a usable certificate and key is a
+	// profile even without profile.json.
+	tests[len(tests)-1].status, tests[len(tests)-1].reason = certcheck.StatusValid, "valid from"
 
 	m := newTestManager(t, dir)
 	got := byID(m.List(0))
@@ -89,11 +91,11 @@ func TestScanStatuses(t *testing.T) {
 		t.Errorf("ca-issued facts: %+v", p)
 	}
 	st := m.Status(0)
-	if st.Count != len(tests) || st.Expired != 1 || st.Expiring != 1 || st.Invalid != 9 {
+	if st.Count != len(tests) || st.Expired != 1 || st.Expiring != 1 || st.Invalid != 8 {
 		t.Errorf("status counts %+v", st)
 	}
 	sum := m.Summary(0)
-	if sum.Total != len(tests) || sum.Valid != 4 || sum.Invalid != 9 || sum.EarliestCertUntil == 0 {
+	if sum.Total != len(tests) || sum.Valid != 5 || sum.Invalid != 8 || sum.EarliestCertUntil == 0 {
 		t.Errorf("summary %+v", sum)
 	}
 }

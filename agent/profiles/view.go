@@ -64,7 +64,7 @@ func buildView(recs map[string]*record, defaultID string, now time.Time, window 
 		info := agentapi.ProfileInfo{
 			ID: r.id(), Name: r.dir, Default: i == deflt,
 			Subject: r.subject, Issuer: r.issuer, Serial: r.serial,
-			SelfSigned: r.selfSigned, HasKey: r.hasKey,
+			SelfSigned: r.selfSigned, HasKey: r.hasKey, Adopted: r.adopted,
 		}
 		if r.metaOK {
 			info.Name, info.Owner = r.meta.Name, r.meta.Owner
@@ -90,8 +90,10 @@ func buildView(recs map[string]*record, defaultID string, now time.Time, window 
 	return v
 }
 
-// olderFirst orders records by creation time, then id, then folder name;
-// records without readable metadata come last.
+// olderFirst orders records by creation time (to the nanosecond, as
+// written), then id, then folder name; records without readable metadata
+// come last. With the default moved to the front, this is the order in
+// which the plan's limit licenses profiles.
 func olderFirst(a, b *record) bool {
 	if a.metaOK != b.metaOK {
 		return a.metaOK
@@ -170,6 +172,11 @@ func (v view) status(folder string) agentapi.ProfilesStatus {
 		}
 	}
 	s.Unlicensed = unlicensed
+	for _, info := range v.infos {
+		if info.Licensed && (info.Status == certcheck.StatusValid || info.Status == certcheck.StatusExpiring) {
+			s.Usable++
+		}
+	}
 	if unlicensed > 0 {
 		s.Warnings = appendWarning(s.Warnings, fmt.Sprintf("your plan allows %d profiles; %d are beyond the limit", v.allowed, unlicensed))
 	}

@@ -22,6 +22,7 @@ const (
 // watcher is the state of one Run.
 type watcher struct {
 	m        *Manager
+	ctx      context.Context // Run's: ends the scans when Run stops
 	w        *fsnotify.Watcher
 	parent   string
 	attached bool
@@ -49,7 +50,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	defer fw.Close()
 	defer m.watching.Store(false)
 	wt := &watcher{
-		m: m, w: fw, parent: filepath.Dir(m.dir), pending: map[string]bool{},
+		m: m, ctx: ctx, w: fw, parent: filepath.Dir(m.dir), pending: map[string]bool{},
 		timer: stoppedTimer(), retry: stoppedTimer(), retryWait: retryMin,
 	}
 	defer wt.timer.Stop()
@@ -104,7 +105,7 @@ func (wt *watcher) attach() {
 	if err := wt.w.Add(m.dir); err != nil {
 		wt.attached = false
 		m.watching.Store(false)
-		m.refresh(nil, true)
+		m.refresh(wt.ctx, nil, true)
 		wt.retry.Reset(wt.retryWait)
 		wt.retryWait = min(wt.retryWait*2, retryMax)
 		return
@@ -121,7 +122,7 @@ func (wt *watcher) attach() {
 			}
 		}
 	}
-	m.refresh(nil, true)
+	m.refresh(wt.ctx, nil, true)
 	m.watching.Store(true)
 }
 
@@ -194,13 +195,13 @@ func (wt *watcher) arm() {
 
 func (wt *watcher) flush() {
 	if wt.full {
-		wt.m.refresh(nil, true)
+		wt.m.refresh(wt.ctx, nil, true)
 	} else {
 		dirs := make([]string, 0, len(wt.pending))
 		for d := range wt.pending {
 			dirs = append(dirs, d)
 		}
-		wt.m.refresh(dirs, false)
+		wt.m.refresh(wt.ctx, dirs, false)
 	}
 	wt.full = false
 	clear(wt.pending)

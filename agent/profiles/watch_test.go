@@ -154,7 +154,7 @@ func TestSlowSubscriberDoesNotBlock(t *testing.T) {
 		defer close(done)
 		for i := range subscriberBuffer * 3 {
 			writeProfileDir(t, dir, fmt.Sprintf("s%03d", i), testNow, map[string][]byte{CertFile: []byte("x")})
-			m.refresh([]string{fmt.Sprintf("s%03d", i)}, false)
+			m.refresh(context.Background(), []string{fmt.Sprintf("s%03d", i)}, false)
 		}
 	}()
 	select {

@@ -112,7 +112,7 @@ func validate(st *State) error {
 	fields := []field{
 		{"lease", st.Lease, maxLease}, {"device id", st.DeviceID, maxText}, {"credential", st.Credential, maxSecret},
 		{"server url", st.ServerURL, maxText}, {"account", st.Account, maxText}, {"organization", st.Organization, maxText},
-		{"reason", st.Reason, maxText},
+		{"reason", st.Reason, maxText}, {"reason code", st.ReasonCode, 64},
 	}
 	if p := st.Pending; p != nil {
 		fields = append(fields,
@@ -126,6 +126,26 @@ func validate(st *State) error {
 		if p.Interval < 0 || p.Interval > 3600 {
 			return fmt.Errorf("pending sign-in interval %d out of range", p.Interval)
 		}
+	}
+	if a := st.Activating; a != nil {
+		fields = append(fields,
+			field{"activation nonce", a.Nonce, 128},
+			field{"activation license key", a.LicenseKey, 256},
+			field{"activation email", a.Email, maxText})
+		switch a.Method {
+		case ActivatingLicenseKey, ActivatingEnrollment, ActivatingPassword:
+		default:
+			return fmt.Errorf("activation in progress has an unknown method %q", a.Method)
+		}
+		if a.Nonce == "" {
+			return errors.New("activation in progress without a nonce")
+		}
+	}
+	if st.ClockSetBack < 0 {
+		return errors.New("clock set-back total is negative")
+	}
+	if st.LeaseIssuedMax < 0 {
+		return errors.New("newest lease issue time is negative")
 	}
 	for _, f := range fields {
 		if len(f.v) > f.max {

@@ -44,6 +44,30 @@ type Pending struct {
 	Interval                int       `json:"interval"` // seconds between polls
 }
 
+// Activating is an activation request sent (or about to be sent) to the
+// server whose answer is not stored yet. It is saved before the request
+// leaves, so an agent killed between the server's commit and its own save
+// knows it asked and finishes the activation at its next start (the server
+// answers a repeated activation of the same fingerprint with the same seat).
+type Activating struct {
+	Nonce  string `json:"nonce"`  // sent in the request, carried back in the lease
+	Method string `json:"method"` // ActivatingLicenseKey, ActivatingEnrollment or ActivatingPassword
+	// LicenseKey is the formatted key of a license_key activation (secret:
+	// never log). It is kept only until the answer is stored. A password is
+	// never stored: an interrupted password activation asks the person to
+	// activate again.
+	LicenseKey string    `json:"license_key,omitempty"`
+	Email      string    `json:"email,omitempty"`
+	StartedAt  time.Time `json:"started_at"`
+}
+
+// Methods of an Activating record.
+const (
+	ActivatingLicenseKey = "license_key"
+	ActivatingEnrollment = "enrollment" // the key is the configured enrollment token
+	ActivatingPassword   = "password"
+)
+
 // State is the persisted activation state.
 type State struct {
 	Lease        string     `json:"lease,omitempty"`
@@ -56,9 +80,22 @@ type State struct {
 	TrustedTime  time.Time  `json:"trusted_time"`            // high-water mark of trusted time
 	OfflineSince *time.Time `json:"offline_since,omitempty"`
 	LastCheckin  *time.Time `json:"last_checkin,omitempty"`
-	Suspended    bool       `json:"suspended,omitempty"` // the server suspended the license
-	Reason       string     `json:"reason,omitempty"`    // why not entitled, as the server said
+	Suspended    bool       `json:"suspended,omitempty"`   // the server suspended the license
+	Reason       string     `json:"reason,omitempty"`      // details of why not entitled (the server's words), see ReasonCode
+	ReasonCode   string     `json:"reason_code,omitempty"` // agentapi.Reason* code of why not entitled
 	Pending      *Pending   `json:"pending,omitempty"`
+	// ClockSeen is the last wall-clock reading the agent observed and
+	// ClockSetBack the total the clock was seen going back (against real
+	// elapsed time) since the server last vouched for the time (activation
+	// or check-in). The set-backs spend one tolerance budget, so repeated
+	// small set-backs cannot stretch an offline lease (docs/threat-model.md).
+	ClockSeen    time.Time     `json:"clock_seen,omitzero"`
+	ClockSetBack time.Duration `json:"clock_set_back,omitzero"` // nanoseconds
+	// LeaseIssuedMax is the newest lease issue time (iat, Unix seconds)
+	// ever accepted on this computer; an older lease is a replay. It
+	// survives deactivation.
+	LeaseIssuedMax int64       `json:"lease_iat_max,omitzero"`
+	Activating     *Activating `json:"activating,omitempty"`
 }
 
 // Activated reports whether the state holds an activation.
@@ -67,7 +104,16 @@ func (s *State) Activated() bool { return s.Credential != "" && s.Lease != "" }
 // ClearActivation drops the lease, credential and everything tied to them,
 // keeping the trusted-time mark (so clearing cannot reset the clock check).
 func (s *State) ClearActivation() {
-	*s = State{TrustedTime: s.TrustedTime, ServerURL: s.ServerURL}
+	url := s.ServerURL
+	*s = s.Clock()
+	s.ServerURL = url
+}
+
+// Clock returns an empty State that keeps only what no activation or
+// deactivation may reset: the trusted-time mark, the clock set-back budget
+// and the newest lease issue time seen.
+func (s *State) Clock() State {
+	return State{TrustedTime: s.TrustedTime, ClockSeen: s.ClockSeen, ClockSetBack: s.ClockSetBack, LeaseIssuedMax: s.LeaseIssuedMax}
 }
 
 // Store reads and writes the state in one folder.

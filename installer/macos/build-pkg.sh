@@ -2,6 +2,8 @@
 # Builds the macOS installer package (run on a Mac with Xcode command-line tools):
 #   installer/macos/build-pkg.sh            -> dist/entitle-<version>.pkg
 # Environment: VERSION (default: git describe), OUT (default dist),
+# SERVER_URL and PINNED_KEYS (the vendor's defaults written into agent.toml.default,
+# see installer/agent-toml.sh),
 # APP_SIGN_ID / PKG_SIGN_ID (optional "Developer ID Application/Installer: ..."
 # identities; notarize the signed .pkg with `xcrun notarytool submit --wait`
 # and `xcrun stapler staple`).
@@ -32,9 +34,7 @@ for tool in go lipo pkgbuild productbuild; do
   }
 done
 
-raw=${VERSION:-$(git -C "$root" describe --tags --always --dirty 2>/dev/null || echo dev)}
-raw=${raw#v}
-if [[ "$raw" =~ ^[0-9]+\.[0-9]+\.[0-9]+ ]]; then version=$raw; else version="0.0.0-dev"; fi
+version=$("$root/installer/version.sh" "${VERSION:-}")
 out=${OUT:-$root/dist}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -57,7 +57,8 @@ lipo -create -output "$payload/usr/local/bin/entitle-tray" "$work/entitle-tray-a
 chmod 0755 "$payload/usr/local/bin/entitle" "$payload/usr/local/bin/entitle-tray"
 install -m 0644 "$here/com.entitle.agent.plist" "$payload/Library/LaunchDaemons/"
 install -m 0644 "$here/com.entitle.tray.plist" "$payload/Library/LaunchAgents/"
-install -m 0644 "$here/agent.toml" "$payload/Library/Application Support/Entitle/agent.toml.default"
+"$root/installer/agent-toml.sh" "$here/agent.toml" "$work/agent.toml"
+install -m 0644 "$work/agent.toml" "$payload/Library/Application Support/Entitle/agent.toml.default"
 if [ -n "${APP_SIGN_ID:-}" ]; then
   codesign --force --options runtime --timestamp --sign "$APP_SIGN_ID" \
     "$payload/usr/local/bin/entitle" "$payload/usr/local/bin/entitle-tray"

@@ -13,10 +13,13 @@ import (
 	"github.com/entitle/entitle/pkg/testenv"
 )
 
-// The two releases the tests build: an upgrade goes from one to the other.
+// The two releases the tests build: an upgrade goes from one to the other;
+// and a vendor's build of the first for its own server (SERVER_URL,
+// PINNED_KEYS).
 const (
 	oldVersion = "1.0.0"
 	newVersion = "1.0.1"
+	vendor     = "vendor"
 )
 
 // workDir holds every build of this test run; TestMain removes it.
@@ -40,25 +43,49 @@ type buildResult struct {
 	err  error
 }
 
-var builds = map[string]*buildResult{oldVersion: {}, newVersion: {}}
+var builds = map[string]*buildResult{oldVersion: {}, newVersion: {}, vendor: {}}
 
 // targets of each release: the upgrade only needs the Linux agent packages.
 var targets = map[string][]string{
-	oldVersion: {"deb", "rpm", "server", "msi"},
+	oldVersion: {"deb", "rpm", "server", "msi", "tar"},
 	newVersion: {"deb", "rpm"},
+	vendor:     {"deb", "rpm", "msi", "tar"},
+}
+
+// The vendor build's defaults: one pinned key begins with '-', as key ids
+// and keys can.
+const vendorServerURL = "https://licensing.vendor.example"
+
+var vendorKeys = []string{"JWmSAEbLK245GMqv3VHAQeuqbKa5t-ZWtxcMGwlttGE", "-VJbSGMw6ADEbW2PUbdw75ohTQ4MFpYWpsf8gPL6Dsc"}
+
+// buildEnv is the extra environment of each release's build.
+var buildEnv = map[string][]string{
+	oldVersion: {"VERSION=" + oldVersion},
+	newVersion: {"VERSION=" + newVersion},
+	vendor:     {"VERSION=" + oldVersion, "SERVER_URL=" + vendorServerURL, "PINNED_KEYS=" + strings.Join(vendorKeys, ",")},
 }
 
 // requireBuildTools fails (in CI) or skips the test when build.sh cannot run.
+// nfpm is not needed: it is a go.mod tool (go tool nfpm).
 func requireBuildTools(t *testing.T) {
 	t.Helper()
-	_, err := exec.LookPath("nfpm")
-	if err != nil {
-		gopath, _ := exec.Command("go", "env", "GOPATH").Output()
-		_, err = os.Stat(filepath.Join(strings.TrimSpace(string(gopath)), "bin", "nfpm"))
-	}
-	testenv.Require(t, err == nil, "the tool nfpm (go install github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2)")
 	testenv.LookPath(t, "go")
 	testenv.LookPath(t, "wixl")
+}
+
+// pathWithoutNfpm is $PATH without the folders holding an nfpm program (and
+// without $GOPATH/bin), so the builds prove that the repository brings its own.
+func pathWithoutNfpm() string {
+	gopath, _ := exec.Command("go", "env", "GOPATH").Output()
+	gobin := filepath.Join(strings.TrimSpace(string(gopath)), "bin")
+	var keep []string
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		if _, err := os.Stat(filepath.Join(dir, "nfpm")); err == nil || filepath.Clean(dir) == gobin {
+			continue
+		}
+		keep = append(keep, dir)
+	}
+	return strings.Join(keep, string(os.PathListSeparator))
 }
 
 // release builds the installers of version once per test run with
@@ -71,7 +98,14 @@ func release(t *testing.T, version string) string {
 		b.dir = filepath.Join(workDir, version)
 		start := time.Now()
 		cmd := exec.Command(filepath.Join(testenv.RepoRoot(t), "installer", "build.sh"), targets[version]...)
-		cmd.Env = append(os.Environ(), "OUT="+b.dir, "VERSION="+version, "ARCH="+runtime.GOARCH)
+		var env []string
+		for _, kv := range os.Environ() {
+			if k, _, _ := strings.Cut(kv, "="); k != "PATH" && k != "SERVER_URL" && k != "PINNED_KEYS" {
+				env = append(env, kv)
+			}
+		}
+		cmd.Env = append(env, "PATH="+pathWithoutNfpm(), "OUT="+b.dir, "ARCH="+runtime.GOARCH)
+		cmd.Env = append(cmd.Env, buildEnv[version]...)
 		out, err := cmd.CombinedOutput()
 		b.out, b.err = string(out), err
 		t.Logf("installer/build.sh %s (%s): %s", strings.Join(targets[version], " "), version, time.Since(start).Round(time.Millisecond))

@@ -55,6 +55,12 @@ var agentFiles = map[string]entry{
 	"/etc/entitle":                               {"drwxr-x---", "root", "entitle"},
 	"/etc/entitle/agent.toml":                    {"-rw-r-----", "root", "entitle"},
 	"/usr/share/doc/entitle/install.md":          {"-rw-r--r--", "root", "root"},
+	// Icon=entitle of entitle-tray.desktop.
+	"/usr/share/icons/hicolor/16x16/apps/entitle.png": {"-rw-r--r--", "root", "root"},
+	"/usr/share/icons/hicolor/22x22/apps/entitle.png": {"-rw-r--r--", "root", "root"},
+	"/usr/share/icons/hicolor/32x32/apps/entitle.png": {"-rw-r--r--", "root", "root"},
+	"/usr/share/icons/hicolor/48x48/apps/entitle.png": {"-rw-r--r--", "root", "root"},
+	"/usr/share/icons/hicolor/64x64/apps/entitle.png": {"-rw-r--r--", "root", "root"},
 }
 
 var serverFiles = map[string]entry{

@@ -159,6 +159,15 @@ func TestAgentPackageLifecycle(t *testing.T) {
 				t.Errorf("removal changed /var/lib/entitle:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
 			calls("disable --now entitle.service", "--global disable entitle-tray.service", "daemon-reload")
+			// The autostart entry is a conffile and stays; its TryExec names
+			// the removed program, so sessions skip it instead of running a
+			// missing program at every login.
+			if entry := sb.stat("/etc/xdg/autostart/entitle-tray.desktop"); entry != "absent" {
+				keys := desktopKeys(t, sb.mustSh("cat /etc/xdg/autostart/entitle-tray.desktop"))
+				if keys["TryExec"] == "" || sb.stat(keys["TryExec"]) != "absent" {
+					t.Errorf("leftover autostart entry after removal has TryExec=%q (%s)", keys["TryExec"], sb.stat(keys["TryExec"]))
+				}
+			}
 
 			if tt.ops.purge == "" {
 				// rpm has no purge; it keeps an edited config as .rpmsave.

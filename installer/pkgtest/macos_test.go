@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -117,6 +118,12 @@ func nextElement(d *xml.Decoder) (xml.Token, error) {
 	}
 }
 
+// entitleBinary builds the agent for this computer once per test.
+func entitleBinary(t *testing.T) string {
+	t.Helper()
+	return testenv.BuildBinary(t, "./agent/cmd/entitle")
+}
+
 func TestMacOSPlists(t *testing.T) {
 	dir := filepath.Join(testenv.RepoRoot(t), "installer", "macos")
 	buildPkg, err := os.ReadFile(filepath.Join(dir, "build-pkg.sh"))
@@ -132,8 +139,10 @@ func TestMacOSPlists(t *testing.T) {
 			destination: "Library/LaunchDaemons",
 			want: map[string]any{
 				"Label": "com.entitle.agent",
+				// --token-group staff: the signed-in person's tray and CLI
+				// read the API token (root:staff 0640), as on Linux.
 				"ProgramArguments": []any{"/usr/local/bin/entitle", "service", "run", "--config",
-					"/Library/Application Support/Entitle/agent.toml"},
+					"/Library/Application Support/Entitle/agent.toml", "--token-group", "staff"},
 				"RunAtLoad": true,
 				"KeepAlive": true,
 				"Umask":     int64(0o027),
@@ -169,6 +178,16 @@ func TestMacOSPlists(t *testing.T) {
 			for k, want := range tt.want {
 				if !reflect.DeepEqual(m[k], want) {
 					t.Errorf("%s = %#v, want %#v", k, m[k], want)
+				}
+			}
+			// The agent knows every flag the LaunchDaemon passes it.
+			if args := m["ProgramArguments"].([]any); tt.file == "com.entitle.agent.plist" {
+				var argv []string
+				for _, a := range args[1:] {
+					argv = append(argv, a.(string))
+				}
+				if out, err := exec.Command(entitleBinary(t), append(argv, "--help")...).CombinedOutput(); err != nil {
+					t.Errorf("entitle %s --help: %v\n%s", strings.Join(argv, " "), err, out)
 				}
 			}
 			// build-pkg.sh puts the plist where launchd looks and the

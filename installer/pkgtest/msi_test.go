@@ -117,6 +117,22 @@ func TestMSI(t *testing.T) {
 		}
 	})
 
+	t.Run("public properties are secure", func(t *testing.T) {
+		// Without SecureCustomProperties, Windows Installer drops public
+		// properties when a per-user start elevates through UAC.
+		r := find(msiTable(t, msi, "Property"), "Property", "SecureCustomProperties")
+		if r == nil {
+			t.Fatal("no SecureCustomProperties property")
+		}
+		secure := strings.Split(r["Value"], ";")
+		// wixl's own (MajorUpgrade) stay.
+		for _, p := range []string{"SERVERURL", "ENROLLMENTTOKEN", "MANAGEMENTMODE", "PINNEDKEYS", "WIX_UPGRADE_DETECTED", "WIX_DOWNGRADE_DETECTED"} {
+			if !slices.Contains(secure, p) {
+				t.Errorf("SecureCustomProperties = %q lacks %s", r["Value"], p)
+			}
+		}
+	})
+
 	t.Run("properties kept across upgrades", func(t *testing.T) {
 		locs := msiTable(t, msi, "RegLocator")
 		search := msiTable(t, msi, "AppSearch")

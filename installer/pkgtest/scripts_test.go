@@ -19,7 +19,7 @@ func TestScriptsParse(t *testing.T) {
 	tests := []struct {
 		glob, shell, strict string
 	}{
-		{"build.sh", "bash", "set -euo pipefail"},
+		{"*.sh", "bash", "set -euo pipefail"},
 		{"macos/build-pkg.sh", "bash", "set -euo pipefail"},
 		{"macos/scripts/*install", "bash", "set -euo pipefail"},
 		{"pkgtest/testdata/*.sh", "bash", "set -euo pipefail"},

@@ -52,6 +52,8 @@ func TestUnitsVerify(t *testing.T) {
 	}
 	if out := sb.mustSh("cat /usr/lib/systemd/user/entitle-tray.service"); !strings.Contains(out, "WantedBy=graphical-session.target") {
 		t.Errorf("entitle-tray.service is not wanted by graphical-session.target:\n%s", out)
+	} else if !slices.Contains(strings.Split(out, "\n"), "RestartPreventExitStatus=3") {
+		t.Errorf("entitle-tray.service restarts a tray that found no session bus (exit 3):\n%s", out)
 	}
 }
 

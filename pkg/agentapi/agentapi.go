@@ -34,13 +34,14 @@ const MaxBodyBytes = 64 << 10
 type State string
 
 const (
-	StateActive    State = "active"    // lease valid, server reachable
-	StateOffline   State = "offline"   // lease valid, server unreachable since OfflineSince
-	StateExpired   State = "expired"   // lease or license term over
-	StateInactive  State = "inactive"  // not activated
-	StateSuspended State = "suspended" // license suspended or device revoked by the server
-	StateTampered  State = "tampered"  // clock rolled back or state file edited
-	StateForeign   State = "foreign"   // the activation belongs to another computer
+	StateActive        State = "active"         // lease valid, server reachable
+	StateOffline       State = "offline"        // lease valid, server unreachable since OfflineSince
+	StateExpired       State = "expired"        // lease or license term over
+	StateInactive      State = "inactive"       // not activated
+	StateSuspended     State = "suspended"      // license suspended or device revoked by the server
+	StateTampered      State = "tampered"       // clock rolled back or state file edited
+	StateForeign       State = "foreign"        // the activation belongs to another computer
+	StateNotConfigured State = "not_configured" // the agent lacks the settings to reach a licensing server (Reason says which)
 )
 
 // Entitled reports whether the state grants use of the product.
@@ -52,7 +53,9 @@ func (s State) Entitled() bool { return s == StateActive || s == StateOffline }
 type Entitlement struct {
 	Entitled       bool       `json:"entitled"`
 	State          State      `json:"state"`
-	Reason         string     `json:"reason"`
+	Reason         string     `json:"reason"`      // ReasonCode rendered for a person, in the request's Accept-Language
+	ReasonCode     string     `json:"reason_code"` // stable machine code of the reason (Reason* constants)
+	ReasonArgs     ReasonArgs `json:"reason_args,omitempty"`
 	Feature        string     `json:"feature,omitempty"` // set when ?feature= was asked
 	Plan           string     `json:"plan,omitempty"`
 	Features       []string   `json:"features,omitempty"`
@@ -83,21 +86,37 @@ type ProfileInfo struct {
 	SelfSigned bool       `json:"self_signed"`
 	HasKey     bool       `json:"has_key"`
 	Licensed   bool       `json:"licensed"`
-	Created    time.Time  `json:"created"`
-	Updated    time.Time  `json:"updated"`
+	// Adopted: the folder has no profile.json; id, name and creation time
+	// come from the folder name and the certificate.
+	Adopted bool      `json:"adopted,omitempty"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
 }
 
 // ProfilesStatus summarizes the profile folder for the status endpoint.
 type ProfilesStatus struct {
-	Folder            string     `json:"folder"`
-	Count             int        `json:"count"`
-	Default           string     `json:"default,omitempty"`
-	Invalid           int        `json:"invalid"`
-	Expiring          int        `json:"expiring"`
-	Expired           int        `json:"expired"`
-	Unlicensed        int        `json:"unlicensed"`
-	EarliestCertUntil *time.Time `json:"earliest_cert_until,omitempty"`
-	Warnings          []string   `json:"warnings,omitempty"`
+	Folder     string `json:"folder"`
+	Count      int    `json:"count"`
+	Default    string `json:"default,omitempty"`
+	Invalid    int    `json:"invalid"`
+	Expiring   int    `json:"expiring"`
+	Expired    int    `json:"expired"`
+	Unlicensed int    `json:"unlicensed"`
+	// Usable counts the profiles a signing application can use: licensed
+	// and not invalid (expired ones included: the application decides).
+	Usable            int           `json:"usable"`
+	EarliestCertUntil *time.Time    `json:"earliest_cert_until,omitempty"`
+	NotProfiles       []NotAProfile `json:"not_profiles,omitempty"`
+	Warnings          []string      `json:"warnings,omitempty"`
+}
+
+// NotAProfile is an entry of the profile folder's root that is not a
+// profile (e.g. a certificate dropped there), with what to do about it.
+type NotAProfile struct {
+	Name    string `json:"name"`
+	Code    string `json:"code"` // pkcs12_at_root, certificate_at_root, other_at_root
+	Reason  string `json:"reason"`
+	Command string `json:"command,omitempty"` // the command that imports it
 }
 
 // Status is the body of GET /v1/status: everything the tray shows.
@@ -119,6 +138,9 @@ type Status struct {
 	AgentVersion   string          `json:"agent_version"`
 	DeactivateOK   bool            `json:"deactivate_allowed"`
 	DeactivateNote string          `json:"deactivate_note,omitempty"` // why not, when not allowed
+	// MissingConfig names the settings the agent needs and lacks
+	// ("server_url", "pinned_keys"); the state is then not_configured.
+	MissingConfig []string `json:"missing_config,omitempty"`
 }
 
 // PendingAuth is a device-authorization sign-in waiting for the person.
@@ -181,16 +203,35 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 // Error codes of the local API.
 const (
-	ErrBadRequest    = "bad_request"  // 400: malformed JSON or bad field
-	ErrUnauthorized  = "unauthorized" // 401: missing or wrong API token
-	ErrForbidden     = "forbidden"    // 403: browser-originated request, bad Host, or not allowed by management mode
-	ErrNotFound      = "not_found"    // 404
-	ErrConflict      = "conflict"     // 409: e.g. already activated, name clash
-	ErrTooLarge      = "too_large"    // 413
-	ErrRateLimited   = "rate_limited" // 429
-	ErrUpstream      = "server_error" // 502: the licensing server refused or failed; Message carries its words
-	ErrUnavailable   = "unavailable"  // 503: the licensing server cannot be reached
-	ErrInternalError = "internal"     // 500
+	ErrBadRequest   = "bad_request"  // 400: malformed JSON or bad field
+	ErrUnauthorized = "unauthorized" // 401: missing or wrong API token
+	ErrForbidden    = "forbidden"    // 403: browser-originated request, bad Host, or not allowed by management mode
+	ErrNotFound     = "not_found"    // 404
+	// ErrMethodNotAllowed: 405, the path exists with other methods (listed in Allow).
+	ErrMethodNotAllowed = "method_not_allowed"
+	ErrConflict         = "conflict"     // 409: e.g. already activated, name clash
+	ErrTooLarge         = "too_large"    // 413
+	ErrRateLimited      = "rate_limited" // 429
+	ErrUpstream         = "server_error" // 502: the licensing server refused or failed; Message carries its words
+	ErrUnavailable      = "unavailable"  // 503: the licensing server cannot be reached
+	ErrInternalError    = "internal"     // 500
+)
+
+// Error codes of the licensing server's refusals, passed on by the agent
+// with their own status (agent/engine's serverCode is the one mapping
+// table; docs/openapi/agent.yaml and docs/operations.md list it).
+const (
+	ErrInvalidCredentials = "invalid_credentials" // 401: wrong email or password (not the API token: that is unauthorized)
+	ErrLicenseSuspended   = "license_suspended"   // 403
+	ErrLicenseExpired     = "license_expired"     // 403
+	ErrManagedRemotely    = "managed_remotely"    // 403: only the organization's administrator may do this
+	ErrUnknownLicense     = "unknown_license"     // 404: no license with this key
+	ErrNoSeats            = "no_seats"            // 409: every seat of the license is in use
+	ErrNoLicense          = "no_license"          // 409: the account has no license with a free seat
+	ErrDeviceRevoked      = "device_revoked"      // 410: this computer was deactivated on the server
+	// ErrNotConfigured (503): the agent cannot talk to a licensing server
+	// until server_url and pinned_keys are configured.
+	ErrNotConfigured = "not_configured"
 )
 
 // HTTPStatus returns the HTTP status the agent uses for an error code.
@@ -198,21 +239,25 @@ func HTTPStatus(code string) int {
 	switch code {
 	case ErrBadRequest:
 		return 400
-	case ErrUnauthorized:
+	case ErrUnauthorized, ErrInvalidCredentials:
 		return 401
-	case ErrForbidden:
+	case ErrForbidden, ErrLicenseSuspended, ErrLicenseExpired, ErrManagedRemotely:
 		return 403
-	case ErrNotFound:
+	case ErrNotFound, ErrUnknownLicense:
 		return 404
-	case ErrConflict:
+	case ErrMethodNotAllowed:
+		return 405
+	case ErrConflict, ErrNoSeats, ErrNoLicense:
 		return 409
+	case ErrDeviceRevoked:
+		return 410
 	case ErrTooLarge:
 		return 413
 	case ErrRateLimited:
 		return 429
 	case ErrUpstream:
 		return 502
-	case ErrUnavailable:
+	case ErrUnavailable, ErrNotConfigured:
 		return 503
 	default:
 		return 500

@@ -39,6 +39,10 @@ type Options struct {
 	// machineid.ProtectedID(ProductID), the agent's own computation.
 	Fingerprint func() (string, error)
 	Now         func() time.Time
+	// Language is sent as Accept-Language so ErrNotEntitled.Reason comes in
+	// the person's language ("fr", "en"; empty: the agent's default,
+	// English). ErrNotEntitled.ReasonCode is the same in every language.
+	Language string
 }
 
 // Client checks entitlement with the local agent. It is safe for concurrent use.
@@ -49,6 +53,7 @@ type Client struct {
 	product     string
 	fingerprint func() (string, error)
 	now         func() time.Time
+	lang        string
 }
 
 // New validates the options and returns a client.
@@ -79,7 +84,10 @@ func New(o Options) (*Client, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Client{base: u, hc: o.HTTPClient, keys: o.Keys, product: o.ProductID, fingerprint: o.Fingerprint, now: o.Now}, nil
+	if len(o.Language) > 64 || strings.ContainsAny(o.Language, "\r\n") {
+		return nil, errors.New("client: language must be a short language tag such as fr")
+	}
+	return &Client{base: u, hc: o.HTTPClient, keys: o.Keys, product: o.ProductID, fingerprint: o.Fingerprint, now: o.Now, lang: o.Language}, nil
 }
 
 // Result is a verified entitlement. Every field comes from the verified
@@ -114,7 +122,7 @@ func (c *Client) check(ctx context.Context, feature string) (*Result, error) {
 		return nil, err
 	}
 	if !ent.Entitled || !ent.State.Entitled() {
-		return nil, &ErrNotEntitled{State: ent.State, Reason: clip(ent.Reason), Feature: feature}
+		return nil, &ErrNotEntitled{State: ent.State, Reason: clip(ent.Reason), ReasonCode: clip(ent.ReasonCode), ReasonArgs: ent.ReasonArgs, Feature: feature}
 	}
 	if ent.Lease == "" {
 		return nil, &ErrLeaseInvalid{Cause: errors.New("the agent's answer carries no lease")}
@@ -185,6 +193,9 @@ func (c *Client) fetch(ctx context.Context, feature string) (*agentapi.Entitleme
 		return nil, fmt.Errorf("%w: %v", ErrAgentUnavailable, err)
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.lang != "" {
+		req.Header.Set("Accept-Language", c.lang)
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrAgentUnavailable, err)

@@ -13,9 +13,11 @@ var ErrAgentUnavailable = errors.New("the Entitle agent is not available")
 
 // ErrNotEntitled means the agent says this computer is not entitled.
 type ErrNotEntitled struct {
-	State   agentapi.State
-	Reason  string
-	Feature string // the feature asked for, if any
+	State      agentapi.State
+	Reason     string              // for a person, in Options.Language
+	ReasonCode string              // stable code to switch on (docs/reason-codes.md), e.g. feature_not_in_plan
+	ReasonArgs agentapi.ReasonArgs // the code's arguments
+	Feature    string              // the feature asked for, if any
 }
 
 func (e *ErrNotEntitled) Error() string {

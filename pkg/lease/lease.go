@@ -23,6 +23,9 @@ const Type = "entitle-lease+jwt"
 // guard against another token type being accepted as a lease.
 const Audience = "entitle-lease"
 
+// MaxNonce bounds the "nonce" claim.
+const MaxNonce = 128
+
 // MaxTokenSize bounds what Parse accepts before doing any decoding work.
 const MaxTokenSize = 16 << 10
 
@@ -70,6 +73,11 @@ type Claims struct {
 	Organization   string  `json:"org,omitempty"`
 	Workspace      string  `json:"workspace,omitempty"`
 	ManagementMode string  `json:"mgmt,omitempty"`
+	// Nonce is the activation request's nonce (protocol.ActivateRequest),
+	// set only in a lease answering an activation: the agent that asked
+	// refuses an answer without its own nonce, so a recorded activation
+	// answer cannot be replayed to it. Check-in leases carry none.
+	Nonce string `json:"nonce,omitempty"`
 }
 
 // DeviceID returns the device id the lease was issued to.
@@ -126,6 +134,8 @@ func (c *Claims) checkShape() error {
 		return fmt.Errorf("%w: no license id", ErrMalformed)
 	case c.License.MaxProfiles < 0:
 		return fmt.Errorf("%w: negative max profiles", ErrMalformed)
+	case len(c.Nonce) > MaxNonce:
+		return fmt.Errorf("%w: nonce over %d bytes", ErrMalformed, MaxNonce)
 	}
 	return nil
 }

@@ -41,6 +41,28 @@ type ActivateRequest struct {
 	Fingerprint string      `json:"fingerprint"`
 	Product     string      `json:"product"`
 	Device      DeviceFacts `json:"device"`
+	// Nonce, when set, is copied into the lease of the answer (claim
+	// "nonce"), binding the answer to this request: an agent refuses an
+	// activation answer that does not carry its own nonce (a replay).
+	Nonce string `json:"nonce,omitempty"`
+}
+
+// MaxNonce bounds ActivateRequest.Nonce.
+const MaxNonce = 128
+
+// ValidNonce reports whether s is an acceptable activation nonce: 16 to
+// MaxNonce characters among A-Z, a-z, 0-9, '-' and '_'.
+func ValidNonce(s string) bool {
+	if len(s) < 16 || len(s) > MaxNonce {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // ActivateResponse is returned by a successful activation (POST
@@ -102,6 +124,7 @@ const (
 	ErrRateLimited        = "rate_limited"        // 429
 	ErrTooLarge           = "too_large"           // 413
 	ErrNotFound           = "not_found"           // 404
+	ErrMethodNotAllowed   = "method_not_allowed"  // 405: the path exists with other methods (listed in Allow)
 	ErrInternal           = "internal"            // 500
 )
 
@@ -166,6 +189,8 @@ func HTTPStatus(code string) int {
 		return 403
 	case ErrUnknownLicense, ErrNotFound:
 		return 404
+	case ErrMethodNotAllowed:
+		return 405
 	case ErrNoSeats, ErrNoLicense:
 		return 409
 	case ErrDeviceRevoked:

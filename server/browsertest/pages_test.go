@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/entitle/entitle/server/servertest"
 	"html"
 	"net/http"
 	"os/exec"
@@ -14,19 +13,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entitle/entitle/server/servertest"
+
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/entitle/entitle/pkg/accountapi"
 	"github.com/entitle/entitle/pkg/lease"
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/pkg/testenv"
-	"github.com/entitle/entitle/server/httpapi"
 )
 
 // person is an account created with the operator's CLI, with one license.
 type person struct {
 	email, password string
-	license         httpapi.LicenseJSON
+	license         accountapi.LicenseJSON
 }
 
 type fixture struct {
@@ -85,7 +86,7 @@ func cli(t testing.TB, bin, dsn string, args ...string) {
 func (f *fixture) newPerson(t *testing.T, email, plan string, seats int) person {
 	t.Helper()
 	p := person{email: email, password: "pw of " + email + " (correct horse)"}
-	var acct httpapi.AccountJSON
+	var acct accountapi.AccountJSON
 	cliJSON(t, f.bin, f.dsn, p.password+"\n", &acct, "account", "create", "--email", email, "--password-stdin")
 	if acct.Email != email {
 		t.Fatalf("account create: %+v", acct)

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entitle/entitle/pkg/accountapi"
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/pkg/testenv"
-	"github.com/entitle/entitle/server/httpapi"
 )
 
 // benchServers starts the real binary on a fresh database of each kind with a
@@ -32,7 +32,7 @@ func benchServers(b *testing.B, fn func(b *testing.B, s *server, key string)) {
 		b.Run(db.name, func(b *testing.B) {
 			dsn := db.dsn()
 			cli(b, bin, dsn, ownerPass+"\n", "account", "create", "--email", ownerEmail, "--password-stdin")
-			var lic httpapi.LicenseJSON
+			var lic accountapi.LicenseJSON
 			cliJSON(b, bin, dsn, "", &lic, "license", "create", "--owner", ownerEmail, "--plan", "bench", "--seats", "1000000", "--days", "30")
 			s := startServer(b, bin, "--db", dsn, "--log-level", "warn", "--limit-activations", "off")
 			fn(b, s, lic.Key)

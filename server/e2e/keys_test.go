@@ -3,16 +3,17 @@ package e2e
 import (
 	"encoding/base64"
 	"encoding/json"
-	"github.com/entitle/entitle/server/servertest"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/entitle/entitle/server/servertest"
+
+	"github.com/entitle/entitle/pkg/accountapi"
 	"github.com/entitle/entitle/pkg/lease"
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/pkg/testenv"
-	"github.com/entitle/entitle/server/httpapi"
 )
 
 // TestStandbyKeyRotation runs the safe rotation against a running server on
@@ -26,7 +27,7 @@ func TestStandbyKeyRotation(t *testing.T) {
 			dsn := db.DSN(t)
 			cli(t, bin, dsn, "", "migrate")
 			cli(t, bin, dsn, ownerPass+"\n", "account", "create", "--email", ownerEmail, "--password-stdin")
-			var lic httpapi.LicenseJSON
+			var lic accountapi.LicenseJSON
 			cliJSON(t, bin, dsn, "", &lic, "license", "create", "--owner", ownerEmail, "--plan", "pro", "--seats", "1")
 			type key struct {
 				KID, PublicKey, Status string

@@ -3,7 +3,6 @@ package e2e
 import (
 	"crypto/ed25519"
 	"fmt"
-	"github.com/entitle/entitle/server/servertest"
 	"io"
 	"net/http"
 	"os"
@@ -13,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entitle/entitle/server/servertest"
+
+	"github.com/entitle/entitle/pkg/accountapi"
 	"github.com/entitle/entitle/pkg/lease"
 	"github.com/entitle/entitle/pkg/licensekey"
 	"github.com/entitle/entitle/pkg/protocol"
@@ -28,9 +30,9 @@ const (
 // fixture is what the CLI set up before the server started.
 type fixture struct {
 	bin, dsn   string
-	main       httpapi.LicenseJSON // 3 seats, owned by ownerEmail
-	single     httpapi.LicenseJSON // 1 seat, for the seat race
-	expired    httpapi.LicenseJSON
+	main       accountapi.LicenseJSON // 3 seats, owned by ownerEmail
+	single     accountapi.LicenseJSON // 1 seat, for the seat race
+	expired    accountapi.LicenseJSON
 	pinnedKeys *lease.KeySet // from `keys show`
 	srv        *server
 }
@@ -69,7 +71,7 @@ func TestServer(t *testing.T) {
 func setup(t *testing.T, bin, dsn string) *fixture {
 	f := &fixture{bin: bin, dsn: dsn}
 	cli(t, bin, dsn, "", "migrate")
-	var acct httpapi.AccountJSON
+	var acct accountapi.AccountJSON
 	cliJSON(t, bin, dsn, ownerPass+"\n", &acct, "account", "create", "--email", ownerEmail, "--password-stdin")
 	if acct.Email != ownerEmail || acct.ID == "" {
 		t.Fatalf("account create: %+v", acct)
@@ -157,11 +159,11 @@ func activation(key, name string) protocol.ActivateRequest {
 }
 
 // licenses reads the licenses through the operator's CLI.
-func (f *fixture) licenses(t *testing.T) map[string]httpapi.LicenseJSON {
+func (f *fixture) licenses(t *testing.T) map[string]accountapi.LicenseJSON {
 	t.Helper()
-	var ls []httpapi.LicenseJSON
+	var ls []accountapi.LicenseJSON
 	cliJSON(t, f.bin, f.dsn, "", &ls, "license", "list")
-	out := map[string]httpapi.LicenseJSON{}
+	out := map[string]accountapi.LicenseJSON{}
 	for _, l := range ls {
 		out[l.ID] = l
 	}
@@ -322,11 +324,11 @@ func (f *fixture) releaseLost(t *testing.T) {
 	if st := f.srv.Call(t, c, "POST", protocol.PathActivations, "", activation(f.main.Key, "stolen-laptop"), &act); st != http.StatusCreated {
 		t.Fatalf("activate: %d", st)
 	}
-	var sess httpapi.SessionResponse
-	if st := f.srv.Call(t, c, "POST", httpapi.PathSessions, "", httpapi.SessionRequest{Email: ownerEmail, Password: ownerPass}, &sess); st != 201 {
+	var sess accountapi.SessionResponse
+	if st := f.srv.Call(t, c, "POST", httpapi.PathSessions, "", accountapi.SessionRequest{Email: ownerEmail, Password: ownerPass}, &sess); st != 201 {
 		t.Fatalf("sign in: %d", st)
 	}
-	var ds []httpapi.DeviceJSON
+	var ds []accountapi.DeviceJSON
 	f.srv.Call(t, c, "GET", httpapi.PathAccountDevices, sess.Token, nil, &ds)
 	found := false
 	for _, d := range ds {

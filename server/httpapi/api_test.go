@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entitle/entitle/pkg/accountapi"
 	"github.com/entitle/entitle/pkg/lease"
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/server/httpapi"
@@ -41,7 +42,7 @@ func keySet(t *testing.T, e *apitest.Env) *lease.KeySet {
 
 func seatsUsed(t *testing.T, e *apitest.Env, licenseID string) int {
 	t.Helper()
-	ls, err := e.Svc.ListLicenses(context.Background(), "")
+	ls, err := e.App.Licenses.ListLicenses(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,29 +170,29 @@ func TestAccountAPI(t *testing.T) {
 		}
 
 		var pe protocol.Error
-		if st := e.Do(t, "POST", httpapi.PathSessions, "", httpapi.SessionRequest{Email: "owner@example.com", Password: "not the password"}, &pe); st != 401 || pe.Code != protocol.ErrInvalidCredentials {
+		if st := e.Do(t, "POST", httpapi.PathSessions, "", accountapi.SessionRequest{Email: "owner@example.com", Password: "not the password"}, &pe); st != 401 || pe.Code != protocol.ErrInvalidCredentials {
 			t.Fatalf("wrong password: %d %+v", st, pe)
 		}
 		if st := e.Do(t, "GET", httpapi.PathAccountLicenses, "", nil, &pe); st != 401 {
 			t.Fatalf("licenses without a session: %d", st)
 		}
-		var sess httpapi.SessionResponse
-		if st := e.Do(t, "POST", httpapi.PathSessions, "", httpapi.SessionRequest{Email: "owner@example.com", Password: "correct horse battery"}, &sess); st != http.StatusCreated || sess.Token == "" {
+		var sess accountapi.SessionResponse
+		if st := e.Do(t, "POST", httpapi.PathSessions, "", accountapi.SessionRequest{Email: "owner@example.com", Password: "correct horse battery"}, &sess); st != http.StatusCreated || sess.Token == "" {
 			t.Fatalf("sign in: %d %+v", st, sess)
 		}
-		var ls []httpapi.LicenseJSON
+		var ls []accountapi.LicenseJSON
 		if st := e.Do(t, "GET", httpapi.PathAccountLicenses, sess.Token, nil, &ls); st != 200 || len(ls) != 1 || ls[0].SeatsUsed != 1 || ls[0].Seats != 3 || ls[0].Key != lic.Key {
 			t.Fatalf("licenses: %d %+v", st, ls)
 		}
-		var ds []httpapi.DeviceJSON
+		var ds []accountapi.DeviceJSON
 		if st := e.Do(t, "GET", httpapi.PathAccountDevices, sess.Token, nil, &ds); st != 200 || len(ds) != 1 || ds[0].ID != act.DeviceID || ds[0].Device.Hostname != "lost-laptop" {
 			t.Fatalf("devices: %d %+v", st, ds)
 		}
 
 		// Another account cannot release this one's computer.
 		e.Account(t, "other@example.com", "another long password", 1, time.Now().AddDate(1, 0, 0))
-		var other httpapi.SessionResponse
-		e.Do(t, "POST", httpapi.PathSessions, "", httpapi.SessionRequest{Email: "other@example.com", Password: "another long password"}, &other)
+		var other accountapi.SessionResponse
+		e.Do(t, "POST", httpapi.PathSessions, "", accountapi.SessionRequest{Email: "other@example.com", Password: "another long password"}, &other)
 		if st := e.Do(t, "DELETE", httpapi.PathAccountDevices+"/"+act.DeviceID, other.Token, nil, &pe); st != 404 {
 			t.Fatalf("release by a stranger: %d %+v", st, pe)
 		}
@@ -256,5 +257,47 @@ func TestHealthReportsDatabaseDown(t *testing.T) {
 	var h httpapi.HealthResponse
 	if st := e.Do(t, "GET", protocol.PathHealth, "", nil, &h); st != http.StatusServiceUnavailable || h.Database != "unreachable" {
 		t.Fatalf("health with a closed database: %d %+v", st, h)
+	}
+}
+
+// TestWrongMethod: a known path with another method is 405 with Allow (in the
+// API's JSON error format); an unknown path stays 404.
+func TestWrongMethod(t *testing.T) {
+	e := apitest.Start(t, store.SQLite)
+	for _, tc := range []struct {
+		method, path string
+		want         int
+		allow        string
+	}{
+		{"POST", protocol.PathHealth, 405, "GET, HEAD"},
+		{"DELETE", protocol.PathKeys, 405, "GET, HEAD"},
+		{"GET", protocol.PathActivations, 405, "POST"},
+		{"GET", protocol.PathDevice, 405, "DELETE"},
+		{"PUT", httpapi.PathSessions, 405, "POST, DELETE"},
+		{"POST", httpapi.PathAccountDevices + "/dev_x", 405, "DELETE"},
+		{"GET", "/v1/nothing-here", 404, ""},
+		{"POST", "/v1/nothing-here", 404, ""},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, e.URL(tc.path), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := e.Server.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d (%s), want %d", resp.StatusCode, body, tc.want)
+			}
+			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Fatalf("Content-Type %q", ct)
+			}
+			if got := resp.Header.Get("Allow"); got != tc.allow {
+				t.Fatalf("Allow %q, want %q", got, tc.allow)
+			}
+		})
 	}
 }

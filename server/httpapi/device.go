@@ -69,7 +69,7 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, pe)
 		return
 	}
-	resp, err := s.svc.Activate(r.Context(), req, httpmw.ClientIP(r.Context()))
+	resp, err := s.d.Devices.Activate(r.Context(), req, httpmw.ClientIP(r.Context()))
 	if err != nil {
 		pe := s.toProtocol(r.Context(), "activate", err)
 		s.countActivation(method, pe.Code)
@@ -101,7 +101,7 @@ func (s *Server) deviceAuthorize(w http.ResponseWriter, r *http.Request) {
 		writeError(w, pe)
 		return
 	}
-	resp, err := s.svc.StartDeviceAuth(r.Context(), req, s.verify)
+	resp, err := s.d.DeviceAuth.StartDeviceAuth(r.Context(), req, s.verify)
 	if err != nil {
 		s.failure(w, r, "device authorize", err)
 		return
@@ -120,7 +120,7 @@ func (s *Server) deviceToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiError(protocol.ErrInvalidRequest, "device_code is missing or too long"))
 		return
 	}
-	resp, err := s.svc.PollDeviceAuth(r.Context(), req.DeviceCode)
+	resp, err := s.d.DeviceAuth.PollDeviceAuth(r.Context(), req.DeviceCode)
 	if err != nil {
 		pe := s.toProtocol(r.Context(), "device token", err)
 		switch pe.Code {
@@ -163,7 +163,7 @@ func (s *Server) checkin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiError(protocol.ErrInvalidRequest, "too many command results"))
 		return
 	}
-	resp, err := s.svc.Checkin(r.Context(), cred, req)
+	resp, err := s.d.Devices.Checkin(r.Context(), cred, req)
 	if err != nil {
 		pe := s.toProtocol(r.Context(), "checkin", err)
 		s.metrics.Checkins.WithLabelValues(pe.Code).Inc()
@@ -183,7 +183,7 @@ func (s *Server) deactivateSelf(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiError(protocol.ErrInvalidCredentials, "missing or malformed device credential"))
 		return
 	}
-	if err := s.svc.DeactivateSelf(r.Context(), cred); err != nil {
+	if err := s.d.Devices.DeactivateSelf(r.Context(), cred); err != nil {
 		s.failure(w, r, "deactivate", err)
 		return
 	}

@@ -91,7 +91,7 @@ func writeError(w http.ResponseWriter, pe *protocol.Error) {
 }
 
 // failure converts a service error into the response. Errors the service
-// classified (licensing.Error) are shown to the client as they are; anything
+// classified (*fault.Error) are shown to the client as they are; anything
 // else is logged with the request id and hidden behind a generic message.
 func (s *Server) failure(w http.ResponseWriter, r *http.Request, op string, err error) {
 	writeError(w, s.toProtocol(r.Context(), op, err))

@@ -79,6 +79,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		protocol.ErrInvalidRequest, protocol.ErrInvalidCredentials, protocol.ErrUnknownLicense, protocol.ErrLicenseExpired,
 		protocol.ErrLicenseSuspended, protocol.ErrNoSeats, protocol.ErrNoLicense, protocol.ErrDeviceRevoked,
 		protocol.ErrRateLimited, protocol.ErrTooLarge, protocol.ErrNotFound, protocol.ErrInternal, protocol.ErrManagedRemotely,
+		protocol.ErrMethodNotAllowed,
 	} {
 		if !codes[c] {
 			t.Errorf("error code %q is not in the ErrorCode schema", c)

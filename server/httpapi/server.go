@@ -16,24 +16,52 @@ import (
 
 	"github.com/entitle/entitle/pkg/lease"
 	"github.com/entitle/entitle/pkg/protocol"
+	"github.com/entitle/entitle/server/accounts"
+	"github.com/entitle/entitle/server/devices"
 	"github.com/entitle/entitle/server/httpapi/httpmw"
-	"github.com/entitle/entitle/server/licensing"
+	"github.com/entitle/entitle/server/licenses"
 )
 
-// Licensing is the part of *licensing.Service the API uses.
-type Licensing interface {
-	Login(ctx context.Context, email, password, clientIP string) (licensing.Account, error)
+// Domains are the server domains the API calls; package app builds them
+// (*accounts.Service, *licenses.Service, ...).
+type Domains struct {
+	Accounts   Accounts
+	Licenses   Licenses
+	Devices    Devices
+	DeviceAuth DeviceAuth
+	Keys       Keys
+}
+
+// Accounts is the part of *accounts.Service the API uses.
+type Accounts interface {
+	Login(ctx context.Context, email, password, clientIP string) (accounts.Account, error)
 	NewSession(ctx context.Context, accountID string) (string, error)
-	SessionAccount(ctx context.Context, token string) (licensing.Account, error)
+	SessionAccount(ctx context.Context, token string) (accounts.Account, error)
 	EndSession(ctx context.Context, token string) error
-	ListLicenses(ctx context.Context, ownerAccountID string) ([]licensing.License, error)
+}
+
+// Licenses is the part of *licenses.Service the API uses.
+type Licenses interface {
+	ListLicenses(ctx context.Context, ownerAccountID string) ([]licenses.License, error)
+}
+
+// Devices is the part of *devices.Service the API uses.
+type Devices interface {
 	Activate(ctx context.Context, req protocol.ActivateRequest, clientIP string) (protocol.ActivateResponse, error)
-	StartDeviceAuth(ctx context.Context, req protocol.DeviceAuthorizeRequest, verificationURI string) (protocol.DeviceAuthorizeResponse, error)
-	PollDeviceAuth(ctx context.Context, deviceCode string) (protocol.ActivateResponse, error)
 	Checkin(ctx context.Context, credential string, req protocol.CheckinRequest) (protocol.CheckinResponse, error)
 	DeactivateSelf(ctx context.Context, credential string) error
-	ListDevices(ctx context.Context, accountID string) ([]licensing.Device, error)
+	ListDevices(ctx context.Context, accountID string) ([]devices.Device, error)
 	ReleaseDevice(ctx context.Context, accountID, deviceID string) error
+}
+
+// DeviceAuth is the part of *deviceauth.Service the API uses.
+type DeviceAuth interface {
+	StartDeviceAuth(ctx context.Context, req protocol.DeviceAuthorizeRequest, verificationURI string) (protocol.DeviceAuthorizeResponse, error)
+	PollDeviceAuth(ctx context.Context, deviceCode string) (protocol.ActivateResponse, error)
+}
+
+// Keys is the part of *signing.Service the API uses.
+type Keys interface {
 	Keys(ctx context.Context) (*lease.KeySet, error)
 }
 
@@ -43,7 +71,7 @@ type Pages interface {
 	Register(mux *http.ServeMux) []string
 }
 
-// Config is what the API needs besides the service.
+// Config is what the API needs besides the domains.
 type Config struct {
 	// PublicURL is the base URL people and agents reach the server at; the
 	// device verification URI is built from it.
@@ -60,7 +88,7 @@ type Config struct {
 
 // Server is the API's handler set.
 type Server struct {
-	svc     Licensing
+	d       Domains
 	cfg     Config
 	logger  *slog.Logger
 	metrics *httpmw.Metrics
@@ -71,9 +99,9 @@ type Server struct {
 }
 
 // New builds the server and its handler chain.
-func New(svc Licensing, cfg Config) (*Server, error) {
-	if svc == nil {
-		return nil, errors.New("httpapi: no licensing service")
+func New(d Domains, cfg Config) (*Server, error) {
+	if d.Accounts == nil || d.Licenses == nil || d.Devices == nil || d.DeviceAuth == nil || d.Keys == nil {
+		return nil, errors.New("httpapi: a domain is missing")
 	}
 	u, err := url.Parse(cfg.PublicURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -89,7 +117,7 @@ func New(svc Licensing, cfg Config) (*Server, error) {
 		cfg.HealthTimeout = 2 * time.Second
 	}
 	s := &Server{
-		svc: svc, cfg: cfg, logger: cfg.Logger, metrics: cfg.Metrics,
+		d: d, cfg: cfg, logger: cfg.Logger, metrics: cfg.Metrics,
 		verify: strings.TrimRight(cfg.PublicURL, "/") + protocol.PathVerify,
 		mux:    http.NewServeMux(),
 	}
@@ -139,10 +167,31 @@ func (s *Server) register() {
 	s.handle("DELETE "+PathAccountDevices+"/{id}", s.releaseDevice)
 	s.handle("GET /metrics", s.metrics.Handler().ServeHTTP)
 	// Unknown /v1 paths answer in the API's JSON error format, not net/http's
-	// plain-text 404.
-	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, apiError(protocol.ErrNotFound, "no such endpoint"))
-	})
+	// plain-text 404. This pattern takes every method, so ServeMux's own 405
+	// never shows under /v1: notFound tells a wrong method (405 with Allow)
+	// from an unknown path (404).
+	s.mux.HandleFunc(apiCatchAll, s.notFound)
+}
+
+const apiCatchAll = "/v1/"
+
+// methods an API route may have, for the Allow header of a 405.
+var apiMethods = [...]string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range apiMethods {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != apiCatchAll {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, apiError(protocol.ErrMethodNotAllowed, r.Method+" is not allowed here; allowed: "+strings.Join(allow, ", ")))
+		return
+	}
+	writeError(w, apiError(protocol.ErrNotFound, "no such endpoint"))
 }
 
 // HealthResponse is the body of GET /v1/health.
@@ -170,7 +219,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) keys(w http.ResponseWriter, r *http.Request) {
-	ks, err := s.svc.Keys(r.Context())
+	ks, err := s.d.Keys.Keys(r.Context())
 	if err != nil {
 		s.failure(w, r, "keys", err)
 		return

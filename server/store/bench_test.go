@@ -21,7 +21,10 @@ import (
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/server/httpapi"
 	"github.com/entitle/entitle/server/httpapi/apitest"
-	"github.com/entitle/entitle/server/licensing"
+	"github.com/entitle/entitle/server/accounts"
+	"github.com/entitle/entitle/server/app"
+	"github.com/entitle/entitle/server/internal/ratelimit"
+	"github.com/entitle/entitle/server/licenses"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/store/storetest"
 )
@@ -35,27 +38,27 @@ type benchDevice struct {
 
 // benchService is the real licensing service over a fresh SQLite database
 // with n activated devices on one license.
-func benchService(b *testing.B, n int) (*store.DB, *licensing.Service, []benchDevice) {
+func benchService(b *testing.B, n int) (*store.DB, *app.App, []benchDevice) {
 	b.Helper()
 	ctx := context.Background()
 	db := storetest.Open(b, store.SQLite)
-	svc, err := licensing.New(db, licensing.Config{Issuer: "bench", Now: time.Now,
-		ActivationsPerLicense: licensing.RateLimit{Off: true}, PasswordHash: licensing.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}})
+	svc, err := app.New(db, app.Config{Issuer: "bench", Now: time.Now,
+		ActivationsPerLicense: ratelimit.Limit{Off: true}, PasswordHash: accounts.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := svc.CreateAccount(ctx, "owner@example.com", "correct horse battery"); err != nil {
+	if _, err := svc.Accounts.CreateAccount(ctx, "owner@example.com", "correct horse battery"); err != nil {
 		b.Fatal(err)
 	}
-	lic, err := svc.CreateLicense(ctx, licensing.LicenseSpec{OwnerEmail: "owner@example.com", Seats: n,
-		TermStart: time.Now().Add(-time.Hour), Plan: licensing.Plan{Name: "pro", Features: []string{"sign"}, MaxProfiles: 5}})
+	lic, err := svc.Licenses.CreateLicense(ctx, licenses.LicenseSpec{OwnerEmail: "owner@example.com", Seats: n,
+		TermStart: time.Now().Add(-time.Hour), Plan: licenses.Plan{Name: "pro", Features: []string{"sign"}, MaxProfiles: 5}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	devs := make([]benchDevice, n)
 	for i := range devs {
 		name := fmt.Sprintf("bench-%d", i)
-		act, err := svc.Activate(ctx, protocol.ActivateRequest{Method: protocol.MethodLicenseKey, LicenseKey: lic.Key,
+		act, err := svc.Devices.Activate(ctx, protocol.ActivateRequest{Method: protocol.MethodLicenseKey, LicenseKey: lic.Key,
 			Fingerprint: apitest.Fingerprint(name), Product: "entitle",
 			Device: protocol.DeviceFacts{Hostname: name, OS: "linux", Arch: "amd64", AgentVersion: "bench"}}, "192.0.2.1")
 		if err != nil {
@@ -85,7 +88,7 @@ func BenchmarkCheckinWAL(b *testing.B) {
 		for pb.Next() {
 			n := next.Add(1)
 			d := devs[n%int64(len(devs))]
-			if _, err := svc.Checkin(ctx, d.cred, d.req); err != nil {
+			if _, err := svc.Devices.Checkin(ctx, d.cred, d.req); err != nil {
 				b.Error(err)
 				return
 			}
@@ -127,7 +130,7 @@ func BenchmarkLoopbackCheckin(b *testing.B) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"id": id, "product": product, "license": licenseID})
 	})
-	api, err := httpapi.New(svc, httpapi.Config{PublicURL: "http://127.0.0.1", Logger: slog.New(slog.DiscardHandler)})
+	api, err := httpapi.New(httpapi.Domains{Accounts: svc.Accounts, Licenses: svc.Licenses, Devices: svc.Devices, DeviceAuth: svc.DeviceAuth, Keys: svc.Signing}, httpapi.Config{PublicURL: "http://127.0.0.1", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -138,7 +141,7 @@ func BenchmarkLoopbackCheckin(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer logFile.Close()
-	apiInfo, err := httpapi.New(svc, httpapi.Config{PublicURL: "http://127.0.0.1", Logger: slog.New(slog.NewJSONHandler(logFile, nil))})
+	apiInfo, err := httpapi.New(httpapi.Domains{Accounts: svc.Accounts, Licenses: svc.Licenses, Devices: svc.Devices, DeviceAuth: svc.DeviceAuth, Keys: svc.Signing}, httpapi.Config{PublicURL: "http://127.0.0.1", Logger: slog.New(slog.NewJSONHandler(logFile, nil))})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/server/httpapi/httpmw"
-	"github.com/entitle/entitle/server/licensing"
+	"github.com/entitle/entitle/server/internal/fault"
 )
 
 const (
@@ -63,7 +63,7 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusBadRequest, "login", retry)
 		return
 	}
-	acct, err := p.svc.Login(r.Context(), email, password, httpmw.ClientIP(r.Context()))
+	acct, err := p.d.Accounts.Login(r.Context(), email, password, httpmw.ClientIP(r.Context()))
 	if err != nil {
 		status, msg := http.StatusUnauthorized, "The email or password is not correct."
 		code, _, ok := serviceError(err)
@@ -78,7 +78,7 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, status, "login", retry)
 		return
 	}
-	tok, err := p.svc.NewSession(r.Context(), acct.ID)
+	tok, err := p.d.Accounts.NewSession(r.Context(), acct.ID)
 	if err != nil {
 		p.serverError(w, r, "new session", err)
 		return
@@ -101,7 +101,7 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
 		p.forbidden(w, r)
 		return
 	}
-	if err := p.svc.EndSession(r.Context(), tok); err != nil {
+	if err := p.d.Accounts.EndSession(r.Context(), tok); err != nil {
 		p.serverError(w, r, "end session", err)
 		return
 	}
@@ -115,12 +115,12 @@ func (p *Pages) accountPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	ls, err := p.svc.ListLicenses(r.Context(), acct.ID)
+	ls, err := p.d.Licenses.ListLicenses(r.Context(), acct.ID)
 	if err != nil {
 		p.serverError(w, r, "list licenses", err)
 		return
 	}
-	ds, err := p.svc.ListDevices(r.Context(), acct.ID)
+	ds, err := p.d.Devices.ListDevices(r.Context(), acct.ID)
 	if err != nil {
 		p.serverError(w, r, "list devices", err)
 		return
@@ -143,7 +143,7 @@ func (p *Pages) release(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	if err := p.svc.ReleaseDevice(r.Context(), acct.ID, id); err != nil {
+	if err := p.d.Devices.ReleaseDevice(r.Context(), acct.ID, id); err != nil {
 		if code, msg, ok := serviceError(err); ok && code != protocol.ErrInternal {
 			p.message(w, r, protocol.HTTPStatus(code), "Could not release the computer", msg, page{Email: acct.Email, CSRF: sessionCSRF(tok)})
 			return
@@ -170,7 +170,7 @@ func (p *Pages) devicePage(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusOK, "device_code", d)
 		return
 	}
-	info, err := p.svc.DeviceAuthInfo(r.Context(), code, httpmw.ClientIP(r.Context()))
+	info, err := p.d.DeviceAuth.DeviceAuthInfo(r.Context(), code, httpmw.ClientIP(r.Context()))
 	if err != nil {
 		c, _, ok := serviceError(err)
 		if ok && c == protocol.ErrRateLimited {
@@ -222,9 +222,9 @@ func (p *Pages) answer(w http.ResponseWriter, r *http.Request, approve bool) {
 	var err error
 	ip := httpmw.ClientIP(r.Context())
 	if approve {
-		err = p.svc.ApproveDeviceAuth(r.Context(), code, acct.ID, ip)
+		err = p.d.DeviceAuth.ApproveDeviceAuth(r.Context(), code, acct.ID, ip)
 	} else {
-		err = p.svc.DenyDeviceAuth(r.Context(), code, acct.ID, ip)
+		err = p.d.DeviceAuth.DenyDeviceAuth(r.Context(), code, acct.ID, ip)
 	}
 	if err != nil {
 		c, msg, ok := serviceError(err)
@@ -264,9 +264,9 @@ func (p *Pages) tooManyCodes(w http.ResponseWriter, r *http.Request, name string
 	p.render(w, r, http.StatusTooManyRequests, name, d)
 }
 
-// serviceError extracts the classified error of the licensing service.
+// serviceError extracts the classified error of a server domain.
 func serviceError(err error) (code, msg string, ok bool) {
-	var le *licensing.Error
+	var le *fault.Error
 	if errors.As(err, &le) {
 		return le.Code, le.Message, true
 	}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/entitle/entitle/server/httpapi/apitest"
-	"github.com/entitle/entitle/server/licensing"
+	"github.com/entitle/entitle/server/licenses"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/store/storetest"
 )
@@ -24,8 +24,8 @@ func TestAccountPageShowsRemoteManagement(t *testing.T) {
 		if _, _, body := page(t, c, "GET", e.URL("/account"), nil); strings.Contains(body, note) {
 			t.Fatalf("an unmanaged license is shown as managed:\n%s", body)
 		}
-		if _, err := e.Svc.CreateLicense(context.Background(), licensing.LicenseSpec{OwnerEmail: email,
-			Plan: licensing.Plan{Name: "Team"}, Seats: 1, ManagementMode: licensing.ManagedRemote}); err != nil {
+		if _, err := e.App.Licenses.CreateLicense(context.Background(), licenses.LicenseSpec{OwnerEmail: email,
+			Plan: licenses.Plan{Name: "Team"}, Seats: 1, ManagementMode: licenses.ManagedRemote}); err != nil {
 			t.Fatal(err)
 		}
 		if st, _, body := page(t, c, "GET", e.URL("/account"), nil); st != 200 || strings.Count(body, note) != 1 {

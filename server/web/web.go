@@ -3,7 +3,7 @@
 // pages where a person approves a computer that showed them a code.
 //
 // Entering user codes that match no waiting computer is rate limited per
-// client IP by the licensing service; past the limit the pages answer 429.
+// client IP by package deviceauth; past the limit the pages answer 429.
 //
 // The pages need no JavaScript. Every POST form carries a CSRF token: bound to
 // the session (a hash of the session token) once signed in, or a
@@ -27,23 +27,47 @@ import (
 	"time"
 
 	"github.com/entitle/entitle/pkg/protocol"
+	"github.com/entitle/entitle/server/accounts"
+	"github.com/entitle/entitle/server/deviceauth"
+	"github.com/entitle/entitle/server/devices"
 	"github.com/entitle/entitle/server/httpapi/httpmw"
-	"github.com/entitle/entitle/server/licensing"
+	"github.com/entitle/entitle/server/licenses"
 )
 
 //go:embed templates/pages.html templates/style.css
 var files embed.FS
 
-// Licensing is the part of *licensing.Service the pages use.
-type Licensing interface {
-	Login(ctx context.Context, email, password, clientIP string) (licensing.Account, error)
+// Domains are the server domains the pages call; package app builds them
+// (*accounts.Service, *licenses.Service, ...).
+type Domains struct {
+	Accounts   Accounts
+	Licenses   Licenses
+	Devices    Devices
+	DeviceAuth DeviceAuth
+}
+
+// Accounts is the part of *accounts.Service the pages use.
+type Accounts interface {
+	Login(ctx context.Context, email, password, clientIP string) (accounts.Account, error)
 	NewSession(ctx context.Context, accountID string) (string, error)
-	SessionAccount(ctx context.Context, token string) (licensing.Account, error)
+	SessionAccount(ctx context.Context, token string) (accounts.Account, error)
 	EndSession(ctx context.Context, token string) error
-	ListLicenses(ctx context.Context, ownerAccountID string) ([]licensing.License, error)
-	ListDevices(ctx context.Context, accountID string) ([]licensing.Device, error)
+}
+
+// Licenses is the part of *licenses.Service the pages use.
+type Licenses interface {
+	ListLicenses(ctx context.Context, ownerAccountID string) ([]licenses.License, error)
+}
+
+// Devices is the part of *devices.Service the pages use.
+type Devices interface {
+	ListDevices(ctx context.Context, accountID string) ([]devices.Device, error)
 	ReleaseDevice(ctx context.Context, accountID, deviceID string) error
-	DeviceAuthInfo(ctx context.Context, userCode, clientIP string) (licensing.DeviceAuthInfo, error)
+}
+
+// DeviceAuth is the part of *deviceauth.Service the pages use.
+type DeviceAuth interface {
+	DeviceAuthInfo(ctx context.Context, userCode, clientIP string) (deviceauth.Info, error)
 	ApproveDeviceAuth(ctx context.Context, userCode, accountID, clientIP string) error
 	DenyDeviceAuth(ctx context.Context, userCode, accountID, clientIP string) error
 }
@@ -56,7 +80,7 @@ type Config struct {
 
 // Pages is the set of page handlers; register them with Register.
 type Pages struct {
-	svc     Licensing
+	d       Domains
 	logger  *slog.Logger
 	tmpl    *template.Template
 	css     template.CSS
@@ -67,9 +91,9 @@ type Pages struct {
 }
 
 // New parses the embedded templates.
-func New(svc Licensing, cfg Config) (*Pages, error) {
-	if svc == nil {
-		return nil, errors.New("web: no licensing service")
+func New(d Domains, cfg Config) (*Pages, error) {
+	if d.Accounts == nil || d.Licenses == nil || d.Devices == nil || d.DeviceAuth == nil {
+		return nil, errors.New("web: a domain is missing")
 	}
 	u, err := url.Parse(cfg.PublicURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -98,7 +122,7 @@ func New(svc Licensing, cfg Config) (*Pages, error) {
 	// 'unsafe-inline' and no script source at all.
 	sum := sha256.Sum256(css)
 	p := &Pages{
-		svc: svc, logger: cfg.Logger, tmpl: tmpl, css: template.CSS(css),
+		d: d, logger: cfg.Logger, tmpl: tmpl, css: template.CSS(css),
 		csp: "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
 			"'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 		secure:  u.Scheme == "https",
@@ -147,9 +171,9 @@ type page struct {
 	FormEmail                  string
 	UserCode                   string
 	DeviceFlow                 bool
-	Info                       licensing.DeviceAuthInfo
-	Licenses                   []licensing.License
-	Devices                    []licensing.Device
+	Info                       deviceauth.Info
+	Licenses                   []licenses.License
+	Devices                    []devices.Device
 }
 
 // render executes into a buffer first so a template error becomes a clean
@@ -190,14 +214,14 @@ const maxCookie = 512
 
 // signedIn returns the account and session token of the request's session
 // cookie, if it names a live session.
-func (p *Pages) signedIn(r *http.Request) (licensing.Account, string, bool) {
+func (p *Pages) signedIn(r *http.Request) (accounts.Account, string, bool) {
 	c, err := r.Cookie(p.session)
 	if err != nil || c.Value == "" || len(c.Value) > maxCookie {
-		return licensing.Account{}, "", false
+		return accounts.Account{}, "", false
 	}
-	acct, err := p.svc.SessionAccount(r.Context(), c.Value)
+	acct, err := p.d.Accounts.SessionAccount(r.Context(), c.Value)
 	if err != nil {
-		return licensing.Account{}, "", false
+		return accounts.Account{}, "", false
 	}
 	return acct, c.Value, true
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/server/httpapi/apitest"
-	"github.com/entitle/entitle/server/licensing"
+	"github.com/entitle/entitle/server/internal/fault"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/store/storetest"
 	"github.com/entitle/entitle/server/web"
@@ -129,7 +129,7 @@ func TestCookiesAndHeaders(t *testing.T) {
 	}
 
 	// With an https public URL the cookies are Secure and __Host- prefixed.
-	pages, err := web.New(e.Svc, web.Config{PublicURL: "https://licenses.example.com"})
+	pages, err := web.New(web.Domains{Accounts: e.App.Accounts, Licenses: e.App.Licenses, Devices: e.App.Devices, DeviceAuth: e.App.DeviceAuth}, web.Config{PublicURL: "https://licenses.example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestAccountPageRelease(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		e := apitest.Start(t, d)
 		lic := e.Account(t, email, password, 2, time.Now().AddDate(1, 0, 0))
-		act, err := e.Svc.Activate(context.Background(), protocol.ActivateRequest{
+		act, err := e.App.Devices.Activate(context.Background(), protocol.ActivateRequest{
 			Method: protocol.MethodLicenseKey, LicenseKey: lic.Key, Fingerprint: apitest.Fingerprint("old-pc"), Product: "entitle",
 			Device: protocol.DeviceFacts{Hostname: "old-pc<script>", OS: "windows", Arch: "amd64"},
 		}, "127.0.0.1")
@@ -177,7 +177,7 @@ func TestAccountPageRelease(t *testing.T) {
 		if st, _, _ := page(t, c, "POST", release, url.Values{"csrf": {csrf(t, otherBody)}}); st != http.StatusForbidden {
 			t.Fatalf("release with another session's token: %d", st)
 		}
-		ls, _ := e.Svc.ListLicenses(context.Background(), "")
+		ls, _ := e.App.Licenses.ListLicenses(context.Background(), "")
 		if ls[0].SeatsUsed != 1 {
 			t.Fatalf("a refused release changed seats: %d used", ls[0].SeatsUsed)
 		}
@@ -211,7 +211,7 @@ func TestDeviceApproval(t *testing.T) {
 			name := map[bool]string{true: "approve", false: "deny"}[approve]
 			t.Run(name, func(t *testing.T) {
 				ctx := context.Background()
-				auth, err := e.Svc.StartDeviceAuth(ctx, protocol.DeviceAuthorizeRequest{
+				auth, err := e.App.DeviceAuth.StartDeviceAuth(ctx, protocol.DeviceAuthorizeRequest{
 					Fingerprint: apitest.Fingerprint("desk-" + name), Product: "entitle",
 					Device: protocol.DeviceFacts{Hostname: "desk-" + name, OS: "darwin", Arch: "arm64"},
 				}, e.URL("/device"))
@@ -238,18 +238,18 @@ func TestDeviceApproval(t *testing.T) {
 				if st, _, _ := page(t, c, "POST", action, url.Values{"user_code": {auth.UserCode}}); st != http.StatusForbidden {
 					t.Fatalf("%s without CSRF token: %d", name, st)
 				}
-				if info, err := e.Svc.DeviceAuthInfo(ctx, auth.UserCode, "192.0.2.1"); err != nil || info.Status != "pending" {
+				if info, err := e.App.DeviceAuth.DeviceAuthInfo(ctx, auth.UserCode, "192.0.2.1"); err != nil || info.Status != "pending" {
 					t.Fatalf("after a refused %s the request is no longer pending: %+v %v", name, info, err)
 				}
 				st, _, body = page(t, c, "POST", action, url.Values{"csrf": {token}, "user_code": {auth.UserCode}})
 				if st != 200 {
 					t.Fatalf("%s: %d\n%s", name, st, body)
 				}
-				res, err := e.Svc.PollDeviceAuth(ctx, auth.DeviceCode)
+				res, err := e.App.DeviceAuth.PollDeviceAuth(ctx, auth.DeviceCode)
 				if approve && (err != nil || res.Lease == "") {
 					t.Fatalf("poll after approval: %v", err)
 				}
-				if !approve && licensing.CodeOf(err) != protocol.ErrAccessDenied {
+				if !approve && fault.CodeOf(err) != protocol.ErrAccessDenied {
 					t.Fatalf("poll after denial: %v", err)
 				}
 			})
@@ -264,7 +264,7 @@ func TestDeviceCodeGuessing(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		e := apitest.Start(t, d)
 		e.Account(t, email, password, 1, time.Now().AddDate(1, 0, 0))
-		auth, err := e.Svc.StartDeviceAuth(context.Background(), protocol.DeviceAuthorizeRequest{
+		auth, err := e.App.DeviceAuth.StartDeviceAuth(context.Background(), protocol.DeviceAuthorizeRequest{
 			Fingerprint: apitest.Fingerprint("desk"), Product: "entitle", Device: protocol.DeviceFacts{Hostname: "desk"},
 		}, e.URL("/device"))
 		if err != nil {
@@ -298,7 +298,7 @@ func TestDeviceCodeGuessing(t *testing.T) {
 		if st != http.StatusTooManyRequests || !strings.Contains(body, wait) {
 			t.Fatalf("approve after 10 wrong codes: %d\n%s", st, body)
 		}
-		if info, err := e.Svc.DeviceAuthInfo(context.Background(), auth.UserCode, "192.0.2.1"); err != nil || info.Status != "pending" {
+		if info, err := e.App.DeviceAuth.DeviceAuthInfo(context.Background(), auth.UserCode, "192.0.2.1"); err != nil || info.Status != "pending" {
 			t.Fatalf("the refused approval changed the request: %+v %v", info, err)
 		}
 	})

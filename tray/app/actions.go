@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/entitle/entitle/pkg/agentapi"
 	"github.com/entitle/entitle/tray/model"
@@ -35,7 +36,7 @@ func (a *App) act(ctx context.Context, wg *sync.WaitGroup, s *state, act model.A
 		}
 		return
 	case model.ActionDeactivateCancel:
-		s.ui.ConfirmingDeactivation = false
+		s.endConfirm()
 		return
 	}
 	if !connected || s.ui.Busy != "" {
@@ -45,46 +46,50 @@ func (a *App) act(ctx context.Context, wg *sync.WaitGroup, s *state, act model.A
 	ag := s.agent
 	switch act {
 	case model.ActionDeactivate:
-		if s.status.DeactivateOK && s.status.Activated {
+		if s.status.DeactivateOK && s.status.Activated && !s.ui.ConfirmingDeactivation {
+			// The click closed the menu: say where the confirmation is, and
+			// close it by itself if nobody confirms.
 			s.ui.ConfirmingDeactivation = true
 			s.ui.Result = ""
+			s.confirm = time.NewTimer(a.o.ConfirmFor)
+			a.notifyOne(ctx, wg, model.ConfirmNotification())
 		}
 	case model.ActionDeactivateConfirm:
 		if !s.ui.ConfirmingDeactivation || !s.status.DeactivateOK {
 			return
 		}
-		s.ui.ConfirmingDeactivation = false
-		s.ui.Busy, s.ui.Result = "Deactivating…", ""
+		s.endConfirm()
+		s.ui.Busy, s.ui.Result = model.BusyText(model.OpDeactivate), ""
 		s.expectDeactivated = true
 		a.call(ctx, wg, ag, func(ctx context.Context) result {
-			if err := ag.Deactivate(ctx); err != nil {
-				return result{text: "Deactivation failed: " + errText(err), failed: true}
-			}
-			return result{text: "This computer was deactivated"}
+			err := ag.Deactivate(ctx)
+			a.logResult(model.OpDeactivate, err)
+			return result{outcome: outcome(model.OpDeactivate, err)}
 		})
 	case model.ActionActivate:
-		s.ui.Busy, s.ui.Result = "Starting sign-in…", ""
+		s.ui.Busy, s.ui.Result = model.BusyText(model.OpActivate), ""
 		a.call(ctx, wg, ag, func(ctx context.Context) result {
 			resp, err := ag.Activate(ctx, agentapi.ActivateRequest{Method: agentapi.ActivateBrowser})
+			a.logResult(model.OpActivate, err)
 			if err != nil {
-				return result{text: "Activation failed: " + errText(err)}
+				return result{outcome: outcome(model.OpActivate, err)}
 			}
 			p := resp.Pending
 			if p == nil {
 				p = resp.Status.Pending
 			}
 			if p == nil {
-				return result{text: "Activation started"}
+				return result{outcome: model.Outcome{Op: model.OpActivate}}
 			}
-			return result{text: "Sign in in your browser to finish", signIn: p, openURL: model.SignInURL(nil, model.UIState{SignIn: p})}
+			return result{outcome: model.Outcome{Op: model.OpActivate, SignIn: true}, signIn: p,
+				openURL: model.SignInURL(nil, model.UIState{SignIn: p})}
 		})
 	case model.ActionCheck:
-		s.ui.Busy, s.ui.Result = "Checking…", ""
+		s.ui.Busy, s.ui.Result = model.BusyText(model.OpCheck), ""
 		a.call(ctx, wg, ag, func(ctx context.Context) result {
-			if err := ag.Check(ctx); err != nil {
-				return result{text: "Check failed: " + errText(err)}
-			}
-			return result{text: "Checked with the licensing server"}
+			err := ag.Check(ctx)
+			a.logResult(model.OpCheck, err)
+			return result{outcome: outcome(model.OpCheck, err)}
 		})
 	}
 }
@@ -95,13 +100,21 @@ func (a *App) call(ctx context.Context, wg *sync.WaitGroup, ag Agent, fn func(co
 		cctx, cancel := context.WithTimeout(ctx, a.o.ActionTimeout)
 		defer cancel()
 		r := fn(cctx)
-		a.log.Info("action finished", "result", r.text)
 		u := update{done: &r}
 		if st, err := ag.Status(cctx); err == nil {
 			u.status = st
 		}
 		a.send(ctx, u)
 	})
+}
+
+// logResult logs how an action ended, with the raw error the menu leaves out.
+func (a *App) logResult(op model.Op, err error) {
+	if err != nil {
+		a.log.Warn("action failed", "action", op, "err", err)
+		return
+	}
+	a.log.Info("action finished", "action", op)
 }
 
 // open runs an opener call in the background; failures are logged.

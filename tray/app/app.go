@@ -9,6 +9,8 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
 	"reflect"
 	"sync"
@@ -29,9 +31,14 @@ type Agent interface {
 }
 
 // Dialer returns a client for the agent; it is called before each connection
-// attempt so a new API token is picked up. An error wrapping
-// agentclient.ErrAgentNotRunning shows "Agent not running".
+// attempt so a new configuration or API token is picked up. An error wrapping
+// agentclient.ErrAgentNotRunning shows "Agent not running"; one wrapping
+// ErrConfig or fs.ErrPermission says the configuration or the token cannot
+// be read.
 type Dialer func() (Agent, error)
+
+// ErrConfig marks a Dialer error about the agent's configuration file.
+var ErrConfig = errors.New("the agent's configuration")
 
 // Renderer shows a menu, replacing the previous one.
 type Renderer interface {
@@ -65,6 +72,9 @@ type Options struct {
 	Tick time.Duration
 	// ActionTimeout bounds one call to the agent (default 2 minutes).
 	ActionTimeout time.Duration
+	// ConfirmFor is how long the deactivation confirmation stays open
+	// (default model.ConfirmFor).
+	ConfirmFor time.Duration
 }
 
 // App is one running tray. Create it with New, run it with Run.
@@ -80,15 +90,14 @@ type update struct {
 	agent   Agent            // set with a fresh status from a new connection
 	status  *agentapi.Status // a new status, or nil
 	conn    model.ConnState
-	connErr string
+	problem model.Problem
 	done    *result // an action finished
 }
 
 type result struct {
-	text    string
+	outcome model.Outcome
 	signIn  *agentapi.PendingAuth
 	openURL string
-	failed  bool
 }
 
 // New checks the options and returns an App.
@@ -114,6 +123,9 @@ func New(o Options) (*App, error) {
 	if o.ActionTimeout <= 0 {
 		o.ActionTimeout = 2 * time.Minute
 	}
+	if o.ConfirmFor <= 0 {
+		o.ConfirmFor = model.ConfirmFor
+	}
 	return &App{o: o, log: o.Logger, actions: make(chan model.Action, 8), updates: make(chan update)}, nil
 }
 
@@ -136,8 +148,45 @@ type state struct {
 	last     model.Snapshot // for notifications
 	rendered *model.Menu
 	// expectDeactivated suppresses the "deactivated" notification for the
-	// deactivation asked in the tray.
+	// deactivation asked in the tray (it gets its own, with the result).
 	expectDeactivated bool
+	// resultKey is the statusKey ui.Result was about.
+	resultKey string
+	// confirm ends the deactivation confirmation.
+	confirm *time.Timer
+}
+
+// statusKey changes whenever a status says something an action's result may
+// be about; a result is shown only while it stays the same.
+func statusKey(st *agentapi.Status) string {
+	if st == nil {
+		return ""
+	}
+	k := fmt.Sprintf("%t|%s|%t", st.Activated, st.Entitlement.State, st.Pending != nil)
+	if st.LastCheckin != nil {
+		k += "|" + st.LastCheckin.UTC().Format(time.RFC3339Nano)
+	}
+	return k
+}
+
+func (s *state) setResult(text string) {
+	s.ui.Result, s.resultKey = text, statusKey(s.status)
+}
+
+// endConfirm closes the deactivation confirmation.
+func (s *state) endConfirm() {
+	s.ui.ConfirmingDeactivation = false
+	if s.confirm != nil {
+		s.confirm.Stop()
+		s.confirm = nil
+	}
+}
+
+func (s *state) confirmC() <-chan time.Time {
+	if s.confirm == nil {
+		return nil
+	}
+	return s.confirm.C
 }
 
 // Run shows the tray until ctx ends or Quit is clicked. It returns nil then;
@@ -153,6 +202,7 @@ func (a *App) Run(ctx context.Context) error {
 	defer tick.Stop()
 
 	s := &state{conn: model.ConnConnecting, ui: model.UIState{HelpURL: a.o.HelpURL}}
+	defer s.endConfirm()
 	a.render(s)
 	for {
 		select {
@@ -168,6 +218,13 @@ func (a *App) Run(ctx context.Context) error {
 			a.act(ctx, &wg, s, act)
 		case <-tick.C:
 			a.notify(ctx, &wg, s)
+		case <-s.confirmC():
+			s.confirm = nil
+			if s.ui.ConfirmingDeactivation {
+				a.log.Info("deactivation not confirmed in time")
+				s.ui.ConfirmingDeactivation = false
+				s.setResult(model.ConfirmExpiredText)
+			}
 		}
 		a.render(s)
 	}
@@ -188,9 +245,11 @@ func (a *App) apply(ctx context.Context, wg *sync.WaitGroup, s *state, u update)
 	}
 	if u.done != nil {
 		s.ui.Busy = ""
-		s.ui.Result = u.done.text
-		if u.done.failed {
+		if u.done.outcome.Failed() {
 			s.expectDeactivated = false
+		}
+		if u.done.outcome.Op == model.OpDeactivate {
+			a.notifyOne(ctx, wg, model.DeactivationNotification(u.done.outcome))
 		}
 		if u.done.signIn != nil {
 			s.ui.SignIn = u.done.signIn
@@ -200,16 +259,24 @@ func (a *App) apply(ctx context.Context, wg *sync.WaitGroup, s *state, u update)
 		}
 	}
 	if u.status != nil {
-		s.status, s.conn, s.ui.ConnError = u.status, model.ConnConnected, ""
+		s.status, s.conn, s.ui.Problem = u.status, model.ConnConnected, model.ProblemNone
 		if s.status.Activated {
 			s.ui.SignIn = nil
 		} else {
-			s.ui.ConfirmingDeactivation = false
+			s.endConfirm()
+		}
+		if s.ui.Result != "" && statusKey(s.status) != s.resultKey {
+			s.ui.Result = "" // it was about a status that is gone
 		}
 		a.notify(ctx, wg, s)
 	} else if u.done == nil {
-		s.conn, s.ui.ConnError = u.conn, u.connErr
-		s.ui.ConfirmingDeactivation = false
+		s.conn, s.ui.Problem = u.conn, u.problem
+		s.endConfirm()
+		// A result or sign-in code was about the agent that went away.
+		s.ui.Result, s.ui.SignIn = "", nil
+	}
+	if u.done != nil && s.conn == model.ConnConnected {
+		s.setResult(model.ResultText(u.done.outcome))
 	}
 }
 
@@ -227,32 +294,43 @@ func (a *App) notify(ctx context.Context, wg *sync.WaitGroup, s *state) {
 			s.expectDeactivated = false
 			continue
 		}
-		a.log.Info("notification", "id", n.ID, "title", n.Title)
-		if a.o.Notifier == nil {
-			continue
-		}
-		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			if err := a.o.Notifier.Notify(ctx, n); err != nil {
-				a.log.Debug("desktop notification failed", "id", n.ID, "err", err)
-			}
-		})
+		a.notifyOne(ctx, wg, n)
 	}
 }
 
-// errText is a short description of an agent error for a menu line.
-func errText(err error) string {
+// notifyOne shows n in the background (best effort).
+func (a *App) notifyOne(ctx context.Context, wg *sync.WaitGroup, n model.Notification) {
+	a.log.Info("notification", "id", n.ID, "title", n.Title)
+	if a.o.Notifier == nil {
+		return
+	}
+	wg.Go(func() {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := a.o.Notifier.Notify(ctx, n); err != nil {
+			a.log.Debug("desktop notification failed", "id", n.ID, "err", err)
+		}
+	})
+}
+
+// outcome turns an action's error into its stable code; the raw error is
+// for the log only.
+func outcome(op model.Op, err error) model.Outcome {
+	o := model.Outcome{Op: op}
 	var ae *agentapi.Error
 	switch {
-	case errors.As(err, &ae) && ae.Message != "":
-		return ae.Message
+	case err == nil:
 	case errors.As(err, &ae):
-		return ae.Code
+		o.Code, o.Message = ae.Code, ae.Message
+		if o.Code == "" {
+			o.Code = model.CodeUnknown
+		}
 	case errors.Is(err, agentclient.ErrAgentNotRunning):
-		return "the agent is not running"
+		o.Code = model.CodeNotRunning
+	default:
+		o.Code = model.CodeUnknown
 	}
-	return err.Error()
+	return o
 }
 
 // send reports u to Run unless ctx ends first.
@@ -266,8 +344,16 @@ func (a *App) send(ctx context.Context, u update) bool {
 }
 
 func connUpdate(err error) update {
-	if errors.Is(err, agentclient.ErrAgentNotRunning) {
+	var ae *agentapi.Error
+	switch {
+	case errors.Is(err, agentclient.ErrAgentNotRunning):
 		return update{conn: model.ConnAgentNotRunning}
+	case errors.Is(err, fs.ErrPermission):
+		return update{conn: model.ConnFailed, problem: model.ProblemPermission}
+	case errors.Is(err, ErrConfig):
+		return update{conn: model.ConnFailed, problem: model.ProblemConfig}
+	case errors.As(err, &ae) && ae.Code == agentapi.ErrUnauthorized:
+		return update{conn: model.ConnFailed, problem: model.ProblemUnauthorized}
 	}
-	return update{conn: model.ConnFailed, connErr: errText(err)}
+	return update{conn: model.ConnFailed, problem: model.ProblemOther}
 }

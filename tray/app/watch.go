@@ -10,8 +10,9 @@ import (
 // MinBackoff after a stream that delivered events) and starts again.
 func (a *App) watch(ctx context.Context) {
 	backoff := a.o.MinBackoff
+	var lastErr string
 	for ctx.Err() == nil {
-		if a.session(ctx) {
+		if a.session(ctx, &lastErr) {
 			backoff = a.o.MinBackoff
 		}
 		t := time.NewTimer(backoff)
@@ -27,21 +28,29 @@ func (a *App) watch(ctx context.Context) {
 
 // session runs one connection; it reports whether the event stream delivered
 // anything (a healthy connection).
-func (a *App) session(ctx context.Context) bool {
+// The menu shows a stable line for a failure; its detail is logged once,
+// when it changes (lastErr).
+func (a *App) session(ctx context.Context, lastErr *string) bool {
+	fail := func(msg string, err error) {
+		if e := err.Error(); e != *lastErr {
+			*lastErr = e
+			a.log.Warn(msg, "err", err)
+		}
+		a.send(ctx, connUpdate(err))
+	}
 	ag, err := a.o.Dial()
 	if err != nil {
-		a.log.Debug("cannot reach the agent", "err", err)
-		a.send(ctx, connUpdate(err))
+		fail("cannot reach the agent", err)
 		return false
 	}
 	sctx, cancel := context.WithTimeout(ctx, a.o.ActionTimeout)
 	st, err := ag.Status(sctx)
 	cancel()
 	if err != nil {
-		a.log.Debug("agent status failed", "err", err)
-		a.send(ctx, connUpdate(err))
+		fail("agent status failed", err)
 		return false
 	}
+	*lastErr = ""
 	if !a.send(ctx, update{agent: ag, status: st}) {
 		return false
 	}

@@ -20,6 +20,10 @@ import (
 
 const fakeToken = "0123456789abcdef"
 
+// rawUnavailable is the real agent's message for an unreachable server: a
+// raw Go error that must not reach the menu.
+const rawUnavailable = `cannot reach the licensing server at http://127.0.0.1:8780: Post "http://127.0.0.1:8780/v1/checkin": dial tcp 127.0.0.1:8780: connect: connection refused`
+
 // fakeAgent is an httptest stand-in for the agent's local API, used only to
 // prove the D-Bus harness and the tray's reconnect logic; the real agent is
 // exercised in realagent_test.go.
@@ -32,8 +36,11 @@ type fakeAgent struct {
 	status   agentapi.Status
 	subs     map[chan agentapi.Event]struct{}
 	requests []string // "METHOD path body"
-	srv      *httptest.Server
-	stop     chan struct{}
+	// checkFails makes POST /v1/check answer what the real agent answers
+	// when the licensing server cannot be reached.
+	checkFails bool
+	srv        *httptest.Server
+	stop       chan struct{}
 }
 
 func newFakeAgent(t *testing.T, st agentapi.Status) *fakeAgent {
@@ -138,6 +145,13 @@ func (a *fakeAgent) serve(w http.ResponseWriter, r *http.Request) {
 		a.mu.Unlock()
 		writeJSON(w, 200, agentapi.ActivateResponse{Status: st, Pending: p})
 	case "POST " + agentapi.PathCheck:
+		a.mu.Lock()
+		fails := a.checkFails
+		a.mu.Unlock()
+		if fails {
+			writeJSON(w, 503, agentapi.Error{Code: agentapi.ErrUnavailable, Message: rawUnavailable})
+			return
+		}
 		writeJSON(w, 200, map[string]bool{"ok": true})
 	case "GET " + agentapi.PathEvents:
 		ch := make(chan agentapi.Event, 16)

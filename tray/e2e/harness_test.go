@@ -33,7 +33,7 @@ func TestHarnessWithHTTPAgent(t *testing.T) {
 	notes := bus.StartNotifications(t)
 	agent := newFakeAgent(t, activeStatus())
 	env, opened := opener(t)
-	tr := traytest.StartTray(t, bin, bus, env, "--agent-url", agent.URL(), "--state-dir", agent.stateDir,
+	tr := traytest.StartTray(t, bin, bus, env, "--listen", agent.addr, "--state-dir", agent.stateDir,
 		"--help-url", "https://help.example/entitle", "--max-backoff", "2s", "--log-level", "debug")
 
 	// Active.
@@ -68,10 +68,23 @@ func TestHarnessWithHTTPAgent(t *testing.T) {
 	tr.ClickLabel(t, "Help and support")
 	testenv.WaitFor(t, 10*time.Second, "help page opened", func() bool { return contains(opened(), "https://help.example/entitle") })
 
-	// Deactivate: confirmation inside the menu, then the agent is asked.
+	// Deactivate: the click announces the confirmation (the menu closes on
+	// it); the line becomes a submenu at the same place, so "Check now" and
+	// every other line stay where they were and "Yes, deactivate" is
+	// nowhere a top-level line was.
+	before := tr.StableLayout(t, "Quit", 10*time.Second)
 	tr.ClickLabel(t, "Deactivate this computer…")
-	tr.WaitItem(t, "Yes, deactivate", 10*time.Second)
+	tr.WaitItem(t, "Confirm deactivation", 10*time.Second)
+	after := tr.StableLayout(t, "Quit", 10*time.Second)
+	assertConfirmPlacement(t, before, after)
+	if yes, ok := traytest.Find(after, "Yes, deactivate"); !ok || !yes.Enabled {
+		t.Errorf("no enabled Yes in the confirmation submenu: %v", after)
+	}
+	testenv.WaitFor(t, 10*time.Second, "the notification announcing the confirmation", func() bool {
+		return noteCount(notes, "Confirm deactivation") == 1
+	})
 	tr.ClickLabel(t, "Cancel")
+	tr.WaitItem(t, "Deactivate this computer…", 10*time.Second)
 	waitGone(t, tr, "Yes, deactivate", 10*time.Second)
 	tr.ClickLabel(t, "Deactivate this computer…")
 	tr.ClickLabel(t, "Yes, deactivate")
@@ -80,6 +93,9 @@ func TestHarnessWithHTTPAgent(t *testing.T) {
 	if !contains(agent.Requests(), "DELETE "+agentapi.PathActivation+" ") {
 		t.Errorf("agent got no deactivation: %v", agent.Requests())
 	}
+	testenv.WaitFor(t, 10*time.Second, "the notification with the result", func() bool {
+		return noteCount(notes, "This computer was deactivated") == 1
+	})
 	assertIcon(t, tr, "inactive")
 
 	// Activate: browser sign-in through the agent; the code is shown and the page opened.
@@ -91,17 +107,28 @@ func TestHarnessWithHTTPAgent(t *testing.T) {
 	if !contains(agent.Requests(), `POST `+agentapi.PathActivation+` {"method":"browser"}`) {
 		t.Errorf("agent got no browser activation: %v", agent.Requests())
 	}
+	tr.WaitItem(t, "Sign in in your browser to finish", 10*time.Second)
 
-	// The agent finishes the sign-in and pushes the new status.
+	// The agent stops during the sign-in: nothing about that sign-in stays
+	// under "Agent not running".
+	addr := agent.addr
+	agent.shutdown()
+	tr.WaitItem(t, "Agent not running", 10*time.Second)
+	for _, stale := range []string{"Sign in in your browser", "Sign-in code", "Open sign-in page"} {
+		waitGone(t, tr, stale, 10*time.Second)
+	}
+	agent.start(addr)
+	tr.WaitItem(t, "Not activated", 15*time.Second)
+
+	// The agent finishes a sign-in and pushes the new status.
 	agent.set(func(s *agentapi.Status) { *s = activeStatus() })
 	tr.WaitItem(t, "Active — Pro plan", 10*time.Second)
 	waitGone(t, tr, "Sign-in code", 10*time.Second)
 
-	// Our own deactivation raised no notification; a remote one does.
-	for _, n := range notes.Notes() {
-		if n.Summary == "This computer was deactivated" {
-			t.Errorf("notification for a deactivation asked in the tray: %+v", n)
-		}
+	// Our own deactivation raised one notification (the result, not
+	// urgent); a remote one raises the urgent one.
+	if n := noteCount(notes, "This computer was deactivated"); n != 1 {
+		t.Errorf("%d notifications for the deactivation asked in the tray: %+v", n, notes.Notes())
 	}
 	agent.set(func(s *agentapi.Status) {
 		s.Activated = false
@@ -140,8 +167,39 @@ func TestHarnessWithHTTPAgent(t *testing.T) {
 	tr.WaitItem(t, "Offline — licensed until 2027-03-01", 10*time.Second)
 	assertIcon(t, tr, "attention")
 
+	// A check fails: one short, stable line, no raw Go error, no line wider
+	// than the menu should be.
+	agent.mu.Lock()
+	agent.checkFails = true
+	agent.mu.Unlock()
+	tr.ClickLabel(t, "Check now")
+	tr.WaitItem(t, "Check failed: the licensing server cannot be reached", 10*time.Second)
+	for _, it := range flatten(tr.StableLayout(t, "Quit", 10*time.Second)) {
+		if strings.Contains(it.Label, "dial tcp") || strings.Contains(it.Label, "http://") {
+			t.Errorf("raw error in the menu: %q", it.Label)
+		}
+		if n := len([]rune(it.Label)); n > 72 {
+			t.Errorf("menu line of %d characters: %q", n, it.Label)
+		}
+	}
+	// The server is back and the agent checks in by itself: the failed
+	// check is not left under a green "Active".
+	agent.mu.Lock()
+	agent.checkFails = false
+	agent.mu.Unlock()
+	agent.set(func(s *agentapi.Status) {
+		s.Entitlement.State = agentapi.StateActive
+		s.OfflineSince = nil
+		now := time.Now()
+		s.LastCheckin = &now
+	})
+	tr.WaitItem(t, "Active — Pro plan", 10*time.Second)
+	waitGone(t, tr, "Check failed", 10*time.Second)
+	agent.set(func(s *agentapi.Status) { s.Entitlement.State = agentapi.StateOffline })
+	tr.WaitItem(t, "Offline — licensed until 2027-03-01", 10*time.Second)
+
 	// The agent stops: the tray says so and keeps running; it recovers when the agent returns.
-	addr := agent.addr
+	addr = agent.addr
 	agent.shutdown()
 	tr.WaitItem(t, "Agent not running", 10*time.Second)
 	assertIcon(t, tr, "inactive")
@@ -155,6 +213,73 @@ func TestHarnessWithHTTPAgent(t *testing.T) {
 	tr.ClickLabel(t, "Quit")
 	if err, ok := tr.Wait(10 * time.Second); !ok || err != nil {
 		t.Fatalf("tray after Quit: exited=%v err=%v", ok, err)
+	}
+}
+
+// assertConfirmPlacement checks that opening the confirmation moved no
+// top-level line and put no confirmation at the top level.
+func assertConfirmPlacement(t *testing.T, before, after []traytest.MenuItem) {
+	t.Helper()
+	if len(before) != len(after) {
+		t.Fatalf("the menu changed length when the confirmation opened:\n%v\n%v", before, after)
+	}
+	i := traytest.Index(before, "Deactivate this computer…")
+	if i < 0 || traytest.Index(after, "Confirm deactivation") != i {
+		t.Errorf("the confirmation is not where Deactivate… was:\n%v\n%v", before, after)
+	}
+	for j := range before {
+		if j != i && before[j].Label != after[j].Label {
+			t.Errorf("line %d moved: %q -> %q", j, before[j].Label, after[j].Label)
+		}
+	}
+	for _, it := range after {
+		if strings.HasPrefix(it.Label, "Yes") {
+			t.Errorf("%q is a top-level line", it.Label)
+		}
+	}
+	if c := after[i]; len(c.Children) == 0 || c.Children[len(c.Children)-1].Label != "Yes, deactivate" {
+		t.Errorf("the submenu does not end with Yes, deactivate: %v", c)
+	}
+}
+
+func noteCount(n *traytest.Notifications, summary string) int {
+	c := 0
+	for _, x := range n.Notes() {
+		if x.Summary == summary {
+			c++
+		}
+	}
+	return c
+}
+
+func flatten(items []traytest.MenuItem) []traytest.MenuItem {
+	var out []traytest.MenuItem
+	for _, it := range items {
+		out = append(out, it)
+		out = append(out, flatten(it.Children)...)
+	}
+	return out
+}
+
+// TestDeactivationConfirmationExpires: a confirmation nobody answers closes
+// by itself and deactivates nothing.
+func TestDeactivationConfirmationExpires(t *testing.T) {
+	bin := trayBinary(t)
+	bus := traytest.StartBus(t)
+	notes := bus.StartNotifications(t)
+	agent := newFakeAgent(t, activeStatus())
+	tr := traytest.StartTray(t, bin, bus, nil, "--listen", agent.addr, "--state-dir", agent.stateDir, "--confirm-timeout", "1s")
+	tr.WaitItem(t, "Active — Pro plan", 20*time.Second)
+	tr.ClickLabel(t, "Deactivate this computer…")
+	tr.WaitItem(t, "Confirm deactivation", 10*time.Second)
+	tr.WaitItem(t, "Deactivation not confirmed: nothing changed", 10*time.Second)
+	tr.WaitItem(t, "Deactivate this computer…", time.Second)
+	waitGone(t, tr, "Yes, deactivate", time.Second)
+	if contains(agent.Requests(), "DELETE "+agentapi.PathActivation+" ") {
+		t.Error("an expired confirmation deactivated")
+	}
+	if n := noteCount(notes, "Confirm deactivation"); n != 1 {
+		t.Errorf("%d notifications announcing the confirmation", n)
 	}
 }
 
@@ -177,7 +302,7 @@ func TestTrayWithoutAgentOrWatcher(t *testing.T) {
 	bin := trayBinary(t)
 	bus := traytest.StartBus(t)
 	dir := t.TempDir() // no token file: the agent never ran
-	tr := traytest.StartTray(t, bin, bus, nil, "--agent-url", "http://127.0.0.1:1", "--state-dir", dir)
+	tr := traytest.StartTray(t, bin, bus, nil, "--listen", "127.0.0.1:1", "--state-dir", dir)
 	tr.WaitItem(t, "Agent not running", 20*time.Second)
 	items := tr.StableLayout(t, "Quit", 10*time.Second)
 	if it, ok := traytest.Find(items, "Help and support"); !ok || it.Enabled {
@@ -194,4 +319,30 @@ func TestTrayWithoutAgentOrWatcher(t *testing.T) {
 	if tr.Exited() {
 		t.Fatalf("tray exited:\n%s", tr.Output())
 	}
+}
+
+// TestNotConfigured: an agent without the settings to reach a licensing
+// server says so with its reason; the tray offers no activation or check.
+func TestNotConfigured(t *testing.T) {
+	bin := trayBinary(t)
+	bus := traytest.StartBus(t)
+	agent := newFakeAgent(t, agentapi.Status{Entitlement: agentapi.Entitlement{
+		State: agentapi.StateNotConfigured, Reason: "no pinned server keys: set pinned_keys in /etc/entitle/agent.toml"}})
+	tr := traytest.StartTray(t, bin, bus, nil, "--listen", agent.addr, "--state-dir", agent.stateDir)
+	tr.WaitItem(t, "Not set up: no licensing server configured", 20*time.Second)
+	items := tr.StableLayout(t, "Quit", 10*time.Second)
+	if _, ok := traytest.Find(items, "no pinned server keys: set pinned_keys"); !ok {
+		t.Errorf("the agent's reason is not shown: %v", items)
+	}
+	if _, ok := traytest.Find(items, "Activate…"); ok {
+		t.Errorf("Activate… offered without a licensing server: %v", items)
+	}
+	if it, ok := traytest.Find(items, "Check now"); !ok || it.Enabled {
+		t.Errorf("Check now: %+v", it)
+	}
+	testenv.WaitFor(t, 10*time.Second, "the tooltip", func() bool {
+		tt, err := tr.Tooltip()
+		return err == nil && tt == "Entitle — Not set up: no licensing server configured"
+	})
+	assertIcon(t, tr, "inactive")
 }

@@ -175,7 +175,7 @@ func TestRealAgent(t *testing.T) {
 	w := newWorld(t)
 	bus := traytest.StartBus(t)
 	bus.StartWatcher(t)
-	tr := traytest.StartTray(t, bin, bus, nil, "--agent-url", "http://"+w.agentAt, "--state-dir", w.stateDir,
+	tr := traytest.StartTray(t, bin, bus, nil, "--listen", w.agentAt, "--state-dir", w.stateDir,
 		"--max-backoff", "2s", "--log-level", "debug")
 
 	// Inactive.
@@ -242,7 +242,7 @@ func TestRealAgentProfilesFolder(t *testing.T) {
 	w := newWorld(t)
 	bus := traytest.StartBus(t)
 	env, opened := opener(t)
-	tr := traytest.StartTray(t, bin, bus, env, "--agent-url", "http://"+w.agentAt, "--state-dir", w.stateDir)
+	tr := traytest.StartTray(t, bin, bus, env, "--listen", w.agentAt, "--state-dir", w.stateDir)
 	tr.WaitItem(t, "Not activated", 30*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -284,7 +284,7 @@ func TestRealAgentRemoteManaged(t *testing.T) {
 	}
 	bus := traytest.StartBus(t)
 	bus.StartWatcher(t)
-	tr := traytest.StartTray(t, bin, bus, nil, "--agent-url", "http://"+w.agentAt, "--state-dir", w.stateDir,
+	tr := traytest.StartTray(t, bin, bus, nil, "--listen", w.agentAt, "--state-dir", w.stateDir,
 		"--max-backoff", "2s")
 	tr.WaitItem(t, "Not activated", 30*time.Second)
 

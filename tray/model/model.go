@@ -47,16 +47,18 @@ const (
 	ConnConnecting      ConnState = iota // no answer yet
 	ConnConnected                        // the status is current
 	ConnAgentNotRunning                  // nothing listens at the agent's address
-	ConnFailed                           // the agent answered with an error (UIState.ConnError says which)
+	ConnFailed                           // the agent cannot be used (UIState.Problem says why)
 )
 
-// Item is one menu line. A Separator has no other fields set.
+// Item is one menu line. A Separator has no other fields set. An item with
+// Children is a submenu: desktops open it on hover and send no click for it.
 type Item struct {
 	ID        string
 	Label     string
 	Enabled   bool
 	Action    Action
 	Separator bool
+	Children  []Item
 }
 
 // Menu is everything the tray shows.
@@ -66,27 +68,47 @@ type Menu struct {
 	Items   []Item
 }
 
+// Problem is why the tray cannot use the agent (ConnFailed): a stable code,
+// turned into words here; the detail goes to the tray's log only.
+type Problem string
+
+// Problems.
+const (
+	ProblemNone         Problem = ""
+	ProblemConfig       Problem = "config"       // the agent's configuration file cannot be read or is invalid
+	ProblemPermission   Problem = "permission"   // no permission to read the configuration or the API token
+	ProblemUnauthorized Problem = "unauthorized" // the agent refused the token
+	ProblemOther        Problem = "other"        // anything else
+)
+
 // UIState is the tray's own state that the agent does not know.
 type UIState struct {
+	// ConfirmingDeactivation shows the confirmation submenu; tray/app ends it
+	// after ConfirmFor.
 	ConfirmingDeactivation bool
-	// Busy, when set, replaces the action items with this line, e.g. "Deactivating…".
+	// Busy, when set, replaces the action items with this line (BusyText).
 	Busy string
-	// Result is the outcome of the last action, shown until the next one.
+	// Result is the outcome of the last action (made by ResultText). tray/app
+	// drops it when the status it was about changes or the agent goes away.
 	Result string
 	// SignIn is the code returned by the last browser activation, shown until
 	// the status reports its own or the computer is activated.
 	SignIn *agentapi.PendingAuth
-	// ConnError explains ConnFailed.
-	ConnError string
+	// Problem explains ConnFailed.
+	Problem Problem
 	// HelpURL is used when the agent reports none.
 	HelpURL string
 }
 
+// ConfirmFor is how long the deactivation confirmation stays open.
+const ConfirmFor = 30 * time.Second
+
 // Warn is how many days ahead an end date turns the icon to attention.
 const Warn = 30 * 24 * time.Hour
 
-// maxLabel bounds every text taken from the agent.
-const maxLabel = 96
+// maxLabel bounds every text taken from the agent, so no line makes the
+// menu wide.
+const maxLabel = 72
 
 // Build describes the tray for a status (nil when none was received yet).
 func Build(s *agentapi.Status, conn ConnState, ui UIState, now time.Time) Menu {
@@ -96,7 +118,7 @@ func Build(s *agentapi.Status, conn ConnState, ui UIState, now time.Time) Menu {
 	var items []Item
 	status := StatusLine(s, now)
 	items = append(items, info("status", status))
-	items = append(items, detailLines(s)...)
+	items = append(items, detailLines(s, now)...)
 	items = append(items, signInLines(s, ui, now)...)
 	items = append(items, sep("sep-profiles"))
 	items = append(items, profileLines(s, now)...)
@@ -118,14 +140,12 @@ func disconnected(conn ConnState, ui UIState, now time.Time) Menu {
 	}
 	items := []Item{info("status", status)}
 	switch {
-	case conn == ConnFailed && ui.ConnError != "":
-		items = append(items, info("conn-error", clean(ui.ConnError)))
+	case conn == ConnFailed:
+		items = append(items, info("conn-error", problemText(ui.Problem)))
 	case conn == ConnAgentNotRunning:
 		items = append(items, info("conn-error", "Waiting for it to start…"))
 	}
-	if ui.Result != "" {
-		items = append(items, info("result", clean(ui.Result)))
-	}
+	// No result or sign-in line: they were about an agent that is gone.
 	items = append(items, sep("sep-footer"))
 	items = append(items, footer("", ui)...)
 	return Menu{Icon: IconInactive, Tooltip: "Entitle — " + status, Items: items}
@@ -151,14 +171,13 @@ func StatusLine(s *agentapi.Status, now time.Time) string {
 		}
 		return line
 	case agentapi.StateOffline:
-		line := "Offline"
-		if end := offlineEnd(s); end != nil {
-			line += " — licensed until " + day(*end, now)
+		// The license's own end; how long it works offline is a line of its own.
+		if e.TermEnd != nil {
+			return "Offline — licensed until " + day(*e.TermEnd, now)
 		}
-		if s.OfflineSince != nil {
-			line += " (offline since " + when(*s.OfflineSince, now) + ")"
-		}
-		return line
+		return "Offline"
+	case agentapi.StateNotConfigured:
+		return "Not set up: no licensing server configured"
 	case agentapi.StateInactive:
 		return "Not activated"
 	case agentapi.StateExpired:
@@ -228,8 +247,15 @@ func Managed(s *agentapi.Status) bool {
 	return true
 }
 
-func detailLines(s *agentapi.Status) []Item {
+func detailLines(s *agentapi.Status, now time.Time) []Item {
 	var items []Item
+	if s.Entitlement.State == agentapi.StateNotConfigured {
+		reason := clean(s.Entitlement.Reason)
+		if reason == "" {
+			reason = "Ask your administrator to finish the setup"
+		}
+		items = append(items, info("not-configured", reason))
+	}
 	if a := clean(s.Account); a != "" {
 		items = append(items, info("account", "Account: "+a))
 	}
@@ -245,8 +271,16 @@ func detailLines(s *agentapi.Status) []Item {
 	if w := clean(s.Workspace); w != "" {
 		items = append(items, info("workspace", "Workspace: "+w))
 	}
-	if e := clean(s.LastError); e != "" && s.Entitlement.State == agentapi.StateOffline {
-		items = append(items, info("last-error", "Last error: "+e))
+	if s.Entitlement.State == agentapi.StateOffline {
+		// One stable line; the agent's raw error stays in the logs.
+		line := "The licensing server cannot be reached"
+		if s.OfflineSince != nil {
+			line = "Offline since " + when(*s.OfflineSince, now)
+		}
+		if end := offlineEnd(s); end != nil && end.After(now) {
+			line += "; works until " + when(*end, now)
+		}
+		items = append(items, info("offline", line))
 	}
 	return items
 }
@@ -303,17 +337,19 @@ func actionLines(s *agentapi.Status, ui UIState) []Item {
 	if ui.Busy != "" {
 		items = append(items, info("busy", clean(ui.Busy)))
 	} else {
-		if !s.Activated || s.Entitlement.State == agentapi.StateInactive || s.Entitlement.State == agentapi.StateForeign {
+		if s.Entitlement.State != agentapi.StateNotConfigured &&
+			(!s.Activated || s.Entitlement.State == agentapi.StateInactive || s.Entitlement.State == agentapi.StateForeign) {
 			items = append(items, Item{ID: "activate", Label: "Activate…", Enabled: true, Action: ActionActivate})
 		}
 		if s.Activated {
 			items = append(items, deactivateLines(s, ui)...)
 		}
 	}
+	items = append(items, Item{ID: "check", Label: "Check now", Enabled: s.Activated && ui.Busy == "", Action: ActionCheck})
+	// Below the actions, so showing or dropping it moves none of them.
 	if ui.Result != "" {
 		items = append(items, info("result", clean(ui.Result)))
 	}
-	items = append(items, Item{ID: "check", Label: "Check now", Enabled: s.Activated && ui.Busy == "", Action: ActionCheck})
 	return items
 }
 
@@ -329,11 +365,16 @@ func deactivateLines(s *agentapi.Status, ui UIState) []Item {
 		}
 	}
 	if ui.ConfirmingDeactivation {
-		return []Item{
-			info("deactivate-ask", "Deactivate this computer and free its seat?"),
-			{ID: "deactivate-yes", Label: "Yes, deactivate", Enabled: true, Action: ActionDeactivateConfirm},
+		// The same single line, turned into a submenu: no top-level item
+		// moves, so a click aimed at another line cannot land on the
+		// confirmation; "Yes" is the submenu's last entry, away from where
+		// the pointer enters it.
+		return []Item{{ID: "deactivate", Label: "Confirm deactivation", Enabled: true, Children: []Item{
+			info("deactivate-ask", "Free this computer's seat? Signing stops."),
+			sep("sep-deactivate"),
 			{ID: "deactivate-cancel", Label: "Cancel", Enabled: true, Action: ActionDeactivateCancel},
-		}
+			{ID: "deactivate-yes", Label: "Yes, deactivate", Enabled: true, Action: ActionDeactivateConfirm},
+		}}}
 	}
 	return []Item{{ID: "deactivate", Label: "Deactivate this computer…", Enabled: true, Action: ActionDeactivate}}
 }

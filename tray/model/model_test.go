@@ -48,18 +48,29 @@ type want struct {
 func check(t *testing.T, m Menu, w want) {
 	t.Helper()
 	byID := map[string]Item{}
-	for _, it := range m.Items {
-		if _, dup := byID[it.ID]; dup {
-			t.Errorf("duplicate item id %q", it.ID)
-		}
-		byID[it.ID] = it
-		if !it.Separator && it.Label == "" {
-			t.Errorf("item %q has no label", it.ID)
-		}
-		if it.Enabled && it.Action == ActionNone {
-			t.Errorf("item %q enabled without an action", it.ID)
+	var walk func([]Item)
+	walk = func(items []Item) {
+		for _, it := range items {
+			if _, dup := byID[it.ID]; dup {
+				t.Errorf("duplicate item id %q", it.ID)
+			}
+			byID[it.ID] = it
+			if !it.Separator && it.Label == "" {
+				t.Errorf("item %q has no label", it.ID)
+			}
+			if it.Enabled && it.Action == ActionNone && len(it.Children) == 0 {
+				t.Errorf("item %q enabled without an action", it.ID)
+			}
+			if len(it.Children) > 0 && it.Action != ActionNone {
+				t.Errorf("submenu %q has an action: desktops send no click for it", it.ID)
+			}
+			if n := len([]rune(it.Label)); n > maxLabel+24 {
+				t.Errorf("item %q is %d characters long", it.ID, n)
+			}
+			walk(it.Children)
 		}
 	}
+	walk(m.Items)
 	if m.Icon != w.icon {
 		t.Errorf("icon %q, want %q", m.Icon, w.icon)
 	}
@@ -175,8 +186,8 @@ func TestBuild(t *testing.T) {
 			name: "confirming deactivation", conn: ConnConnected, ui: UIState{ConfirmingDeactivation: true},
 			s: st(agentapi.StateActive),
 			want: want{icon: IconActive, status: "Active — Pro plan",
-				enabled: []string{"deactivate-yes", "deactivate-cancel"}, disabled: []string{"deactivate-ask"}, absent: []string{"deactivate"},
-				labels: map[string]string{"deactivate-yes": "Yes, deactivate", "deactivate-cancel": "Cancel"}},
+				enabled: []string{"deactivate", "deactivate-yes", "deactivate-cancel", "check"}, disabled: []string{"deactivate-ask"},
+				labels: map[string]string{"deactivate": "Confirm deactivation", "deactivate-yes": "Yes, deactivate", "deactivate-cancel": "Cancel"}},
 		},
 		{
 			name: "confirming but not allowed", conn: ConnConnected, ui: UIState{ConfirmingDeactivation: true},
@@ -203,21 +214,53 @@ func TestBuild(t *testing.T) {
 				s.OfflineSince = date("2026-06-10")
 				s.LastError = "dial tcp: connection refused"
 			}),
-			want: want{icon: IconAttention, status: "Offline — licensed until 2026-12-01 (offline since 2026-06-10)",
-				enabled: []string{"deactivate", "check"}, disabled: []string{"last-error"}},
+			want: want{icon: IconAttention, status: "Offline — licensed until 2027-03-01",
+				enabled: []string{"deactivate", "check"}, disabled: []string{"offline"}, absent: []string{"last-error"},
+				labels: map[string]string{"offline": "Offline since 2026-06-10; works until 2026-12-01"}},
 		},
 		{
-			name: "offline grace earlier, since today", conn: ConnConnected,
+			name: "offline: licensed until the term end, not the grace end", conn: ConnConnected,
 			s: st(agentapi.StateOffline, func(s *agentapi.Status) {
+				s.Entitlement.TermEnd = date("2027-03-01")
 				s.Entitlement.LeaseExpiry = date("2026-12-01")
 				s.GraceUntil = date("2026-07-01")
 				s.OfflineSince = at(-2 * time.Hour)
 			}),
-			want: want{icon: IconAttention, status: "Offline — licensed until 2026-07-01 (offline since 10:00)"},
+			want: want{icon: IconAttention, status: "Offline — licensed until 2027-03-01",
+				labels: map[string]string{"offline": "Offline since 10:00; works until 2026-07-01"}},
 		},
 		{
 			name: "offline no dates", conn: ConnConnected, s: st(agentapi.StateOffline),
-			want: want{icon: IconAttention, status: "Offline"},
+			want: want{icon: IconAttention, status: "Offline", labels: map[string]string{"offline": "The licensing server cannot be reached"}},
+		},
+		{
+			name: "offline with a raw error and a failed check: no raw error, said once", conn: ConnConnected,
+			ui: UIState{Result: ResultText(Outcome{Op: OpCheck, Code: agentapi.ErrUnavailable,
+				Message: `cannot reach the licensing server at http://127.0.0.1:8780: Post "http://127.0.0.1:8780/v1/checkin": dial tcp 127.0.0.1:8780: connect: connection refused`})},
+			s: st(agentapi.StateOffline, func(s *agentapi.Status) {
+				s.Entitlement.TermEnd = date("2027-03-01")
+				s.OfflineSince = date("2026-06-10")
+				s.LastError = `cannot reach the licensing server at http://127.0.0.1:8780: Post "http://127.0.0.1:8780/v1/checkin": dial tcp 127.0.0.1:8780: connect: connection refused`
+			}),
+			want: want{icon: IconAttention, status: "Offline — licensed until 2027-03-01", absent: []string{"last-error"},
+				labels: map[string]string{"offline": "Offline since 2026-06-10; works until 2027-03-01",
+					"result": "Check failed: the licensing server cannot be reached"}},
+		},
+		{
+			name: "not configured", conn: ConnConnected, ui: help,
+			s: st(agentapi.StateNotConfigured, func(s *agentapi.Status) {
+				s.Activated = false
+				s.Entitlement.Reason = "no pinned server keys: set pinned_keys in agent.toml"
+			}),
+			want: want{icon: IconInactive, status: "Not set up: no licensing server configured",
+				enabled: []string{"help"}, disabled: []string{"not-configured", "check"}, absent: []string{"activate", "deactivate"},
+				labels: map[string]string{"not-configured": "no pinned server keys: set pinned_keys in agent.toml"}},
+		},
+		{
+			name: "not configured without reason", conn: ConnConnected,
+			s: st(agentapi.StateNotConfigured, func(s *agentapi.Status) { s.Activated = false }),
+			want: want{icon: IconInactive, status: "Not set up: no licensing server configured",
+				labels: map[string]string{"not-configured": "Ask your administrator to finish the setup"}},
 		},
 		{
 			name: "not activated", conn: ConnConnected, ui: help, s: st(agentapi.StateInactive),
@@ -313,9 +356,10 @@ func TestBuild(t *testing.T) {
 			want: want{icon: IconInactive, status: "Unknown state weird state"},
 		},
 		{
-			name: "agent not running", conn: ConnAgentNotRunning, ui: help, s: st(agentapi.StateActive),
+			name: "agent not running", conn: ConnAgentNotRunning, s: st(agentapi.StateActive),
+			ui: UIState{HelpURL: help.HelpURL, Result: "Sign in in your browser to finish", SignIn: &agentapi.PendingAuth{UserCode: "ABCD", VerificationURI: "https://x.example/d"}},
 			want: want{icon: IconInactive, status: "Agent not running", enabled: []string{"help", "quit"}, disabled: []string{"conn-error"},
-				absent: []string{"activate", "deactivate", "check", "open-profiles", "profiles"}},
+				absent: []string{"activate", "deactivate", "check", "open-profiles", "profiles", "result", "signin-code", "signin-open"}},
 		},
 		{
 			name: "agent not running, no status ever", conn: ConnAgentNotRunning,
@@ -330,9 +374,14 @@ func TestBuild(t *testing.T) {
 			want: want{icon: IconInactive, status: "Connecting to the agent…"},
 		},
 		{
-			name: "failed", conn: ConnFailed, ui: UIState{ConnError: "unauthorized: bad token", Result: "Could not check"},
-			want: want{icon: IconInactive, status: "Cannot talk to the agent", disabled: []string{"conn-error", "result"},
-				labels: map[string]string{"conn-error": "unauthorized: bad token"}},
+			name: "failed", conn: ConnFailed, ui: UIState{Problem: ProblemUnauthorized, Result: "Could not check"},
+			want: want{icon: IconInactive, status: "Cannot talk to the agent", disabled: []string{"conn-error"}, absent: []string{"result"},
+				labels: map[string]string{"conn-error": "The agent refused the tray's API token"}},
+		},
+		{
+			name: "configuration unreadable", conn: ConnFailed, ui: UIState{Problem: ProblemConfig},
+			want: want{icon: IconInactive, status: "Cannot talk to the agent",
+				labels: map[string]string{"conn-error": "Cannot read the agent's configuration file"}},
 		},
 		{
 			name: "bad help URL ignored", conn: ConnConnected, ui: UIState{HelpURL: "javascript:alert(1)"},
@@ -344,6 +393,60 @@ func TestBuild(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			check(t, Build(tc.s, tc.conn, tc.ui, now), tc.want)
 		})
+	}
+}
+
+// TestConfirmationMovesNothing: opening the deactivation confirmation keeps
+// every top-level line where it was (same count, same ids, same actions
+// except the confirmation's own line, which becomes a submenu), so a click
+// aimed at "Check now" cannot land on "Yes, deactivate".
+func TestConfirmationMovesNothing(t *testing.T) {
+	s := st(agentapi.StateActive, func(s *agentapi.Status) { s.Entitlement.TermEnd = date("2027-03-01") })
+	before := Build(s, ConnConnected, UIState{Result: "Checked with the licensing server"}, now)
+	after := Build(s, ConnConnected, UIState{ConfirmingDeactivation: true}, now)
+	top := func(m Menu) []string {
+		var out []string
+		for _, it := range m.Items {
+			if it.ID != "result" {
+				out = append(out, it.ID+"/"+string(it.Action))
+			}
+		}
+		return out
+	}
+	b, a := top(before), top(after)
+	if len(b) != len(a) {
+		t.Fatalf("top level changed length: %v -> %v", b, a)
+	}
+	for i := range b {
+		if b[i] != a[i] && !(b[i] == "deactivate/"+string(ActionDeactivate) && a[i] == "deactivate/") {
+			t.Errorf("line %d: %s -> %s", i, b[i], a[i])
+		}
+	}
+	for i, it := range before.Items {
+		if it.ID == "result" && i < len(before.Items)-1 && before.Items[i+1].ID != "sep-footer" && before.Items[i+1].ID != "help" {
+			t.Errorf("the result line sits above action %q: showing it moves that action", before.Items[i+1].ID)
+		}
+	}
+	for _, it := range after.Items {
+		if it.Action == ActionDeactivateConfirm {
+			t.Errorf("confirmation %q is a top-level item", it.Label)
+		}
+	}
+}
+
+func TestResultTextHasNoRawErrors(t *testing.T) {
+	raw := `cannot reach the licensing server at http://127.0.0.1:8780: Post "http://127.0.0.1:8780/v1/checkin": dial tcp: connection refused`
+	for _, code := range []string{agentapi.ErrUnavailable, agentapi.ErrUpstream, agentapi.ErrInternalError, agentapi.ErrUnauthorized, CodeNotRunning, CodeUnknown, "weird"} {
+		got := ResultText(Outcome{Op: OpCheck, Code: code, Message: raw})
+		if strings.Contains(got, "dial tcp") || strings.Contains(got, "http://") || len([]rune(got)) > 64 {
+			t.Errorf("%s: %q", code, got)
+		}
+	}
+	if got := ResultText(Outcome{Op: OpDeactivate, Code: agentapi.ErrForbidden, Message: "managed remotely by Acme; ask your administrator"}); got != "Deactivation failed: managed remotely by Acme; ask your administrator" {
+		t.Errorf("forbidden: %q", got)
+	}
+	if got := ResultText(Outcome{Op: OpCheck}); got != "Checked with the licensing server" {
+		t.Errorf("ok: %q", got)
 	}
 }
 

@@ -22,6 +22,8 @@ const (
 	NoteLeaseEnding  = "lease-ending"
 	NoteCertExpiring = "cert-expiring"
 	NoteCertExpired  = "cert-expired"
+	// NoteDeactivateConfirm asks to confirm a deactivation started in the tray.
+	NoteDeactivateConfirm = "deactivate-confirm"
 )
 
 // Snapshot is a status and the moment it was looked at. Status is nil before

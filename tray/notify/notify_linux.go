@@ -19,7 +19,11 @@ const (
 )
 
 // Notifier sends notifications over its own session-bus connection, made on
-// first use. A notification replaces the previous one of the same ID.
+// first use and kept until Close. A notification replaces the previous one of
+// the same ID. The connection's lifetime is the Notifier's, never the ctx of
+// one Notify: a connection bound to that ctx (dbus.WithContext) is closed by
+// godbus as soon as the caller cancels it, which lost every second
+// notification.
 type Notifier struct {
 	mu   sync.Mutex
 	conn *dbus.Conn
@@ -34,7 +38,7 @@ func (nt *Notifier) Notify(ctx context.Context, n model.Notification) error {
 	nt.mu.Lock()
 	defer nt.mu.Unlock()
 	if nt.conn == nil {
-		c, err := dbus.ConnectSessionBus(dbus.WithContext(ctx))
+		c, err := dbus.ConnectSessionBus()
 		if err != nil {
 			return fmt.Errorf("notify: session bus: %w", err)
 		}

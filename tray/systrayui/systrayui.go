@@ -55,22 +55,37 @@ func (u *UI) Render(m model.Menu) {
 			systray.AddSeparator()
 			continue
 		}
-		mi := systray.AddMenuItem(it.Label, "")
-		if !it.Enabled {
-			mi.Disable()
+		u.add(systray.AddMenuItem(it.Label, ""), it)
+	}
+}
+
+// add sets up mi for it: disabled, a submenu of its children, or a click
+// goroutine for its action.
+func (u *UI) add(mi *systray.MenuItem, it model.Item) {
+	if !it.Enabled {
+		mi.Disable()
+		return
+	}
+	for _, c := range it.Children {
+		if c.Separator {
+			mi.AddSeparator()
 			continue
 		}
-		act := it.Action
-		ch := mi.ClickedCh
-		u.wg.Go(func() {
-			for {
-				if _, ok := <-ch; !ok {
-					return
-				}
-				u.onClick(act)
-			}
-		})
+		u.add(mi.AddSubMenuItem(c.Label, ""), c)
 	}
+	if it.Action == model.ActionNone {
+		return
+	}
+	act := it.Action
+	ch := mi.ClickedCh
+	u.wg.Go(func() {
+		for {
+			if _, ok := <-ch; !ok {
+				return
+			}
+			u.onClick(act)
+		}
+	})
 }
 
 // Resync sets the last icon and tooltip again. On Linux, systray drops a

@@ -122,26 +122,43 @@ func (tr *Tray) Tooltip() (string, error) {
 	return tt.Title, nil
 }
 
+// Pixmap is one image of the IconPixmap property: ARGB32, big-endian (one
+// byte each of alpha, red, green, blue per pixel), row by row.
+type Pixmap struct {
+	W, H int32
+	Data []byte
+}
+
+// IconPixmap reads the first image of the IconPixmap property, as a panel
+// does.
+func (tr *Tray) IconPixmap() (Pixmap, error) {
+	v, err := tr.Property("IconPixmap")
+	if err != nil {
+		return Pixmap{}, err
+	}
+	var px []Pixmap
+	if err := dbus.Store([]any{v.Value()}, &px); err != nil {
+		return Pixmap{}, fmt.Errorf("icon pixmap: %w", err)
+	}
+	if len(px) == 0 || px[0].W <= 0 || px[0].H <= 0 || len(px[0].Data) != int(px[0].W*px[0].H*4) {
+		return Pixmap{}, fmt.Errorf("icon pixmap empty or malformed")
+	}
+	return px[0], nil
+}
+
 // Pixel returns the ARGB of the icon pixmap at (x, y) and the pixmap's width.
 func (tr *Tray) Pixel(x, y int) ([4]byte, int, error) {
-	v, err := tr.Property("IconPixmap")
+	px, err := tr.IconPixmap()
 	if err != nil {
 		return [4]byte{}, 0, err
 	}
-	var px []struct {
-		W, H int32
-		Data []byte
+	if int(px.W) <= x || int(px.H) <= y {
+		return [4]byte{}, 0, fmt.Errorf("icon pixmap too small")
 	}
-	if err := dbus.Store([]any{v.Value()}, &px); err != nil {
-		return [4]byte{}, 0, fmt.Errorf("icon pixmap: %w", err)
-	}
-	if len(px) == 0 || int(px[0].W) <= x || int(px[0].H) <= y || len(px[0].Data) < int(px[0].W*px[0].H*4) {
-		return [4]byte{}, 0, fmt.Errorf("icon pixmap empty or too small")
-	}
-	i := (y*int(px[0].W) + x) * 4
+	i := (y*int(px.W) + x) * 4
 	var c [4]byte
-	copy(c[:], px[0].Data[i:i+4])
-	return c, int(px[0].W), nil
+	copy(c[:], px.Data[i:i+4])
+	return c, int(px.W), nil
 }
 
 // MenuPath reads the item's Menu property.
@@ -157,13 +174,15 @@ func (tr *Tray) MenuPath() (dbus.ObjectPath, error) {
 	return p, nil
 }
 
-// MenuItem is one entry of the menu as dbusmenu reports it.
+// MenuItem is one entry of the menu as dbusmenu reports it; Children are
+// the visible entries of its submenu.
 type MenuItem struct {
 	ID        int32
 	Label     string
 	Enabled   bool
 	Visible   bool
 	Separator bool
+	Children  []MenuItem
 }
 
 func (m MenuItem) String() string {
@@ -173,6 +192,9 @@ func (m MenuItem) String() string {
 	s := m.Label
 	if !m.Enabled {
 		s = "(" + s + ")"
+	}
+	if len(m.Children) > 0 {
+		s += fmt.Sprintf(" ▸ %v", m.Children)
 	}
 	return s
 }
@@ -196,9 +218,13 @@ func (tr *Tray) Layout() ([]MenuItem, error) {
 	if !ok || len(root) != 3 {
 		return nil, fmt.Errorf("GetLayout layout is %T", call.Body[1])
 	}
-	children, ok := root[2].([]dbus.Variant)
+	return parseChildren(root[2])
+}
+
+func parseChildren(v any) ([]MenuItem, error) {
+	children, ok := v.([]dbus.Variant)
 	if !ok {
-		return nil, fmt.Errorf("GetLayout children are %T", root[2])
+		return nil, fmt.Errorf("GetLayout children are %T", v)
 	}
 	var items []MenuItem
 	for _, c := range children {
@@ -237,6 +263,11 @@ func parseItem(v any) (MenuItem, error) {
 		typ, _ := p.Value().(string)
 		it.Separator = typ == "separator"
 	}
+	kids, err := parseChildren(f[2])
+	if err != nil {
+		return MenuItem{}, err
+	}
+	it.Children = kids
 	return it, nil
 }
 
@@ -252,14 +283,29 @@ func (tr *Tray) Click(id int32) error {
 		id, "clicked", dbus.MakeVariant(""), uint32(time.Now().Unix())).Err
 }
 
-// Find returns the first item whose label starts with prefix.
+// Find returns the first item whose label starts with prefix, in the menu
+// or any submenu (depth first).
 func Find(items []MenuItem, prefix string) (MenuItem, bool) {
 	for _, it := range items {
 		if !it.Separator && strings.HasPrefix(it.Label, prefix) {
 			return it, true
 		}
+		if c, ok := Find(it.Children, prefix); ok {
+			return c, true
+		}
 	}
 	return MenuItem{}, false
+}
+
+// Index returns the top-level position of the first item whose label starts
+// with prefix, or -1.
+func Index(items []MenuItem, prefix string) int {
+	for i, it := range items {
+		if !it.Separator && strings.HasPrefix(it.Label, prefix) {
+			return i
+		}
+	}
+	return -1
 }
 
 // WaitItem polls the menu until an item whose label starts with prefix is

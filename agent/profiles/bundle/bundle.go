@@ -26,15 +26,17 @@ const Format = 1
 
 // Bounds applied when opening a bundle.
 const (
-	MaxDecrypted   = 64 << 20 // bytes of plaintext tar
-	MaxProfiles    = 10_000
-	MaxFileSize    = 1 << 20
-	maxManifest    = 64 << 10
-	maxFilesPerOne = 4
-	minPassphrase  = 8
-	ManifestName   = "manifest.json"
-	profilesPrefix = "profiles/"
-	maxWorkFactor  = 18 // scrypt log2(N) accepted when opening: the age default, 256 MiB
+	MaxDecrypted = 64 << 20 // bytes of plaintext tar
+	MaxProfiles  = 10_000
+	MaxFileSize  = 1 << 20
+	maxManifest  = 64 << 10
+	// MaxFilesPerProfile bounds the files of one profile (as a profile
+	// folder: every file of it travels, not only the known ones).
+	MaxFilesPerProfile = 64
+	minPassphrase      = 8
+	ManifestName       = "manifest.json"
+	profilesPrefix     = "profiles/"
+	maxWorkFactor      = 18 // scrypt log2(N) accepted when opening: the age default, 256 MiB
 )
 
 // Errors of Open, wrapped with details.
@@ -48,6 +50,17 @@ var (
 var AllowedFiles = map[string]bool{
 	"profile.json": true, "certificate.pem": true, "certificate.crt": true,
 	"certificate.cer": true, "certificate.der": true, "key.pem": true, "profile.p12": true,
+}
+
+// fileRe is what any other file name of a profile folder may look like to
+// travel in a bundle: one path element, no leading dot, portable.
+var fileRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9 ._+()-]{0,127}$`)
+
+// AllowedFile reports whether a profile file of that name can travel in a
+// bundle: the known names and any other plain, portable file name (a
+// migration carries every file of a profile folder).
+func AllowedFile(name string) bool {
+	return AllowedFiles[name] || (fileRe.MatchString(name) && !strings.HasSuffix(name, " ") && !strings.Contains(name, ".."))
 }
 
 var idRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
@@ -174,9 +187,12 @@ func encodeTar(c Contents) ([]byte, error) {
 		if !idRe.MatchString(p.ID) {
 			return nil, fmt.Errorf("bundle: bad profile id %q", p.ID)
 		}
+		if len(p.Files) > MaxFilesPerProfile {
+			return nil, fmt.Errorf("bundle: profile %s: more than %d files", p.ID, MaxFilesPerProfile)
+		}
 		names := make([]string, 0, len(p.Files))
 		for n := range p.Files {
-			if !AllowedFiles[n] {
+			if !AllowedFile(n) {
 				return nil, fmt.Errorf("bundle: profile %s: file %q not allowed", p.ID, n)
 			}
 			names = append(names, n)
@@ -219,7 +235,7 @@ func DecodeTar(plain []byte) (Contents, error) {
 		if err != nil {
 			return bad("%v", err)
 		}
-		if entries > MaxProfiles*maxFilesPerOne+1 {
+		if entries > MaxProfiles*MaxFilesPerProfile+1 {
 			return bad("too many entries")
 		}
 		if h.Typeflag != tar.TypeReg {
@@ -264,6 +280,9 @@ func DecodeTar(plain []byte) (Contents, error) {
 		if _, dup := p.Files[file]; dup {
 			return bad("duplicate entry %q", h.Name)
 		}
+		if len(p.Files) >= MaxFilesPerProfile {
+			return bad("profile %q has more than %d files", id, MaxFilesPerProfile)
+		}
 		p.Files[file] = b
 	}
 	if !haveM {
@@ -295,7 +314,7 @@ func splitName(name string) (id, file string, ok bool) {
 	}
 	rest := strings.TrimPrefix(name, profilesPrefix)
 	id, file, ok = strings.Cut(rest, "/")
-	if !ok || !idRe.MatchString(id) || !AllowedFiles[file] {
+	if !ok || !idRe.MatchString(id) || !AllowedFile(file) {
 		return "", "", false
 	}
 	return id, file, true

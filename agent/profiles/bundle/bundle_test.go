@@ -91,7 +91,8 @@ func TestDecodeTarRejects(t *testing.T) {
 	}{
 		{"no manifest first", [][2]string{{"profiles/p1/key.pem", "k"}, {"manifest.json", man}}, "manifest must come first"},
 		{"traversal", [][2]string{{"manifest.json", man}, {"profiles/../p1/key.pem", "k"}}, "unexpected entry"},
-		{"unknown file", [][2]string{{"manifest.json", man}, {"profiles/p1/run.sh", "k"}}, "unexpected entry"},
+		{"hidden file", [][2]string{{"manifest.json", man}, {"profiles/p1/.run.sh", "k"}}, "unexpected entry"},
+		{"nested file", [][2]string{{"manifest.json", man}, {"profiles/p1/sub/run.sh", "k"}}, "unexpected entry"},
 		{"unlisted", [][2]string{{"manifest.json", man}, {"profiles/p1/key.pem", "k"}, {"profiles/p9/key.pem", "k"}}, "does not list"},
 		{"missing", [][2]string{{"manifest.json", `{"format":1,"profiles":["p1","p2"]}`}, {"profiles/p1/key.pem", "k"}}, "without files"},
 		{"bad default", [][2]string{{"manifest.json", `{"format":1,"default":"zz","profiles":["p1"]}`}, {"profiles/p1/key.pem", "k"}}, "default profile"},
@@ -137,7 +138,7 @@ func FuzzDecodeTar(f *testing.F) {
 				t.Fatalf("accepted id %q", p.ID)
 			}
 			for n := range p.Files {
-				if !AllowedFiles[n] {
+				if !AllowedFile(n) {
 					t.Fatalf("accepted file %q", n)
 				}
 			}

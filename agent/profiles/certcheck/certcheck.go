@@ -6,6 +6,7 @@ package certcheck
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -295,20 +296,26 @@ func asSigner(k any) (crypto.Signer, error) {
 // at most MaxChain, in the file's order). With password "" it also tries
 // the conventional default password; a file it cannot open that way
 // yields ErrLocked, a file opened with a wrong explicit password
-// ErrWrongPassword.
-func ParsePKCS12(data []byte, password string) (crypto.Signer, *x509.Certificate, []*x509.Certificate, error) {
+// ErrWrongPassword. The work is bounded before any key is derived
+// (CheckPKCS12Cost: ErrTooCostly), and ctx bounds the time: when it ends
+// first, ParsePKCS12 returns ctx's error at once.
+func ParsePKCS12(ctx context.Context, data []byte, password string) (crypto.Signer, *x509.Certificate, []*x509.Certificate, error) {
+	shape, err := checkPKCS12Shape(data)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	try := []string{password}
 	if password == "" {
 		try = append(try, pkcs12.DefaultPassword)
 	}
-	var err error
 	for _, p := range try {
-		var (
-			k     any
-			cert  *x509.Certificate
-			chain []*x509.Certificate
-		)
-		k, cert, chain, err = pkcs12.DecodeChain(data, p)
+		if err := ctx.Err(); err != nil {
+			return nil, nil, nil, fmt.Errorf("PKCS#12: %w", err)
+		}
+		if err := shape.checkEncrypted(p); err != nil {
+			return nil, nil, nil, err
+		}
+		k, cert, chain, err := decodeWithin(ctx, data, p)
 		if err == nil {
 			s, serr := asSigner(k)
 			if serr != nil {
@@ -322,6 +329,9 @@ func ParsePKCS12(data []byte, password string) (crypto.Signer, *x509.Certificate
 			}
 			return s, leaf, rest, nil
 		}
+		if ctx.Err() != nil {
+			return nil, nil, nil, fmt.Errorf("PKCS#12: %w", ctx.Err())
+		}
 		if !errors.Is(err, pkcs12.ErrIncorrectPassword) {
 			return nil, nil, nil, fmt.Errorf("malformed PKCS#12: %w", err)
 		}
@@ -330,6 +340,29 @@ func ParsePKCS12(data []byte, password string) (crypto.Signer, *x509.Certificate
 		return nil, nil, nil, fmt.Errorf("encrypted PKCS#12: %w", ErrLocked)
 	}
 	return nil, nil, nil, fmt.Errorf("PKCS#12: %w", ErrWrongPassword)
+}
+
+// decodeWithin runs the library's decoder, returning early when ctx ends.
+// Its work was bounded by CheckPKCS12Cost; the deadline is the last line
+// of defence for a shape that check cannot see into.
+func decodeWithin(ctx context.Context, data []byte, password string) (any, *x509.Certificate, []*x509.Certificate, error) {
+	type result struct {
+		k     any
+		cert  *x509.Certificate
+		chain []*x509.Certificate
+		err   error
+	}
+	done := make(chan result, 1) // buffered: an abandoned decode never blocks
+	go func() {
+		k, c, ch, err := pkcs12.DecodeChain(data, password)
+		done <- result{k, c, ch, err}
+	}()
+	select {
+	case r := <-done:
+		return r.k, r.cert, r.chain, r.err
+	case <-ctx.Done():
+		return nil, nil, nil, ctx.Err()
+	}
 }
 
 // KeyMatches reports whether key is the private half of cert's public key.

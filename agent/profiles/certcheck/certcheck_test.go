@@ -1,6 +1,7 @@
 package certcheck
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -15,7 +16,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 )
 
-func cert(t *testing.T, ku x509.KeyUsage, eku []x509.ExtKeyUsage, unknown []asn1.ObjectIdentifier) (*ecdsa.PrivateKey, *x509.Certificate) {
+func cert(t testing.TB, ku x509.KeyUsage, eku []x509.ExtKeyUsage, unknown []asn1.ObjectIdentifier) (*ecdsa.PrivateKey, *x509.Certificate) {
 	t.Helper()
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(42), Subject: pkix.Name{CommonName: "T"},
@@ -84,18 +85,18 @@ func TestEvaluate(t *testing.T) {
 func TestPKCS12AndKeys(t *testing.T) {
 	k, c := cert(t, x509.KeyUsageDigitalSignature, nil, nil)
 	locked, _ := pkcs12.Modern.Encode(k, c, nil, "pw")
-	if _, _, _, err := ParsePKCS12(locked, ""); !errors.Is(err, ErrLocked) {
+	if _, _, _, err := ParsePKCS12(context.Background(), locked, ""); !errors.Is(err, ErrLocked) {
 		t.Errorf("no password: %v", err)
 	}
-	if _, _, _, err := ParsePKCS12(locked, "bad"); !errors.Is(err, ErrWrongPassword) {
+	if _, _, _, err := ParsePKCS12(context.Background(), locked, "bad"); !errors.Is(err, ErrWrongPassword) {
 		t.Errorf("bad password: %v", err)
 	}
-	key, got, chain, err := ParsePKCS12(locked, "pw")
+	key, got, chain, err := ParsePKCS12(context.Background(), locked, "pw")
 	if err != nil || len(chain) != 0 || KeyMatches(got, key) != nil || !SelfSigned(got) || Serial(got) != "2a" {
 		t.Fatalf("open: %v", err)
 	}
 	defaultPW, _ := pkcs12.Modern.Encode(k, c, nil, pkcs12.DefaultPassword)
-	if _, _, _, err := ParsePKCS12(defaultPW, ""); err != nil {
+	if _, _, _, err := ParsePKCS12(context.Background(), defaultPW, ""); err != nil {
 		t.Errorf("default password: %v", err)
 	}
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

@@ -2,6 +2,7 @@ package certcheck
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -218,7 +219,7 @@ func TestParsePKCS12Chain(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			key, leaf, chain, err := ParsePKCS12(data, "pw")
+			key, leaf, chain, err := ParsePKCS12(context.Background(), data, "pw")
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) {
 					t.Fatalf("error %v, want %v", err, tc.wantErr)

@@ -33,7 +33,7 @@ func migrateExportCmd(d Deps) *cobra.Command {
 		Short: "Write every profile, certificate, key and the default choice to one encrypted file",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			pass, err := d.newSecret(fromStdin, "Passphrase protecting the file (at least 8 characters): ")
+			pass, err := d.newSecret(fromStdin, txtMigPassNew)
 			if err != nil {
 				return err
 			}
@@ -51,18 +51,18 @@ func migrateExportCmd(d Deps) *cobra.Command {
 			if err := writeNewFile(out, data, force); err != nil {
 				return err
 			}
-			fmt.Fprintf(d.Stdout, "Profiles exported to %s. Keep the passphrase: it is needed on the new computer.\n", out)
+			fmt.Fprintf(d.Stdout, txtMigExported, out)
 			if activated, known := isActivated(cmd, c); known && !activated {
 				return nil // nothing to deactivate: the seat is already free
 			}
-			if !deactivate && !d.confirm("Deactivate this computer now, to free its seat for the new one? [y/N] ") {
-				fmt.Fprintln(d.Stdout, "This computer stays activated. Run 'entitle deactivate' when you are ready.")
+			if !deactivate && !d.confirmed(txtMigDeactivateAsk) {
+				fmt.Fprintln(d.Stdout, txtMigStaysActive)
 				return nil
 			}
 			if err := c.Deactivate(ctxOf(cmd)); err != nil {
-				return fmt.Errorf("the profiles are exported, but deactivation failed: %w", err)
+				return fmt.Errorf(txtMigDeactivateFailed, err)
 			}
-			fmt.Fprintln(d.Stdout, "This computer is deactivated.")
+			fmt.Fprintln(d.Stdout, txtMigDeactivated)
 			return nil
 		},
 	}
@@ -86,7 +86,7 @@ func migrateImportCmd(d Deps) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			pass, err := d.secret(fromStdin, "Passphrase of "+args[0]+": ")
+			pass, err := d.secret(fromStdin, fmt.Sprintf(txtMigPassOf, args[0]))
 			if err != nil {
 				return err
 			}
@@ -103,18 +103,18 @@ func migrateImportCmd(d Deps) *cobra.Command {
 			if activated, known := isActivated(cmd, c); known && activated {
 				return nil // a person moving computers may activate before importing
 			}
-			if !activate && !d.confirm("Activate this computer now? [y/N] ") {
-				fmt.Fprintln(d.Stdout, "Run 'entitle activate' to activate this computer.")
+			if !activate && !d.confirmed(txtMigActivateAsk) {
+				fmt.Fprintln(d.Stdout, txtMigActivateLater)
 				return nil
 			}
 			ar, err := c.ActivateBrowser(ctxOf(cmd))
 			if err != nil {
-				return fmt.Errorf("the profiles are imported, but activation failed: %w", err)
+				return fmt.Errorf(txtMigActivateFailed, err)
 			}
 			if p := ar.Pending; p != nil {
-				fmt.Fprintf(d.Stdout, "To activate, open %s and enter the code %s.\n", p.VerificationURI, p.UserCode)
+				fmt.Fprintf(d.Stdout, txtMigActivateOpen, p.VerificationURI, p.UserCode)
 			} else {
-				fmt.Fprintf(d.Stdout, "Activation: %s.\n", ar.Status.Entitlement.State)
+				fmt.Fprintf(d.Stdout, txtMigActivation, ar.Status.Entitlement.State)
 			}
 			return nil
 		},
@@ -133,4 +133,10 @@ func isActivated(cmd *cobra.Command, c *Client) (activated, known bool) {
 		return false, false
 	}
 	return st.Activated, true
+}
+
+// confirmed is confirm's answer alone: "no" and "no terminal" both decline.
+func (d Deps) confirmed(q string) bool {
+	yes, _ := d.confirm(q)
+	return yes
 }

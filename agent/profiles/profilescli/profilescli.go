@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/entitle/entitle/agent/profiles"
+	"github.com/entitle/entitle/agent/profiles/certcheck"
 	"github.com/entitle/entitle/pkg/agentapi"
 )
 
@@ -48,7 +49,7 @@ func Commands(d Deps) []*cobra.Command {
 		d.ReadSecret = func(prompt string) (string, error) {
 			f, ok := d.Stdin.(*os.File)
 			if !ok || d.IsTerminal == nil || !d.IsTerminal(f) {
-				return "", errors.New("stdin is not a terminal: pass the secret on stdin with --passphrase-stdin")
+				return "", errors.New(txtNotTerminal)
 			}
 			return readSecretTerminal(f, d.Stdout, prompt)
 		}
@@ -78,12 +79,18 @@ func listCmd(d Deps) *cobra.Command {
 			if asJSON {
 				return writeJSON(d.Stdout, list)
 			}
+			var loose []agentapi.NotAProfile
+			var st agentapi.Status
+			if c.JSON(ctxOf(cmd), http.MethodGet, agentapi.PathStatus, nil, &st) == nil && st.Profiles != nil {
+				loose = st.Profiles.NotProfiles
+			}
+			defer printLoose(d.Stdout, loose)
 			if len(list) == 0 {
-				fmt.Fprintln(d.Stdout, "No signature profile. Create one with 'entitle profiles create --owner NAME'.")
+				fmt.Fprintln(d.Stdout, txtListEmpty)
 				return nil
 			}
 			tw := tabwriter.NewWriter(d.Stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "\tID\tNAME\tOWNER\tSTATUS\tUNTIL")
+			fmt.Fprintln(tw, txtListHeader)
 			for _, p := range list {
 				mark, until := "", ""
 				if p.Default {
@@ -94,7 +101,15 @@ func listCmd(d Deps) *cobra.Command {
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, p.ID, p.Name, p.Owner, p.Status, until)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, p := range list {
+				if p.Status == certcheck.StatusInvalid || p.Status == certcheck.StatusUnlicensed {
+					fmt.Fprintf(d.Stdout, txtListWhy, p.Name, p.Status, p.Reason)
+				}
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -110,8 +125,8 @@ func showCmd(d Deps) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var p agentapi.ProfileInfo
-			if err := c.JSON(ctxOf(cmd), http.MethodGet, agentapi.PathProfiles+"/"+pathID(args[0]), nil, &p); err != nil {
+			p, err := resolve(cmd, c, args[0])
+			if err != nil {
 				return err
 			}
 			if asJSON {
@@ -127,13 +142,21 @@ func showCmd(d Deps) *cobra.Command {
 
 func printProfile(w io.Writer, p agentapi.ProfileInfo) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	kind := "issued by a certification authority"
+	kind := txtShowCA
 	if p.SelfSigned {
-		kind = "self-signed"
+		kind = txtShowSelfSigned
+	}
+	issuer := p.Issuer + " (" + kind + ")"
+	if p.Issuer == "" {
+		issuer = ""
+	}
+	adopted := ""
+	if p.Adopted {
+		adopted = txtShowAdopted
 	}
 	rows := [][2]string{
 		{"Profile", p.Name}, {"ID", p.ID}, {"Owner", p.Owner}, {"Default", yesNo(p.Default)},
-		{"Status", p.Status}, {"Details", p.Reason}, {"Subject", p.Subject}, {"Issued by", p.Issuer + " (" + kind + ")"},
+		{"Status", p.Status}, {"Details", p.Reason}, {"Metadata", adopted}, {"Subject", p.Subject}, {"Issued by", issuer},
 		{"Serial", p.Serial}, {"Private key", yesNo(p.HasKey)},
 	}
 	if p.NotBefore != nil && p.NotAfter != nil {
@@ -161,7 +184,8 @@ func createCmd(d Deps) *cobra.Command {
 			if err := c.JSON(ctxOf(cmd), http.MethodPost, agentapi.PathProfiles, req, &p); err != nil {
 				return err
 			}
-			fmt.Fprintf(d.Stdout, "Created profile %q (%s).\n", p.Name, p.ID)
+			fmt.Fprintf(d.Stdout, txtCreated, p.Name, p.ID)
+			warnUnusable(d.Stdout, p)
 			return nil
 		},
 	}
@@ -179,17 +203,28 @@ func deleteCmd(d Deps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "delete ID", Short: "Delete a profile (its private key is destroyed)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !yes && !d.confirm(fmt.Sprintf("Delete profile %s and its private key? Export it first if you may need it. [y/N] ", args[0])) {
-				return errors.New("not deleted (pass --yes to delete without asking)")
-			}
 			c, err := d.Connect(cmd)
 			if err != nil {
 				return err
 			}
-			if _, err := c.Do(ctxOf(cmd), http.MethodDelete, agentapi.PathProfiles+"/"+pathID(args[0]), nil); err != nil {
+			p, err := resolve(cmd, c, args[0])
+			if err != nil {
 				return err
 			}
-			fmt.Fprintln(d.Stdout, "Deleted.")
+			if !yes {
+				ok, asked := d.confirm(fmt.Sprintf(txtDeleteAsk, p.Name, p.ID))
+				if !asked {
+					return errors.New(txtNoTerminal)
+				}
+				if !ok {
+					fmt.Fprintln(d.Stdout, txtCancelled)
+					return nil
+				}
+			}
+			if _, err := c.Do(ctxOf(cmd), http.MethodDelete, agentapi.PathProfiles+"/"+pathID(p.ID), nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(d.Stdout, txtDeleted, p.Name, p.ID)
 			return nil
 		},
 	}
@@ -205,11 +240,15 @@ func defaultCmd(d Deps) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var p agentapi.ProfileInfo
-			if err := c.JSON(ctxOf(cmd), http.MethodPost, agentapi.PathProfiles+"/"+pathID(args[0])+"/default", nil, &p); err != nil {
+			target, err := resolve(cmd, c, args[0])
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(d.Stdout, "%q is now the default profile.\n", p.Name)
+			var p agentapi.ProfileInfo
+			if err := c.JSON(ctxOf(cmd), http.MethodPost, agentapi.PathProfiles+"/"+pathID(target.ID)+"/default", nil, &p); err != nil {
+				return err
+			}
+			fmt.Fprintf(d.Stdout, txtDefault, p.Name)
 			return nil
 		},
 	}
@@ -225,7 +264,7 @@ func exportCmd(d Deps) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := profiles.ExportRequest{Format: format}
 			if format == profiles.FormatP12 || format == profiles.FormatProfile {
-				pw, err := d.newSecret(fromStdin, "Password for the exported file: ")
+				pw, err := d.newSecret(fromStdin, txtExportPass)
 				if err != nil {
 					return err
 				}
@@ -235,14 +274,18 @@ func exportCmd(d Deps) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			data, err := c.Do(ctxOf(cmd), http.MethodPost, agentapi.PathProfiles+"/"+pathID(args[0])+"/export", req)
+			p, err := resolve(cmd, c, args[0])
+			if err != nil {
+				return err
+			}
+			data, err := c.Do(ctxOf(cmd), http.MethodPost, agentapi.PathProfiles+"/"+pathID(p.ID)+"/export", req)
 			if err != nil {
 				return err
 			}
 			if err := writeNewFile(out, data, force); err != nil {
 				return err
 			}
-			fmt.Fprintf(d.Stdout, "Exported to %s.\n", out)
+			fmt.Fprintf(d.Stdout, txtExported, p.Name, out)
 			return nil
 		},
 	}
@@ -265,7 +308,7 @@ func importCmd(d Deps) *cobra.Command {
 				return err
 			}
 			if !strings.Contains(string(data[:min(len(data), 4096)]), "-----BEGIN ") {
-				if req.Password, err = d.secret(fromStdin, "Password of "+filepath.Base(args[0])+": "); err != nil {
+				if req.Password, err = d.secret(fromStdin, fmt.Sprintf(txtImportPass, filepath.Base(args[0]))); err != nil {
 					return err
 				}
 			}
@@ -285,17 +328,82 @@ func importCmd(d Deps) *cobra.Command {
 	cmd.Flags().StringVar(&req.Name, "name", "", "profile name (default: from the certificate)")
 	cmd.Flags().StringVar(&req.Owner, "owner", "", "owner (default: from the certificate)")
 	cmd.Flags().StringVar(&req.OnClash, "on-clash", "fail", "when the name is taken: fail, rename or replace")
+	cmd.Flags().BoolVar(&req.Force, "force", false, "import a certificate that cannot sign documents (e.g. TLS-only); it is listed as invalid")
 	cmd.Flags().BoolVar(&fromStdin, "passphrase-stdin", false, "read the password from the first line of stdin")
 	return cmd
 }
 
 func printImport(w io.Writer, res profiles.ImportResult) {
 	for _, p := range res.Imported {
-		fmt.Fprintf(w, "Imported %q (%s): %s.\n", p.Name, p.ID, p.Status)
+		fmt.Fprintf(w, txtImported, p.Name, p.ID, p.Status)
+		if f := res.Files[p.ID]; len(f) > 0 {
+			fmt.Fprintf(w, txtImportedFiles, strings.Join(f, ", "))
+		}
+		warnUnusable(w, p)
 	}
 	if n := len(res.Skipped); n > 0 {
-		fmt.Fprintf(w, "%d profile(s) already present, skipped.\n", n)
+		fmt.Fprintf(w, txtSkipped, n)
 	}
+}
+
+// warnUnusable warns when a profile just created or imported is beyond
+// the plan's limit: it exists, but the signing application cannot use it.
+func warnUnusable(w io.Writer, p agentapi.ProfileInfo) {
+	if p.Status == certcheck.StatusUnlicensed {
+		fmt.Fprintf(w, txtLimitWarn, p.Name, p.Reason)
+	}
+}
+
+func printLoose(w io.Writer, loose []agentapi.NotAProfile) {
+	for _, l := range loose {
+		fmt.Fprintf(w, txtListLoose, l.Name, l.Reason)
+		if l.Command != "" {
+			fmt.Fprintf(w, txtListLooseHint, l.Command)
+		}
+	}
+}
+
+// resolve finds the profile an argument names: its exact id, its exact
+// name (ignoring case and surrounding spaces), or a prefix of one id.
+func resolve(cmd *cobra.Command, c *Client, arg string) (agentapi.ProfileInfo, error) {
+	var list []agentapi.ProfileInfo
+	if err := c.JSON(ctxOf(cmd), http.MethodGet, agentapi.PathProfiles, nil, &list); err != nil {
+		return agentapi.ProfileInfo{}, err
+	}
+	return pick(list, arg)
+}
+
+func pick(list []agentapi.ProfileInfo, arg string) (agentapi.ProfileInfo, error) {
+	fold := func(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+	for _, p := range list {
+		if p.ID == arg {
+			return p, nil
+		}
+	}
+	var matches []agentapi.ProfileInfo
+	for _, p := range list {
+		if fold(p.Name) == fold(arg) {
+			matches = append(matches, p)
+		}
+	}
+	if len(matches) == 0 && arg != "" {
+		for _, p := range list {
+			if strings.HasPrefix(p.ID, arg) {
+				matches = append(matches, p)
+			}
+		}
+	}
+	switch len(matches) {
+	case 1:
+		return matches[0], nil
+	case 0:
+		return agentapi.ProfileInfo{}, fmt.Errorf(txtNoMatch, arg)
+	}
+	var cands []string
+	for _, p := range matches {
+		cands = append(cands, fmt.Sprintf(txtCandidate, p.ID, p.Name))
+	}
+	return agentapi.ProfileInfo{}, fmt.Errorf(txtAmbiguous, arg, strings.Join(cands, ", "))
 }
 
 // pathID keeps an id argument from changing the request path.
@@ -310,15 +418,16 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-// confirm asks a yes/no question on a terminal; false when not a terminal.
-func (d Deps) confirm(q string) bool {
+// confirm asks a yes/no question on a terminal. asked is false when there
+// is no terminal to ask on (then yes is false too).
+func (d Deps) confirm(q string) (yes, asked bool) {
 	if d.IsTerminal == nil || !d.IsTerminal(d.Stdin) {
-		return false
+		return false, false
 	}
 	fmt.Fprint(d.Stdout, q)
 	line, _ := bufio.NewReader(io.LimitReader(d.Stdin, 256)).ReadString('\n')
 	a := strings.ToLower(strings.TrimSpace(line))
-	return a == "y" || a == "yes" || a == "o" || a == "oui"
+	return a == "y" || a == "yes" || a == "o" || a == "oui", true
 }
 
 // secret reads one secret: the first line of stdin, or hidden from the terminal.
@@ -330,7 +439,7 @@ func (d Deps) secret(fromStdin bool, prompt string) (string, error) {
 		}
 		s := strings.TrimRight(line, "\r\n")
 		if len(s) > maxSecret {
-			return "", errors.New("the secret is too long")
+			return "", errors.New(txtSecretTooLong)
 		}
 		return s, nil
 	}
@@ -343,12 +452,12 @@ func (d Deps) newSecret(fromStdin bool, prompt string) (string, error) {
 	if err != nil || fromStdin {
 		return s, err
 	}
-	again, err := d.ReadSecret("Again: ")
+	again, err := d.ReadSecret(txtAgain)
 	if err != nil {
 		return "", err
 	}
 	if again != s {
-		return "", errors.New("the two entries differ")
+		return "", errors.New(txtSecretsDiffer)
 	}
 	return s, nil
 }
@@ -365,7 +474,7 @@ func readInput(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+		return nil, fmt.Errorf(txtFileTooLarge, path, limit)
 	}
 	return data, nil
 }
@@ -380,7 +489,7 @@ func writeNewFile(path string, data []byte, force bool) error {
 	f, err := os.OpenFile(path, flag, 0o600)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("%s exists (pass --force to overwrite)", path)
+			return fmt.Errorf(txtFileExists, path)
 		}
 		return err
 	}

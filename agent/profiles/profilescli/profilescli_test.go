@@ -24,13 +24,18 @@ type agent struct {
 	m           *profiles.Manager
 	deactivated atomic.Int32
 	activated   atomic.Int32
+	active      atomic.Bool // what GET /v1/status says
 }
 
 // startAgent serves a real Manager's routes, plus activation endpoints,
 // behind a token check like the local API's.
-func startAgent(t *testing.T) *agent {
+func startAgent(t *testing.T, mod ...func(*profiles.Options)) *agent {
 	t.Helper()
-	m, err := profiles.New(profiles.Options{Dir: t.TempDir(), BundleWorkFactor: 10})
+	o := profiles.Options{Dir: t.TempDir(), BundleWorkFactor: 10}
+	for _, f := range mod {
+		f(&o)
+	}
+	m, err := profiles.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +50,15 @@ func startAgent(t *testing.T) *agent {
 		}
 	})
 	m.Routes(g)
-	g.DELETE("/activation", func(c echo.Context) error { a.deactivated.Add(1); return c.JSON(200, agentapi.Status{}) })
+	g.GET("/status", func(c echo.Context) error {
+		st := m.Status(0)
+		return c.JSON(200, agentapi.Status{Activated: a.active.Load(), Profiles: &st})
+	})
+	g.DELETE("/activation", func(c echo.Context) error {
+		a.deactivated.Add(1)
+		a.active.Store(false)
+		return c.JSON(200, agentapi.Status{})
+	})
 	g.POST("/activation", func(c echo.Context) error {
 		a.activated.Add(1)
 		return c.JSON(200, agentapi.ActivateResponse{Pending: &agentapi.PendingAuth{UserCode: "ABCD-EFGH", VerificationURI: "https://licensing.test/device"}})
@@ -59,11 +72,17 @@ func startAgent(t *testing.T) *agent {
 // run executes the commands against a with stdin and returns stdout.
 func run(t *testing.T, a *agent, stdin string, args ...string) (string, error) {
 	t.Helper()
+	return runTTY(t, a, false, stdin, args...)
+}
+
+// runTTY is run with stdin seen as a terminal or not.
+func runTTY(t *testing.T, a *agent, tty bool, stdin string, args ...string) (string, error) {
+	t.Helper()
 	var out bytes.Buffer
 	root := &cobra.Command{Use: "entitle", SilenceUsage: true, SilenceErrors: true}
 	root.AddCommand(Commands(Deps{
 		Stdin: strings.NewReader(stdin), Stdout: &out,
-		IsTerminal: func(any) bool { return false },
+		IsTerminal: func(any) bool { return tty },
 		Connect:    func(*cobra.Command) (*Client, error) { return NewClient(a.url, token, nil) },
 	})...)
 	root.SetArgs(args)
@@ -124,6 +143,7 @@ func TestProfilesCommands(t *testing.T) {
 
 func TestMigrateCommands(t *testing.T) {
 	old := startAgent(t)
+	old.active.Store(true)
 	for _, n := range []string{"Work", "Home"} {
 		if _, err := run(t, old, "", "profiles", "create", "--owner", "Jeanne", "--name", n); err != nil {
 			t.Fatal(err)

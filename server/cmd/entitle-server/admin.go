@@ -10,10 +10,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	domains "github.com/entitle/entitle/server/app"
+	"github.com/entitle/entitle/server/licenses"
+
 	"github.com/spf13/cobra"
 
+	"github.com/entitle/entitle/pkg/accountapi"
 	"github.com/entitle/entitle/server/httpapi"
-	"github.com/entitle/entitle/server/licensing"
 	"github.com/entitle/entitle/server/store"
 )
 
@@ -65,13 +68,13 @@ func (a *app) accountCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.admin(cmd.Context(), func(svc *licensing.Service) error {
-				acct, err := svc.CreateAccount(cmd.Context(), email, pw)
+			return a.admin(cmd.Context(), func(svc *domains.App) error {
+				acct, err := svc.Accounts.CreateAccount(cmd.Context(), email, pw)
 				if err != nil {
 					return fmt.Errorf("create account: %w", err)
 				}
 				if a.jsonOut {
-					return a.printJSON(httpapi.AccountJSON{ID: acct.ID, Email: acct.Email, Created: acct.Created})
+					return a.printJSON(accountapi.AccountJSON{ID: acct.ID, Email: acct.Email, Created: acct.Created})
 				}
 				_, err = fmt.Fprintf(a.stdout, "account %s created for %s\n", acct.ID, acct.Email)
 				return err
@@ -121,8 +124,8 @@ func (a *app) licenseCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.admin(cmd.Context(), func(svc *licensing.Service) error {
-				l, err := svc.CreateLicense(cmd.Context(), spec)
+			return a.admin(cmd.Context(), func(svc *domains.App) error {
+				l, err := svc.Licenses.CreateLicense(cmd.Context(), spec)
 				if err != nil {
 					return fmt.Errorf("create license: %w", err)
 				}
@@ -130,7 +133,7 @@ func (a *app) licenseCmd() *cobra.Command {
 					return a.printJSON(httpapi.LicenseView(l))
 				}
 				_, err = fmt.Fprintf(a.stdout, "license %s created\nkey: %s\n", l.ID, l.Key)
-				if err == nil && l.ManagementMode != licensing.ManagedNot {
+				if err == nil && l.ManagementMode != licenses.ManagedNot {
 					_, err = fmt.Fprintf(a.stdout, "management mode: %s\n", l.ManagementMode)
 				}
 				return err
@@ -159,13 +162,13 @@ func (a *app) licenseCmd() *cobra.Command {
 		Short: "List all licenses",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.admin(cmd.Context(), func(svc *licensing.Service) error {
-				ls, err := svc.ListLicenses(cmd.Context(), "")
+			return a.admin(cmd.Context(), func(svc *domains.App) error {
+				ls, err := svc.Licenses.ListLicenses(cmd.Context(), "")
 				if err != nil {
 					return fmt.Errorf("list licenses: %w", err)
 				}
 				if a.jsonOut {
-					out := make([]httpapi.LicenseJSON, 0, len(ls))
+					out := make([]accountapi.LicenseJSON, 0, len(ls))
 					for _, l := range ls {
 						out = append(out, httpapi.LicenseView(l))
 					}
@@ -179,7 +182,7 @@ func (a *app) licenseCmd() *cobra.Command {
 						end = l.TermEnd.UTC().Format(time.DateOnly)
 					}
 					mode := l.ManagementMode
-					if mode == licensing.ManagedNot {
+					if mode == licenses.ManagedNot {
 						mode = "no"
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", l.ID, l.OwnerEmail, l.Plan.Name, l.SeatsUsed, l.Seats, end, mode, l.Key)
@@ -193,28 +196,28 @@ func (a *app) licenseCmd() *cobra.Command {
 }
 
 // spec validates the flags and builds the license spec.
-func (o licenseOpts) spec(now time.Time) (licensing.LicenseSpec, error) {
+func (o licenseOpts) spec(now time.Time) (licenses.LicenseSpec, error) {
 	if o.seats < 1 || o.seats > 1_000_000 {
-		return licensing.LicenseSpec{}, fmt.Errorf("--seats must be between 1 and 1000000, not %d", o.seats)
+		return licenses.LicenseSpec{}, fmt.Errorf("--seats must be between 1 and 1000000, not %d", o.seats)
 	}
 	if o.maxProfiles < 0 {
-		return licensing.LicenseSpec{}, errors.New("--max-profiles must not be negative")
+		return licenses.LicenseSpec{}, errors.New("--max-profiles must not be negative")
 	}
 	start := now.UTC()
 	if o.termStart != "" {
 		d, err := time.Parse(time.DateOnly, o.termStart)
 		if err != nil {
-			return licensing.LicenseSpec{}, fmt.Errorf("--term-start %q: want YYYY-MM-DD", o.termStart)
+			return licenses.LicenseSpec{}, fmt.Errorf("--term-start %q: want YYYY-MM-DD", o.termStart)
 		}
 		start = d
 	}
-	spec := licensing.LicenseSpec{
+	spec := licenses.LicenseSpec{
 		OwnerEmail: o.owner, Seats: o.seats, TermStart: start, Subscription: o.subscription, ManagementMode: o.managementMode,
-		Plan: licensing.Plan{Name: o.plan, Features: o.features, MaxProfiles: o.maxProfiles},
+		Plan: licenses.Plan{Name: o.plan, Features: o.features, MaxProfiles: o.maxProfiles},
 	}
 	switch {
 	case o.days < 0:
-		return licensing.LicenseSpec{}, errors.New("--days must not be negative")
+		return licenses.LicenseSpec{}, errors.New("--days must not be negative")
 	case o.days > 0:
 		spec.TermEnd = spec.TermStart.AddDate(0, 0, o.days)
 	case o.termEnd != "":
@@ -224,7 +227,7 @@ func (o licenseOpts) spec(now time.Time) (licensing.LicenseSpec, error) {
 		} else if t, err := time.Parse(time.RFC3339, o.termEnd); err == nil {
 			spec.TermEnd = t.UTC()
 		} else {
-			return licensing.LicenseSpec{}, fmt.Errorf("--term-end %q: want YYYY-MM-DD or an RFC 3339 time", o.termEnd)
+			return licenses.LicenseSpec{}, fmt.Errorf("--term-end %q: want YYYY-MM-DD or an RFC 3339 time", o.termEnd)
 		}
 	}
 	return spec, nil

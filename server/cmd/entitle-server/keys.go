@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/spf13/cobra"
+	domains "github.com/entitle/entitle/server/app"
+	"github.com/entitle/entitle/server/signing"
 
-	"github.com/entitle/entitle/server/licensing"
+	"github.com/spf13/cobra"
 )
 
 func (a *app) keysCmd() *cobra.Command {
@@ -35,8 +36,8 @@ and stop working when their current lease expires. Use it only when the active k
 now (it leaked); otherwise use "keys add", pin the key on every agent, then "keys activate KID".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.admin(cmd.Context(), func(svc *licensing.Service) error {
-				kid, err := svc.RotateKey(cmd.Context())
+			return a.admin(cmd.Context(), func(svc *domains.App) error {
+				kid, err := svc.Signing.RotateKey(cmd.Context())
 				if err != nil {
 					return fmt.Errorf("rotate key: %w", err)
 				}
@@ -53,16 +54,16 @@ now (it leaked); otherwise use "keys add", pin the key on every agent, then "key
 		Short: "Add a standby key: published for pinning, not signing until \"keys activate\"",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.admin(cmd.Context(), func(svc *licensing.Service) error {
-				kid, err := svc.AddStandbyKey(cmd.Context())
+			return a.admin(cmd.Context(), func(svc *domains.App) error {
+				kid, err := svc.Signing.AddStandbyKey(cmd.Context())
 				if err != nil {
 					return fmt.Errorf("add key: %w", err)
 				}
-				keys, err := svc.ListKeys(cmd.Context())
+				keys, err := svc.Signing.ListKeys(cmd.Context())
 				if err != nil {
 					return fmt.Errorf("add key: %w", err)
 				}
-				var added *licensing.SigningKey
+				var added *signing.SigningKey
 				for i := range keys {
 					if keys[i].KID == kid {
 						added = &keys[i]
@@ -88,33 +89,34 @@ now (it leaked); otherwise use "keys add", pin the key on every agent, then "key
 so leases it signed stay valid until they expire. Running servers switch within 30 s.
 
 Agents refuse leases signed by a key they have not pinned: pin the key printed by "keys add" on every
-agent first. Activating an older key rolls a rotation back.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			kid := args[0]
-			return a.admin(cmd.Context(), func(svc *licensing.Service) error {
-				if err := svc.ActivateKey(cmd.Context(), kid); err != nil {
-					return fmt.Errorf("activate key: %w", err)
-				}
-				if a.jsonOut {
-					return a.printJSON(map[string]string{"kid": kid, "status": string(licensing.KeyActive)})
-				}
-				_, err := fmt.Fprintf(a.stdout, "now signing with key %s (running servers switch within 30 s)\n", kid)
-				return err
-			})
-		},
+agent first. Activating an older key rolls a rotation back.
+
+KID may begin with '-' (key ids are base64url): it is read as the id, not as a flag.`,
 	}
+	a.takesIDs(activate, 1, func(cmd *cobra.Command, ids []string) error {
+		kid := ids[0]
+		return a.admin(cmd.Context(), func(svc *domains.App) error {
+			if err := svc.Signing.ActivateKey(cmd.Context(), kid); err != nil {
+				return fmt.Errorf("activate key: %w", err)
+			}
+			if a.jsonOut {
+				return a.printJSON(map[string]string{"kid": kid, "status": string(signing.KeyActive)})
+			}
+			_, err := fmt.Fprintf(a.stdout, "now signing with key %s (running servers switch within 30 s)\n", kid)
+			return err
+		})
+	})
 	show := &cobra.Command{
 		Use:   "show",
 		Short: "Print the public keys to pin in agents (active, standby, retired), and the JWK set",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.admin(cmd.Context(), func(svc *licensing.Service) error {
-				keys, err := svc.ListKeys(cmd.Context())
+			return a.admin(cmd.Context(), func(svc *domains.App) error {
+				keys, err := svc.Signing.ListKeys(cmd.Context())
 				if err != nil {
 					return fmt.Errorf("keys: %w", err)
 				}
-				ks, err := svc.Keys(cmd.Context())
+				ks, err := svc.Signing.Keys(cmd.Context())
 				if err != nil {
 					return fmt.Errorf("keys: %w", err)
 				}
@@ -134,7 +136,7 @@ agent first. Activating an older key rolls a rotation back.`,
 				}
 				fmt.Fprintln(a.stdout, "# public keys (base64url Ed25519), one per line, oldest first; each after its status")
 				for _, k := range out.Keys {
-					fmt.Fprintf(a.stdout, "# %s %s: %s\n", k.Status, k.KID, statusNote(licensing.KeyStatus(k.Status)))
+					fmt.Fprintf(a.stdout, "# %s %s: %s\n", k.Status, k.KID, statusNote(signing.KeyStatus(k.Status)))
 					fmt.Fprintln(a.stdout, k.PublicKey)
 				}
 				fmt.Fprintln(a.stdout, "# JWK set (GET /v1/keys)")
@@ -155,18 +157,18 @@ type keyOut struct {
 	Created   time.Time `json:"created"`
 }
 
-func keyJSON(k licensing.SigningKey) keyOut {
+func keyJSON(k signing.SigningKey) keyOut {
 	return keyOut{KID: k.KID, PublicKey: k.PublicKey, Status: string(k.Status), Created: k.Created.UTC()}
 }
 
 // statusNote explains a key status in the text output of keys show.
-func statusNote(st licensing.KeyStatus) string {
+func statusNote(st signing.KeyStatus) string {
 	switch st {
-	case licensing.KeyActive:
+	case signing.KeyActive:
 		return "signs new leases"
-	case licensing.KeyStandby:
+	case signing.KeyStandby:
 		return "published, not signing; pin it on every agent, then run keys activate with its id"
-	case licensing.KeyRetired:
+	case signing.KeyRetired:
 		return "no longer signs; keep it pinned until the leases it signed have expired"
 	}
 	return ""
@@ -178,8 +180,8 @@ func (a *app) demoCmd() *cobra.Command {
 		Short: "Create (once) a demo account with a 3-seat license and print how to use it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.admin(cmd.Context(), func(svc *licensing.Service) error {
-				d, err := svc.SeedDemo(cmd.Context())
+			return a.admin(cmd.Context(), func(svc *domains.App) error {
+				d, err := svc.Licenses.SeedDemo(cmd.Context())
 				if err != nil {
 					return fmt.Errorf("demo: %w", err)
 				}

@@ -21,12 +21,13 @@ import (
 	"syscall"
 	"time"
 
+	domains "github.com/entitle/entitle/server/app"
+
 	"github.com/BurntSushi/toml"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/entitle/entitle/pkg/version"
-	"github.com/entitle/entitle/server/licensing"
 	"github.com/entitle/entitle/server/store"
 )
 
@@ -204,9 +205,9 @@ func sqliteDir(dsn string) error {
 	return nil
 }
 
-// open opens the database and the licensing service; the caller closes the
+// open opens the database and builds the server domains; the caller closes the
 // returned DB.
-func (a *app) open(ctx context.Context, logger *slog.Logger, issuer string, tune ...func(*licensing.Config)) (*store.DB, *licensing.Service, error) {
+func (a *app) open(ctx context.Context, logger *slog.Logger, issuer string, tune ...func(*domains.Config)) (*store.DB, *domains.App, error) {
 	if err := sqliteDir(a.dsn); err != nil {
 		return nil, nil, err
 	}
@@ -214,14 +215,14 @@ func (a *app) open(ctx context.Context, logger *slog.Logger, issuer string, tune
 	if err != nil {
 		return nil, nil, fmt.Errorf("open database: %w", err)
 	}
-	cfg := licensing.Config{
+	cfg := domains.Config{
 		Issuer: issuer, OfflineGrace: a.offlineGrace, CheckinInterval: a.checkinInterval,
 		Now: time.Now, Logger: logger,
 	}
 	for _, f := range tune {
 		f(&cfg)
 	}
-	svc, err := licensing.New(db, cfg)
+	svc, err := domains.New(db, cfg)
 	if err != nil {
 		db.Close()
 		return nil, nil, fmt.Errorf("start licensing service: %w", err)
@@ -229,9 +230,9 @@ func (a *app) open(ctx context.Context, logger *slog.Logger, issuer string, tune
 	return db, svc, nil
 }
 
-// admin runs fn with a service for the one-shot admin commands, which log
+// admin runs fn with the domains for the one-shot admin commands, which log
 // only warnings so their stdout stays clean for scripts.
-func (a *app) admin(ctx context.Context, fn func(*licensing.Service) error) error {
+func (a *app) admin(ctx context.Context, fn func(*domains.App) error) error {
 	logger, err := a.logger(slog.LevelWarn)
 	if err != nil {
 		return err

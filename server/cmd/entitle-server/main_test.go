@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entitle/entitle/server/internal/ratelimit"
 	"github.com/spf13/cobra"
-
-	"github.com/entitle/entitle/server/licensing"
 )
 
 // TestConfigPrecedence checks flag > environment > TOML file > default.
@@ -97,17 +96,17 @@ func TestUnknownConfigKeyIsAnError(t *testing.T) {
 func TestParseLimit(t *testing.T) {
 	tests := []struct {
 		in   string
-		want licensing.RateLimit
+		want ratelimit.Limit
 		ok   bool
 	}{
-		{"", licensing.RateLimit{}, true},
-		{"off", licensing.RateLimit{Off: true}, true},
-		{"30/5", licensing.RateLimit{PerMinute: 30, Burst: 5}, true},
-		{"0.5/1", licensing.RateLimit{PerMinute: 0.5, Burst: 1}, true},
-		{"30", licensing.RateLimit{}, false},
-		{"-1/5", licensing.RateLimit{}, false},
-		{"5/0", licensing.RateLimit{}, false},
-		{"a/b", licensing.RateLimit{}, false},
+		{"", ratelimit.Limit{}, true},
+		{"off", ratelimit.Limit{Off: true}, true},
+		{"30/5", ratelimit.Limit{PerMinute: 30, Burst: 5}, true},
+		{"0.5/1", ratelimit.Limit{PerMinute: 0.5, Burst: 1}, true},
+		{"30", ratelimit.Limit{}, false},
+		{"-1/5", ratelimit.Limit{}, false},
+		{"5/0", ratelimit.Limit{}, false},
+		{"a/b", ratelimit.Limit{}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

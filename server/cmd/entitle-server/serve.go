@@ -13,12 +13,14 @@ import (
 	"strings"
 	"time"
 
+	domains "github.com/entitle/entitle/server/app"
+	"github.com/entitle/entitle/server/internal/ratelimit"
+
 	"github.com/spf13/cobra"
 
 	"github.com/entitle/entitle/pkg/version"
 	"github.com/entitle/entitle/server/httpapi"
 	"github.com/entitle/entitle/server/httpapi/httpmw"
-	"github.com/entitle/entitle/server/licensing"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/web"
 )
@@ -52,23 +54,23 @@ func (a *app) serveCmd() *cobra.Command {
 
 // parseLimit reads a "PER_MINUTE/BURST" or "off" rate limit; "" keeps the
 // service default.
-func parseLimit(flag, s string) (licensing.RateLimit, error) {
+func parseLimit(flag, s string) (ratelimit.Limit, error) {
 	switch s {
 	case "":
-		return licensing.RateLimit{}, nil
+		return ratelimit.Limit{}, nil
 	case "off":
-		return licensing.RateLimit{Off: true}, nil
+		return ratelimit.Limit{Off: true}, nil
 	}
 	rate, burst, ok := strings.Cut(s, "/")
 	r, err1 := strconv.ParseFloat(rate, 64)
 	b, err2 := strconv.Atoi(burst)
 	if !ok || err1 != nil || err2 != nil || r <= 0 || b <= 0 || r > 1e9 || b > 1e9 {
-		return licensing.RateLimit{}, fmt.Errorf("--%s %q: want PER_MINUTE/BURST (positive numbers) or off", flag, s)
+		return ratelimit.Limit{}, fmt.Errorf("--%s %q: want PER_MINUTE/BURST (positive numbers) or off", flag, s)
 	}
-	return licensing.RateLimit{PerMinute: r, Burst: b}, nil
+	return ratelimit.Limit{PerMinute: r, Burst: b}, nil
 }
 
-func (o serveOpts) limits() (act, ip, acct licensing.RateLimit, err error) {
+func (o serveOpts) limits() (act, ip, acct ratelimit.Limit, err error) {
 	if act, err = parseLimit("limit-activations", o.limitActivations); err != nil {
 		return
 	}
@@ -103,18 +105,18 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 	if err != nil {
 		return err
 	}
-	db, svc, err := a.open(ctx, logger, a.issuer(), func(c *licensing.Config) {
+	db, svc, err := a.open(ctx, logger, a.issuer(), func(c *domains.Config) {
 		c.ActivationsPerLicense, c.LoginFailuresPerIP, c.LoginFailuresPerAccount = act, ip, acct
 	})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	pages, err := web.New(svc, web.Config{PublicURL: public, Logger: logger})
+	pages, err := web.New(web.Domains{Accounts: svc.Accounts, Licenses: svc.Licenses, Devices: svc.Devices, DeviceAuth: svc.DeviceAuth}, web.Config{PublicURL: public, Logger: logger})
 	if err != nil {
 		return err
 	}
-	api, err := httpapi.New(svc, httpapi.Config{
+	api, err := httpapi.New(httpapi.Domains{Accounts: svc.Accounts, Licenses: svc.Licenses, Devices: svc.Devices, DeviceAuth: svc.DeviceAuth, Keys: svc.Signing}, httpapi.Config{
 		PublicURL: public, TrustedProxies: proxies, Logger: logger, Pages: pages,
 		Ping: func(ctx context.Context) error { return ping(ctx, db) }, Version: version.Version,
 	})

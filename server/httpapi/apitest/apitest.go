@@ -1,12 +1,10 @@
 // Package apitest runs the complete HTTP handler (API, pages, middleware) in
-// process over the real licensing service on a real database, for the tests
+// process over the real server domains on a real database, for the tests
 // of packages httpapi and web.
 package apitest
 
 import (
 	"context"
-	"github.com/entitle/entitle/pkg/testenv"
-	"github.com/entitle/entitle/server/servertest"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
@@ -14,8 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entitle/entitle/pkg/testenv"
+	"github.com/entitle/entitle/server/servertest"
+
+	"github.com/entitle/entitle/server/app"
 	"github.com/entitle/entitle/server/httpapi"
-	"github.com/entitle/entitle/server/licensing"
+	"github.com/entitle/entitle/server/licenses"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/store/storetest"
 	"github.com/entitle/entitle/server/web"
@@ -23,7 +25,7 @@ import (
 
 // Env is one running server.
 type Env struct {
-	Svc    *licensing.Service
+	App    *app.App
 	DB     *store.DB
 	API    *httpapi.Server
 	Server *httptest.Server
@@ -36,19 +38,19 @@ func Start(t testing.TB, d store.Dialect) *Env {
 	db := storetest.Open(t, d)
 	logs := &testenv.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	svc, err := licensing.New(db, licensing.Config{
+	a, err := app.New(db, app.Config{
 		Issuer: "apitest", OfflineGrace: 24 * time.Hour, CheckinInterval: time.Hour, Now: time.Now, Logger: logger,
 	})
 	if err != nil {
-		t.Fatalf("licensing.New: %v", err)
+		t.Fatalf("app.New: %v", err)
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	public := "http://" + srv.Listener.Addr().String()
-	pages, err := web.New(svc, web.Config{PublicURL: public, Logger: logger})
+	pages, err := web.New(web.Domains{Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth}, web.Config{PublicURL: public, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(svc, httpapi.Config{
+	api, err := httpapi.New(httpapi.Domains{Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth, Keys: a.Signing}, httpapi.Config{
 		PublicURL: public, Logger: logger, Pages: pages,
 		Ping: func(ctx context.Context) error {
 			var one int
@@ -61,7 +63,7 @@ func Start(t testing.TB, d store.Dialect) *Env {
 	srv.Config.Handler = api.Handler()
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &Env{Svc: svc, DB: db, API: api, Server: srv, Logs: logs}
+	return &Env{App: a, DB: db, API: api, Server: srv, Logs: logs}
 }
 
 // URL returns the server's URL for path.
@@ -92,15 +94,15 @@ func (e *Env) Browser(t testing.TB) *http.Client {
 func Fingerprint(name string) string { return servertest.Fingerprint(name) }
 
 // Account creates an account and a license for it.
-func (e *Env) Account(t testing.TB, email, password string, seats int, termEnd time.Time) licensing.License {
+func (e *Env) Account(t testing.TB, email, password string, seats int, termEnd time.Time) licenses.License {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := e.Svc.CreateAccount(ctx, email, password); err != nil {
+	if _, err := e.App.Accounts.CreateAccount(ctx, email, password); err != nil {
 		t.Fatalf("create account: %v", err)
 	}
-	l, err := e.Svc.CreateLicense(ctx, licensing.LicenseSpec{
+	l, err := e.App.Licenses.CreateLicense(ctx, licenses.LicenseSpec{
 		OwnerEmail: email, Seats: seats, TermStart: time.Now().Add(-24 * time.Hour), TermEnd: termEnd,
-		Plan: licensing.Plan{Name: "pro", Features: []string{"sign"}, MaxProfiles: 5},
+		Plan: licenses.Plan{Name: "pro", Features: []string{"sign"}, MaxProfiles: 5},
 	})
 	if err != nil {
 		t.Fatalf("create license: %v", err)

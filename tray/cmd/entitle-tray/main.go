@@ -2,6 +2,12 @@
 // license state from the local agent and offers activation, deactivation,
 // check-in, the profiles folder and help.
 //
+// It finds the agent the way the `entitle` command does: the configuration
+// file (--config, else $ENTITLE_CONFIG, else the system's agent.toml), then
+// ENTITLE_* variables, then --listen and --state-dir; the API token is in the
+// state folder. It reads them again before each connection attempt, so a
+// changed agent.toml is picked up without a restart.
+//
 // It builds with CGO_ENABLED=0 on Linux (a D-Bus StatusNotifierItem with a
 // com.canonical.dbusmenu menu; GNOME needs the AppIndicator extension) and
 // Windows. macOS needs cgo (fyne.io/systray uses Cocoa): build it there with
@@ -9,28 +15,32 @@
 //
 // Usage:
 //
-//	entitle-tray [--agent-url URL] [--state-dir DIR | --token-file FILE] [--help-url URL] [--log-level LEVEL]
+//	entitle-tray [--config FILE] [--listen IP:PORT] [--state-dir DIR] [--help-url URL] [--log-level LEVEL] [--version]
+//
+// Exit codes: 0 ok (Quit or a signal), 1 error, 2 usage, 3 no desktop session
+// (on Linux: no D-Bus session bus).
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
 
 	"fyne.io/systray"
+	"github.com/spf13/pflag"
 
 	"github.com/entitle/entitle/agent/config"
-	"github.com/entitle/entitle/pkg/agentapi"
 	"github.com/entitle/entitle/pkg/agentclient"
+	"github.com/entitle/entitle/pkg/version"
 	"github.com/entitle/entitle/tray/app"
 	"github.com/entitle/entitle/tray/model"
 	"github.com/entitle/entitle/tray/notify"
@@ -38,61 +48,105 @@ import (
 	"github.com/entitle/entitle/tray/systrayui"
 )
 
-type flags struct {
-	agentURL, stateDir, tokenFile, helpURL, logLevel string
-	maxBackoff                                       time.Duration
+// Exit codes.
+const (
+	exitOK        = 0
+	exitError     = 1
+	exitUsage     = 2
+	exitNoDesktop = 3
+)
+
+type options struct {
+	helpURL, logLevel string
+	maxBackoff        time.Duration
+	confirmFor        time.Duration
+	// agentFlags are the agent's own --config, --listen and --state-dir,
+	// read by config.Load exactly as the CLI reads them.
+	agentFlags *pflag.FlagSet
 }
 
-func parseFlags(args []string) (flags, error) {
-	var f flags
-	fs := flag.NewFlagSet("entitle-tray", flag.ContinueOnError)
-	fs.StringVar(&f.agentURL, "agent-url", "http://"+agentapi.DefaultListen, "the agent's local API")
-	fs.StringVar(&f.stateDir, "state-dir", config.Defaults().StateDir, "the agent's state folder (holds the API token)")
-	fs.StringVar(&f.tokenFile, "token-file", "", "the API token file (default: <state-dir>/"+agentapi.TokenFile+")")
-	fs.StringVar(&f.helpURL, "help-url", "", "help page when the agent names none")
-	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.DurationVar(&f.maxBackoff, "max-backoff", 10*time.Second, "longest wait between attempts to reach the agent (1s..1m)")
+// parseFlags parses args. done is true when --help or --version was printed.
+func parseFlags(args []string, stdout io.Writer) (o options, done bool, err error) {
+	fs := pflag.NewFlagSet("entitle-tray", pflag.ContinueOnError)
+	fs.SetOutput(stdout)
+	o.agentFlags = pflag.NewFlagSet("agent", pflag.ContinueOnError)
+	config.AddFlags(o.agentFlags)
+	for _, name := range []string{config.FlagConfig, config.FlagListen, config.FlagStateDir} {
+		fs.AddFlag(o.agentFlags.Lookup(name))
+	}
+	fs.StringVar(&o.helpURL, "help-url", "", "help page when the agent names none")
+	fs.StringVar(&o.logLevel, "log-level", "info", "the tray's log level: debug, info, warn or error")
+	fs.DurationVar(&o.maxBackoff, "max-backoff", 10*time.Second, "longest wait between attempts to reach the agent (1s..1m)")
+	fs.DurationVar(&o.confirmFor, "confirm-timeout", model.ConfirmFor, "how long the deactivation confirmation stays open")
+	_ = fs.MarkHidden("confirm-timeout") // for tests
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "entitle-tray shows this computer's Entitle license in the desktop's tray.\n\nUsage:\n  entitle-tray [flags]\n\nFlags:\n%s\nExit codes: 0 ok, 1 error, 2 usage, 3 no desktop session.\n", fs.FlagUsages())
+	}
 	if err := fs.Parse(args); err != nil {
-		return f, err
+		if errors.Is(err, pflag.ErrHelp) {
+			return o, true, nil
+		}
+		return o, false, err
+	}
+	if *showVersion {
+		fmt.Fprintf(stdout, "entitle-tray %s (%s, %s/%s)\n", version.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return o, true, nil
 	}
 	if fs.NArg() > 0 {
-		return f, fmt.Errorf("unexpected arguments: %v", fs.Args())
+		return o, false, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	if f.helpURL != "" && !model.WebURL(f.helpURL) {
-		return f, fmt.Errorf("--help-url must be an http(s) URL")
+	if o.helpURL != "" && !model.WebURL(o.helpURL) {
+		return o, false, errors.New("--help-url must be an http(s) URL")
 	}
-	if f.maxBackoff < time.Second || f.maxBackoff > time.Minute {
-		return f, fmt.Errorf("--max-backoff must be between 1s and 1m")
+	if o.maxBackoff < time.Second || o.maxBackoff > time.Minute {
+		return o, false, errors.New("--max-backoff must be between 1s and 1m")
 	}
-	if f.tokenFile == "" {
-		f.tokenFile = filepath.Join(f.stateDir, agentapi.TokenFile)
-	}
-	if _, err := agentclient.New(agentclient.Options{BaseURL: f.agentURL}); err != nil {
-		return f, fmt.Errorf("--agent-url: %w", err)
-	}
-	return f, nil
-}
-
-func main() {
-	f, err := parseFlags(os.Args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		return
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "entitle-tray:", err)
-		os.Exit(2)
+	if o.confirmFor < time.Second || o.confirmFor > 5*time.Minute {
+		return o, false, errors.New("--confirm-timeout must be between 1s and 5m")
 	}
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		fmt.Fprintln(os.Stderr, "entitle-tray: --log-level:", err)
-		os.Exit(2)
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return o, false, fmt.Errorf("--log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	run(f, log)
+	if f := fs.Lookup(config.FlagListen); f.Changed {
+		if err := config.ValidateListen(f.Value.String()); err != nil {
+			return o, false, fmt.Errorf("--%s: %w", config.FlagListen, err)
+		}
+	}
+	return o, false, nil
 }
 
-// run shows the tray until Quit is clicked or a signal arrives.
-func run(f flags, log *slog.Logger) {
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, done, err := parseFlags(args, stdout)
+	if done {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "entitle-tray:", err)
+		fmt.Fprintln(stderr, "Run 'entitle-tray --help' for usage.")
+		return exitUsage
+	}
+	// systray panics inside its D-Bus setup, then hangs, without a session
+	// bus: look first and say so.
+	if err := checkDesktop(); err != nil {
+		fmt.Fprintln(stderr, "entitle-tray:", err)
+		return exitNoDesktop
+	}
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(o.logLevel)) // checked by parseFlags
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if err := show(o, log); err != nil {
+		log.Error("start", "err", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// show shows the tray until Quit is clicked or a signal arrives.
+func show(o options, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)
@@ -103,17 +157,17 @@ func run(f flags, log *slog.Logger) {
 	var a *app.App
 	ui := systrayui.New(log, func(act model.Action) { a.Click(act) })
 	a, err := app.New(app.Options{
-		Dial:       dialer(f),
+		Dial:       dialer(o.agentFlags, os.LookupEnv),
 		Renderer:   ui,
 		Opener:     open.Opener{},
 		Notifier:   notifier,
 		Logger:     log,
-		HelpURL:    f.helpURL,
-		MaxBackoff: f.maxBackoff,
+		HelpURL:    o.helpURL,
+		MaxBackoff: o.maxBackoff,
+		ConfirmFor: o.confirmFor,
 	})
 	if err != nil {
-		log.Error("start", "err", err)
-		os.Exit(1)
+		return err
 	}
 	var wg sync.WaitGroup
 	onReady := func() {
@@ -133,20 +187,27 @@ func run(f flags, log *slog.Logger) {
 	}
 	systray.Run(onReady, onExit)
 	log.Info("tray exited")
+	return nil
 }
 
-// dialer reads the token on every attempt, so an agent started later or a
-// new token is picked up. A missing token file means the agent has not run yet.
-func dialer(f flags) app.Dialer {
+// dialer finds the agent as the CLI does (config.Load with the system's
+// agent.toml as default, the environment and the agent flags) on every
+// attempt, so an edited agent.toml, an agent started later or a new token is
+// picked up. A missing token file means the agent has not run yet.
+func dialer(agentFlags *pflag.FlagSet, lookupEnv func(string) (string, bool)) app.Dialer {
 	return func() (app.Agent, error) {
-		tok, err := agentclient.ReadTokenFile(f.tokenFile)
+		cfg, err := config.Load(config.DefaultPath(), lookupEnv, agentFlags)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", app.ErrConfig, err)
+		}
+		tok, err := agentclient.ReadToken(cfg.StateDir)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w: %w", agentclient.ErrAgentNotRunning, err)
 		}
 		if err != nil {
 			return nil, err
 		}
-		return agentclient.New(agentclient.Options{BaseURL: f.agentURL, Token: tok})
+		return agentclient.New(agentclient.Options{BaseURL: "http://" + cfg.Listen, Token: tok})
 	}
 }
 

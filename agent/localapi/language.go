@@ -1,0 +1,90 @@
+package localapi
+
+import (
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"golang.org/x/text/language"
+
+	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/i18n"
+	"github.com/entitle/entitle/pkg/statustext"
+)
+
+// languages renders reasons in the language a request asks for with
+// Accept-Language. The engine's answers carry the English reason; the code
+// and arguments travel unchanged whatever the language.
+type languages struct {
+	cat  *i18n.Bundle
+	locs []*i18n.Localizer // per i18n.Languages() index
+	// last is the last Accept-Language value matched: a signing app sends
+	// the same one on every request, so parsing happens once.
+	last atomic.Pointer[matched]
+}
+
+type matched struct {
+	header string
+	index  int
+}
+
+func newLanguages(cat *i18n.Bundle) *languages {
+	if cat == nil {
+		cat = i18n.New()
+	}
+	l := &languages{cat: cat}
+	for _, t := range i18n.Languages() {
+		l.locs = append(l.locs, cat.Localizer(t))
+	}
+	return l
+}
+
+// index returns the catalog language index for r (0, English, without an
+// Accept-Language header or when nothing matches).
+func (l *languages) index(r *http.Request) int {
+	h := r.Header.Get("Accept-Language")
+	if h == "" {
+		return 0
+	}
+	if m := l.last.Load(); m != nil && m.header == h {
+		return m.index
+	}
+	tag := l.cat.Match(h)
+	i := 0
+	for j, t := range i18n.Languages() {
+		if t == tag {
+			i = j
+		}
+	}
+	l.last.Store(&matched{header: h, index: i})
+	return i
+}
+
+// localize rewrites e.Reason in language i (a no-op for English, which the
+// engine already rendered).
+func (l *languages) localize(e *agentapi.Entitlement, i int) {
+	if i == 0 {
+		return
+	}
+	e.Reason = statustext.EntitlementReason(l.locs[i], *e, time.Local)
+}
+
+// status is the engine's status with its reason in the language of c's
+// request, which the answer's headers name.
+func (s *Server) status(c echo.Context) agentapi.Status {
+	st := s.engine.Status()
+	i := s.lang.index(c.Request())
+	s.lang.localize(&st.Entitlement, i)
+	h := c.Response().Header()
+	h["Vary"] = varyAcceptLanguage
+	contentLanguage(h, i18n.Languages()[i])
+	return st
+}
+
+// contentLanguage names the language of a localized answer.
+func contentLanguage(h http.Header, tag language.Tag) {
+	h["Content-Language"] = []string{tag.String()}
+}
+
+var varyAcceptLanguage = []string{"Accept-Language"}

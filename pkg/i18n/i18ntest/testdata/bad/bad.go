@@ -1,0 +1,25 @@
+package bad
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+type loc struct{}
+
+func (loc) T(id string, _ map[string]any) string { return id }
+
+func f(w io.Writer, l loc, fs *pflag.FlagSet) error {
+	fmt.Fprintln(w, "Deactivated.")                     // want
+	fmt.Fprintf(w, "%s: %d\n", "x", 2)                  // fine: no word
+	fmt.Fprintln(w, l.T("cli_deactivated", nil))        // fine: catalog
+	fmt.Fprintln(w, "Last error: "+l.T("x", nil))       // want
+	_ = &cobra.Command{Use: "x", Short: "Do something"} // want
+	fs.Bool("yes", false, "do not ask")                 // want
+	fmt.Fprintln(w, "only for developers")              // i18n:ignore test
+	return errors.New("no terminal")                    // want
+}

@@ -1,0 +1,207 @@
+// Package accounts owns customer accounts: creating them, signing in with a
+// password (argon2id, failed attempts limited per client IP and per account)
+// and web sessions.
+package accounts
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/entitle/entitle/pkg/protocol"
+	"github.com/entitle/entitle/server/internal/check"
+	"github.com/entitle/entitle/server/internal/fault"
+	"github.com/entitle/entitle/server/internal/ids"
+	"github.com/entitle/entitle/server/journal"
+	"github.com/entitle/entitle/server/store"
+)
+
+const sessionKindWeb = "web"
+
+// CreateAccount creates an account. Emails are unique regardless of case.
+func (s *Service) CreateAccount(ctx context.Context, email, password string) (Account, error) {
+	e, err := check.NormalizeEmail(email)
+	if err != nil {
+		return Account{}, err
+	}
+	if err := checkPassword(password); err != nil {
+		return Account{}, err
+	}
+	hash, err := hashPassword(password, s.cfg.PasswordHash)
+	if err != nil {
+		return Account{}, err
+	}
+	var acc Account
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		acc, err = s.InsertAccount(ctx, tx, e, hash, "admin")
+		return err
+	})
+	return acc, err
+}
+
+// InsertAccount adds an account with a password hash in tx, audited as
+// actor; email must be normalized.
+func (s *Service) InsertAccount(ctx context.Context, tx *store.Tx, email, hash, actor string) (Account, error) {
+	id, err := ids.New("acc")
+	if err != nil {
+		return Account{}, err
+	}
+	now := s.now()
+	_, err = tx.Exec(ctx, "INSERT INTO accounts (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)", id, email, hash, store.Millis(now))
+	if store.IsUniqueViolation(err) {
+		return Account{}, invalid("an account for %s already exists", email)
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("create account: %w", err)
+	}
+	if err := journal.Record(ctx, tx, journal.Entry{At: now, Actor: actor, Action: "account.create", Target: id, Details: map[string]any{"email": email}}); err != nil {
+		return Account{}, err
+	}
+	return Account{ID: id, Email: email, Created: store.FromMillis(store.Millis(now))}, nil
+}
+
+func errWrongPassword() *fault.Error {
+	return errf(protocol.ErrInvalidCredentials, "the email address or password is wrong")
+}
+
+// Login checks a password. Unknown emails and wrong passwords take the same
+// time and give the same error. Failed attempts are limited per client IP and
+// per email address.
+func (s *Service) Login(ctx context.Context, email, password, clientIP string) (Account, error) {
+	e, err := check.NormalizeEmail(email)
+	if err != nil {
+		return Account{}, err
+	}
+	if err := checkPassword(password); err != nil {
+		return Account{}, err
+	}
+	now := s.now()
+	ipAttempt, ok := s.loginIP.Take(clientIP, now)
+	if !ok {
+		return Account{}, errf(protocol.ErrRateLimited, "too many failed sign-in attempts from your network address; wait a few minutes and try again")
+	}
+	accAttempt, ok := s.loginAccount.Take(e, now)
+	if !ok {
+		ipAttempt.Done(now, false)
+		return Account{}, errf(protocol.ErrRateLimited, "too many failed sign-in attempts for %s; wait a few minutes and try again", e)
+	}
+
+	acc, hash, err := s.accountByEmail(ctx, e)
+	known := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		ipAttempt.Done(now, false)
+		accAttempt.Done(now, false)
+		return Account{}, err
+	}
+	if !known {
+		hash = s.dummyHash
+	}
+	match, verr := verifyPassword(hash, password)
+	if verr != nil {
+		s.log.Error("stored password hash is unusable", "account", acc.ID, "err", verr)
+	}
+	ok = known && match && verr == nil
+	end := s.now()
+	ipAttempt.Done(end, !ok)
+	lockedOut := accAttempt.Done(end, !ok)
+	if ok {
+		return acc, nil
+	}
+	if lockedOut && known {
+		s.recordLockout(ctx, acc.ID, clientIP, end)
+	}
+	return Account{}, errWrongPassword()
+}
+
+// recordLockout audits that an account hit its failed-login limit. The
+// lockout itself lives in memory, so the audit row is the only change.
+func (s *Service) recordLockout(ctx context.Context, accountID, clientIP string, at time.Time) {
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		return journal.Record(ctx, tx, journal.Entry{At: at, Actor: "ip:" + clientIP, Action: "login.lockout", Target: accountID, IP: clientIP})
+	})
+	if err != nil {
+		s.log.Warn("could not audit a login lockout", "account", accountID, "err", err)
+	}
+}
+
+func (s *Service) accountByEmail(ctx context.Context, email string) (Account, string, error) {
+	var (
+		acc     Account
+		hash    string
+		created int64
+	)
+	err := s.db.QueryRow(ctx, "SELECT id, email, password_hash, created_at FROM accounts WHERE lower(email) = ?", email).
+		Scan(&acc.ID, &acc.Email, &hash, &created)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Account{}, "", err
+		}
+		return Account{}, "", fmt.Errorf("look up account: %w", err)
+	}
+	acc.Created = store.FromMillis(created)
+	return acc, hash, nil
+}
+
+// NewSession starts a web session and returns its bearer token; only the
+// token's hash is stored.
+func (s *Service) NewSession(ctx context.Context, accountID string) (string, error) {
+	if err := check.Secret("account id", accountID); err != nil {
+		return "", err
+	}
+	token, err := ids.Token(32)
+	if err != nil {
+		return "", err
+	}
+	now := s.now()
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		// Sweeping here keeps the table bounded without a background job.
+		if _, err := tx.Exec(ctx, "DELETE FROM sessions WHERE expires_at <= ?", store.Millis(now)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "INSERT INTO sessions (token_hash, account_id, kind, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+			ids.HashSecret(token), accountID, sessionKindWeb, store.Millis(now), store.Millis(now.Add(s.cfg.SessionTTL)))
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("create session: %w", err)
+	}
+	return token, nil
+}
+
+func errSession() *fault.Error {
+	return errf(protocol.ErrInvalidCredentials, "your session has ended; sign in again")
+}
+
+// SessionAccount returns the account a live session belongs to.
+func (s *Service) SessionAccount(ctx context.Context, token string) (Account, error) {
+	if check.Secret("session", token) != nil {
+		return Account{}, errSession()
+	}
+	var (
+		acc     Account
+		created int64
+	)
+	err := s.db.QueryRow(ctx, `SELECT a.id, a.email, a.created_at FROM sessions s JOIN accounts a ON a.id = s.account_id
+		WHERE s.token_hash = ? AND s.expires_at > ?`, ids.HashSecret(token), store.Millis(s.now())).Scan(&acc.ID, &acc.Email, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Account{}, errSession()
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("look up session: %w", err)
+	}
+	acc.Created = store.FromMillis(created)
+	return acc, nil
+}
+
+// EndSession signs a session out; ending an unknown session is not an error.
+func (s *Service) EndSession(ctx context.Context, token string) error {
+	if check.Secret("session", token) != nil {
+		return nil
+	}
+	if _, err := s.db.Exec(ctx, "DELETE FROM sessions WHERE token_hash = ?", ids.HashSecret(token)); err != nil {
+		return fmt.Errorf("end session: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,121 @@
+// Package app wires the licensing server's domains together: it builds each
+// domain service with what it depends on (database, clock, logger, lease
+// signer, the other domains it calls) for the HTTP API, the web pages, the
+// entitle-server commands and tests. It holds no rules of its own: callers
+// use the domain they need (a.Accounts.Login, a.Devices.Checkin, ...).
+//
+// Every domain returns *fault.Error for errors a client should see, carrying
+// a protocol.Err* code; any other error is internal and must be reported to
+// clients as protocol.ErrInternal without its text.
+//
+// Rate limits (login failures per IP and per account, activations per license,
+// failed device user-code lookups per IP) are kept in memory per App: behind a
+// load balancer with several server instances each instance counts on its own,
+// so the effective limit is multiplied by the number of instances.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/entitle/entitle/server/accounts"
+	"github.com/entitle/entitle/server/deviceauth"
+	"github.com/entitle/entitle/server/devices"
+	"github.com/entitle/entitle/server/internal/ratelimit"
+	"github.com/entitle/entitle/server/licenses"
+	"github.com/entitle/entitle/server/signing"
+	"github.com/entitle/entitle/server/store"
+)
+
+// Config configures the domains. Zero fields take the documented defaults.
+type Config struct {
+	Issuer             string           // lease "iss" (the server's public base URL)
+	OfflineGrace       time.Duration    // default 7 days: lease exp = min(license term end, now+grace)
+	CheckinInterval    time.Duration    // default 15 min: lease "chk" = now + interval; CheckinAfter in responses
+	DeviceCodeTTL      time.Duration    // default 10 min
+	DevicePollInterval time.Duration    // default 5 s
+	SessionTTL         time.Duration    // default 12 h
+	Now                func() time.Time // default time.Now
+	Logger             *slog.Logger
+
+	// LoginFailuresPerIP and LoginFailuresPerAccount bound failed sign-ins
+	// (password activations included); successful ones are not counted.
+	// Defaults: 20 a minute, burst 20 per IP; 10 a minute, burst 10 per account.
+	LoginFailuresPerIP      ratelimit.Limit
+	LoginFailuresPerAccount ratelimit.Limit
+	// ActivationsPerLicense bounds activation churn on one license
+	// (re-activations included). Default 10 a minute, burst 20.
+	ActivationsPerLicense ratelimit.Limit
+	// UserCodeFailuresPerIP bounds lookups of device sign-in user codes
+	// that match no sign-in, the cost of guessing codes. Default 10 a
+	// minute, burst 10 per IP.
+	UserCodeFailuresPerIP ratelimit.Limit
+	// PasswordHash sets the argon2id cost for new password hashes. Zero
+	// fields take OWASP's recommendation (19 MiB, 2 passes, 1 thread).
+	PasswordHash accounts.Argon2Params
+	// KeyRefresh is how often the lease signer checks which signing key is
+	// active, to follow a rotation made by another process or server
+	// instance without a restart. Default 30 s.
+	KeyRefresh time.Duration
+}
+
+// App is the set of domain services over one database.
+type App struct {
+	Accounts   *accounts.Service
+	Licenses   *licenses.Service
+	Devices    *devices.Service
+	DeviceAuth *deviceauth.Service
+	Signing    *signing.Service
+}
+
+// New builds the domains, creating the first signing key if there is none.
+func New(db *store.DB, cfg Config) (*App, error) {
+	if db == nil {
+		return nil, errors.New("app: nil database")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	accts, err := accounts.New(db, accounts.Config{
+		SessionTTL: cfg.SessionTTL, Now: cfg.Now, Logger: cfg.Logger, PasswordHash: cfg.PasswordHash,
+		LoginFailuresPerIP: cfg.LoginFailuresPerIP, LoginFailuresPerAccount: cfg.LoginFailuresPerAccount,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	signer, err := signing.New(ctx, db, signing.Config{
+		Issuer: cfg.Issuer, OfflineGrace: cfg.OfflineGrace, CheckinInterval: cfg.CheckinInterval,
+		KeyRefresh: cfg.KeyRefresh, Now: cfg.Now, Logger: cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	devs, err := devices.New(db, accts, signer, devices.Config{
+		ActivationsPerLicense: cfg.ActivationsPerLicense, Now: cfg.Now, Logger: cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	auth, err := deviceauth.New(db, devs, deviceauth.Config{
+		DeviceCodeTTL: cfg.DeviceCodeTTL, DevicePollInterval: cfg.DevicePollInterval,
+		UserCodeFailuresPerIP: cfg.UserCodeFailuresPerIP, Now: cfg.Now, Logger: cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	return &App{
+		Accounts:   accts,
+		Licenses:   licenses.New(db, accts, cfg.Now),
+		Devices:    devs,
+		DeviceAuth: auth,
+		Signing:    signer,
+	}, nil
+}

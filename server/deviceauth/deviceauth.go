@@ -1,0 +1,385 @@
+// Package deviceauth is the RFC 8628 browser sign-in of a computer: the
+// computer gets a device code and a user code, a person signed in on the web
+// pages approves or denies it, and the computer's next poll activates it with
+// the person's license (package devices claims the seat).
+package deviceauth
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/entitle/entitle/pkg/protocol"
+	"github.com/entitle/entitle/server/accounts"
+	"github.com/entitle/entitle/server/devices"
+	"github.com/entitle/entitle/server/internal/check"
+	"github.com/entitle/entitle/server/internal/column"
+	"github.com/entitle/entitle/server/internal/fault"
+	"github.com/entitle/entitle/server/internal/ids"
+	"github.com/entitle/entitle/server/journal"
+	"github.com/entitle/entitle/server/licenses"
+	"github.com/entitle/entitle/server/store"
+)
+
+// Device authorization statuses (RFC 8628 flow).
+const (
+	authPending  = "pending"
+	authApproved = "approved"
+	authDenied   = "denied"
+	authConsumed = "consumed"
+	authExpired  = "expired" // computed, never stored
+)
+
+// userCodeAlphabet has no vowels (no words) and no look-alike characters,
+// as RFC 8628 section 6.1 suggests; 20^8 codes is about 2^34.
+const userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
+
+const userCodeLen = 8
+
+// maxVerificationURI bounds the URI the HTTP layer hands in.
+const maxVerificationURI = 2048
+
+func newUserCode() (string, error) {
+	b := make([]byte, userCodeLen)
+	out := make([]byte, userCodeLen)
+	for i := 0; i < userCodeLen; {
+		if _, err := rand.Read(b); err != nil {
+			return "", fmt.Errorf("user code: %w", err)
+		}
+		for _, v := range b {
+			// Rejection sampling: 240 is the largest multiple of 20 below 256.
+			if v < 240 && i < userCodeLen {
+				out[i] = userCodeAlphabet[int(v)%len(userCodeAlphabet)]
+				i++
+			}
+		}
+	}
+	return string(out), nil
+}
+
+func formatUserCode(c string) string {
+	if len(c) != userCodeLen {
+		return c
+	}
+	return c[:4] + "-" + c[4:]
+}
+
+// normalizeUserCode accepts what a person typed: any case, spaces, hyphens.
+func normalizeUserCode(s string) (string, error) {
+	if len(s) > 64 {
+		return "", invalid("the code is too long; it has %d letters, like ABCD-EFGH", userCodeLen)
+	}
+	var sb strings.Builder
+	for _, r := range strings.ToUpper(s) {
+		if r == '-' || r == ' ' {
+			continue
+		}
+		if !strings.ContainsRune(userCodeAlphabet, r) {
+			return "", invalid("the code contains %q, which never appears in codes; check what the computer shows", string(r))
+		}
+		sb.WriteRune(r)
+	}
+	if sb.Len() != userCodeLen {
+		return "", invalid("the code has %d letters, like ABCD-EFGH", userCodeLen)
+	}
+	return sb.String(), nil
+}
+
+func seconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
+
+// StartDeviceAuth begins a browser sign-in for a computer (RFC 8628 3.1).
+func (s *Service) StartDeviceAuth(ctx context.Context, req protocol.DeviceAuthorizeRequest, verificationURI string) (protocol.DeviceAuthorizeResponse, error) {
+	if err := check.Device(req.Fingerprint, req.Product, req.Device); err != nil {
+		return protocol.DeviceAuthorizeResponse{}, err
+	}
+	u, err := url.Parse(verificationURI)
+	if verificationURI == "" || len(verificationURI) > maxVerificationURI || err != nil || !u.IsAbs() {
+		return protocol.DeviceAuthorizeResponse{}, fmt.Errorf("device authorization: bad verification URI %q", check.Truncate(verificationURI, 80))
+	}
+	deviceCode, err := ids.Token(32)
+	if err != nil {
+		return protocol.DeviceAuthorizeResponse{}, err
+	}
+	id, err := ids.New("dau")
+	if err != nil {
+		return protocol.DeviceAuthorizeResponse{}, err
+	}
+	now := s.now()
+	var userCode string
+	for attempt := 0; ; attempt++ {
+		if userCode, err = newUserCode(); err != nil {
+			return protocol.DeviceAuthorizeResponse{}, err
+		}
+		err = s.db.InTx(ctx, func(tx *store.Tx) error {
+			// Sweeping a day after expiry keeps the table small without a
+			// background job, while late polls still get expired_token.
+			if _, err := tx.Exec(ctx, "DELETE FROM device_authorizations WHERE expires_at < ?", store.Millis(now.Add(-24*time.Hour))); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO device_authorizations (id, device_code_hash, user_code, fingerprint, product, facts,
+				created_at, expires_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				id, ids.HashSecret(deviceCode), userCode, req.Fingerprint, req.Product, column.JSON(req.Device),
+				store.Millis(now), store.Millis(now.Add(s.cfg.DeviceCodeTTL)), authPending)
+			return err
+		})
+		if store.IsUniqueViolation(err) && attempt < 3 {
+			continue // user code collision
+		}
+		if err != nil {
+			return protocol.DeviceAuthorizeResponse{}, fmt.Errorf("store device authorization: %w", err)
+		}
+		break
+	}
+	sep := "?"
+	if u.RawQuery != "" {
+		sep = "&"
+	}
+	return protocol.DeviceAuthorizeResponse{
+		DeviceCode:              deviceCode,
+		UserCode:                formatUserCode(userCode),
+		VerificationURI:         verificationURI,
+		VerificationURIComplete: verificationURI + sep + "user_code=" + url.QueryEscape(formatUserCode(userCode)),
+		ExpiresIn:               seconds(s.cfg.DeviceCodeTTL),
+		Interval:                seconds(s.cfg.DevicePollInterval),
+	}, nil
+}
+
+// deviceAuth is a stored device authorization.
+type deviceAuth struct {
+	id, userCode, fingerprint, product, status string
+	facts                                      protocol.DeviceFacts
+	created, expires                           time.Time
+	lastPolled                                 time.Time
+	accountID                                  string
+}
+
+type scanner interface{ Scan(...any) error }
+
+const deviceAuthCols = "id, user_code, fingerprint, product, facts, created_at, expires_at, last_polled_at, status, account_id"
+
+func scanDeviceAuth(row scanner) (deviceAuth, error) {
+	var (
+		d                deviceAuth
+		facts            string
+		created, expires int64
+		polled           sql.NullInt64
+		account          sql.NullString
+	)
+	if err := row.Scan(&d.id, &d.userCode, &d.fingerprint, &d.product, &facts, &created, &expires, &polled, &d.status, &account); err != nil {
+		return deviceAuth{}, err
+	}
+	if err := json.Unmarshal([]byte(facts), &d.facts); err != nil {
+		return deviceAuth{}, fmt.Errorf("device authorization %s: facts: %w", d.id, err)
+	}
+	d.created, d.expires = store.FromMillis(created), store.FromMillis(expires)
+	if polled.Valid {
+		d.lastPolled = store.FromMillis(polled.Int64)
+	}
+	d.accountID = account.String
+	return d, nil
+}
+
+func lockRow(tx *store.Tx) string { return tx.ForUpdate() }
+
+func errExpiredToken() *fault.Error {
+	return errf(protocol.ErrExpiredToken, "this sign-in request has expired or was already used; start the sign-in again")
+}
+
+// PollDeviceAuth is the computer asking whether the person approved (RFC 8628
+// 3.4). Once approved, the first poll activates the computer and later polls
+// get expired_token.
+func (s *Service) PollDeviceAuth(ctx context.Context, deviceCode string) (protocol.ActivateResponse, error) {
+	if err := check.Secret("device_code", deviceCode); err != nil {
+		return protocol.ActivateResponse{}, err
+	}
+	var (
+		resp    protocol.ActivateResponse
+		outcome error // returned after the poll time is committed
+	)
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		d, err := scanDeviceAuth(tx.QueryRow(ctx, "SELECT "+deviceAuthCols+" FROM device_authorizations WHERE device_code_hash = ?"+lockRow(tx), ids.HashSecret(deviceCode)))
+		if errors.Is(err, sql.ErrNoRows) {
+			outcome = errExpiredToken()
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("look up device authorization: %w", err)
+		}
+		now := s.now()
+		if d.status == authConsumed || !now.Before(d.expires) {
+			outcome = errExpiredToken()
+			return nil
+		}
+		// A fifth of the interval is tolerated so network jitter does not
+		// turn a well-behaved client's poll into slow_down.
+		tooSoon := !d.lastPolled.IsZero() && now.Sub(d.lastPolled) < s.cfg.DevicePollInterval-s.cfg.DevicePollInterval/5
+		if _, err := tx.Exec(ctx, "UPDATE device_authorizations SET last_polled_at = ? WHERE id = ?", store.Millis(now), d.id); err != nil {
+			return fmt.Errorf("record poll: %w", err)
+		}
+		if tooSoon {
+			outcome = errf(protocol.ErrSlowDown, "polling too often; wait at least %d seconds between polls", seconds(s.cfg.DevicePollInterval))
+			return nil
+		}
+		switch d.status {
+		case authPending:
+			outcome = errf(protocol.ErrAuthorizationPending, "waiting for the sign-in to be approved in the browser")
+			return nil
+		case authDenied:
+			outcome = errf(protocol.ErrAccessDenied, "the sign-in was denied in the browser")
+			return nil
+		}
+		r, err := s.devices.ActivateAccount(ctx, tx, d.accountID, d.fingerprint, d.product, d.facts)
+		var e *fault.Error
+		if errors.As(err, &e) {
+			// Nothing was changed by the failed activation; the approval is
+			// used up so the computer must start over (after freeing a seat).
+			outcome = err
+			_, err := tx.Exec(ctx, "UPDATE device_authorizations SET status = ? WHERE id = ?", authConsumed, d.id)
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		n, err := tx.ExecAffected(ctx, "UPDATE device_authorizations SET status = ?, result_device_id = ? WHERE id = ? AND status = ?",
+			authConsumed, r.DeviceID, d.id, authApproved)
+		if err != nil {
+			return fmt.Errorf("consume device authorization: %w", err)
+		}
+		if n != 1 {
+			return errors.New("consume device authorization: it changed under a lock")
+		}
+		resp = r
+		return nil
+	})
+	if err != nil {
+		return protocol.ActivateResponse{}, err
+	}
+	if outcome != nil {
+		return protocol.ActivateResponse{}, outcome
+	}
+	return resp, nil
+}
+
+func (s *Service) deviceAuthByUserCode(ctx context.Context, q func(string, ...any) *sql.Row, userCode string, lock string) (deviceAuth, error) {
+	code, err := normalizeUserCode(userCode)
+	if err != nil {
+		return deviceAuth{}, err
+	}
+	d, err := scanDeviceAuth(q("SELECT "+deviceAuthCols+" FROM device_authorizations WHERE user_code = ?"+lock, code))
+	if errors.Is(err, sql.ErrNoRows) {
+		return deviceAuth{}, errf(protocol.ErrNotFound, "no sign-in is waiting for the code %s; check the code shown on the computer", formatUserCode(code))
+	}
+	if err != nil {
+		return deviceAuth{}, fmt.Errorf("look up device authorization: %w", err)
+	}
+	return d, nil
+}
+
+// limitUserCode runs lookup, a lookup by user code on behalf of clientIP,
+// counting it as a failure if no sign-in has that code: a user code is all
+// that guards a pending sign-in, so guessing codes must be slow. Lookups of
+// malformed codes are not counted, as they guess nothing.
+func (s *Service) limitUserCode(ctx context.Context, clientIP string, lookup func() error) error {
+	now := s.now()
+	a, ok := s.userCodeIP.Take(clientIP, now)
+	if !ok {
+		return errf(protocol.ErrRateLimited, "too many codes that match no computer were entered from your network address; wait a few minutes and try again")
+	}
+	err := lookup()
+	if a.Done(s.now(), fault.CodeOf(err) == protocol.ErrNotFound) {
+		s.log.WarnContext(ctx, "too many unknown device sign-in codes; refusing more from this address for now", "ip", clientIP)
+	}
+	return err
+}
+
+// DeviceAuthInfo describes the sign-in waiting under a user code. Lookups
+// that find nothing are limited per clientIP (Config.UserCodeFailuresPerIP).
+func (s *Service) DeviceAuthInfo(ctx context.Context, userCode, clientIP string) (Info, error) {
+	var d deviceAuth
+	err := s.limitUserCode(ctx, clientIP, func() (err error) {
+		d, err = s.deviceAuthByUserCode(ctx, func(q string, args ...any) *sql.Row { return s.db.QueryRow(ctx, q, args...) }, userCode, "")
+		return err
+	})
+	if err != nil {
+		return Info{}, err
+	}
+	status := d.status
+	if status != authConsumed && status != authDenied && !s.now().Before(d.expires) {
+		status = authExpired
+	}
+	return Info{UserCode: formatUserCode(d.userCode), Facts: d.facts, Requested: d.created, Expires: d.expires, Status: status}, nil
+}
+
+// ApproveDeviceAuth lets the computer waiting under userCode activate with
+// the account's license. It fails, changing nothing, if the account could not
+// activate the computer now, so the person sees why in the browser. Codes
+// that match nothing count against clientIP as in DeviceAuthInfo.
+func (s *Service) ApproveDeviceAuth(ctx context.Context, userCode, accountID, clientIP string) error {
+	return s.limitUserCode(ctx, clientIP, func() error { return s.decideDeviceAuth(ctx, userCode, accountID, authApproved) })
+}
+
+// DenyDeviceAuth refuses the sign-in waiting under userCode. Codes that match
+// nothing count against clientIP as in DeviceAuthInfo.
+func (s *Service) DenyDeviceAuth(ctx context.Context, userCode, accountID, clientIP string) error {
+	return s.limitUserCode(ctx, clientIP, func() error { return s.decideDeviceAuth(ctx, userCode, accountID, authDenied) })
+}
+
+func (s *Service) decideDeviceAuth(ctx context.Context, userCode, accountID, status string) error {
+	if err := check.Secret("account id", accountID); err != nil {
+		return err
+	}
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		d, err := s.deviceAuthByUserCode(ctx, func(q string, args ...any) *sql.Row { return tx.QueryRow(ctx, q, args...) }, userCode, lockRow(tx))
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		if !now.Before(d.expires) {
+			return errf(protocol.ErrExpiredToken, "the code %s has expired; start the sign-in again on the computer", formatUserCode(d.userCode))
+		}
+		if d.status != authPending {
+			return invalid("the sign-in with code %s was already %s", formatUserCode(d.userCode), d.status)
+		}
+		if status == authApproved {
+			lics, held, err := devices.AccountLicenses(ctx, tx, accountID, d.fingerprint)
+			if err != nil {
+				return err
+			}
+			email, err := accounts.EmailOf(ctx, tx, accountID)
+			if err != nil {
+				return err
+			}
+			candidates, err := devices.ChooseLicenses(lics, held, email, s.now())
+			if err != nil {
+				return err
+			}
+			if held == "" && !hasFreeSeat(candidates) {
+				return devices.ErrNoSeats(candidates[0])
+			}
+		}
+		if _, err := tx.Exec(ctx, "UPDATE device_authorizations SET status = ?, account_id = ? WHERE id = ?", status, accountID, d.id); err != nil {
+			return fmt.Errorf("record device authorization decision: %w", err)
+		}
+		detail := map[string]any{"fingerprint": d.fingerprint, "hostname": d.facts.Hostname}
+		action := "device_auth.approve"
+		if status == authDenied {
+			action = "device_auth.deny"
+		}
+		return journal.Record(ctx, tx, journal.Entry{At: now, Actor: "account:" + accountID, Action: action, Target: d.id, Details: detail})
+	})
+}
+
+func hasFreeSeat(lics []licenses.License) bool {
+	for _, l := range lics {
+		if l.SeatsUsed < l.Seats {
+			return true
+		}
+	}
+	return false
+}

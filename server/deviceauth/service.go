@@ -1,0 +1,71 @@
+package deviceauth
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/entitle/entitle/pkg/protocol"
+	"github.com/entitle/entitle/server/devices"
+	"github.com/entitle/entitle/server/internal/fault"
+	"github.com/entitle/entitle/server/internal/ratelimit"
+	"github.com/entitle/entitle/server/store"
+)
+
+// Config configures a Service. Zero fields take the documented defaults.
+type Config struct {
+	DeviceCodeTTL      time.Duration // default 10 min
+	DevicePollInterval time.Duration // default 5 s
+	// UserCodeFailuresPerIP bounds lookups of device sign-in user codes
+	// that match no sign-in, the cost of guessing codes. Default 10 a
+	// minute, burst 10 per IP.
+	UserCodeFailuresPerIP ratelimit.Limit
+	Now                   func() time.Time // default time.Now
+	Logger                *slog.Logger
+}
+
+// Service is the browser sign-in over a store.DB; devices activates the
+// computers it approves.
+type Service struct {
+	db         *store.DB
+	devices    *devices.Service
+	cfg        Config
+	now        func() time.Time
+	log        *slog.Logger
+	userCodeIP *ratelimit.Limiters
+}
+
+// New returns a Service.
+func New(db *store.DB, devs *devices.Service, cfg Config) (*Service, error) {
+	if db == nil || devs == nil {
+		return nil, errors.New("deviceauth: nil database or devices")
+	}
+	if cfg.DeviceCodeTTL <= 0 {
+		cfg.DeviceCodeTTL = 10 * time.Minute
+	}
+	if cfg.DevicePollInterval <= 0 {
+		cfg.DevicePollInterval = 5 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.UserCodeFailuresPerIP = cfg.UserCodeFailuresPerIP.OrDefault(10, 10)
+	return &Service{db: db, devices: devs, cfg: cfg, now: cfg.Now, log: cfg.Logger,
+		userCodeIP: ratelimit.New(cfg.UserCodeFailuresPerIP)}, nil
+}
+
+// Info describes a pending browser sign-in, for the page where a person
+// approves it. Status is pending, approved, denied, consumed or expired.
+type Info struct {
+	UserCode           string
+	Facts              protocol.DeviceFacts
+	Requested, Expires time.Time
+	Status             string
+}
+
+func errf(code, format string, args ...any) *fault.Error { return fault.Errorf(code, format, args...) }
+
+func invalid(format string, args ...any) *fault.Error { return fault.Invalid(format, args...) }

@@ -1,0 +1,233 @@
+package devices
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/entitle/entitle/pkg/licensekey"
+	"github.com/entitle/entitle/pkg/protocol"
+	"github.com/entitle/entitle/server/accounts"
+	"github.com/entitle/entitle/server/internal/check"
+	"github.com/entitle/entitle/server/internal/fault"
+	"github.com/entitle/entitle/server/internal/ids"
+	"github.com/entitle/entitle/server/journal"
+	"github.com/entitle/entitle/server/licenses"
+	"github.com/entitle/entitle/server/store"
+)
+
+// activation is a validated request to put one computer on a license.
+type activation struct {
+	fingerprint, product string
+	facts                protocol.DeviceFacts
+	accountID            string // the activating account, "" for a license key
+	actor, clientIP      string
+	nonce                string // the request's, carried into the lease
+}
+
+// Activate puts a computer on a license, by license key or by the email and
+// password of the account holding the license.
+func (s *Service) Activate(ctx context.Context, req protocol.ActivateRequest, clientIP string) (protocol.ActivateResponse, error) {
+	if err := check.Device(req.Fingerprint, req.Product, req.Device); err != nil {
+		return protocol.ActivateResponse{}, err
+	}
+	if req.Nonce != "" && !protocol.ValidNonce(req.Nonce) {
+		return protocol.ActivateResponse{}, invalid("nonce must be 16 to %d letters, digits, '-' or '_'", protocol.MaxNonce)
+	}
+	a := activation{fingerprint: req.Fingerprint, product: req.Product, facts: req.Device, clientIP: clientIP, nonce: req.Nonce}
+	switch req.Method {
+	case protocol.MethodLicenseKey:
+		key, err := licensekey.Normalize(req.LicenseKey)
+		if err != nil {
+			return protocol.ActivateResponse{}, invalid("%s", err.Error())
+		}
+		a.actor = "ip:" + clientIP
+		var resp protocol.ActivateResponse
+		err = s.db.InTx(ctx, func(tx *store.Tx) error {
+			lic, err := licenses.ByKeyLocked(ctx, tx, key)
+			if errors.Is(err, sql.ErrNoRows) {
+				return errf(protocol.ErrUnknownLicense, "there is no license with the key %s; check the key, or ask whoever gave it to you", licensekey.Format(key))
+			}
+			if err != nil {
+				return fmt.Errorf("look up license: %w", err)
+			}
+			resp, err = s.activateOn(ctx, tx, lic, a)
+			return err
+		})
+		return resp, err
+	case protocol.MethodPassword:
+		acc, err := s.accounts.Login(ctx, req.Email, req.Password, clientIP)
+		if err != nil {
+			return protocol.ActivateResponse{}, err
+		}
+		a.accountID, a.actor = acc.ID, "account:"+acc.ID
+		var resp protocol.ActivateResponse
+		err = s.db.InTx(ctx, func(tx *store.Tx) error {
+			resp, err = s.activateAccount(ctx, tx, a)
+			return err
+		})
+		return resp, err
+	case "":
+		return protocol.ActivateResponse{}, invalid("method is required (%q or %q)", protocol.MethodLicenseKey, protocol.MethodPassword)
+	default:
+		return protocol.ActivateResponse{}, invalid("unknown activation method %q; use %q or %q", check.Truncate(req.Method, 32), protocol.MethodLicenseKey, protocol.MethodPassword)
+	}
+}
+
+// ErrNoSeats is the error of a license with no free seat.
+func ErrNoSeats(l licenses.License) *fault.Error {
+	return errf(protocol.ErrNoSeats, "all %d seats of license %s are in use; deactivate a device first (run `entitle deactivate` on it, or release it from your account page)",
+		l.Seats, licenses.ShortKey(l.Key))
+}
+
+// activateOn activates a on lic, which the caller has locked in tx. If the
+// computer already holds a seat on lic, its device is returned with a new
+// credential instead of taking a second seat.
+func (s *Service) activateOn(ctx context.Context, tx *store.Tx, lic licenses.License, a activation) (protocol.ActivateResponse, error) {
+	now := s.now()
+	if err := licenses.Usable(lic, now); err != nil {
+		return protocol.ActivateResponse{}, err
+	}
+	if !s.activations.Allow(lic.ID, now) {
+		return protocol.ActivateResponse{}, errf(protocol.ErrRateLimited, "license %s has had too many activations in the last minutes; wait a few minutes and try again", licenses.ShortKey(lic.Key))
+	}
+	credential, err := ids.Token(32)
+	if err != nil {
+		return protocol.ActivateResponse{}, err
+	}
+	var accountID any
+	if a.accountID != "" {
+		accountID = a.accountID
+	}
+	resp := protocol.ActivateResponse{Credential: credential, SeatsTotal: lic.Seats, CheckinAfter: s.signing.CheckinAfter()}
+	err = tx.QueryRow(ctx, "SELECT id FROM devices WHERE license_id = ? AND fingerprint = ? AND deactivated_at IS NULL",
+		lic.ID, a.fingerprint).Scan(&resp.DeviceID)
+	switch {
+	case err == nil:
+		resp.Existing = true
+		resp.SeatsUsed = lic.SeatsUsed
+		if _, err := tx.Exec(ctx, `UPDATE devices SET credential_hash = ?, product = ?, hostname = ?, os = ?, arch = ?, agent_version = ?,
+			last_seen_at = ?, account_id = COALESCE(?, account_id) WHERE id = ?`,
+			ids.HashSecret(credential), a.product, a.facts.Hostname, a.facts.OS, a.facts.Arch, a.facts.AgentVersion,
+			store.Millis(now), accountID, resp.DeviceID); err != nil {
+			return protocol.ActivateResponse{}, fmt.Errorf("re-activate device: %w", err)
+		}
+	case errors.Is(err, sql.ErrNoRows):
+		// The guarded increment is what enforces the seat count, on both
+		// dialects, whatever the caller read before.
+		err := tx.WriteRow(ctx, "UPDATE licenses SET seats_used = seats_used + 1 WHERE id = ? AND seats_used < seats RETURNING seats_used",
+			[]any{&resp.SeatsUsed}, lic.ID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return protocol.ActivateResponse{}, ErrNoSeats(lic)
+		}
+		if err != nil {
+			return protocol.ActivateResponse{}, fmt.Errorf("take a seat: %w", err)
+		}
+		if resp.DeviceID, err = ids.New("dev"); err != nil {
+			return protocol.ActivateResponse{}, err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO devices (id, license_id, account_id, fingerprint, product, hostname, os, arch, agent_version,
+			credential_hash, activated_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			resp.DeviceID, lic.ID, accountID, a.fingerprint, a.product, a.facts.Hostname, a.facts.OS, a.facts.Arch, a.facts.AgentVersion,
+			ids.HashSecret(credential), store.Millis(now), store.Millis(now)); err != nil {
+			return protocol.ActivateResponse{}, fmt.Errorf("add device: %w", err)
+		}
+	default:
+		return protocol.ActivateResponse{}, fmt.Errorf("look up device: %w", err)
+	}
+	action := "device.activate"
+	if resp.Existing {
+		action = "device.reactivate"
+	}
+	detail := map[string]any{"license": lic.ID, "fingerprint": a.fingerprint, "hostname": a.facts.Hostname, "seats_used": resp.SeatsUsed}
+	if err := journal.Record(ctx, tx, journal.Entry{At: now, Actor: a.actor, Action: action, Target: resp.DeviceID, IP: a.clientIP, Details: detail}); err != nil {
+		return protocol.ActivateResponse{}, err
+	}
+	ll := leaseLicense(lic)
+	ll.Nonce = a.nonce
+	if resp.Lease, err = s.signing.SignLease(ctx, resp.DeviceID, a.fingerprint, a.product, ll, now); err != nil {
+		return protocol.ActivateResponse{}, err
+	}
+	return resp, nil
+}
+
+// AccountLicenses returns the account's licenses, oldest first, locked in tx,
+// and the license (if any) on which the computer already holds a seat.
+func AccountLicenses(ctx context.Context, tx *store.Tx, accountID, fingerprint string) ([]licenses.License, string, error) {
+	lics, err := licenses.OwnedLocked(ctx, tx, accountID)
+	if err != nil {
+		return nil, "", fmt.Errorf("list account licenses: %w", err)
+	}
+	var held string
+	err = tx.QueryRow(ctx, `SELECT d.license_id FROM devices d JOIN licenses l ON l.id = d.license_id
+		WHERE l.owner_account_id = ? AND d.fingerprint = ? AND d.deactivated_at IS NULL ORDER BY l.created_at, l.id LIMIT 1`,
+		accountID, fingerprint).Scan(&held)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, "", fmt.Errorf("look up device: %w", err)
+	}
+	return lics, held, nil
+}
+
+// ChooseLicenses orders the licenses an account activation may use: the one
+// the computer already holds a seat on, else the usable ones oldest first.
+// With no candidate it returns the error to show.
+func ChooseLicenses(lics []licenses.License, held, email string, now time.Time) ([]licenses.License, error) {
+	for _, l := range lics {
+		if l.ID == held {
+			return []licenses.License{l}, nil
+		}
+	}
+	var candidates []licenses.License
+	var firstErr error
+	for _, l := range lics {
+		if err := licenses.Usable(l, now); err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		candidates = append(candidates, l)
+	}
+	if len(candidates) > 0 {
+		return candidates, nil
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return nil, errf(protocol.ErrNoLicense, "the account %s has no license; buy one, or activate with a license key", email)
+}
+
+// ActivateAccount activates, in tx, a computer approved by a browser sign-in
+// with the license of accountID (as activateAccount).
+func (s *Service) ActivateAccount(ctx context.Context, tx *store.Tx, accountID, fingerprint, product string, facts protocol.DeviceFacts) (protocol.ActivateResponse, error) {
+	return s.activateAccount(ctx, tx, activation{fingerprint: fingerprint, product: product, facts: facts, accountID: accountID, actor: "account:" + accountID})
+}
+
+// activateAccount activates a with the account's license: where the computer
+// already holds a seat, else the oldest usable license with a free seat.
+func (s *Service) activateAccount(ctx context.Context, tx *store.Tx, a activation) (protocol.ActivateResponse, error) {
+	lics, held, err := AccountLicenses(ctx, tx, a.accountID, a.fingerprint)
+	if err != nil {
+		return protocol.ActivateResponse{}, err
+	}
+	email := a.accountID
+	if len(lics) > 0 {
+		email = lics[0].OwnerEmail
+	} else if email, err = accounts.EmailOf(ctx, tx, a.accountID); err != nil {
+		return protocol.ActivateResponse{}, err
+	}
+	candidates, err := ChooseLicenses(lics, held, email, s.now())
+	if err != nil {
+		return protocol.ActivateResponse{}, err
+	}
+	for _, l := range candidates {
+		resp, err := s.activateOn(ctx, tx, l, a)
+		if fault.Is(err, protocol.ErrNoSeats) {
+			continue // nothing was changed; try the next license
+		}
+		return resp, err
+	}
+	return protocol.ActivateResponse{}, ErrNoSeats(candidates[0])
+}

@@ -1,0 +1,346 @@
+// Package devices owns the computers on licenses: activation (the seat
+// claim, by license key or by account password), check-ins that renew their
+// leases, deactivation and release, and the device list of an account.
+package devices
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/entitle/entitle/pkg/licensekey"
+	"github.com/entitle/entitle/pkg/protocol"
+	"github.com/entitle/entitle/server/internal/check"
+	"github.com/entitle/entitle/server/internal/column"
+	"github.com/entitle/entitle/server/internal/fault"
+	"github.com/entitle/entitle/server/internal/ids"
+	"github.com/entitle/entitle/server/journal"
+	"github.com/entitle/entitle/server/licenses"
+	"github.com/entitle/entitle/server/signing"
+	"github.com/entitle/entitle/server/store"
+)
+
+func errBadCredential() *fault.Error {
+	return errf(protocol.ErrInvalidCredentials, "this computer's activation is not recognized; activate it again")
+}
+
+// checkinRow is what the slow path of a check-in reads: the device and its
+// license, in one indexed lookup by credential hash.
+type checkinRow struct {
+	deviceID, fingerprint, product string
+	facts                          protocol.DeviceFacts
+	deactivated                    sql.NullInt64
+	lic                            licenses.License
+}
+
+const checkinQuery = `SELECT d.id, d.fingerprint, d.product, d.hostname, d.os, d.arch, d.agent_version, d.deactivated_at,
+	` + licenses.Cols + licenses.From + ` JOIN devices d ON d.license_id = l.id WHERE d.credential_hash = ?`
+
+// The check-in as one statement: it records the check-in only for an active
+// device with this credential and fingerprint on a usable license (the
+// conditions of usable, in SQL), and returns what the lease needs. A fact the
+// agent left empty keeps its stored value, as mergeFacts does. Both take the
+// same arguments: now, hostname, os, arch, agent version, profiles (NULL
+// keeps the stored ones), credential hash, fingerprint, then now twice and
+// false (not suspended) for the license conditions.
+//
+// SQLite's RETURNING may only name the updated table, so the license comes
+// from correlated subqueries (primary-key lookups); PostgreSQL joins it with
+// UPDATE ... FROM, which does not lock the license row.
+const (
+	checkinUpdateSQLite = `UPDATE devices SET last_seen_at = ?,
+	hostname = COALESCE(NULLIF(?, ''), hostname), os = COALESCE(NULLIF(?, ''), os),
+	arch = COALESCE(NULLIF(?, ''), arch), agent_version = COALESCE(NULLIF(?, ''), agent_version),
+	profiles = COALESCE(?, profiles)
+	WHERE credential_hash = ? AND fingerprint = ? AND deactivated_at IS NULL
+	AND EXISTS (SELECT 1 FROM licenses l WHERE l.id = devices.license_id
+		AND l.term_start <= ? AND (l.term_end IS NULL OR l.term_end > ?) AND l.suspended = ?)
+	RETURNING id, product, license_id,
+	(SELECT l.plan FROM licenses l WHERE l.id = devices.license_id),
+	(SELECT l.features FROM licenses l WHERE l.id = devices.license_id),
+	(SELECT l.max_profiles FROM licenses l WHERE l.id = devices.license_id),
+	(SELECT l.term_end FROM licenses l WHERE l.id = devices.license_id),
+	(SELECT l.subscription FROM licenses l WHERE l.id = devices.license_id),
+	(SELECT l.management_mode FROM licenses l WHERE l.id = devices.license_id),
+	(SELECT a.email FROM licenses l JOIN accounts a ON a.id = l.owner_account_id WHERE l.id = devices.license_id)`
+
+	checkinUpdatePostgres = `UPDATE devices d SET last_seen_at = ?,
+	hostname = COALESCE(NULLIF(?, ''), d.hostname), os = COALESCE(NULLIF(?, ''), d.os),
+	arch = COALESCE(NULLIF(?, ''), d.arch), agent_version = COALESCE(NULLIF(?, ''), d.agent_version),
+	profiles = COALESCE(?, d.profiles)
+	FROM licenses l JOIN accounts a ON a.id = l.owner_account_id
+	WHERE d.credential_hash = ? AND d.fingerprint = ? AND d.deactivated_at IS NULL AND l.id = d.license_id
+	AND l.term_start <= ? AND (l.term_end IS NULL OR l.term_end > ?) AND l.suspended = ?
+	RETURNING d.id, d.product, l.id, l.plan, l.features, l.max_profiles, l.term_end, l.subscription, l.management_mode, a.email`
+)
+
+// Checkin renews a device's lease and records what it reports. It is the hot
+// path: one statement that updates and returns the device and its license,
+// no password hashing. Only a refusal (unknown credential, deactivated device,
+// other fingerprint, unusable license) costs a second lookup, to tell which.
+func (s *Service) Checkin(ctx context.Context, credential string, req protocol.CheckinRequest) (protocol.CheckinResponse, error) {
+	if check.Secret("credential", credential) != nil {
+		return protocol.CheckinResponse{}, errBadCredential()
+	}
+	if err := check.Fingerprint(req.Fingerprint); err != nil {
+		return protocol.CheckinResponse{}, err
+	}
+	if err := check.Facts(req.Device); err != nil {
+		return protocol.CheckinResponse{}, err
+	}
+	if err := check.Profiles(req.Profiles); err != nil {
+		return protocol.CheckinResponse{}, err
+	}
+	now := s.now()
+	var profiles any
+	if req.Profiles != nil {
+		profiles = column.JSON(req.Profiles)
+	}
+	query := checkinUpdateSQLite
+	if s.db.Dialect() == store.Postgres {
+		query = checkinUpdatePostgres
+	}
+	var (
+		deviceID, product, features string
+		l                           signing.License
+		termEnd                     sql.NullInt64
+	)
+	ms := store.Millis(now)
+	err := s.db.WriteRowCached(ctx, query, []any{&deviceID, &product, &l.ID, &l.Plan, &features, &l.MaxProfiles, &termEnd, &l.Subscription, &l.Mgmt, &l.OwnerEmail},
+		ms, req.Device.Hostname, req.Device.OS, req.Device.Arch, req.Device.AgentVersion, profiles,
+		ids.HashSecret(credential), req.Fingerprint, ms, ms, false)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s.checkinSlow(ctx, credential, req, now, profiles)
+	}
+	if err != nil {
+		return protocol.CheckinResponse{}, fmt.Errorf("record check-in: %w", err)
+	}
+	if err := json.Unmarshal([]byte(features), &l.Features); err != nil {
+		return protocol.CheckinResponse{}, fmt.Errorf("license %s: features: %w", l.ID, err)
+	}
+	if termEnd.Valid {
+		l.TermEnd = store.FromMillis(termEnd.Int64)
+	}
+	return s.checkinResponse(ctx, deviceID, req.Fingerprint, product, l, now)
+}
+
+// checkinSlow is the check-in of a device the single statement did not
+// update: it looks the device up to give the right refusal. Should the lookup
+// find nothing to refuse (the device or license changed in between), it
+// records the check-in as the single statement would have.
+func (s *Service) checkinSlow(ctx context.Context, credential string, req protocol.CheckinRequest, now time.Time, profiles any) (protocol.CheckinResponse, error) {
+	row, err := s.checkinLookup(ctx, credential)
+	if err != nil {
+		return protocol.CheckinResponse{}, err
+	}
+	if row.deactivated.Valid {
+		return protocol.CheckinResponse{}, errRevoked(row.deactivated.Int64)
+	}
+	if row.fingerprint != req.Fingerprint {
+		return protocol.CheckinResponse{}, errBadCredential()
+	}
+	if err := licenses.Usable(row.lic, now); err != nil {
+		return protocol.CheckinResponse{}, err
+	}
+	facts := mergeFacts(row.facts, req.Device)
+	n, err := s.db.Exec(ctx, `UPDATE devices SET last_seen_at = ?, hostname = ?, os = ?, arch = ?, agent_version = ?,
+		profiles = COALESCE(?, profiles) WHERE id = ? AND deactivated_at IS NULL`,
+		store.Millis(now), facts.Hostname, facts.OS, facts.Arch, facts.AgentVersion, profiles, row.deviceID)
+	if err != nil {
+		return protocol.CheckinResponse{}, fmt.Errorf("record check-in: %w", err)
+	}
+	if affected, err := n.RowsAffected(); err != nil {
+		return protocol.CheckinResponse{}, fmt.Errorf("record check-in: %w", err)
+	} else if affected == 0 {
+		// Deactivated between the read and the update.
+		return protocol.CheckinResponse{}, errRevoked(store.Millis(now))
+	}
+	s.log.DebugContext(ctx, "check-in recorded on the slow path: the device or its license changed during the check-in", "device", row.deviceID)
+	return s.checkinResponse(ctx, row.deviceID, row.fingerprint, row.product, leaseLicense(row.lic), now)
+}
+
+func (s *Service) checkinResponse(ctx context.Context, deviceID, fingerprint, product string, l signing.License, now time.Time) (protocol.CheckinResponse, error) {
+	tok, err := s.signing.SignLease(ctx, deviceID, fingerprint, product, l, now)
+	if err != nil {
+		return protocol.CheckinResponse{}, err
+	}
+	return protocol.CheckinResponse{Lease: tok, Commands: []protocol.Command{}, CheckinAfter: s.signing.CheckinAfter()}, nil
+}
+
+func (s *Service) checkinLookup(ctx context.Context, credential string) (checkinRow, error) {
+	var r checkinRow
+	var (
+		features                string
+		termStart, created      int64
+		termEnd                 sql.NullInt64
+		subscription, suspended bool
+	)
+	l := &r.lic
+	err := s.db.QueryRowCached(ctx, checkinQuery, []any{
+		&r.deviceID, &r.fingerprint, &r.product, &r.facts.Hostname, &r.facts.OS, &r.facts.Arch, &r.facts.AgentVersion, &r.deactivated,
+		&l.ID, &l.Key, &l.OwnerAccountID, &l.OwnerEmail, &l.Plan.Name, &features, &l.Plan.MaxProfiles,
+		&l.Seats, &l.SeatsUsed, &termStart, &termEnd, &subscription, &suspended, &l.ManagementMode, &created}, ids.HashSecret(credential))
+	if errors.Is(err, sql.ErrNoRows) {
+		return checkinRow{}, errBadCredential()
+	}
+	if err != nil {
+		return checkinRow{}, fmt.Errorf("look up device: %w", err)
+	}
+	if err := json.Unmarshal([]byte(features), &l.Plan.Features); err != nil {
+		return checkinRow{}, fmt.Errorf("license %s: features: %w", l.ID, err)
+	}
+	l.Key = licensekey.Format(l.Key)
+	l.TermStart = store.FromMillis(termStart)
+	if termEnd.Valid {
+		l.TermEnd = store.FromMillis(termEnd.Int64)
+	}
+	l.Subscription, l.Suspended = subscription, suspended
+	l.Created = store.FromMillis(created)
+	return r, nil
+}
+
+// mergeFacts keeps stored facts the agent did not report.
+func mergeFacts(old, reported protocol.DeviceFacts) protocol.DeviceFacts {
+	pick := func(o, n string) string {
+		if n == "" {
+			return o
+		}
+		return n
+	}
+	return protocol.DeviceFacts{
+		Hostname:     pick(old.Hostname, reported.Hostname),
+		OS:           pick(old.OS, reported.OS),
+		Arch:         pick(old.Arch, reported.Arch),
+		AgentVersion: pick(old.AgentVersion, reported.AgentVersion),
+	}
+}
+
+func errRevoked(atMillis int64) *fault.Error {
+	return errf(protocol.ErrDeviceRevoked, "this computer was deactivated on %s; activate it again",
+		store.FromMillis(atMillis).Format("2 January 2006 15:04 MST"))
+}
+
+// DeactivateSelf is a computer giving up its seat. Deactivating an already
+// deactivated device succeeds without changing anything. A computer on a
+// license managed remotely may not deactivate itself: only the license owner
+// can release it (ReleaseDevice).
+func (s *Service) DeactivateSelf(ctx context.Context, credential string) error {
+	if check.Secret("credential", credential) != nil {
+		return errBadCredential()
+	}
+	var deviceID string
+	err := s.db.QueryRow(ctx, "SELECT id FROM devices WHERE credential_hash = ?", ids.HashSecret(credential)).Scan(&deviceID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errBadCredential()
+	}
+	if err != nil {
+		return fmt.Errorf("look up device: %w", err)
+	}
+	return s.deactivate(ctx, deviceID, "device:"+deviceID, actionSelfDeactivate)
+}
+
+// ReleaseDevice is an account owner freeing the seat of any device on their
+// licenses, such as a lost computer. Releasing twice is harmless.
+func (s *Service) ReleaseDevice(ctx context.Context, accountID, deviceID string) error {
+	if err := check.Secret("account id", accountID); err != nil {
+		return err
+	}
+	if err := check.Secret("device id", deviceID); err != nil {
+		return err
+	}
+	var owner string
+	err := s.db.QueryRow(ctx, "SELECT l.owner_account_id FROM devices d JOIN licenses l ON l.id = d.license_id WHERE d.id = ?", deviceID).Scan(&owner)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != accountID) {
+		// Someone else's device is reported as missing, not as forbidden,
+		// so device ids cannot be probed.
+		return errf(protocol.ErrNotFound, "there is no device %s on your licenses", check.Truncate(deviceID, 64))
+	}
+	if err != nil {
+		return fmt.Errorf("look up device: %w", err)
+	}
+	return s.deactivate(ctx, deviceID, "account:"+accountID, "device.release")
+}
+
+// deactivate frees a device's seat. The license row is locked first, the
+// order activations use, so the two cannot deadlock on PostgreSQL; the
+// guarded update makes a second deactivation a no-op. The device itself
+// (action device.deactivate) may not free the seat of an active device on a
+// license managed remotely; the check reads the locked license, so it holds
+// even if the mode changes concurrently.
+func (s *Service) deactivate(ctx context.Context, deviceID, actor, action string) error {
+	now := s.now()
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		var (
+			licenseID, mgmt, owner string
+			deactivated            sql.NullInt64
+		)
+		err := tx.QueryRow(ctx, `SELECT l.id, l.management_mode, a.email, d.deactivated_at FROM licenses l
+			JOIN devices d ON d.license_id = l.id JOIN accounts a ON a.id = l.owner_account_id WHERE d.id = ?`+licenses.Lock(tx),
+			deviceID).Scan(&licenseID, &mgmt, &owner, &deactivated)
+		if err != nil {
+			return fmt.Errorf("look up device license: %w", err)
+		}
+		if action == actionSelfDeactivate && mgmt == licenses.ManagedRemote && !deactivated.Valid {
+			return errf(protocol.ErrManagedRemotely,
+				"this computer is managed remotely by %s and cannot deactivate itself; ask your administrator to release it", owner)
+		}
+		n, err := tx.ExecAffected(ctx, "UPDATE devices SET deactivated_at = ? WHERE id = ? AND deactivated_at IS NULL", store.Millis(now), deviceID)
+		if err != nil {
+			return fmt.Errorf("deactivate device: %w", err)
+		}
+		if n == 0 {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, "UPDATE licenses SET seats_used = seats_used - 1 WHERE id = ? AND seats_used > 0", licenseID); err != nil {
+			return fmt.Errorf("free seat: %w", err)
+		}
+		return journal.Record(ctx, tx, journal.Entry{At: now, Actor: actor, Action: action, Target: deviceID, Details: map[string]any{"license": licenseID}})
+	})
+}
+
+// actionSelfDeactivate is the audit action of a device deactivating itself.
+const actionSelfDeactivate = "device.deactivate"
+
+// ListDevices lists the devices on an account's licenses, active ones first,
+// newest first; at most 1000.
+func (s *Service) ListDevices(ctx context.Context, accountID string) ([]Device, error) {
+	rows, err := s.db.Query(ctx, `SELECT d.id, d.license_id, l.license_key, d.fingerprint, d.hostname, d.os, d.arch, d.agent_version,
+		d.activated_at, d.last_seen_at, d.deactivated_at, d.profiles
+		FROM devices d JOIN licenses l ON l.id = d.license_id WHERE l.owner_account_id = ?
+		ORDER BY CASE WHEN d.deactivated_at IS NULL THEN 0 ELSE 1 END, d.activated_at DESC, d.id LIMIT 1000`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	defer rows.Close()
+	out := []Device{}
+	for rows.Next() {
+		var (
+			d                   Device
+			activated, lastSeen int64
+			deactivated         sql.NullInt64
+			profiles            sql.NullString
+		)
+		if err := rows.Scan(&d.ID, &d.LicenseID, &d.LicenseKey, &d.Fingerprint, &d.Facts.Hostname, &d.Facts.OS, &d.Facts.Arch,
+			&d.Facts.AgentVersion, &activated, &lastSeen, &deactivated, &profiles); err != nil {
+			return nil, fmt.Errorf("list devices: %w", err)
+		}
+		d.LicenseKey = licensekey.Format(d.LicenseKey)
+		d.ActivatedAt, d.LastSeen = store.FromMillis(activated), store.FromMillis(lastSeen)
+		d.Active = !deactivated.Valid
+		if profiles.Valid && strings.TrimSpace(profiles.String) != "" {
+			var p protocol.ProfileSummary
+			if err := json.Unmarshal([]byte(profiles.String), &p); err == nil {
+				d.Profiles = &p
+			}
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	return out, nil
+}

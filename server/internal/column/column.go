@@ -1,0 +1,28 @@
+// Package column encodes Go values for the store's columns.
+package column
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/entitle/entitle/server/store"
+)
+
+// JSON encodes plain values (features, facts, profiles, audit details),
+// which cannot fail to encode; "{}" keeps the column valid JSON if that ever
+// changes.
+func JSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "{}"
+	}
+	return string(b)
+}
+
+// NullMillis is t in store milliseconds, or NULL for the zero time.
+func NullMillis(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return store.Millis(t)
+}
