@@ -19,10 +19,10 @@ import (
 	"time"
 
 	"github.com/entitle/entitle/pkg/protocol"
-	"github.com/entitle/entitle/server/httpapi"
-	"github.com/entitle/entitle/server/httpapi/apitest"
 	"github.com/entitle/entitle/server/accounts"
 	"github.com/entitle/entitle/server/app"
+	"github.com/entitle/entitle/server/httpapi"
+	"github.com/entitle/entitle/server/httpapi/apitest"
 	"github.com/entitle/entitle/server/internal/ratelimit"
 	"github.com/entitle/entitle/server/licenses"
 	"github.com/entitle/entitle/server/store"
