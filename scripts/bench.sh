@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `make bench`: every performance target of the project, measured and printed.
-# Speed targets live here, never in timed tests. SHORT=1 for a quick pass.
+# `make bench`: every performance target of the project, measured and printed,
+# then one summary table with the ratios. Speed targets live here, never in
+# timed tests. SHORT=1 for a quick pass; WALRUN sets the length of the long
+# check-in run (default 100000x check-ins, 20000x with SHORT=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${ENTITLE_TEST_POSTGRES_URL:-}" ]; then
@@ -8,22 +10,67 @@ if [ -z "${ENTITLE_TEST_POSTGRES_URL:-}" ]; then
   export ENTITLE_TEST_POSTGRES_URL
 fi
 benchtime=${BENCHTIME:-5s}
-[ -n "${SHORT:-}" ] && benchtime=1s
+walrun=${WALRUN:-100000x}
+if [ -n "${SHORT:-}" ]; then benchtime=1s; walrun=${WALRUN:-20000x}; fi
 
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
 section() { printf '\n== %s ==\n' "$*"; }
+# bench FILE ARGS...: go test -bench, results kept in $out/FILE and printed.
+bench() {
+  local f=$1; shift
+  go test -run '^$' "$@" | grep -E '^Benchmark|^ok|FAIL' | tee "$out/$f"
+}
+# metric FILE NAME UNIT: the value reported in UNIT by benchmark NAME.
+metric() {
+  awk -v name="$2" -v unit="$3" '
+    { n = $1; sub(/-[0-9]+$/, "", n) }
+    n == name { for (i = 2; i <= NF; i++) if ($i == unit) v = $(i - 1) }
+    END { print (v == "" ? "n/a" : v) }' "$out/$1"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 
-section "Licensing server over loopback HTTP (target: >= 2,000 check-ins/s on each database)"
-go test -run '^$' -bench 'BenchmarkHTTP(Checkin|Activate)' -benchtime "$benchtime" ./server/e2e/ | grep -E '^Benchmark|ok|FAIL'
+section "Licensing server over loopback HTTP, real binary (target: >= 2,000 check-ins/s on each database)"
+bench http.txt -bench 'BenchmarkHTTP(Checkin|Activate)' -benchtime "$benchtime" ./server/e2e/
 
 section "Licensing service in process (no HTTP)"
 go test -run '^$' -bench 'Benchmark(Checkin|Activate)' -benchtime "$benchtime" ./server/devices/ | grep -E '^Benchmark|ok|FAIL'
 
 section "Lease signing and verification"
-go test -run '^$' -bench . -benchtime "$benchtime" ./pkg/lease/ | grep -E '^Benchmark|ok|FAIL'
+bench lease.txt -bench . -benchtime "$benchtime" ./pkg/lease/
 
 section "Agent local API (target: >= 0.9 x bare net/http at 64 connections, median < 100 us on one connection)"
-go test -run '^$' -bench BenchmarkEntitlement -benchtime "$benchtime" ./agent/localapi/ | grep -E '^Benchmark|ok|FAIL'
-scripts/bench-agent.sh
+bench agent-go.txt -bench BenchmarkEntitlement -benchtime "$benchtime" ./agent/localapi/
+scripts/bench-agent.sh | tee "$out/agent.txt"
 
 section "Signature profiles (targets: full scan of 10,000 < 1 s; file written -> visible < 250 ms)"
-go test -run '^$' -bench 'Benchmark(FullScan10k|WriteToVisible)' -benchtime 3x ./agent/profiles/ | grep -E '^Benchmark|ok|FAIL'
+bench profiles.txt -bench 'Benchmark(FullScan10k|WriteToVisible)' -benchtime 3x ./agent/profiles/
+
+result() { sed -n 's/^RESULT .*'"$1"'=\([^ ]*\).*$/\1/p' "$out/agent.txt"; }
+agent_ratio=$(result agent_ratio)
+agent_cpu=$(result agent_cpu_ratio)
+agent_hdr=$(result agent_cpu_ratio_same_headers)
+wal_max=$(metric wal.txt BenchmarkCheckinWAL wal-MiB-max)
+wal_n=$(awk '/^BenchmarkCheckinWAL/ {print $2}' "$out/wal.txt")
+svc_1k=$(metric wal.txt BenchmarkCheckinWAL checkins/s)
+floor=$(metric floor.txt BenchmarkLoopbackCheckin/floor checkins/s)
+loop=$(metric floor.txt BenchmarkLoopbackCheckin/checkin checkins/s)
+http_sq=$(metric http.txt BenchmarkHTTPCheckin/sqlite checkins/s)
+http_pg=$(metric http.txt BenchmarkHTTPCheckin/postgres checkins/s)
+act_sq=$(metric http.txt BenchmarkHTTPActivate/sqlite activations/s)
+act_pg=$(metric http.txt BenchmarkHTTPActivate/postgres activations/s)
+
+section "Summary"
+row() { printf '%-62s %14s %8s  %s\n' "$@"; }
+row "measure" "value" "ratio" "target"
+row "agent GET /v1/entitlement vs bare net/http, req/s (wrk -c64)" "median" "$agent_ratio" ">= 0.90"
+row "agent GET /v1/entitlement vs bare net/http, CPU per request" "median" "$agent_cpu" ">= 0.90"
+row "  same, bare net/http sending the agent's headers, CPU" "median" "$agent_hdr" ""
+row "SQLite -wal file, largest during ${wal_n:-?} check-ins (MiB)" "$wal_max" "" "<= 16 (bound), < 64 (issue 15)"
+row "check-in in process, SQLite, 1k devices (/s)" "$svc_1k" "" ""
+row "check-in over loopback, in-process server, SQLite (/s)" "$loop" "$(ratio "$loop" "$floor")" ">= 0.80 of the floor"
+row "  bare single-statement floor, same file (/s)" "$floor" "1.00" ""
+row "check-in over loopback, real binary, SQLite (/s)" "$http_sq" "" ">= 2,000"
+row "check-in over loopback, real binary, PostgreSQL (/s)" "$http_pg" "" ">= 2,000"
+row "activation over loopback, real binary, SQLite (/s)" "$act_sq" "" ""
+row "activation over loopback, real binary, PostgreSQL (/s)" "$act_pg" "" ""

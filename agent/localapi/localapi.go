@@ -6,6 +6,8 @@
 // Host check (DNS rebinding), the browser check (Origin, Referer, Sec-Fetch-*),
 // the content-type check for mutating methods, then echo's router; token
 // endpoints also need the API token, with failures rate-limited per address.
+// The one hot route, GET /v1/entitlement, is answered under the same checks
+// without going through echo's router (serveHot).
 package localapi
 
 import (
@@ -139,7 +141,7 @@ func New(o Options) (*Server, error) {
 		stop:    make(chan struct{}),
 	}
 	s.echo = s.routes()
-	s.handler = s.guard(s.echo)
+	s.handler = s.guard(http.HandlerFunc(s.serveHot))
 	return s, nil
 }
 

@@ -117,8 +117,8 @@ func (s *Service) activateOn(ctx context.Context, tx *store.Tx, lic licenses.Lic
 	case errors.Is(err, sql.ErrNoRows):
 		// The guarded increment is what enforces the seat count, on both
 		// dialects, whatever the caller read before.
-		err := tx.QueryRow(ctx, "UPDATE licenses SET seats_used = seats_used + 1 WHERE id = ? AND seats_used < seats RETURNING seats_used",
-			lic.ID).Scan(&resp.SeatsUsed)
+		err := tx.WriteRow(ctx, "UPDATE licenses SET seats_used = seats_used + 1 WHERE id = ? AND seats_used < seats RETURNING seats_used",
+			[]any{&resp.SeatsUsed}, lic.ID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return protocol.ActivateResponse{}, ErrNoSeats(lic)
 		}

@@ -132,7 +132,9 @@ func New(d Domains, cfg Config) (*Server, error) {
 	h = httpmw.SecurityHeaders(u.Scheme == "https", h)
 	h = httpmw.Recover(s.logger, h)
 	h = s.metrics.Middleware(h)
-	h = httpmw.AccessLog(s.logger, h)
+	// Check-ins are the hot path: logged at debug, one in 1,000 at info,
+	// errors and slow ones always (docs/operations.md, "Logs").
+	h = httpmw.AccessLogWith(s.logger, httpmw.LogPolicy{Quiet: []string{"POST " + protocol.PathCheckin}, SampleEvery: 1000}, h)
 	h = httpmw.Identify(cfg.TrustedProxies, h)
 	s.handler = h
 	return s, nil

@@ -59,6 +59,9 @@ type DB struct {
 	// database time otherwise).
 	stmtMu sync.Mutex
 	stmts  map[stmtKey]*sql.Stmt
+
+	path string        // SQLite file
+	ckpt *checkpointer // SQLite: periodic checkpoint, stopped by Close
 }
 
 type stmtKey struct {
@@ -100,24 +103,24 @@ func parseDSN(dsn string) (target, error) {
 	return target{dialect: SQLite, conn: path}, nil
 }
 
-// sqliteDSN builds the modernc.org/sqlite connection string. synchronous=NORMAL
-// in WAL mode keeps every commit atomic and crash-safe for the process; only
-// an OS crash or power loss can lose the last commits, which is the trade the
-// check-in throughput needs.
-func sqliteDSN(path string, readOnly bool) string {
-	q := "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
-	if readOnly {
-		q += "&_pragma=query_only(1)"
-	} else {
-		q += "&_txlock=immediate"
-	}
-	return path + q
-}
-
 // Open opens the database named by dsn (a postgres:// or postgresql:// URL, or
 // a SQLite path, optionally prefixed "sqlite:") and migrates it to the
 // current schema.
 func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
+	return OpenWith(ctx, dsn, Options{Logger: logger})
+}
+
+// Options tune Open. The zero value takes the defaults.
+type Options struct {
+	Logger *slog.Logger
+	// CheckpointInterval is how often SQLite's log is checkpointed
+	// (default DefaultCheckpointInterval).
+	CheckpointInterval time.Duration
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, dsn string, o Options) (*DB, error) {
+	logger := o.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -140,7 +143,8 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
 		pool.SetConnMaxIdleTime(5 * time.Minute)
 		db.read, db.write = pool, pool
 	case SQLite:
-		w, err := sql.Open("sqlite", sqliteDSN(t.conn, false))
+		db.path = t.conn
+		w, err := sql.Open("sqlite", sqliteDSN(t.conn, "write"))
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", t.conn, err)
 		}
@@ -148,7 +152,7 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
 		w.SetMaxIdleConns(1)
 		w.SetConnMaxLifetime(0)
 		w.SetConnMaxIdleTime(0)
-		r, err := sql.Open("sqlite", sqliteDSN(t.conn, true))
+		r, err := sql.Open("sqlite", sqliteDSN(t.conn, "read"))
 		if err != nil {
 			w.Close()
 			return nil, fmt.Errorf("open sqlite %s: %w", t.conn, err)
@@ -165,6 +169,12 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
 	if err := db.read.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", t.dialect, err)
+	}
+	if t.dialect == SQLite {
+		if db.ckpt, err = startCheckpointer(db, t.conn, o.CheckpointInterval); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	logger.Info("database open", "dialect", string(t.dialect))
 	return db, nil
@@ -204,7 +214,10 @@ func migrate(ctx context.Context, t target, logger *slog.Logger) error {
 				return fmt.Errorf("sqlite database folder: %w", err)
 			}
 		}
-		driver, conn, dialect = "sqlite", sqliteDSN(t.conn, false), goose.DialectSQLite3
+		if err := prepareSQLiteFile(t.conn); err != nil {
+			return err
+		}
+		driver, conn, dialect = "sqlite", sqliteDSN(t.conn, "write"), goose.DialectSQLite3
 	}
 	db, err := sql.Open(driver, conn)
 	if err != nil {
@@ -270,15 +283,32 @@ func (db *DB) QueryRowCached(ctx context.Context, query string, dest []any, args
 
 // WriteRowCached runs one write statement that returns a row (such as an
 // UPDATE ... RETURNING) through a cached prepared statement on the write
-// pool, outside a transaction (autocommit), and scans the row into dest. It
-// returns sql.ErrNoRows when the statement matched no row. query must be a
-// constant: the cache is keyed by its text.
+// pool, outside a transaction (autocommit), scans the first row into dest
+// and runs the statement to completion (see scanOne). It returns
+// sql.ErrNoRows when the statement matched no row. query must be a constant:
+// the cache is keyed by its text.
 func (db *DB) WriteRowCached(ctx context.Context, query string, dest []any, args ...any) error {
 	st, err := db.stmt(ctx, true, query)
 	if err != nil {
 		return err
 	}
-	return st.QueryRowContext(ctx, args...).Scan(dest...)
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	return scanOne(rows, dest)
+}
+
+// WriteRow runs one write statement that returns a row (INSERT, UPDATE or
+// DELETE ... RETURNING) outside a transaction, scans its first row into
+// dest and runs it to completion. It returns sql.ErrNoRows when the
+// statement returned no row. Never read such a statement with QueryRow.
+func (db *DB) WriteRow(ctx context.Context, query string, dest []any, args ...any) error {
+	rows, err := db.write.QueryContext(ctx, db.Rebind(query), args...)
+	if err != nil {
+		return err
+	}
+	return scanOne(rows, dest)
 }
 
 // ExecCached is Exec through a cached prepared statement. query must be a
@@ -294,6 +324,9 @@ func (db *DB) ExecCached(ctx context.Context, query string, args ...any) (sql.Re
 // Close closes the database.
 func (db *DB) Close() error {
 	var errs []error
+	if db.ckpt != nil {
+		errs = append(errs, db.ckpt.close())
+	}
 	db.stmtMu.Lock()
 	for k, st := range db.stmts {
 		errs = append(errs, st.Close())
@@ -364,9 +397,22 @@ type Tx struct {
 	db *DB
 }
 
-// QueryRow runs a query in the transaction.
+// QueryRow runs a query in the transaction. A statement with RETURNING goes
+// through WriteRow instead (TestNoQueryRowOnReturning holds the code to it).
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	return tx.tx.QueryRowContext(ctx, tx.db.Rebind(query), args...)
+}
+
+// WriteRow runs a write statement that returns a row (INSERT, UPDATE or
+// DELETE ... RETURNING) in the transaction, scans its first row into dest
+// and runs it to completion. It returns sql.ErrNoRows when the statement
+// returned no row.
+func (tx *Tx) WriteRow(ctx context.Context, query string, dest []any, args ...any) error {
+	rows, err := tx.tx.QueryContext(ctx, tx.db.Rebind(query), args...)
+	if err != nil {
+		return err
+	}
+	return scanOne(rows, dest)
 }
 
 // Query runs a query in the transaction.

@@ -211,27 +211,6 @@ func wrapStatus(w http.ResponseWriter) *StatusWriter {
 	return &StatusWriter{ResponseWriter: w}
 }
 
-// AccessLog logs one line per request. It logs the path but never the query,
-// body or headers: they can carry user codes, passwords and credentials.
-func AccessLog(logger *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := wrapStatus(w)
-		start := time.Now()
-		next.ServeHTTP(sw, r)
-		in := FromContext(r.Context())
-		logger.LogAttrs(r.Context(), slog.LevelInfo, "http request",
-			slog.String("request_id", in.ID),
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.String("route", in.Route),
-			slog.Int("status", sw.code()),
-			slog.Int64("bytes", sw.Bytes),
-			slog.Duration("duration", time.Since(start)),
-			slog.String("client_ip", ClientIP(r.Context())),
-		)
-	})
-}
-
 // Recover turns a panic into a 500 so one bad request never takes the server
 // down. http.ErrAbortHandler is re-raised: it is net/http's own way to abort.
 func Recover(logger *slog.Logger, next http.Handler) http.Handler {

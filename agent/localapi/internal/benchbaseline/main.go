@@ -31,6 +31,8 @@ func run() error {
 	listen := flag.String("listen", "127.0.0.1:0", "loopback address")
 	size := flag.Int("size", 700, "body size in bytes (16 to 1 MiB)")
 	addrFile := flag.String("addr-file", "", "file receiving the bound address")
+	var extra headerFlags
+	flag.Var(&extra, "header", `extra response header "Name: value" (repeatable), to answer with the same headers as the agent`)
 	flag.Parse()
 	if *size < 16 || *size > 1<<20 {
 		return fmt.Errorf("size %d out of range", *size)
@@ -50,6 +52,9 @@ func run() error {
 		}
 	}
 	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		for _, h := range extra {
+			w.Header()[h[0]] = h[1:]
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", length)
 		_, _ = w.Write(body)
@@ -69,5 +74,19 @@ func run() error {
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	return nil
+}
+
+// headerFlags collects --header values as {canonical name, value}.
+type headerFlags [][]string
+
+func (h *headerFlags) String() string { return fmt.Sprint(*h) }
+
+func (h *headerFlags) Set(v string) error {
+	name, val, ok := strings.Cut(v, ":")
+	if !ok || strings.TrimSpace(name) == "" {
+		return fmt.Errorf("header %q: want \"Name: value\"", v)
+	}
+	*h = append(*h, []string{http.CanonicalHeaderKey(strings.TrimSpace(name)), strings.TrimSpace(val)})
 	return nil
 }
