@@ -160,8 +160,11 @@ func TestPackagedAgentRuns(t *testing.T) {
 	sb := newSandbox(t, release(t, oldVersion))
 	sb.systemctlShim(false)
 	sb.mustSh("dpkg -i /pkgs/entitle_*.deb")
-	sb.mustSh(`cd / && ENTITLE_LISTEN=127.0.0.1:0 setsid runuser -u entitle -- /usr/bin/entitle service run \
-  --config /etc/entitle/agent.toml --token-group entitle >/run/agent.log 2>&1 </dev/null & echo $! >/run/agent.pid`)
+	// The whole background job's output goes to the log: the agent now keeps
+	// running without a server (not_configured), and a job still holding this
+	// script's output pipe would keep the script from returning.
+	sb.mustSh(`cd / && { ENTITLE_LISTEN=127.0.0.1:0 exec setsid runuser -u entitle -- /usr/bin/entitle service run \
+  --config /etc/entitle/agent.toml --token-group entitle; } >/run/agent.log 2>&1 </dev/null & echo $! >/run/agent.pid`)
 	t.Cleanup(func() { _, _ = sb.sh("kill $(cat /run/agent.pid) 2>/dev/null; true") })
 	deadline := time.Now().Add(30 * time.Second)
 	for sb.stat("/var/lib/entitle/api-token") == "absent" {
