@@ -193,12 +193,18 @@ func (e *Engine) checkinOp(ctx context.Context) error {
 		sum := e.profiles.Summary(e.maxProfilesLocked())
 		req.Profiles = &sum
 	}
+	req.CommandResults = e.pendingResultsLocked()
 	e.mu.Unlock()
 
 	var resp protocol.CheckinResponse
 	err := e.call(ctx, http.MethodPost, protocol.PathCheckin, cred, req, &resp)
 	if err == nil {
-		err = e.acceptCheckin(resp, deviceID, prev)
+		err = e.acceptCheckin(resp, deviceID, prev, req.CommandResults)
+	}
+	if err == nil && len(resp.Commands) > 0 {
+		// Only a verified answer's commands run (acceptCheckin checked
+		// the lease it carries).
+		e.runCommands(ctx, resp.Commands)
 	}
 	if err != nil && ctx.Err() != nil {
 		return e.apiError(ctx.Err())
@@ -255,7 +261,7 @@ func (e *Engine) checkinOp(ctx context.Context) error {
 }
 
 // acceptCheckin stores a verified fresh lease.
-func (e *Engine) acceptCheckin(resp protocol.CheckinResponse, deviceID string, prev *lease.Claims) error {
+func (e *Engine) acceptCheckin(resp protocol.CheckinResponse, deviceID string, prev *lease.Claims, reported []protocol.CommandResult) error {
 	c, err := e.verifyLease(resp.Lease, deviceID, prev)
 	if err != nil {
 		return err
@@ -277,6 +283,7 @@ func (e *Engine) acceptCheckin(resp protocol.CheckinResponse, deviceID string, p
 	e.st.LeaseIssuedMax = max(e.st.LeaseIssuedMax, c.IssuedAt)
 	e.failures, e.lastError = 0, ""
 	e.nextCheckin = now.Add(e.checkinDelayLocked(now))
+	e.resultsReportedLocked(reported)
 	_ = e.saveLocked()
 	return nil
 }

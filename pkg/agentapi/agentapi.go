@@ -191,6 +191,9 @@ const (
 	EventProfileRemoved = "profile_removed"
 	EventCertExpiring   = "cert_expiring"
 	EventDeactivated    = "deactivated"
+	// EventMessage carries an administrator's message (remote command
+	// show_message) in Message, to show to the person as written.
+	EventMessage = "message"
 )
 
 // Error is the body of every non-2xx local API response.

@@ -149,26 +149,12 @@ type ProfileSummary struct {
 	EarliestCertUntil int64  `json:"earliest_cert_until,omitempty"` // Unix seconds
 }
 
-// CommandResult reports the outcome of a remote command (remote-management issue).
-type CommandResult struct {
-	ID     string `json:"id"`
-	OK     bool   `json:"ok"`
-	Detail string `json:"detail,omitempty"`
-}
-
 // CheckinRequest is the body of POST /v1/checkin (Authorization: Bearer <credential>).
 type CheckinRequest struct {
 	Fingerprint    string          `json:"fingerprint"`
 	Device         DeviceFacts     `json:"device"`
 	Profiles       *ProfileSummary `json:"profiles,omitempty"`
 	CommandResults []CommandResult `json:"command_results,omitempty"`
-}
-
-// Command is a remote command for the device (empty until the remote-management issue).
-type Command struct {
-	ID   string            `json:"id"`
-	Type string            `json:"type"`
-	Args map[string]string `json:"args,omitempty"`
 }
 
 // CheckinResponse carries a fresh lease and pending commands.
