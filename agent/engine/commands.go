@@ -126,8 +126,8 @@ func (c *commandEnv) SetSuspended(suspended bool) {
 	defer e.mu.Unlock()
 	e.st.Suspended = suspended
 	if suspended {
-		e.st.ReasonCode, e.st.Reason = agentapi.ReasonSuspended, ""
-	} else if e.st.ReasonCode == agentapi.ReasonSuspended {
+		e.st.ReasonCode, e.st.Reason = agentapi.ReasonDeviceSuspended, ""
+	} else if e.st.ReasonCode == agentapi.ReasonDeviceSuspended {
 		e.st.ReasonCode, e.st.Reason = "", ""
 	}
 }

@@ -44,7 +44,7 @@ func TestRemoteCommands(t *testing.T) {
 	}{
 		{name: "suspend", cmd: protocol.Command{ID: "c1", Type: protocol.CmdSuspend, ExpiresAt: future}, status: protocol.CommandSucceeded,
 			check: func(t *testing.T, e *Engine, _ *testServer) {
-				if ent := e.Entitlement(""); ent.Entitled || ent.ReasonCode != agentapi.ReasonSuspended {
+				if ent := e.Entitlement(""); ent.Entitled || ent.ReasonCode != agentapi.ReasonDeviceSuspended {
 					t.Fatalf("after suspend: %+v", ent)
 				}
 			}},

@@ -86,6 +86,7 @@ type Engine struct {
 	claims      *lease.Claims
 	leaseErr    error
 	lastError   string
+	delivery    string // agentapi.Delivery* (stream.go)
 	nextCheckin time.Time
 	nextPoll    time.Time
 	failures    int
@@ -284,6 +285,9 @@ func (e *Engine) statusLocked(v view, ent agentapi.Entitlement) agentapi.Status 
 		HelpURL:       e.cfg.HelpURL,
 		AgentVersion:  e.version,
 		MissingConfig: slices.Clone(e.missing),
+	}
+	if s.Activated {
+		s.Delivery = e.delivery
 	}
 	if e.loadErr == nil {
 		s.Account, s.Organization = e.st.Account, e.st.Organization

@@ -62,6 +62,9 @@ func (e *Engine) checkinDelayLocked(now time.Time) time.Duration {
 // enrollment token (enroll.go) and the entitlement timers until ctx ends;
 // then it returns nil.
 func (e *Engine) Run(ctx context.Context) error {
+	streamDone := make(chan struct{})
+	go func() { defer close(streamDone); e.runStream(ctx) }()
+	defer func() { <-streamDone }()
 	var changes <-chan struct{}
 	if e.profiles != nil {
 		changes = e.profiles.Changes()
@@ -233,6 +236,13 @@ func (e *Engine) checkinOp(ctx context.Context) error {
 		e.lastError, e.failures = "", 0
 		_ = e.saveLocked()
 		e.publish(agentapi.Event{Type: agentapi.EventDeactivated, Time: now, Message: reason})
+		return e.apiError(err)
+	case errors.As(err, &ue) && ue.body.Code == protocol.ErrDeviceSuspended:
+		e.st.Suspended, e.st.Reason, e.st.ReasonCode = true, "", agentapi.ReasonDeviceSuspended
+		e.st.OfflineSince = nil
+		e.lastError, e.failures = ue.message(), 0
+		e.nextCheckin = now.Add(e.checkinDelayLocked(now))
+		_ = e.saveLocked()
 		return e.apiError(err)
 	case errors.As(err, &ue) && ue.body.Code == protocol.ErrLicenseSuspended:
 		e.st.Suspended, e.st.Reason, e.st.ReasonCode = true, ue.body.Message, agentapi.ReasonSuspended

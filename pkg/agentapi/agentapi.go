@@ -141,7 +141,18 @@ type Status struct {
 	// MissingConfig names the settings the agent needs and lacks
 	// ("server_url", "pinned_keys"); the state is then not_configured.
 	MissingConfig []string `json:"missing_config,omitempty"`
+	// Delivery is how remote commands reach this computer now: "stream"
+	// (pushed at once), "long_poll" (a proxy buffers the stream), "checkin"
+	// (only at scheduled check-ins); empty when not activated.
+	Delivery string `json:"delivery,omitempty"`
 }
+
+// Delivery modes of Status.Delivery.
+const (
+	DeliveryStream   = "stream"
+	DeliveryLongPoll = "long_poll"
+	DeliveryCheckin  = "checkin"
+)
 
 // PendingAuth is a device-authorization sign-in waiting for the person.
 type PendingAuth struct {

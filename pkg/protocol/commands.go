@@ -143,3 +143,21 @@ func (r CommandResult) Validate() error {
 	}
 	return nil
 }
+
+// The push stream (GET PathDeviceStream): server-sent events whose only
+// event that matters is StreamEventCheckin, "check in now". The agent then
+// pulls its commands with an ordinary check-in. StreamEventReady opens every
+// stream at once, so an agent behind a proxy that buffers the stream notices
+// (no ready event within a few seconds) and falls back to the long poll
+// (?wait=1), which answers LongPollResponse.
+const (
+	StreamEventReady   = "ready"
+	StreamEventCheckin = "checkin"
+	// MaxLongPollWait bounds how long the server holds a long poll.
+	MaxLongPollWait = 25 // seconds
+)
+
+// LongPollResponse is the answer of GET PathDeviceStream?wait=1.
+type LongPollResponse struct {
+	Checkin bool `json:"checkin"` // true: check in now
+}
