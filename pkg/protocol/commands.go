@@ -161,3 +161,22 @@ const (
 type LongPollResponse struct {
 	Checkin bool `json:"checkin"` // true: check in now
 }
+
+// EnrollmentTokenPrefix starts every workspace enrollment token, so an
+// installer's configuration tells one from a license key.
+const EnrollmentTokenPrefix = "ent_"
+
+// ValidEnrollmentToken reports whether s has the shape of an enrollment
+// token: the prefix and 32 to 64 base64url characters.
+func ValidEnrollmentToken(s string) bool {
+	rest, ok := strings.CutPrefix(s, EnrollmentTokenPrefix)
+	if !ok || len(rest) < 32 || len(rest) > 64 {
+		return false
+	}
+	for _, c := range rest {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

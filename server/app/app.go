@@ -30,6 +30,7 @@ import (
 	"github.com/entitle/entitle/server/push"
 	"github.com/entitle/entitle/server/signing"
 	"github.com/entitle/entitle/server/store"
+	"github.com/entitle/entitle/server/workspaces"
 )
 
 // Config configures the domains. Zero fields take the documented defaults.
@@ -76,6 +77,7 @@ type App struct {
 	Signing    *signing.Service
 	Commands   *commands.Service
 	Push       *push.Hub // Background runs it
+	Workspaces *workspaces.Service
 }
 
 // New builds the domains, creating the first signing key if there is none.
@@ -120,8 +122,15 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	release := func(ctx context.Context, tx *store.Tx, deviceID, actor, action string, details map[string]any) error {
+		return devs.ReleaseIn(ctx, tx, deviceID, actor, action, details)
+	}
+	spaces, err := workspaces.New(db, workspaces.Config{Release: release, Now: cfg.Now, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
 	devs, err = devices.New(db, accts, signer, devices.Config{
-		ActivationsPerLicense: cfg.ActivationsPerLicense, Now: cfg.Now, Logger: cfg.Logger, Commands: cmds,
+		ActivationsPerLicense: cfg.ActivationsPerLicense, Now: cfg.Now, Logger: cfg.Logger, Commands: cmds, Enrollment: spaces,
 	})
 	if err != nil {
 		return nil, err
@@ -141,5 +150,6 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		Signing:    signer,
 		Commands:   cmds,
 		Push:       hub,
+		Workspaces: spaces,
 	}, nil
 }

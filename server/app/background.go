@@ -22,6 +22,11 @@ func (a *App) Jobs() []Job {
 			_, err := a.Commands.Expire(ctx, 1000)
 			return err
 		}},
+		// Computers idle past their workspace's reclaim policy.
+		{Name: "workspaces.reclaim", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.Workspaces.Reclaim(ctx, 1000)
+			return err
+		}},
 	}
 }
 
