@@ -26,6 +26,7 @@ import (
 	"github.com/entitle/entitle/server/devices"
 	"github.com/entitle/entitle/server/internal/ratelimit"
 	"github.com/entitle/entitle/server/licenses"
+	"github.com/entitle/entitle/server/organizations"
 	"github.com/entitle/entitle/server/signing"
 	"github.com/entitle/entitle/server/store"
 )
@@ -60,6 +61,9 @@ type Config struct {
 	// active, to follow a rotation made by another process or server
 	// instance without a restart. Default 30 s.
 	KeyRefresh time.Duration
+	// Resolver looks up the DNS TXT records that prove an organization's
+	// email domain; default net.DefaultResolver.
+	Resolver organizations.Resolver
 }
 
 // App is the set of domain services over one database.
@@ -69,6 +73,9 @@ type App struct {
 	Devices    *devices.Service
 	DeviceAuth *deviceauth.Service
 	Signing    *signing.Service
+	// Organizations owns organizations, members, invitations, approved
+	// domains and operator tokens.
+	Organizations *organizations.Service
 }
 
 // New builds the domains, creating the first signing key if there is none.
@@ -111,11 +118,18 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
+	orgs, err := organizations.New(db, organizations.Config{
+		Now: cfg.Now, Logger: cfg.Logger, Resolver: cfg.Resolver, PublicURL: cfg.Issuer,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
 	return &App{
-		Accounts:   accts,
-		Licenses:   licenses.New(db, accts, cfg.Now),
-		Devices:    devs,
-		DeviceAuth: auth,
-		Signing:    signer,
+		Organizations: orgs,
+		Accounts:      accts,
+		Licenses:      licenses.New(db, accts, cfg.Now),
+		Devices:       devs,
+		DeviceAuth:    auth,
+		Signing:       signer,
 	}, nil
 }
