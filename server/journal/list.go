@@ -2,12 +2,14 @@ package journal
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/entitle/entitle/pkg/accountapi"
 	"github.com/entitle/entitle/pkg/paging"
 	"github.com/entitle/entitle/server/store"
 )
@@ -65,7 +67,7 @@ func (f Filter) where() (string, []any, error) {
 		add("actor = ?", f.Actor)
 	}
 	if f.Action != "" {
-		if !ValidAction(f.Action) {
+		if !accountapi.ValidJournalAction(f.Action) {
 			return "", nil, fmt.Errorf("%w: action %q: letters, digits, _ and ., optionally ending in .*", ErrFilter, f.Action)
 		}
 		if p, ok := strings.CutSuffix(f.Action, "*"); ok {
@@ -84,27 +86,6 @@ func (f Filter) where() (string, []any, error) {
 		return "", nil, nil
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args, nil
-}
-
-// MaxAction bounds an action filter.
-const MaxAction = 64
-
-// ValidAction reports whether s can filter by action: an action name
-// (lower-case letters, digits, _ and .) or a prefix of one ending in ".*".
-func ValidAction(s string) bool {
-	if s == "" || len(s) > MaxAction {
-		return false
-	}
-	body := strings.TrimSuffix(s, ".*")
-	if body == "" {
-		return false
-	}
-	for _, c := range body {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // List returns one page of the rows f selects, newest first, with the
@@ -199,4 +180,18 @@ func (r *Reader) List(ctx context.Context, f Filter) (paging.Page[Row], error) {
 // Each is Each over the reader's database.
 func (r *Reader) Each(ctx context.Context, f Filter, fn func(Row) error) error {
 	return Each(ctx, r.db, f, fn)
+}
+
+// View is r as the API shows it.
+func View(r Row) accountapi.JournalEntry {
+	return accountapi.JournalEntry{
+		At: r.At, Organization: r.Organization, Seq: r.Seq, Actor: r.Actor, Account: r.Account, Action: r.Action, Target: r.Target,
+		IP: r.IP, UserAgent: r.UserAgent, RequestID: r.RequestID, Details: json.RawMessage(r.Details), Hash: r.Hash,
+	}
+}
+
+// FilterOf turns a validated API query into a Filter (the caller sets the
+// organization scope).
+func FilterOf(q accountapi.JournalQuery) Filter {
+	return Filter{Account: q.Account, Actor: q.Actor, Action: q.Action, Since: q.Since, Until: q.Until, Page: q.Page}
 }
