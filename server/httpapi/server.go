@@ -30,6 +30,8 @@ type Domains struct {
 	Devices    Devices
 	DeviceAuth DeviceAuth
 	Keys       Keys
+	// Journal reads the journal; nil serves no journal routes.
+	Journal Journal
 }
 
 // Accounts is the part of *accounts.Service the API uses.
@@ -135,6 +137,7 @@ func New(d Domains, cfg Config) (*Server, error) {
 	// Check-ins are the hot path: logged at debug, one in 1,000 at info,
 	// errors and slow ones always (docs/operations.md, "Logs").
 	h = httpmw.AccessLogWith(s.logger, httpmw.LogPolicy{Quiet: []string{"POST " + protocol.PathCheckin}, SampleEvery: 1000}, h)
+	h = journalRequest(h)
 	h = httpmw.Identify(cfg.TrustedProxies, h)
 	s.handler = h
 	return s, nil
@@ -166,6 +169,7 @@ func (s *Server) register() {
 	s.handle("GET "+PathAccountDevices, s.accountDevices)
 	s.handle("DELETE "+PathAccountDevices+"/{id}", s.releaseDevice)
 	s.handle("GET /metrics", s.metrics.Handler().ServeHTTP)
+	s.registerJournal()
 	// Unknown /v1 paths answer in the API's JSON error format, not net/http's
 	// plain-text 404. This pattern takes every method, so ServeMux's own 405
 	// never shows under /v1: notFound tells a wrong method (405 with Allow)
