@@ -32,6 +32,8 @@ type Domains struct {
 	Keys       Keys
 	// Journal reads the journal; nil serves no journal routes.
 	Journal Journal
+	// OrgRoles checks roles for the organization journal; nil serves none.
+	OrgRoles OrgRoles
 }
 
 // Accounts is the part of *accounts.Service the API uses.

@@ -117,7 +117,7 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 	if err != nil {
 		return err
 	}
-	api, err := httpapi.New(httpapi.Domains{Accounts: svc.Accounts, Licenses: svc.Licenses, Devices: svc.Devices, DeviceAuth: svc.DeviceAuth, Keys: svc.Signing, Journal: journal.NewReader(db)}, httpapi.Config{
+	api, err := httpapi.New(httpapi.Domains{Accounts: svc.Accounts, Licenses: svc.Licenses, Devices: svc.Devices, DeviceAuth: svc.DeviceAuth, Keys: svc.Signing, Journal: journal.NewReader(db), OrgRoles: svc.Organizations}, httpapi.Config{
 		PublicURL: public, TrustedProxies: proxies, Logger: logger, Pages: pages,
 		Ping: func(ctx context.Context) error { return ping(ctx, db) }, Version: version.Version,
 	})
