@@ -113,11 +113,7 @@ func (s *Server) writeJournalPage(w http.ResponseWriter, r *http.Request, f jour
 		s.journalFailure(w, r, err)
 		return
 	}
-	out := paging.Page[accountapi.JournalEntry]{Items: make([]accountapi.JournalEntry, 0, len(p.Items)), NextCursor: p.NextCursor, Total: p.Total}
-	for _, row := range p.Items {
-		out.Items = append(out.Items, journal.View(row))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, journal.PageView(p))
 }
 
 func (s *Server) journalFailure(w http.ResponseWriter, r *http.Request, err error) {

@@ -190,6 +190,15 @@ func View(r Row) accountapi.JournalEntry {
 	}
 }
 
+// PageView is a page of rows as the API shows it.
+func PageView(p paging.Page[Row]) paging.Page[accountapi.JournalEntry] {
+	out := paging.Page[accountapi.JournalEntry]{Items: make([]accountapi.JournalEntry, 0, len(p.Items)), NextCursor: p.NextCursor, Total: p.Total}
+	for _, r := range p.Items {
+		out.Items = append(out.Items, View(r))
+	}
+	return out
+}
+
 // FilterOf turns a validated API query into a Filter (the caller sets the
 // organization scope).
 func FilterOf(q accountapi.JournalQuery) Filter {

@@ -200,11 +200,7 @@ func (a *app) journalListCmd() *cobra.Command {
 					return err
 				}
 				if a.jsonOut {
-					out := paging.Page[accountapi.JournalEntry]{Items: make([]accountapi.JournalEntry, 0, len(p.Items)), NextCursor: p.NextCursor, Total: p.Total}
-					for _, r := range p.Items {
-						out.Items = append(out.Items, journal.View(r))
-					}
-					return a.printJSON(out)
+					return a.printJSON(journal.PageView(p))
 				}
 				return printList(a.stdout, loc, p)
 			})
