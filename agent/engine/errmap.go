@@ -16,8 +16,8 @@ func serverCode(code string) string {
 		return agentapi.ErrBadRequest // 400: the server found a field invalid
 	case protocol.ErrInvalidCredentials:
 		return agentapi.ErrInvalidCredentials // 401
-	case protocol.ErrLicenseSuspended:
-		return agentapi.ErrLicenseSuspended // 403
+	case protocol.ErrLicenseSuspended, protocol.ErrDeviceSuspended:
+		return agentapi.ErrLicenseSuspended // 403: the license, or this computer alone, is suspended
 	case protocol.ErrLicenseExpired:
 		return agentapi.ErrLicenseExpired // 403
 	case protocol.ErrManagedRemotely:

@@ -12,6 +12,7 @@ const (
 	PathDeviceToken     = "/v1/device/token"     // POST: RFC 8628 polling
 	PathCheckin         = "/v1/checkin"          // POST, bearer device credential
 	PathDevice          = "/v1/device"           // DELETE, bearer device credential: deactivate self
+	PathDeviceStream    = "/v1/device/stream"    // GET, bearer device credential: push stream (SSE, or ?wait=long-poll)
 	PathVerify          = "/device"              // browser page where a person enters the user code
 )
 
@@ -126,6 +127,9 @@ const (
 	ErrNotFound           = "not_found"           // 404
 	ErrMethodNotAllowed   = "method_not_allowed"  // 405: the path exists with other methods (listed in Allow)
 	ErrInternal           = "internal"            // 500
+	ErrCommandPending     = "command_pending"     // 409: a command of this type is already waiting for the device
+	ErrLocalOnly          = "local_only"          // 409: the device is managed locally only and takes no remote commands
+	ErrDeviceSuspended    = "device_suspended"    // 403: an administrator suspended this computer (it keeps its seat)
 )
 
 // Error is the body of every non-2xx response of the server API.
@@ -149,26 +153,12 @@ type ProfileSummary struct {
 	EarliestCertUntil int64  `json:"earliest_cert_until,omitempty"` // Unix seconds
 }
 
-// CommandResult reports the outcome of a remote command (remote-management issue).
-type CommandResult struct {
-	ID     string `json:"id"`
-	OK     bool   `json:"ok"`
-	Detail string `json:"detail,omitempty"`
-}
-
 // CheckinRequest is the body of POST /v1/checkin (Authorization: Bearer <credential>).
 type CheckinRequest struct {
 	Fingerprint    string          `json:"fingerprint"`
 	Device         DeviceFacts     `json:"device"`
 	Profiles       *ProfileSummary `json:"profiles,omitempty"`
 	CommandResults []CommandResult `json:"command_results,omitempty"`
-}
-
-// Command is a remote command for the device (empty until the remote-management issue).
-type Command struct {
-	ID   string            `json:"id"`
-	Type string            `json:"type"`
-	Args map[string]string `json:"args,omitempty"`
 }
 
 // CheckinResponse carries a fresh lease and pending commands.
@@ -185,13 +175,13 @@ func HTTPStatus(code string) int {
 		return 400
 	case ErrInvalidCredentials:
 		return 401
-	case ErrLicenseExpired, ErrLicenseSuspended, ErrManagedRemotely:
+	case ErrLicenseExpired, ErrLicenseSuspended, ErrManagedRemotely, ErrDeviceSuspended:
 		return 403
 	case ErrUnknownLicense, ErrNotFound:
 		return 404
 	case ErrMethodNotAllowed:
 		return 405
-	case ErrNoSeats, ErrNoLicense:
+	case ErrNoSeats, ErrNoLicense, ErrCommandPending, ErrLocalOnly:
 		return 409
 	case ErrDeviceRevoked:
 		return 410

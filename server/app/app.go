@@ -22,11 +22,14 @@ import (
 	"time"
 
 	"github.com/entitle/entitle/server/accounts"
+	"github.com/entitle/entitle/server/commands"
 	"github.com/entitle/entitle/server/deviceauth"
 	"github.com/entitle/entitle/server/devices"
 	"github.com/entitle/entitle/server/internal/ratelimit"
+	"github.com/entitle/entitle/server/journal"
 	"github.com/entitle/entitle/server/licenses"
 	"github.com/entitle/entitle/server/organizations"
+	"github.com/entitle/entitle/server/push"
 	"github.com/entitle/entitle/server/signing"
 	"github.com/entitle/entitle/server/store"
 )
@@ -64,6 +67,9 @@ type Config struct {
 	// Resolver looks up the DNS TXT records that prove an organization's
 	// email domain; default net.DefaultResolver.
 	Resolver organizations.Resolver
+	// Notify replaces the push hub as the way a queued command reaches a
+	// connected computer (tests); nil: the hub, App.Push.
+	Notify commands.Notifier
 }
 
 // App is the set of domain services over one database.
@@ -76,6 +82,10 @@ type App struct {
 	// Organizations owns organizations, members, invitations, approved
 	// domains and operator tokens.
 	Organizations *organizations.Service
+	Commands      *commands.Service
+	Push          *push.Hub // Background runs it
+	// Journal reads the journal (verify, list, export).
+	Journal *journal.Reader
 }
 
 // New builds the domains, creating the first signing key if there is none.
@@ -105,8 +115,23 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	devs, err := devices.New(db, accts, signer, devices.Config{
-		ActivationsPerLicense: cfg.ActivationsPerLicense, Now: cfg.Now, Logger: cfg.Logger,
+	// Commands free seats through devices, and devices exchange commands
+	// in check-ins: the release is bound once devices exists.
+	var devs *devices.Service
+	hub := push.New(db, cfg.Logger)
+	var notify commands.Notifier = hub
+	if cfg.Notify != nil {
+		notify = cfg.Notify
+	}
+	cmds, err := commands.New(db, commands.Config{Now: cfg.Now, Logger: cfg.Logger, Notify: notify,
+		Release: func(ctx context.Context, tx *store.Tx, deviceID, actor, action string, details map[string]any) error {
+			return devs.ReleaseIn(ctx, tx, deviceID, actor, action, details)
+		}})
+	if err != nil {
+		return nil, err
+	}
+	devs, err = devices.New(db, accts, signer, devices.Config{
+		ActivationsPerLicense: cfg.ActivationsPerLicense, Now: cfg.Now, Logger: cfg.Logger, Commands: cmds,
 	})
 	if err != nil {
 		return nil, err
@@ -131,5 +156,8 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		Devices:       devs,
 		DeviceAuth:    auth,
 		Signing:       signer,
+		Commands:      cmds,
+		Push:          hub,
+		Journal:       journal.NewReader(db),
 	}, nil
 }

@@ -159,9 +159,15 @@ func (s *Server) checkin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, pe)
 		return
 	}
-	if len(req.CommandResults) > 100 {
+	if len(req.CommandResults) > protocol.MaxCommandResults {
 		writeError(w, apiError(protocol.ErrInvalidRequest, "too many command results"))
 		return
+	}
+	for _, res := range req.CommandResults {
+		if err := res.Validate(); err != nil {
+			writeError(w, apiError(protocol.ErrInvalidRequest, err.Error()))
+			return
+		}
 	}
 	resp, err := s.d.Devices.Checkin(r.Context(), cred, req)
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 
 	"github.com/entitle/entitle/server/app"
 	"github.com/entitle/entitle/server/httpapi"
-	"github.com/entitle/entitle/server/journal"
 	"github.com/entitle/entitle/server/licenses"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/store/storetest"
@@ -51,7 +50,7 @@ func Start(t testing.TB, d store.Dialect) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(httpapi.Domains{Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth, Keys: a.Signing, Journal: journal.NewReader(db), OrgRoles: a.Organizations}, httpapi.Config{
+	api, err := httpapi.New(httpapi.DomainsOf(a), httpapi.Config{
 		PublicURL: public, Logger: logger, Pages: pages,
 		Ping: func(ctx context.Context) error {
 			var one int
