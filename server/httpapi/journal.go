@@ -129,27 +129,33 @@ func (s *Server) journalFailure(w http.ResponseWriter, r *http.Request, err erro
 // organization's journal, filtered by ?account= (the person), ?actor=,
 // ?action=, ?since=, ?until=, paginated.
 func (s *Server) OrgJournal(w http.ResponseWriter, r *http.Request, org string) {
+	if f, ok := orgFilter(w, r, org); ok {
+		s.writeJournalPage(w, r, f)
+	}
+}
+
+// orgFilter reads the journal query of r for org's journal; on a bad query
+// it has answered 400.
+func orgFilter(w http.ResponseWriter, r *http.Request, org string) (journal.Filter, bool) {
 	q, err := accountapi.JournalQueryFrom(r.URL.Query())
 	if err != nil {
 		writeError(w, validationError(err))
-		return
+		return journal.Filter{}, false
 	}
 	f := journal.FilterOf(q)
 	f.Organization = org
-	s.writeJournalPage(w, r, f)
+	return f, true
 }
 
 // OrgJournalCSV answers GET /v1/orgs/{org}/journal.csv for an admin of org:
 // every row the same filters select, newest first, as RFC 4180 CSV
 // (journal.CSVWriter), streamed.
 func (s *Server) OrgJournalCSV(w http.ResponseWriter, r *http.Request, org string) {
-	q, err := accountapi.JournalQueryFrom(r.URL.Query())
-	if err != nil {
-		writeError(w, validationError(err))
+	f, ok := orgFilter(w, r, org)
+	if !ok {
 		return
 	}
-	f := journal.FilterOf(q)
-	f.Organization, f.Page.Cursor = org, ""
+	f.Page.Cursor = "" // every row
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="journal-`+org+`.csv"`)
 	cw := journal.NewCSVWriter(w)
