@@ -26,7 +26,9 @@ import (
 	"github.com/entitle/entitle/server/deviceauth"
 	"github.com/entitle/entitle/server/devices"
 	"github.com/entitle/entitle/server/internal/ratelimit"
+	"github.com/entitle/entitle/server/journal"
 	"github.com/entitle/entitle/server/licenses"
+	"github.com/entitle/entitle/server/organizations"
 	"github.com/entitle/entitle/server/push"
 	"github.com/entitle/entitle/server/signing"
 	"github.com/entitle/entitle/server/store"
@@ -63,6 +65,9 @@ type Config struct {
 	// active, to follow a rotation made by another process or server
 	// instance without a restart. Default 30 s.
 	KeyRefresh time.Duration
+	// Resolver looks up the DNS TXT records that prove an organization's
+	// email domain; default net.DefaultResolver.
+	Resolver organizations.Resolver
 	// Notify replaces the push hub as the way a queued command reaches a
 	// connected computer (tests); nil: the hub, App.Push.
 	Notify commands.Notifier
@@ -75,8 +80,13 @@ type App struct {
 	Devices    *devices.Service
 	DeviceAuth *deviceauth.Service
 	Signing    *signing.Service
-	Commands   *commands.Service
-	Push       *push.Hub // Background runs it
+	// Organizations owns organizations, members, invitations, approved
+	// domains and operator tokens.
+	Organizations *organizations.Service
+	Commands      *commands.Service
+	Push          *push.Hub // Background runs it
+	// Journal reads the journal (verify, list, export).
+	Journal    *journal.Reader
 	Workspaces *workspaces.Service
 }
 
@@ -142,14 +152,22 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
+	orgs, err := organizations.New(db, organizations.Config{
+		Now: cfg.Now, Logger: cfg.Logger, Resolver: cfg.Resolver, PublicURL: cfg.Issuer,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
 	return &App{
-		Accounts:   accts,
-		Licenses:   licenses.New(db, accts, cfg.Now),
-		Devices:    devs,
-		DeviceAuth: auth,
-		Signing:    signer,
-		Commands:   cmds,
-		Push:       hub,
-		Workspaces: spaces,
+		Organizations: orgs,
+		Accounts:      accts,
+		Licenses:      licenses.New(db, accts, cfg.Now),
+		Devices:       devs,
+		DeviceAuth:    auth,
+		Signing:       signer,
+		Commands:      cmds,
+		Push:          hub,
+		Journal:       journal.NewReader(db),
+		Workspaces:    spaces,
 	}, nil
 }

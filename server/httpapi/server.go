@@ -32,13 +32,18 @@ type Domains struct {
 	Devices    Devices
 	DeviceAuth DeviceAuth
 	Keys       Keys
-	Streams    *push.Hub // nil: an in-process hub of the API's own
-	Commands   Commands
+	// Journal reads the journal; nil serves no journal routes.
+	Journal Journal
+	// OrgRoles checks roles for the organization journal; nil serves none.
+	OrgRoles OrgRoles
+	Streams  *push.Hub // nil: an in-process hub of the API's own
+	Commands Commands
 }
 
 // DomainsOf returns the domains of a, as the API takes them.
 func DomainsOf(a *app.App) Domains {
-	return Domains{Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth, Keys: a.Signing, Streams: a.Push, Commands: a.Commands}
+	return Domains{Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth, Keys: a.Signing, Streams: a.Push, Commands: a.Commands,
+		Journal: a.Journal, OrgRoles: a.Organizations}
 }
 
 // Accounts is the part of *accounts.Service the API uses.
@@ -155,6 +160,7 @@ func New(d Domains, cfg Config) (*Server, error) {
 	// Check-ins are the hot path: logged at debug, one in 1,000 at info,
 	// errors and slow ones always (docs/operations.md, "Logs").
 	h = httpmw.AccessLogWith(s.logger, httpmw.LogPolicy{Quiet: []string{"POST " + protocol.PathCheckin}, SampleEvery: 1000}, h)
+	h = journalRequest(h)
 	h = httpmw.Identify(cfg.TrustedProxies, h)
 	s.handler = h
 	return s, nil
@@ -188,6 +194,7 @@ func (s *Server) register() {
 	s.handle("DELETE "+PathAccountDevices+"/{id}", s.releaseDevice)
 	s.registerCommands()
 	s.handle("GET /metrics", s.metrics.Handler().ServeHTTP)
+	s.registerJournal()
 	// Unknown /v1 paths answer in the API's JSON error format, not net/http's
 	// plain-text 404. This pattern takes every method, so ServeMux's own 405
 	// never shows under /v1: notFound tells a wrong method (405 with Allow)
