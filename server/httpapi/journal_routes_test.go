@@ -90,6 +90,27 @@ func (re *routeEnv) person(t *testing.T) (string, string, string) {
 	return email, lic.Key, acct.ID
 }
 
+// workspace makes a person with a session; with create, a workspace on
+// their license too. It returns the session, the license id and the
+// workspace id.
+func (re *routeEnv) workspace(t *testing.T, create bool) (string, string, string) {
+	t.Helper()
+	email, _, acct := re.person(t)
+	tok := re.session(t, email)
+	lics, err := re.App.Licenses.ListLicenses(context.Background(), acct)
+	if err != nil || len(lics) == 0 {
+		t.Fatalf("licenses: %v", err)
+	}
+	if !create {
+		return tok, lics[0].ID, ""
+	}
+	var ws accountapi.WorkspaceJSON
+	if st := re.call(t, "POST", accountapi.PathWorkspaces, tok, accountapi.WorkspaceRequest{Name: "Espace", LicenseID: lics[0].ID}, &ws); st != http.StatusCreated {
+		t.Fatalf("create workspace: %d", st)
+	}
+	return tok, lics[0].ID, ws.ID
+}
+
 func (re *routeEnv) session(t *testing.T, email string) string {
 	t.Helper()
 	var s accountapi.SessionResponse
@@ -233,6 +254,38 @@ var journalCases = map[string]func(t *testing.T, re *routeEnv) func() int{
 		tok := re.session(t, email)
 		return func() int {
 			return re.call(t, "POST", accountapi.PathAccountDevices+"/"+a.DeviceID+"/commands", tok, accountapi.CommandRequest{Type: protocol.CmdRefreshLease}, nil)
+		}
+	},
+	"POST /v1/account/workspaces": func(t *testing.T, re *routeEnv) func() int {
+		tok, lic, _ := re.workspace(t, false)
+		return func() int {
+			return re.call(t, "POST", accountapi.PathWorkspaces, tok, accountapi.WorkspaceRequest{Name: "Route", LicenseID: lic}, nil)
+		}
+	},
+	"PATCH /v1/account/workspaces/{id}": func(t *testing.T, re *routeEnv) func() int {
+		tok, _, ws := re.workspace(t, true)
+		return func() int {
+			return re.call(t, "PATCH", accountapi.PathWorkspaces+"/"+ws, tok, accountapi.WorkspaceRequest{ManagementMode: accountapi.ModeRemote}, nil)
+		}
+	},
+	"DELETE /v1/account/workspaces/{id}": func(t *testing.T, re *routeEnv) func() int {
+		tok, _, ws := re.workspace(t, true)
+		return func() int { return re.call(t, "DELETE", accountapi.PathWorkspaces+"/"+ws, tok, nil, nil) }
+	},
+	"POST /v1/account/workspaces/{id}/enrollment-tokens": func(t *testing.T, re *routeEnv) func() int {
+		tok, _, ws := re.workspace(t, true)
+		return func() int {
+			return re.call(t, "POST", accountapi.PathWorkspaces+"/"+ws+"/enrollment-tokens", tok, accountapi.EnrollmentTokenRequest{MaxUses: 5}, nil)
+		}
+	},
+	"DELETE /v1/account/workspaces/{id}/enrollment-tokens/{token}": func(t *testing.T, re *routeEnv) func() int {
+		tok, _, ws := re.workspace(t, true)
+		var et accountapi.EnrollmentTokenJSON
+		if st := re.call(t, "POST", accountapi.PathWorkspaces+"/"+ws+"/enrollment-tokens", tok, accountapi.EnrollmentTokenRequest{}, &et); st != http.StatusCreated {
+			t.Fatalf("create token: %d", st)
+		}
+		return func() int {
+			return re.call(t, "DELETE", accountapi.PathWorkspaces+"/"+ws+"/enrollment-tokens/"+et.ID, tok, nil, nil)
 		}
 	},
 	"POST /login": func(t *testing.T, re *routeEnv) func() int {

@@ -35,14 +35,15 @@ type Domains struct {
 	// Journal reads the journal; nil serves no journal routes.
 	Journal Journal
 	// OrgRoles checks roles for the organization journal; nil serves none.
-	OrgRoles OrgRoles
-	Streams  *push.Hub // nil: an in-process hub of the API's own
-	Commands Commands
+	OrgRoles   OrgRoles
+	Streams    *push.Hub // nil: an in-process hub of the API's own
+	Commands   Commands
+	Workspaces Workspaces
 }
 
 // DomainsOf returns the domains of a, as the API takes them.
 func DomainsOf(a *app.App) Domains {
-	return Domains{Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth, Keys: a.Signing, Streams: a.Push, Commands: a.Commands,
+	return Domains{Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth, Keys: a.Signing, Streams: a.Push, Commands: a.Commands, Workspaces: a.Workspaces,
 		Journal: a.Journal, OrgRoles: a.Organizations}
 }
 
@@ -193,6 +194,7 @@ func (s *Server) register() {
 	s.handle("GET "+PathAccountDevices, s.accountDevices)
 	s.handle("DELETE "+PathAccountDevices+"/{id}", s.releaseDevice)
 	s.registerCommands()
+	s.registerWorkspaces()
 	s.handle("GET /metrics", s.metrics.Handler().ServeHTTP)
 	s.registerJournal()
 	// Unknown /v1 paths answer in the API's JSON error format, not net/http's
