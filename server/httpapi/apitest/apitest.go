@@ -63,6 +63,12 @@ func Start(t testing.TB, d store.Dialect) *Env {
 	srv.Config.Handler = api.Handler()
 	srv.Start()
 	t.Cleanup(srv.Close)
+	// The domains' background work (the push hub, which owns the streams;
+	// command expiry) runs as under serve, and stops before the server.
+	bg, stop := context.WithCancel(context.Background())
+	bgDone := make(chan struct{})
+	go func() { defer close(bgDone); a.Background(bg, logger) }()
+	t.Cleanup(func() { stop(); <-bgDone })
 	return &Env{App: a, DB: db, API: api, Server: srv, Logs: logs}
 }
 
