@@ -30,6 +30,7 @@ type Domains struct {
 	Devices    Devices
 	DeviceAuth DeviceAuth
 	Keys       Keys
+	Passwords  Passwords // optional: POST /v1/password/forgot and /reset
 }
 
 // Accounts is the part of *accounts.Service the API uses.
@@ -165,6 +166,7 @@ func (s *Server) register() {
 	s.handle("GET "+PathAccountLicenses, s.accountLicenses)
 	s.handle("GET "+PathAccountDevices, s.accountDevices)
 	s.handle("DELETE "+PathAccountDevices+"/{id}", s.releaseDevice)
+	s.registerPasswords()
 	s.handle("GET /metrics", s.metrics.Handler().ServeHTTP)
 	// Unknown /v1 paths answer in the API's JSON error format, not net/http's
 	// plain-text 404. This pattern takes every method, so ServeMux's own 405

@@ -18,6 +18,7 @@ import (
 	"github.com/entitle/entitle/server/app"
 	"github.com/entitle/entitle/server/httpapi"
 	"github.com/entitle/entitle/server/licenses"
+	"github.com/entitle/entitle/server/passwordreset"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/store/storetest"
 	"github.com/entitle/entitle/server/web"
@@ -50,7 +51,11 @@ func Start(t testing.TB, d store.Dialect) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(httpapi.Domains{Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth, Keys: a.Signing}, httpapi.Config{
+	resets, err := passwordreset.New(db, a.Accounts, passwordreset.Config{PublicURL: public, Now: time.Now, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := httpapi.New(httpapi.Domains{Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth, Keys: a.Signing, Passwords: resets}, httpapi.Config{
 		PublicURL: public, Logger: logger, Pages: pages,
 		Ping: func(ctx context.Context) error {
 			var one int
