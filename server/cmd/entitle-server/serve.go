@@ -120,11 +120,11 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 		return err
 	}
 	defer stopMail()
-	pages, err := web.New(web.Domains{Accounts: svc.Accounts, Licenses: svc.Licenses, Devices: svc.Devices, DeviceAuth: svc.DeviceAuth}, web.Config{PublicURL: public, Logger: logger})
+	resets, err := passwordreset.New(db, svc.Accounts, passwordreset.Config{PublicURL: public, Logger: logger})
 	if err != nil {
 		return err
 	}
-	resets, err := passwordreset.New(db, svc.Accounts, passwordreset.Config{PublicURL: public, Logger: logger})
+	pages, err := web.New(web.Domains{Accounts: svc.Accounts, Licenses: svc.Licenses, Devices: svc.Devices, DeviceAuth: svc.DeviceAuth, Passwords: resets}, web.Config{PublicURL: public, Logger: logger})
 	if err != nil {
 		return err
 	}

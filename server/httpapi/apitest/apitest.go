@@ -47,11 +47,11 @@ func Start(t testing.TB, d store.Dialect) *Env {
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	public := "http://" + srv.Listener.Addr().String()
-	pages, err := web.New(web.Domains{Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth}, web.Config{PublicURL: public, Logger: logger})
+	resets, err := passwordreset.New(db, a.Accounts, passwordreset.Config{PublicURL: public, Now: time.Now, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	resets, err := passwordreset.New(db, a.Accounts, passwordreset.Config{PublicURL: public, Now: time.Now, Logger: logger})
+	pages, err := web.New(web.Domains{Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth, Passwords: resets}, web.Config{PublicURL: public, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
