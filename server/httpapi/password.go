@@ -28,12 +28,7 @@ const maxLocale = 35
 
 func (s *Server) passwordForgot(w http.ResponseWriter, r *http.Request) {
 	var req accountapi.PasswordForgotRequest
-	if pe := decodeJSON(w, r, &req); pe != nil {
-		writeError(w, pe)
-		return
-	}
-	if err := req.Validate(); err != nil {
-		writeError(w, validationError(err))
+	if !decodeValid(w, r, &req) {
 		return
 	}
 	// The reader's first language names the mail's; the catalog matches it.
@@ -51,12 +46,7 @@ func (s *Server) passwordForgot(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) passwordReset(w http.ResponseWriter, r *http.Request) {
 	var req accountapi.PasswordResetRequest
-	if pe := decodeJSON(w, r, &req); pe != nil {
-		writeError(w, pe)
-		return
-	}
-	if err := req.Validate(); err != nil {
-		writeError(w, validationError(err))
+	if !decodeValid(w, r, &req) {
 		return
 	}
 	if err := s.d.Passwords.Reset(r.Context(), req.Token, req.NewPassword); err != nil {
@@ -64,4 +54,18 @@ func (s *Server) passwordReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// decodeValid reads a JSON body into req and validates it; on failure it has
+// answered.
+func decodeValid[T interface{ Validate() error }](w http.ResponseWriter, r *http.Request, req *T) bool {
+	if pe := decodeJSON(w, r, req); pe != nil {
+		writeError(w, pe)
+		return false
+	}
+	if err := (*req).Validate(); err != nil {
+		writeError(w, validationError(err))
+		return false
+	}
+	return true
 }
