@@ -57,6 +57,21 @@ func (s *Service) Activate(ctx context.Context, req protocol.ActivateRequest, cl
 			return err
 		})
 		return resp, err
+	case protocol.MethodEnrollment:
+		if s.enrollment == nil {
+			return protocol.ActivateResponse{}, invalid("this server takes no enrollment tokens")
+		}
+		a.actor = "ip:" + clientIP
+		var resp protocol.ActivateResponse
+		err := s.db.InTx(ctx, func(tx *store.Tx) error {
+			lic, err := s.enrollment.Enroll(ctx, tx, req.EnrollmentToken)
+			if err != nil {
+				return err
+			}
+			resp, err = s.activateOn(ctx, tx, lic, a)
+			return err
+		})
+		return resp, err
 	case protocol.MethodPassword:
 		acc, err := s.accounts.Login(ctx, req.Email, req.Password, clientIP)
 		if err != nil {

@@ -1,6 +1,7 @@
 package devices
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -30,6 +31,24 @@ type Config struct {
 	ActivationsPerLicense ratelimit.Limit
 	Now                   func() time.Time // default time.Now
 	Logger                *slog.Logger
+	// Commands exchanges remote commands in check-ins (package commands);
+	// nil: check-ins deliver none.
+	Commands Exchanger
+	// Enrollment resolves workspace enrollment tokens (package
+	// workspaces); nil: the enrollment_token method is refused.
+	Enrollment Enroller
+}
+
+// Enroller turns an enrollment token into the license to activate on,
+// counting one use, within the activation's transaction.
+type Enroller interface {
+	Enroll(ctx context.Context, tx *store.Tx, token string) (licenses.License, error)
+}
+
+// Exchanger records the command outcomes a computer reports and returns its
+// open commands.
+type Exchanger interface {
+	Exchange(ctx context.Context, deviceID string, results []protocol.CommandResult) ([]protocol.Command, error)
 }
 
 // Service is the devices domain over a store.DB. It signs leases with
@@ -41,6 +60,8 @@ type Service struct {
 	now         func() time.Time
 	log         *slog.Logger
 	activations *ratelimit.Limiters
+	commands    Exchanger
+	enrollment  Enroller
 }
 
 // New returns a Service.
@@ -55,7 +76,7 @@ func New(db *store.DB, accts *accounts.Service, signer *signing.Service, cfg Con
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{db: db, accounts: accts, signing: signer, now: cfg.Now, log: cfg.Logger,
-		activations: ratelimit.New(cfg.ActivationsPerLicense.OrDefault(10, 20))}, nil
+		activations: ratelimit.New(cfg.ActivationsPerLicense.OrDefault(10, 20)), commands: cfg.Commands, enrollment: cfg.Enrollment}, nil
 }
 
 // leaseLicense is what a lease needs to know about the license.

@@ -55,7 +55,9 @@ func Start(t testing.TB, d store.Dialect) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(httpapi.Domains{Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth, Keys: a.Signing, Passwords: resets}, httpapi.Config{
+	doms := httpapi.DomainsOf(a)
+	doms.Passwords = resets
+	api, err := httpapi.New(doms, httpapi.Config{
 		PublicURL: public, Logger: logger, Pages: pages,
 		Ping: func(ctx context.Context) error {
 			var one int
