@@ -27,7 +27,9 @@ func init() {
 		email, _, _ := re.person(t)
 		c := re.browser(t)
 		csrf := form(t, c, re.URL("/password/forgot"))
-		return func() int { return post(t, c, re.URL("/password/forgot"), url.Values{"csrf": {csrf}, "email": {email}}) }
+		return func() int {
+			return post(t, c, re.URL("/password/forgot"), url.Values{"csrf": {csrf}, "email": {email}})
+		}
 	}
 	journalCases["POST /password/reset"] = func(t *testing.T, re *routeEnv) func() int {
 		tok := re.resetToken(t)

@@ -65,7 +65,7 @@ func (a *app) mailCmd() *cobra.Command {
 		Short: "List the outbox, oldest first (--state pending|sent|failed)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withDB(cmd.Context(), func(db *store.DB) error {
+			return a.journalDB(cmd.Context(), func(db *store.DB) error {
 				page, err := mail.List(cmd.Context(), db, paging.Request{Limit: limit, Cursor: cursor}, state)
 				if err != nil {
 					return err
@@ -93,7 +93,7 @@ func (a *app) mailCmd() *cobra.Command {
 		Short: "Requeue a failed mail for an immediate attempt",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withDB(cmd.Context(), func(db *store.DB) error {
+			return a.journalDB(cmd.Context(), func(db *store.DB) error {
 				if err := mail.Retry(cmd.Context(), db, time.Now(), "admin", args[0]); err != nil {
 					return err
 				}
@@ -107,21 +107,4 @@ func (a *app) mailCmd() *cobra.Command {
 	}
 	cmd.AddCommand(list, retry)
 	return cmd
-}
-
-// withDB opens (and migrates) the database for a one-shot command.
-func (a *app) withDB(ctx context.Context, fn func(*store.DB) error) error {
-	logger, err := a.logger(slog.LevelWarn)
-	if err != nil {
-		return err
-	}
-	if err := sqliteDir(a.dsn); err != nil {
-		return err
-	}
-	db, err := store.Open(ctx, a.dsn, logger)
-	if err != nil {
-		return fmt.Errorf("open database: %w", err)
-	}
-	defer db.Close()
-	return fn(db)
 }
