@@ -209,8 +209,9 @@ const (
 
 // Error is the body of every non-2xx local API response.
 type Error struct {
-	Code    string `json:"error"`
-	Message string `json:"message"`
+	Code    string            `json:"error"`
+	Message string            `json:"message"`
+	Args    map[string]string `json:"args,omitempty"` // the code's arguments, for a client's own words
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
