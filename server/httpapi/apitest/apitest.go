@@ -18,6 +18,7 @@ import (
 	"github.com/entitle/entitle/server/app"
 	"github.com/entitle/entitle/server/httpapi"
 	"github.com/entitle/entitle/server/licenses"
+	"github.com/entitle/entitle/server/passwordreset"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/store/storetest"
 	"github.com/entitle/entitle/server/web"
@@ -46,11 +47,17 @@ func Start(t testing.TB, d store.Dialect) *Env {
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	public := "http://" + srv.Listener.Addr().String()
-	pages, err := web.New(web.Domains{Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth}, web.Config{PublicURL: public, Logger: logger})
+	resets, err := passwordreset.New(db, a.Accounts, passwordreset.Config{PublicURL: public, Now: time.Now, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(httpapi.DomainsOf(a), httpapi.Config{
+	pages, err := web.New(web.Domains{Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth, Passwords: resets}, web.Config{PublicURL: public, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doms := httpapi.DomainsOf(a)
+	doms.Passwords = resets
+	api, err := httpapi.New(doms, httpapi.Config{
 		PublicURL: public, Logger: logger, Pages: pages,
 		Ping: func(ctx context.Context) error {
 			var one int
