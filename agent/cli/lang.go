@@ -34,8 +34,8 @@ func localizeFlags(loc *i18n.Localizer, fs *pflag.FlagSet) { flagtext.LocalizeCo
 // catalog messages that replace them.
 var helpHeadings = []struct{ en, id string }{
 	{"Usage:", "cli_help_usage"}, {"Aliases:", "cli_help_aliases"}, {"Examples:", "cli_help_examples"},
-	{"Available Commands:", "cli_help_commands"}, {"Global Flags:", "cli_help_global_flags"}, {"Flags:", "cli_help_flags"},
-	{"Additional help topics:", "cli_help_topics"}, {"Additional Commands:", "cli_help_more_commands"},
+	{"Available Commands:", "cli_help_commands"}, {"Global Flags:", "cli_help_global_flags"}, {"Flags:", "cli_help_flags"}, // i18n:ignore: cobra's English, replaced by the catalog's
+	{"Additional help topics:", "cli_help_topics"}, {"Additional Commands:", "cli_help_more_commands"}, // i18n:ignore: cobra's English, replaced by the catalog's
 }
 
 // localizeHelp translates cobra's help: the headings of its usage template,
@@ -45,7 +45,7 @@ func localizeHelp(loc *i18n.Localizer, root *cobra.Command) {
 	for _, h := range helpHeadings {
 		tmpl = strings.ReplaceAll(tmpl, h.en, loc.T(h.id, nil))
 	}
-	const more = `Use "{{.CommandPath}} [command] --help" for more information about a command.`
+	const more = `Use "{{.CommandPath}} [command] --help" for more information about a command.` // i18n:ignore: cobra's English, replaced by the catalog's
 	tmpl = strings.ReplaceAll(tmpl, more, loc.T("cli_help_more", i18n.Args{"command": "{{.CommandPath}}"}))
 	tmpl = strings.ReplaceAll(tmpl, "{{.CommandPath}} [command]", "{{.CommandPath}} "+loc.T("cli_help_command_arg", nil))
 	// cobra writes " [flags]" into UseLine itself: drop it there and write
@@ -120,7 +120,7 @@ func terminalSecret(env Env) func(prompt string) (string, error) {
 
 // unknownCommand matches cobra's error for a command it does not know (it
 // has no error type for it).
-var unknownCommand = regexp.MustCompile(`^unknown command "([^"]*)" for "([^"]*)"`)
+var unknownCommand = regexp.MustCompile(`^unknown command "([^"]*)" for "([^"]*)"`) // i18n:ignore: cobra's English error, matched to be reworded
 
 // usageError words cobra's and pflag's argument errors for the reader, by
 // their types (pflag) or their one fixed form (cobra); other errors pass

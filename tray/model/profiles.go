@@ -52,7 +52,7 @@ func profileLines(loc *i18n.Localizer, s *agentapi.Status, now time.Time) []Item
 			break
 		}
 		if w = clean(w); w != "" {
-			items = append(items, info(fmt.Sprintf("profiles-warning-%d", i), loc.T("tray_warning", i18n.Args{"text": w})))
+			items = append(items, info(fmt.Sprintf("profiles-warning-%d", i), loc.T("tray_warning", i18n.Args{"text": w}))) // i18n:ignore: an item id
 		}
 	}
 	items = append(items, Item{ID: "open-profiles", Label: loc.T("tray_open_profiles", nil), Enabled: p.Folder != "", Action: ActionOpenProfiles})
