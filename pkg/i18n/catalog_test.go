@@ -160,6 +160,7 @@ func TestNoUnusedMessages(t *testing.T) {
 var scannedDirs = []string{
 	"agent/cli",
 	"agent/flagtext",
+	"agent/profiles/profilescli",
 	"agent/terminal",
 	"pkg/statustext",
 	"tray/app",

@@ -156,6 +156,10 @@ func Literals(dir string) ([]Finding, error) {
 			switch x := n.(type) {
 			case *ast.ImportSpec, *ast.Field:
 				return false
+			case *ast.KeyValueExpr:
+				if k, ok := x.Key.(*ast.Ident); ok && k.Name == "Use" {
+					return false // a cobra command's syntax: its name and ARGUMENTS
+				}
 			case *ast.CallExpr:
 				if sel, ok := x.Fun.(*ast.SelectorExpr); ok && logFuncs[sel.Sel.Name] {
 					return false
