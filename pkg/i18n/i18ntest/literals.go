@@ -96,6 +96,24 @@ func Literals(dir string) ([]Finding, error) {
 				}
 			}
 		}
+		// check reports lit when its text, fmt verbs removed, matches re
+		// (and it was not reported already: skip).
+		check := func(lit *ast.BasicLit, re *regexp.Regexp, skip map[int]bool) {
+			if lit.Kind != token.STRING {
+				return
+			}
+			pos := fset.Position(lit.Pos())
+			if ignored[pos.Line] || skip[pos.Offset] {
+				return
+			}
+			s, err := strconv.Unquote(lit.Value)
+			if err != nil {
+				s = lit.Value
+			}
+			if re.MatchString(verb.ReplaceAllString(s, "")) {
+				out = append(out, Finding{Pos: fmt.Sprintf("%s:%d", filepath.Base(pos.Filename), pos.Line), Text: s, offset: pos.Offset})
+			}
+		}
 		report := func(n ast.Node) {
 			ast.Inspect(n, func(m ast.Node) bool {
 				switch m.(type) {
@@ -105,20 +123,8 @@ func Literals(dir string) ([]Finding, error) {
 					// call is visited on its own.
 					return false
 				}
-				lit, ok := m.(*ast.BasicLit)
-				if !ok || lit.Kind != token.STRING {
-					return true
-				}
-				pos := fset.Position(lit.Pos())
-				if ignored[pos.Line] {
-					return true
-				}
-				s, err := strconv.Unquote(lit.Value)
-				if err != nil {
-					s = lit.Value
-				}
-				if word.MatchString(verb.ReplaceAllString(s, "")) {
-					out = append(out, Finding{Pos: fmt.Sprintf("%s:%d", filepath.Base(pos.Filename), pos.Line), Text: s, offset: pos.Offset})
+				if lit, ok := m.(*ast.BasicLit); ok {
+					check(lit, word, nil)
 				}
 				return true
 			})
@@ -165,20 +171,7 @@ func Literals(dir string) ([]Finding, error) {
 					return false
 				}
 			case *ast.BasicLit:
-				if x.Kind != token.STRING {
-					return true
-				}
-				pos := fset.Position(x.Pos())
-				if ignored[pos.Line] || seen[pos.Offset] {
-					return true
-				}
-				s, err := strconv.Unquote(x.Value)
-				if err != nil {
-					s = x.Value
-				}
-				if prose.MatchString(verb.ReplaceAllString(s, "")) {
-					out = append(out, Finding{Pos: fmt.Sprintf("%s:%d", filepath.Base(pos.Filename), pos.Line), Text: s, offset: pos.Offset})
-				}
+				check(x, prose, seen)
 			}
 			return true
 		})
