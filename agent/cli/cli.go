@@ -140,7 +140,7 @@ func newRoot(env Env) *cobra.Command {
 		newVersionCmd(env),
 	)
 	root.AddCommand(withExitCodes(env.loc, profilescli.Commands(profilescli.Deps{
-		Stdin: env.Stdin, Stdout: env.Stdout, IsTerminal: env.IsTerminal,
+		Stdin: env.Stdin, Stdout: env.Stdout, IsTerminal: env.IsTerminal, Loc: env.loc,
 		Connect: func(cmd *cobra.Command) (*profilescli.Client, error) {
 			cfg, err := loadConfig(cmd, env)
 			if err != nil {

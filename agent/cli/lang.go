@@ -12,6 +12,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/entitle/entitle/agent/config"
+	"github.com/entitle/entitle/agent/flagtext"
 	"github.com/entitle/entitle/agent/localapi"
 	"github.com/entitle/entitle/agent/terminal"
 	"github.com/entitle/entitle/pkg/i18n"
@@ -22,49 +23,19 @@ import (
 // configuration's language (file, registry, environment, flags, as the
 // agent reads them), then the system's locale.
 func detectLanguage(args []string, env Env) language.Tag {
-	fs := pflag.NewFlagSet("lang", pflag.ContinueOnError)
-	fs.ParseErrorsAllowlist.UnknownFlags = true
-	fs.SetOutput(discard{})
-	fs.Usage = func() {}
-	config.AddFlags(fs)
-	_ = fs.Parse(args) // errors are reported by the real parse
-	flag, _ := fs.GetString(config.FlagLanguage)
-	configured := ""
-	if cfg, err := config.Load(config.DefaultPath(), env.LookupEnv, fs); err == nil {
-		configured = cfg.Language
-	}
-	return env.Catalog.Match(i18n.Preferences(flag, configured, env.LookupEnv)...)
-}
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
-// flagUsageIDs are the catalog messages of the configuration flags that
-// agent/config registers.
-var flagUsageIDs = map[string]string{
-	config.FlagConfig: "cli_flag_config", config.FlagListen: "cli_flag_listen", config.FlagStateDir: "cli_flag_state_dir",
-	config.FlagProfileDir: "cli_flag_profile_dir", config.FlagServerURL: "cli_flag_server_url", config.FlagPinnedKey: "cli_flag_pinned_key",
-	config.FlagProductID: "cli_flag_product_id", config.FlagLogLevel: "cli_flag_log_level", config.FlagEnrollment: "cli_flag_enrollment",
-	config.FlagLanguage: "cli_flag_lang",
+	return flagtext.Language(env.Catalog, args, env.LookupEnv).Tag()
 }
 
 // localizeFlags replaces the usage of the configuration flags by the
 // catalog's.
-func localizeFlags(loc *i18n.Localizer, fs *pflag.FlagSet) {
-	fs.VisitAll(func(f *pflag.Flag) {
-		if id, ok := flagUsageIDs[f.Name]; ok {
-			f.Usage = loc.T(id, nil)
-		}
-	})
-}
+func localizeFlags(loc *i18n.Localizer, fs *pflag.FlagSet) { flagtext.LocalizeConfigFlags(loc, fs) }
 
 // helpHeadings are the English headings of cobra's usage template and the
 // catalog messages that replace them.
 var helpHeadings = []struct{ en, id string }{
 	{"Usage:", "cli_help_usage"}, {"Aliases:", "cli_help_aliases"}, {"Examples:", "cli_help_examples"},
-	{"Available Commands:", "cli_help_commands"}, {"Global Flags:", "cli_help_global_flags"}, {"Flags:", "cli_help_flags"},
-	{"Additional help topics:", "cli_help_topics"}, {"Additional Commands:", "cli_help_more_commands"},
+	{"Available Commands:", "cli_help_commands"}, {"Global Flags:", "cli_help_global_flags"}, {"Flags:", "cli_help_flags"}, // i18n:ignore: cobra's English, replaced by the catalog's
+	{"Additional help topics:", "cli_help_topics"}, {"Additional Commands:", "cli_help_more_commands"}, // i18n:ignore: cobra's English, replaced by the catalog's
 }
 
 // localizeHelp translates cobra's help: the headings of its usage template,
@@ -74,7 +45,7 @@ func localizeHelp(loc *i18n.Localizer, root *cobra.Command) {
 	for _, h := range helpHeadings {
 		tmpl = strings.ReplaceAll(tmpl, h.en, loc.T(h.id, nil))
 	}
-	const more = `Use "{{.CommandPath}} [command] --help" for more information about a command.`
+	const more = `Use "{{.CommandPath}} [command] --help" for more information about a command.` // i18n:ignore: cobra's English, replaced by the catalog's
 	tmpl = strings.ReplaceAll(tmpl, more, loc.T("cli_help_more", i18n.Args{"command": "{{.CommandPath}}"}))
 	tmpl = strings.ReplaceAll(tmpl, "{{.CommandPath}} [command]", "{{.CommandPath}} "+loc.T("cli_help_command_arg", nil))
 	// cobra writes " [flags]" into UseLine itself: drop it there and write
@@ -149,35 +120,14 @@ func terminalSecret(env Env) func(prompt string) (string, error) {
 
 // unknownCommand matches cobra's error for a command it does not know (it
 // has no error type for it).
-var unknownCommand = regexp.MustCompile(`^unknown command "([^"]*)" for "([^"]*)"`)
+var unknownCommand = regexp.MustCompile(`^unknown command "([^"]*)" for "([^"]*)"`) // i18n:ignore: cobra's English error, matched to be reworded
 
 // usageError words cobra's and pflag's argument errors for the reader, by
 // their types (pflag) or their one fixed form (cobra); other errors pass
 // through unchanged.
 func usageError(loc *i18n.Localizer, err error) error {
-	var ne *pflag.NotExistError
-	var vr *pflag.ValueRequiredError
-	var iv *pflag.InvalidValueError
-	var is *pflag.InvalidSyntaxError
-	switch {
-	case errors.As(err, &ne):
-		flag := "--" + ne.GetSpecifiedName()
-		if sh := ne.GetSpecifiedShortnames(); sh != "" {
-			flag = "-" + ne.GetSpecifiedName() // the unknown letter, not the whole group
-			if len(ne.GetSpecifiedName()) != 1 {
-				flag = "-" + sh
-			}
-		}
-		return errors.New(loc.T("cli_unknown_flag", i18n.Args{"flag": flag}))
-	case errors.As(err, &vr) && vr.GetFlag() != nil:
-		return errors.New(loc.T("cli_flag_needs_value", i18n.Args{"flag": "--" + vr.GetFlag().Name}))
-	case errors.As(err, &iv) && iv.GetFlag() != nil:
-		return errors.New(loc.T("cli_flag_bad_value", i18n.Args{"flag": "--" + iv.GetFlag().Name, "value": iv.GetValue()}))
-	case errors.As(err, &is):
-		return errors.New(loc.T("cli_flag_bad_syntax", i18n.Args{"flag": is.GetSpecifiedFlag()}))
-	}
 	if m := unknownCommand.FindStringSubmatch(err.Error()); m != nil {
 		return errors.New(loc.T("cli_unknown_command", i18n.Args{"command": m[1], "parent": m[2]}))
 	}
-	return err
+	return flagtext.Error(loc, err)
 }

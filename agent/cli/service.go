@@ -23,8 +23,8 @@ const (
 	// defaultServiceName is the Windows service (installer/windows/entitle.wxs)
 	// and the systemd alias / SysV script name (installer/linux).
 	defaultServiceName = "entitle-agent"
-	serviceDisplayName = "Entitle licensing agent"
-	serviceDescription = "Keeps this computer's Entitle license current and answers local entitlement checks."
+	serviceDisplayName = "Entitle licensing agent"                                                             // i18n:ignore: registered once with the OS service manager, in English
+	serviceDescription = "Keeps this computer's Entitle license current and answers local entitlement checks." // i18n:ignore: registered once with the OS service manager, in English
 )
 
 func newServiceCmd(env Env) *cobra.Command {

@@ -362,7 +362,7 @@ func TestMigrateToNewComputer(t *testing.T) {
 		t.Run("same bundle again", func(t *testing.T) {
 			t.Parallel()
 			out, stderr, code := migCLI(t, b, passphrase+"\n", "migrate", "import", bundlePath, "--passphrase-stdin")
-			if code != 0 || strings.Contains(out, "Imported ") || !strings.Contains(out, "4 profile(s) already present") {
+			if code != 0 || strings.Contains(out, "Imported ") || !strings.Contains(out, "4 profiles already present") {
 				t.Fatalf("second import: exit %d: %q %q", code, out, stderr)
 			}
 		})

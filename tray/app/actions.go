@@ -52,14 +52,14 @@ func (a *App) act(ctx context.Context, wg *sync.WaitGroup, s *state, act model.A
 			s.ui.ConfirmingDeactivation = true
 			s.ui.Result = ""
 			s.confirm = time.NewTimer(a.o.ConfirmFor)
-			a.notifyOne(ctx, wg, model.ConfirmNotification())
+			a.notifyOne(ctx, wg, model.ConfirmNotification(a.o.Localizer))
 		}
 	case model.ActionDeactivateConfirm:
 		if !s.ui.ConfirmingDeactivation || !s.status.DeactivateOK {
 			return
 		}
 		s.endConfirm()
-		s.ui.Busy, s.ui.Result = model.BusyText(model.OpDeactivate), ""
+		s.ui.Busy, s.ui.Result = model.BusyText(a.o.Localizer, model.OpDeactivate), ""
 		s.expectDeactivated = true
 		a.call(ctx, wg, ag, func(ctx context.Context) result {
 			err := ag.Deactivate(ctx)
@@ -67,7 +67,7 @@ func (a *App) act(ctx context.Context, wg *sync.WaitGroup, s *state, act model.A
 			return result{outcome: outcome(model.OpDeactivate, err)}
 		})
 	case model.ActionActivate:
-		s.ui.Busy, s.ui.Result = model.BusyText(model.OpActivate), ""
+		s.ui.Busy, s.ui.Result = model.BusyText(a.o.Localizer, model.OpActivate), ""
 		a.call(ctx, wg, ag, func(ctx context.Context) result {
 			resp, err := ag.Activate(ctx, agentapi.ActivateRequest{Method: agentapi.ActivateBrowser})
 			a.logResult(model.OpActivate, err)
@@ -85,7 +85,7 @@ func (a *App) act(ctx context.Context, wg *sync.WaitGroup, s *state, act model.A
 				openURL: model.SignInURL(nil, model.UIState{SignIn: p})}
 		})
 	case model.ActionCheck:
-		s.ui.Busy, s.ui.Result = model.BusyText(model.OpCheck), ""
+		s.ui.Busy, s.ui.Result = model.BusyText(a.o.Localizer, model.OpCheck), ""
 		a.call(ctx, wg, ag, func(ctx context.Context) result {
 			err := ag.Check(ctx)
 			a.logResult(model.OpCheck, err)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/entitle/entitle/pkg/agentapi"
 	"github.com/entitle/entitle/pkg/agentclient"
+	"github.com/entitle/entitle/pkg/i18n"
 	"github.com/entitle/entitle/tray/model"
 )
 
@@ -38,7 +39,7 @@ type Agent interface {
 type Dialer func() (Agent, error)
 
 // ErrConfig marks a Dialer error about the agent's configuration file.
-var ErrConfig = errors.New("the agent's configuration")
+var ErrConfig = errors.New("the agent's configuration") // i18n:ignore: for the log; the menu says model.ProblemConfig
 
 // Renderer shows a menu, replacing the previous one.
 type Renderer interface {
@@ -63,8 +64,10 @@ type Options struct {
 	Opener   Opener
 	Notifier Notifier // nil: no notifications
 	Logger   *slog.Logger
-	HelpURL  string           // used when the agent reports none
-	Now      func() time.Time // default time.Now
+	HelpURL  string // used when the agent reports none
+	// Localizer is the language of every text (nil: English).
+	Localizer *i18n.Localizer
+	Now       func() time.Time // default time.Now
 	// MinBackoff and MaxBackoff bound the wait between connection attempts
 	// (default 1 s and 10 s).
 	MinBackoff, MaxBackoff time.Duration
@@ -103,7 +106,10 @@ type result struct {
 // New checks the options and returns an App.
 func New(o Options) (*App, error) {
 	if o.Dial == nil || o.Renderer == nil || o.Opener == nil {
-		return nil, errors.New("app: Dial, Renderer and Opener are required")
+		return nil, errors.New("app: Dial, Renderer and Opener are required") // i18n:ignore: a programming error
+	}
+	if o.Localizer == nil {
+		o.Localizer = i18n.New().Localizer(i18n.English)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -223,7 +229,7 @@ func (a *App) Run(ctx context.Context) error {
 			if s.ui.ConfirmingDeactivation {
 				a.log.Info("deactivation not confirmed in time")
 				s.ui.ConfirmingDeactivation = false
-				s.setResult(model.ConfirmExpiredText)
+				s.setResult(model.ConfirmExpiredText(a.o.Localizer))
 			}
 		}
 		a.render(s)
@@ -231,7 +237,7 @@ func (a *App) Run(ctx context.Context) error {
 }
 
 func (a *App) render(s *state) {
-	m := model.Build(s.status, s.conn, s.ui, a.o.Now())
+	m := model.Build(a.o.Localizer, s.status, s.conn, s.ui, a.o.Now())
 	if s.rendered != nil && reflect.DeepEqual(*s.rendered, m) {
 		return
 	}
@@ -249,7 +255,7 @@ func (a *App) apply(ctx context.Context, wg *sync.WaitGroup, s *state, u update)
 			s.expectDeactivated = false
 		}
 		if u.done.outcome.Op == model.OpDeactivate {
-			a.notifyOne(ctx, wg, model.DeactivationNotification(u.done.outcome))
+			a.notifyOne(ctx, wg, model.DeactivationNotification(a.o.Localizer, u.done.outcome))
 		}
 		if u.done.signIn != nil {
 			s.ui.SignIn = u.done.signIn
@@ -276,7 +282,7 @@ func (a *App) apply(ctx context.Context, wg *sync.WaitGroup, s *state, u update)
 		s.ui.Result, s.ui.SignIn = "", nil
 	}
 	if u.done != nil && s.conn == model.ConnConnected {
-		s.setResult(model.ResultText(u.done.outcome))
+		s.setResult(model.ResultText(a.o.Localizer, u.done.outcome))
 	}
 }
 
@@ -287,7 +293,7 @@ func (a *App) notify(ctx context.Context, wg *sync.WaitGroup, s *state) {
 	}
 	now := a.o.Now()
 	next := model.Snapshot{Status: s.status, At: now}
-	notes := model.Transitions(s.last, next)
+	notes := model.Transitions(a.o.Localizer, s.last, next)
 	s.last = next
 	for _, n := range notes {
 		if n.ID == model.NoteDeactivated && s.expectDeactivated {

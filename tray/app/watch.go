@@ -40,14 +40,14 @@ func (a *App) session(ctx context.Context, lastErr *string) bool {
 	}
 	ag, err := a.o.Dial()
 	if err != nil {
-		fail("cannot reach the agent", err)
+		fail("cannot reach the agent", err) // i18n:ignore: log messages (the menu shows connUpdate's problem)
 		return false
 	}
 	sctx, cancel := context.WithTimeout(ctx, a.o.ActionTimeout)
 	st, err := ag.Status(sctx)
 	cancel()
 	if err != nil {
-		fail("agent status failed", err)
+		fail("agent status failed", err) // i18n:ignore: log messages (the menu shows connUpdate's problem)
 		return false
 	}
 	*lastErr = ""

@@ -37,7 +37,7 @@ func TestHarnessWithHTTPAgent(t *testing.T) {
 		"--help-url", "https://help.example/entitle", "--max-backoff", "2s", "--log-level", "debug")
 
 	// Active.
-	st := tr.WaitItem(t, "Active — Pro plan, until 2027-03-01", 20*time.Second)
+	st := tr.WaitItem(t, "Active — Pro plan, until March 1, 2027", 20*time.Second)
 	if st.Enabled {
 		t.Error("status line is clickable")
 	}
@@ -60,7 +60,7 @@ func TestHarnessWithHTTPAgent(t *testing.T) {
 	})
 	testenv.WaitFor(t, 10*time.Second, "the tooltip", func() bool {
 		tt, err := tr.Tooltip()
-		return err == nil && tt == "Entitle — Active — Pro plan, until 2027-03-01"
+		return err == nil && tt == "Entitle — Active — Pro plan, until March 1, 2027"
 	})
 	assertIcon(t, tr, "active")
 
@@ -164,7 +164,7 @@ func TestHarnessWithHTTPAgent(t *testing.T) {
 		since := time.Now().Add(-48 * time.Hour)
 		s.OfflineSince = &since
 	})
-	tr.WaitItem(t, "Offline — licensed until 2027-03-01", 10*time.Second)
+	tr.WaitItem(t, "Offline — licensed until March 1, 2027", 10*time.Second)
 	assertIcon(t, tr, "attention")
 
 	// A check fails: one short, stable line, no raw Go error, no line wider
@@ -196,7 +196,7 @@ func TestHarnessWithHTTPAgent(t *testing.T) {
 	tr.WaitItem(t, "Active — Pro plan", 10*time.Second)
 	waitGone(t, tr, "Check failed", 10*time.Second)
 	agent.set(func(s *agentapi.Status) { s.Entitlement.State = agentapi.StateOffline })
-	tr.WaitItem(t, "Offline — licensed until 2027-03-01", 10*time.Second)
+	tr.WaitItem(t, "Offline — licensed until March 1, 2027", 10*time.Second)
 
 	// The agent stops: the tray says so and keeps running; it recovers when the agent returns.
 	addr = agent.addr
@@ -329,7 +329,7 @@ func TestNotConfigured(t *testing.T) {
 	agent := newFakeAgent(t, agentapi.Status{Entitlement: agentapi.Entitlement{
 		State: agentapi.StateNotConfigured, Reason: "no pinned server keys: set pinned_keys in /etc/entitle/agent.toml"}})
 	tr := traytest.StartTray(t, bin, bus, nil, "--listen", agent.addr, "--state-dir", agent.stateDir)
-	tr.WaitItem(t, "Not set up: no licensing server configured", 20*time.Second)
+	tr.WaitItem(t, "Not configured — no licensing server set up", 20*time.Second)
 	items := tr.StableLayout(t, "Quit", 10*time.Second)
 	if _, ok := traytest.Find(items, "no pinned server keys: set pinned_keys"); !ok {
 		t.Errorf("the agent's reason is not shown: %v", items)
@@ -342,7 +342,7 @@ func TestNotConfigured(t *testing.T) {
 	}
 	testenv.WaitFor(t, 10*time.Second, "the tooltip", func() bool {
 		tt, err := tr.Tooltip()
-		return err == nil && tt == "Entitle — Not set up: no licensing server configured"
+		return err == nil && tt == "Entitle — Not configured — no licensing server set up"
 	})
 	assertIcon(t, tr, "inactive")
 }

@@ -2,6 +2,10 @@
 // icon, the tooltip and the whole menu, plus the desktop notifications a
 // status change deserves. It is plain data and pure functions, so every state
 // and mode is covered by fast table tests; tray/app renders the result.
+//
+// Every word comes from the catalog (pkg/i18n, tray.toml) in the language of
+// the Localizer passed in; states are named by pkg/statustext, as the CLI
+// names them, and dates are written for the locale in now's time zone.
 package model
 
 import (
@@ -10,6 +14,8 @@ import (
 	"unicode"
 
 	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/i18n"
+	"github.com/entitle/entitle/pkg/statustext"
 )
 
 // Action is what clicking an item asks the tray to do.
@@ -111,99 +117,96 @@ const Warn = 30 * 24 * time.Hour
 const maxLabel = 72
 
 // Build describes the tray for a status (nil when none was received yet).
-func Build(s *agentapi.Status, conn ConnState, ui UIState, now time.Time) Menu {
+func Build(loc *i18n.Localizer, s *agentapi.Status, conn ConnState, ui UIState, now time.Time) Menu {
 	if conn != ConnConnected || s == nil {
-		return disconnected(conn, ui, now)
+		return disconnected(loc, conn, ui)
 	}
 	var items []Item
-	status := StatusLine(s, now)
+	status := StatusLine(loc, s, now)
 	items = append(items, info("status", status))
-	items = append(items, detailLines(s, now)...)
-	items = append(items, signInLines(s, ui, now)...)
+	items = append(items, detailLines(loc, s, now)...)
+	items = append(items, signInLines(loc, s, ui, now)...)
 	items = append(items, sep("sep-profiles"))
-	items = append(items, profileLines(s, now)...)
+	items = append(items, profileLines(loc, s, now)...)
 	items = append(items, sep("sep-actions"))
-	items = append(items, actionLines(s, ui)...)
-	items = append(items, footer(s.HelpURL, ui)...)
-	return Menu{Icon: IconFor(s, now), Tooltip: "Entitle — " + status, Items: items}
+	items = append(items, actionLines(loc, s, ui)...)
+	items = append(items, footer(loc, s.HelpURL, ui)...)
+	return Menu{Icon: IconFor(s, now), Tooltip: loc.T("tray_tooltip", i18n.Args{"status": status}), Items: items}
 }
 
-func disconnected(conn ConnState, ui UIState, now time.Time) Menu {
+func disconnected(loc *i18n.Localizer, conn ConnState, ui UIState) Menu {
 	var status string
 	switch conn {
 	case ConnAgentNotRunning:
-		status = "Agent not running"
+		status = loc.T("tray_agent_not_running", nil)
 	case ConnFailed:
-		status = "Cannot talk to the agent"
+		status = loc.T("tray_cannot_talk", nil)
 	default:
-		status = "Connecting to the agent…"
+		status = loc.T("tray_connecting", nil)
 	}
 	items := []Item{info("status", status)}
 	switch {
 	case conn == ConnFailed:
-		items = append(items, info("conn-error", problemText(ui.Problem)))
+		items = append(items, info("conn-error", problemText(loc, ui.Problem)))
 	case conn == ConnAgentNotRunning:
-		items = append(items, info("conn-error", "Waiting for it to start…"))
+		items = append(items, info("conn-error", loc.T("tray_waiting_start", nil)))
 	}
 	// No result or sign-in line: they were about an agent that is gone.
 	items = append(items, sep("sep-footer"))
-	items = append(items, footer("", ui)...)
-	return Menu{Icon: IconInactive, Tooltip: "Entitle — " + status, Items: items}
+	items = append(items, footer(loc, "", ui)...)
+	return Menu{Icon: IconInactive, Tooltip: loc.T("tray_tooltip", i18n.Args{"status": status}), Items: items}
 }
 
-// StatusLine is the first line of the menu and the tooltip.
-func StatusLine(s *agentapi.Status, now time.Time) string {
+// StatusLine is the first line of the menu and the tooltip: the state's
+// name (statustext.Title, the CLI's) and a short summary.
+func StatusLine(loc *i18n.Localizer, s *agentapi.Status, now time.Time) string {
 	e := &s.Entitlement
-	reason := clean(e.Reason)
+	title := statustext.Title(loc, e.State)
+	withReason := func(fallbackID string) string {
+		if r := clean(statustext.EntitlementReason(loc, *e, now.Location())); r != "" {
+			// One menu line: the whole line is bounded, not only the reason.
+			return clean(loc.T("headline", i18n.Args{"title": title, "reason": r}))
+		}
+		return loc.T(fallbackID, i18n.Args{"title": title})
+	}
 	switch e.State {
 	case agentapi.StateActive:
-		line := "Active"
-		if p := planName(e.Plan); p != "" {
-			line += " — " + p
+		plan := planName(loc, e.Plan)
+		switch {
+		case plan != "" && e.TermEnd != nil:
+			return loc.T("tray_status_plan_until", i18n.Args{"title": title, "plan": plan, "date": day(loc, *e.TermEnd, now)})
+		case plan != "":
+			return loc.T("tray_status_plan", i18n.Args{"title": title, "plan": plan})
+		case e.TermEnd != nil:
+			return loc.T("tray_status_until", i18n.Args{"title": title, "date": day(loc, *e.TermEnd, now)})
 		}
-		if e.TermEnd != nil {
-			if e.Plan == "" {
-				line += " —"
-			} else {
-				line += ","
-			}
-			line += " until " + day(*e.TermEnd, now)
-		}
-		return line
+		return title
 	case agentapi.StateOffline:
 		// The license's own end; how long it works offline is a line of its own.
 		if e.TermEnd != nil {
-			return "Offline — licensed until " + day(*e.TermEnd, now)
+			return loc.T("tray_status_offline_until", i18n.Args{"title": title, "date": day(loc, *e.TermEnd, now)})
 		}
-		return "Offline"
+		return title
 	case agentapi.StateNotConfigured:
-		return "Not set up: no licensing server configured"
-	case agentapi.StateInactive:
-		return "Not activated"
+		return loc.T("tray_status_not_configured", i18n.Args{"title": title})
+	case agentapi.StateInactive, agentapi.StateForeign:
+		return title
 	case agentapi.StateExpired:
 		switch {
 		case e.TermEnd != nil && !e.TermEnd.After(now):
-			return "Expired — license ended " + day(*e.TermEnd, now)
+			return loc.T("tray_status_expired_term", i18n.Args{"title": title, "date": day(loc, *e.TermEnd, now)})
+		case e.LeaseExpiry != nil && !e.LeaseExpiry.After(now) && s.LastCheckin == nil:
+			return loc.T("tray_status_expired_no_checkin", i18n.Args{"title": title})
 		case e.LeaseExpiry != nil && !e.LeaseExpiry.After(now):
-			return "Expired — not checked in since " + lastCheckin(s, now)
-		case reason != "":
-			return "Expired — " + reason
+			return loc.T("tray_status_expired_checkin", i18n.Args{"title": title, "since": since(loc, *s.LastCheckin, now)})
 		}
-		return "Expired"
+		return withReason("tray_status_title")
 	case agentapi.StateSuspended:
-		if reason != "" {
-			return "Suspended — " + reason
-		}
-		return "Suspended by the licensing server"
+		return withReason("tray_status_suspended")
 	case agentapi.StateTampered:
-		if reason != "" {
-			return "License check failed — " + reason
-		}
-		return "License check failed — the clock or license file changed"
-	case agentapi.StateForeign:
-		return "This activation belongs to another computer"
+		return withReason("tray_status_tampered")
 	}
-	return "Unknown state " + clean(string(e.State))
+	return loc.T("tray_status_unknown", i18n.Args{"state": clean(string(e.State))})
 }
 
 // IconFor picks the icon for a status the agent reported.
@@ -247,45 +250,45 @@ func Managed(s *agentapi.Status) bool {
 	return true
 }
 
-func detailLines(s *agentapi.Status, now time.Time) []Item {
+func detailLines(loc *i18n.Localizer, s *agentapi.Status, now time.Time) []Item {
 	var items []Item
 	if s.Entitlement.State == agentapi.StateNotConfigured {
-		reason := clean(s.Entitlement.Reason)
+		reason := clean(statustext.EntitlementReason(loc, s.Entitlement, now.Location()))
 		if reason == "" {
-			reason = "Ask your administrator to finish the setup"
+			reason = loc.T("tray_not_configured_hint", nil)
 		}
 		items = append(items, info("not-configured", reason))
 	}
 	if a := clean(s.Account); a != "" {
-		items = append(items, info("account", "Account: "+a))
+		items = append(items, info("account", loc.T("detail_account", i18n.Args{"account": a})))
 	}
 	org := clean(s.Organization)
 	switch {
 	case Managed(s) && org != "":
-		items = append(items, info("managed", "Managed by "+org))
+		items = append(items, info("managed", loc.T("tray_managed_by", i18n.Args{"organization": org})))
 	case Managed(s):
-		items = append(items, info("managed", "Managed by your organization"))
+		items = append(items, info("managed", loc.T("tray_managed", nil)))
 	case org != "":
-		items = append(items, info("organization", "Organization: "+org))
+		items = append(items, info("organization", loc.T("tray_organization", i18n.Args{"organization": org})))
 	}
 	if w := clean(s.Workspace); w != "" {
-		items = append(items, info("workspace", "Workspace: "+w))
+		items = append(items, info("workspace", loc.T("detail_workspace", i18n.Args{"workspace": w})))
 	}
 	if s.Entitlement.State == agentapi.StateOffline {
 		// One stable line; the agent's raw error stays in the logs.
-		line := "The licensing server cannot be reached"
+		line := loc.T("tray_server_unreachable", nil)
 		if s.OfflineSince != nil {
-			line = "Offline since " + when(*s.OfflineSince, now)
+			line = loc.T("tray_offline_since", i18n.Args{"since": since(loc, *s.OfflineSince, now)})
 		}
 		if end := offlineEnd(s); end != nil && end.After(now) {
-			line += "; works until " + when(*end, now)
+			line = loc.T("tray_offline_works_until", i18n.Args{"line": line, "until": until(loc, *end, now)})
 		}
 		items = append(items, info("offline", line))
 	}
 	return items
 }
 
-func signInLines(s *agentapi.Status, ui UIState, now time.Time) []Item {
+func signInLines(loc *i18n.Localizer, s *agentapi.Status, ui UIState, now time.Time) []Item {
 	p := s.Pending
 	if p == nil && !s.Activated {
 		p = ui.SignIn
@@ -297,9 +300,9 @@ func signInLines(s *agentapi.Status, ui UIState, now time.Time) []Item {
 	if code == "" {
 		return nil
 	}
-	items := []Item{info("signin-code", "Sign-in code: "+code)}
+	items := []Item{info("signin-code", loc.T("tray_signin_code", i18n.Args{"code": code}))}
 	if signInURL(p) != "" {
-		items = append(items, Item{ID: "signin-open", Label: "Open sign-in page…", Enabled: true, Action: ActionOpenSignIn})
+		items = append(items, Item{ID: "signin-open", Label: loc.T("tray_signin_open", nil), Enabled: true, Action: ActionOpenSignIn})
 	}
 	return items
 }
@@ -332,20 +335,20 @@ func WebURL(u string) bool {
 	return strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")
 }
 
-func actionLines(s *agentapi.Status, ui UIState) []Item {
+func actionLines(loc *i18n.Localizer, s *agentapi.Status, ui UIState) []Item {
 	var items []Item
 	if ui.Busy != "" {
 		items = append(items, info("busy", clean(ui.Busy)))
 	} else {
 		if s.Entitlement.State != agentapi.StateNotConfigured &&
 			(!s.Activated || s.Entitlement.State == agentapi.StateInactive || s.Entitlement.State == agentapi.StateForeign) {
-			items = append(items, Item{ID: "activate", Label: "Activate…", Enabled: true, Action: ActionActivate})
+			items = append(items, Item{ID: "activate", Label: loc.T("tray_activate", nil), Enabled: true, Action: ActionActivate})
 		}
 		if s.Activated {
-			items = append(items, deactivateLines(s, ui)...)
+			items = append(items, deactivateLines(loc, s, ui)...)
 		}
 	}
-	items = append(items, Item{ID: "check", Label: "Check now", Enabled: s.Activated && ui.Busy == "", Action: ActionCheck})
+	items = append(items, Item{ID: "check", Label: loc.T("tray_check", nil), Enabled: s.Activated && ui.Busy == "", Action: ActionCheck})
 	// Below the actions, so showing or dropping it moves none of them.
 	if ui.Result != "" {
 		items = append(items, info("result", clean(ui.Result)))
@@ -353,14 +356,14 @@ func actionLines(s *agentapi.Status, ui UIState) []Item {
 	return items
 }
 
-func deactivateLines(s *agentapi.Status, ui UIState) []Item {
+func deactivateLines(loc *i18n.Localizer, s *agentapi.Status, ui UIState) []Item {
 	if !s.DeactivateOK {
 		note := clean(s.DeactivateNote)
 		if note == "" {
-			note = "Your organization manages this computer"
+			note = loc.T("tray_deactivate_note", nil)
 		}
 		return []Item{
-			{ID: "deactivate", Label: "Deactivate this computer…", Action: ActionDeactivate},
+			{ID: "deactivate", Label: loc.T("tray_deactivate", nil), Action: ActionDeactivate},
 			info("deactivate-note", note),
 		}
 	}
@@ -369,14 +372,14 @@ func deactivateLines(s *agentapi.Status, ui UIState) []Item {
 		// moves, so a click aimed at another line cannot land on the
 		// confirmation; "Yes" is the submenu's last entry, away from where
 		// the pointer enters it.
-		return []Item{{ID: "deactivate", Label: "Confirm deactivation", Enabled: true, Children: []Item{
-			info("deactivate-ask", "Free this computer's seat? Signing stops."),
+		return []Item{{ID: "deactivate", Label: loc.T("tray_deactivate_confirm", nil), Enabled: true, Children: []Item{
+			info("deactivate-ask", loc.T("tray_deactivate_ask", nil)),
 			sep("sep-deactivate"),
-			{ID: "deactivate-cancel", Label: "Cancel", Enabled: true, Action: ActionDeactivateCancel},
-			{ID: "deactivate-yes", Label: "Yes, deactivate", Enabled: true, Action: ActionDeactivateConfirm},
+			{ID: "deactivate-cancel", Label: loc.T("tray_cancel", nil), Enabled: true, Action: ActionDeactivateCancel},
+			{ID: "deactivate-yes", Label: loc.T("tray_deactivate_yes", nil), Enabled: true, Action: ActionDeactivateConfirm},
 		}}}
 	}
-	return []Item{{ID: "deactivate", Label: "Deactivate this computer…", Enabled: true, Action: ActionDeactivate}}
+	return []Item{{ID: "deactivate", Label: loc.T("tray_deactivate", nil), Enabled: true, Action: ActionDeactivate}}
 }
 
 // HelpURL is the help page to open: the agent's, else the configured one.
@@ -390,10 +393,10 @@ func HelpURL(agentHelp string, ui UIState) string {
 	return ""
 }
 
-func footer(agentHelp string, ui UIState) []Item {
+func footer(loc *i18n.Localizer, agentHelp string, ui UIState) []Item {
 	return []Item{
-		{ID: "help", Label: "Help and support", Enabled: HelpURL(agentHelp, ui) != "", Action: ActionHelp},
-		{ID: "quit", Label: "Quit", Enabled: true, Action: ActionQuit},
+		{ID: "help", Label: loc.T("tray_help", nil), Enabled: HelpURL(agentHelp, ui) != "", Action: ActionHelp},
+		{ID: "quit", Label: loc.T("tray_quit", nil), Enabled: true, Action: ActionQuit},
 	}
 }
 
@@ -401,33 +404,41 @@ func info(id, label string) Item { return Item{ID: id, Label: label} }
 
 func sep(id string) Item { return Item{ID: id, Separator: true} }
 
-func planName(p string) string {
-	p = clean(p)
-	if p == "" {
+// planName is "Pro plan", "formule Pro" ("" without a plan).
+func planName(loc *i18n.Localizer, p string) string {
+	if p = clean(p); p == "" {
 		return ""
 	}
 	r := []rune(p)
 	r[0] = unicode.ToUpper(r[0])
-	return string(r) + " plan"
+	return loc.T("tray_plan", i18n.Args{"plan": string(r)})
 }
 
-// day formats a date in the location of now.
-func day(t, now time.Time) string { return t.In(now.Location()).Format("2006-01-02") }
+// day formats a date for the locale in the location of now.
+func day(loc *i18n.Localizer, t, now time.Time) string { return loc.Date(t.In(now.Location())) }
 
-// when formats a moment: the time of day when it is today, else the date.
-func when(t, now time.Time) string {
+// today reports whether t falls on now's calendar day.
+func today(t, now time.Time) bool {
 	t = t.In(now.Location())
-	if y, m, d := t.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
-		return t.Format("15:04")
-	}
-	return t.Format("2006-01-02")
+	y, m, d := t.Date()
+	return y == now.Year() && m == now.Month() && d == now.Day()
 }
 
-func lastCheckin(s *agentapi.Status, now time.Time) string {
-	if s.LastCheckin == nil {
-		return "activation"
+// since is "since 10:00" today, else "since June 10, 2026" (with the
+// preposition each language wants before a time or a date).
+func since(loc *i18n.Localizer, t, now time.Time) string {
+	if today(t, now) {
+		return loc.T("tray_since_time", i18n.Args{"time": loc.Time(t.In(now.Location()))})
 	}
-	return when(*s.LastCheckin, now)
+	return loc.T("tray_since_date", i18n.Args{"date": day(loc, t, now)})
+}
+
+// until is "until 10:00" today, else "until June 10, 2026".
+func until(loc *i18n.Localizer, t, now time.Time) string {
+	if today(t, now) {
+		return loc.T("tray_until_time", i18n.Args{"time": loc.Time(t.In(now.Location()))})
+	}
+	return loc.T("tray_until_date", i18n.Args{"date": day(loc, t, now)})
 }
 
 // clean makes agent-supplied text safe for one menu line: control characters

@@ -6,9 +6,18 @@ import (
 	"time"
 
 	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/i18n"
 )
 
 var now = time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
+
+// catalog is parsed once for the package's tests; en and fr render in each
+// language.
+var (
+	catalog = i18n.New()
+	en      = catalog.Localizer(i18n.English)
+	fr      = catalog.Localizer(i18n.French)
+)
 
 func at(d time.Duration) *time.Time { t := now.Add(d); return &t }
 
@@ -128,7 +137,7 @@ func TestBuild(t *testing.T) {
 				s.Entitlement.TermEnd = date("2027-03-01")
 				s.Account = "ada@example.com"
 			}),
-			want: want{icon: IconActive, status: "Active — Pro plan, until 2027-03-01",
+			want: want{icon: IconActive, status: "Active — Pro plan, until March 1, 2027",
 				enabled:  []string{"deactivate", "check", "open-profiles", "help", "quit"},
 				disabled: []string{"account", "profiles"},
 				absent:   []string{"activate", "managed", "organization", "deactivate-yes", "busy", "result", "signin-code"},
@@ -143,12 +152,12 @@ func TestBuild(t *testing.T) {
 		{
 			name: "active no plan with term", conn: ConnConnected,
 			s:    st(agentapi.StateActive, func(s *agentapi.Status) { s.Entitlement.Plan = ""; s.Entitlement.TermEnd = date("2027-03-01") }),
-			want: want{icon: IconActive, status: "Active — until 2027-03-01", disabled: []string{"help"}},
+			want: want{icon: IconActive, status: "Active — until March 1, 2027", disabled: []string{"help"}},
 		},
 		{
 			name: "active term ends within 30 days", conn: ConnConnected,
 			s:    st(agentapi.StateActive, func(s *agentapi.Status) { s.Entitlement.TermEnd = at(10 * day1) }),
-			want: want{icon: IconAttention, status: "Active — Pro plan, until 2026-06-25"},
+			want: want{icon: IconAttention, status: "Active — Pro plan, until June 25, 2026"},
 		},
 		{
 			name: "active organization not managed", conn: ConnConnected,
@@ -214,9 +223,9 @@ func TestBuild(t *testing.T) {
 				s.OfflineSince = date("2026-06-10")
 				s.LastError = "dial tcp: connection refused"
 			}),
-			want: want{icon: IconAttention, status: "Offline — licensed until 2027-03-01",
+			want: want{icon: IconAttention, status: "Offline — licensed until March 1, 2027",
 				enabled: []string{"deactivate", "check"}, disabled: []string{"offline"}, absent: []string{"last-error"},
-				labels: map[string]string{"offline": "Offline since 2026-06-10; works until 2026-12-01"}},
+				labels: map[string]string{"offline": "Offline since June 10, 2026; works until December 1, 2026"}},
 		},
 		{
 			name: "offline: licensed until the term end, not the grace end", conn: ConnConnected,
@@ -226,8 +235,8 @@ func TestBuild(t *testing.T) {
 				s.GraceUntil = date("2026-07-01")
 				s.OfflineSince = at(-2 * time.Hour)
 			}),
-			want: want{icon: IconAttention, status: "Offline — licensed until 2027-03-01",
-				labels: map[string]string{"offline": "Offline since 10:00; works until 2026-07-01"}},
+			want: want{icon: IconAttention, status: "Offline — licensed until March 1, 2027",
+				labels: map[string]string{"offline": "Offline since 10:00 AM; works until July 1, 2026"}},
 		},
 		{
 			name: "offline no dates", conn: ConnConnected, s: st(agentapi.StateOffline),
@@ -235,15 +244,15 @@ func TestBuild(t *testing.T) {
 		},
 		{
 			name: "offline with a raw error and a failed check: no raw error, said once", conn: ConnConnected,
-			ui: UIState{Result: ResultText(Outcome{Op: OpCheck, Code: agentapi.ErrUnavailable,
+			ui: UIState{Result: ResultText(en, Outcome{Op: OpCheck, Code: agentapi.ErrUnavailable,
 				Message: `cannot reach the licensing server at http://127.0.0.1:8780: Post "http://127.0.0.1:8780/v1/checkin": dial tcp 127.0.0.1:8780: connect: connection refused`})},
 			s: st(agentapi.StateOffline, func(s *agentapi.Status) {
 				s.Entitlement.TermEnd = date("2027-03-01")
 				s.OfflineSince = date("2026-06-10")
 				s.LastError = `cannot reach the licensing server at http://127.0.0.1:8780: Post "http://127.0.0.1:8780/v1/checkin": dial tcp 127.0.0.1:8780: connect: connection refused`
 			}),
-			want: want{icon: IconAttention, status: "Offline — licensed until 2027-03-01", absent: []string{"last-error"},
-				labels: map[string]string{"offline": "Offline since 2026-06-10; works until 2027-03-01",
+			want: want{icon: IconAttention, status: "Offline — licensed until March 1, 2027", absent: []string{"last-error"},
+				labels: map[string]string{"offline": "Offline since June 10, 2026; works until March 1, 2027",
 					"result": "Check failed: the licensing server cannot be reached"}},
 		},
 		{
@@ -252,14 +261,14 @@ func TestBuild(t *testing.T) {
 				s.Activated = false
 				s.Entitlement.Reason = "no pinned server keys: set pinned_keys in agent.toml"
 			}),
-			want: want{icon: IconInactive, status: "Not set up: no licensing server configured",
+			want: want{icon: IconInactive, status: "Not configured — no licensing server set up",
 				enabled: []string{"help"}, disabled: []string{"not-configured", "check"}, absent: []string{"activate", "deactivate"},
 				labels: map[string]string{"not-configured": "no pinned server keys: set pinned_keys in agent.toml"}},
 		},
 		{
 			name: "not configured without reason", conn: ConnConnected,
 			s: st(agentapi.StateNotConfigured, func(s *agentapi.Status) { s.Activated = false }),
-			want: want{icon: IconInactive, status: "Not set up: no licensing server configured",
+			want: want{icon: IconInactive, status: "Not configured — no licensing server set up",
 				labels: map[string]string{"not-configured": "Ask your administrator to finish the setup"}},
 		},
 		{
@@ -305,7 +314,7 @@ func TestBuild(t *testing.T) {
 		{
 			name: "expired term", conn: ConnConnected,
 			s:    st(agentapi.StateExpired, func(s *agentapi.Status) { s.Entitlement.TermEnd = date("2026-06-01") }),
-			want: want{icon: IconInactive, status: "Expired — license ended 2026-06-01", enabled: []string{"deactivate", "check"}, absent: []string{"activate"}},
+			want: want{icon: IconInactive, status: "Expired — license ended June 1, 2026", enabled: []string{"deactivate", "check"}, absent: []string{"activate"}},
 		},
 		{
 			name: "expired lease", conn: ConnConnected,
@@ -313,7 +322,7 @@ func TestBuild(t *testing.T) {
 				s.Entitlement.LeaseExpiry = at(-time.Hour)
 				s.LastCheckin = date("2026-05-01")
 			}),
-			want: want{icon: IconInactive, status: "Expired — not checked in since 2026-05-01"},
+			want: want{icon: IconInactive, status: "Expired — not checked in since May 1, 2026"},
 		},
 		{
 			name: "expired lease never checked in", conn: ConnConnected,
@@ -349,7 +358,7 @@ func TestBuild(t *testing.T) {
 		},
 		{
 			name: "foreign", conn: ConnConnected, s: st(agentapi.StateForeign),
-			want: want{icon: IconInactive, status: "This activation belongs to another computer", enabled: []string{"activate", "deactivate"}},
+			want: want{icon: IconInactive, status: "Activated on another computer", enabled: []string{"activate", "deactivate"}},
 		},
 		{
 			name: "unknown state sanitized", conn: ConnConnected, s: st("weird\nstate\x00"),
@@ -391,7 +400,7 @@ func TestBuild(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			check(t, Build(tc.s, tc.conn, tc.ui, now), tc.want)
+			check(t, Build(en, tc.s, tc.conn, tc.ui, now), tc.want)
 		})
 	}
 }
@@ -402,8 +411,8 @@ func TestBuild(t *testing.T) {
 // aimed at "Check now" cannot land on "Yes, deactivate".
 func TestConfirmationMovesNothing(t *testing.T) {
 	s := st(agentapi.StateActive, func(s *agentapi.Status) { s.Entitlement.TermEnd = date("2027-03-01") })
-	before := Build(s, ConnConnected, UIState{Result: "Checked with the licensing server"}, now)
-	after := Build(s, ConnConnected, UIState{ConfirmingDeactivation: true}, now)
+	before := Build(en, s, ConnConnected, UIState{Result: "Checked with the licensing server"}, now)
+	after := Build(en, s, ConnConnected, UIState{ConfirmingDeactivation: true}, now)
 	top := func(m Menu) []string {
 		var out []string
 		for _, it := range m.Items {
@@ -437,15 +446,15 @@ func TestConfirmationMovesNothing(t *testing.T) {
 func TestResultTextHasNoRawErrors(t *testing.T) {
 	raw := `cannot reach the licensing server at http://127.0.0.1:8780: Post "http://127.0.0.1:8780/v1/checkin": dial tcp: connection refused`
 	for _, code := range []string{agentapi.ErrUnavailable, agentapi.ErrUpstream, agentapi.ErrInternalError, agentapi.ErrUnauthorized, CodeNotRunning, CodeUnknown, "weird"} {
-		got := ResultText(Outcome{Op: OpCheck, Code: code, Message: raw})
+		got := ResultText(en, Outcome{Op: OpCheck, Code: code, Message: raw})
 		if strings.Contains(got, "dial tcp") || strings.Contains(got, "http://") || len([]rune(got)) > 64 {
 			t.Errorf("%s: %q", code, got)
 		}
 	}
-	if got := ResultText(Outcome{Op: OpDeactivate, Code: agentapi.ErrForbidden, Message: "managed remotely by Acme; ask your administrator"}); got != "Deactivation failed: managed remotely by Acme; ask your administrator" {
+	if got := ResultText(en, Outcome{Op: OpDeactivate, Code: agentapi.ErrForbidden, Message: "managed remotely by Acme; ask your administrator"}); got != "Deactivation failed: managed remotely by Acme; ask your administrator" {
 		t.Errorf("forbidden: %q", got)
 	}
-	if got := ResultText(Outcome{Op: OpCheck}); got != "Checked with the licensing server" {
+	if got := ResultText(en, Outcome{Op: OpCheck}); got != "Checked with the licensing server" {
 		t.Errorf("ok: %q", got)
 	}
 }
@@ -472,11 +481,11 @@ func TestProfiles(t *testing.T) {
 		{name: "expired", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 3, Expired: 2}, icon: IconAttention,
 			labels: map[string]string{"profiles-expired": "⚠ 2 certificates have expired"}},
 		{name: "expiring with date", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 3, Expiring: 2, EarliestCertUntil: at(5 * day1)}, icon: IconAttention,
-			labels: map[string]string{"profiles-expiring": "⚠ 2 certificates expire within 30 days (first on 2026-06-20)"}},
+			labels: map[string]string{"profiles-expiring": "⚠ 2 certificates expire within 30 days (first on June 20, 2026)"}},
 		{name: "expiring no date", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 3, Expiring: 1}, icon: IconAttention,
 			labels: map[string]string{"profiles-expiring": "⚠ 1 certificate expires within 30 days"}},
 		{name: "earliest soon but not counted", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 1, EarliestCertUntil: at(3 * day1)}, icon: IconAttention,
-			labels: map[string]string{"profiles-expiring": "⚠ A certificate expires on 2026-06-18"}},
+			labels: map[string]string{"profiles-expiring": "⚠ A certificate expires on June 18, 2026"}},
 		{name: "earliest far", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 1, EarliestCertUntil: at(90 * day1)}, icon: IconActive,
 			absent: []string{"profiles-expiring"}},
 		{name: "unlicensed", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 5, Unlicensed: 2}, icon: IconActive,
@@ -488,7 +497,7 @@ func TestProfiles(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := st(agentapi.StateActive, func(s *agentapi.Status) { s.Profiles = tc.p })
-			check(t, Build(s, ConnConnected, UIState{}, now), want{icon: tc.icon, status: "Active — Pro plan",
+			check(t, Build(en, s, ConnConnected, UIState{}, now), want{icon: tc.icon, status: "Active — Pro plan",
 				labels: tc.labels, absent: tc.absent, disabled: tc.disabled})
 		})
 	}
@@ -496,7 +505,7 @@ func TestProfiles(t *testing.T) {
 
 func TestCleanBoundsAgentText(t *testing.T) {
 	s := st(agentapi.StateActive, func(s *agentapi.Status) { s.Account = strings.Repeat("é", 500) + "\x1b[31m" })
-	m := Build(s, ConnConnected, UIState{}, now)
+	m := Build(en, s, ConnConnected, UIState{}, now)
 	for _, it := range m.Items {
 		if len([]rune(it.Label)) > maxLabel+20 {
 			t.Errorf("label %q not bounded", it.ID)

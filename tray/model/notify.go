@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/i18n"
 )
 
 // Notification is one desktop notification.
@@ -37,7 +38,7 @@ type Snapshot struct {
 // tray calls it on every status change and on a periodic tick (same status,
 // later At), so deadlines coming closer are noticed without a new status.
 // A deactivation the person asked for in the tray is filtered by the caller.
-func Transitions(prev, next Snapshot) []Notification {
+func Transitions(loc *i18n.Localizer, prev, next Snapshot) []Notification {
 	n := next.Status
 	if n == nil {
 		return nil
@@ -46,21 +47,21 @@ func Transitions(prev, next Snapshot) []Notification {
 	var out []Notification
 	if p != nil {
 		wasEntitled := p.Entitlement.State.Entitled()
+		unavailable := func() string {
+			return loc.T("tray_note_unavailable_body", i18n.Args{"status": StatusLine(loc, n, next.At)})
+		}
 		switch {
 		case p.Activated && !n.Activated:
-			out = append(out, Notification{ID: NoteDeactivated, Title: "This computer was deactivated",
-				Body: "Its seat was freed from your account. Choose Activate… in the Entitle menu to use it again.", Urgent: true})
+			out = append(out, deactivatedNote(loc, true))
 		case wasEntitled && n.Entitlement.State == agentapi.StateSuspended:
-			out = append(out, Notification{ID: NoteSuspended, Title: "License suspended",
-				Body: StatusLine(n, next.At) + ". Signing is not available.", Urgent: true})
+			out = append(out, Notification{ID: NoteSuspended, Title: loc.T("tray_note_suspended_title", nil), Body: unavailable(), Urgent: true})
 		case wasEntitled && n.Entitlement.State == agentapi.StateExpired:
-			out = append(out, Notification{ID: NoteExpired, Title: "License expired",
-				Body: StatusLine(n, next.At) + ". Signing is not available.", Urgent: true})
+			out = append(out, Notification{ID: NoteExpired, Title: loc.T("tray_note_expired_title", nil), Body: unavailable(), Urgent: true})
 		}
 	}
 	if b := leaseBucket(next); b > leaseBucket(prev) {
-		out = append(out, Notification{ID: NoteLeaseEnding, Title: "Entitle is offline",
-			Body: offlineBody(n, next.At), Urgent: b >= 3})
+		out = append(out, Notification{ID: NoteLeaseEnding, Title: loc.T("tray_note_offline_title", nil),
+			Body: offlineBody(loc, n, next.At), Urgent: b >= 3})
 	}
 	var pe, px int
 	if p != nil && p.Profiles != nil {
@@ -68,18 +69,24 @@ func Transitions(prev, next Snapshot) []Notification {
 	}
 	if ps := n.Profiles; ps != nil {
 		if ps.Expired > px {
-			out = append(out, Notification{ID: NoteCertExpired, Title: "Signing certificate expired",
-				Body: plural(ps.Expired, "certificate has", "certificates have") + " expired. Renew or replace the profile.", Urgent: true})
+			out = append(out, Notification{ID: NoteCertExpired, Title: loc.T("tray_note_cert_expired_title", nil),
+				Body: loc.Plural("tray_note_cert_expired_body", ps.Expired, nil), Urgent: true})
 		}
 		if ps.Expiring > pe {
-			body := plural(ps.Expiring, "certificate expires", "certificates expire") + " within 30 days"
+			body := loc.Plural("tray_note_cert_expiring_body", ps.Expiring, nil)
 			if ps.EarliestCertUntil != nil {
-				body += " (first on " + day(*ps.EarliestCertUntil, next.At) + ")"
+				body = loc.Plural("tray_note_cert_expiring_first_body", ps.Expiring, i18n.Args{"date": day(loc, *ps.EarliestCertUntil, next.At)})
 			}
-			out = append(out, Notification{ID: NoteCertExpiring, Title: "Signing certificate expiring", Body: body + "."})
+			out = append(out, Notification{ID: NoteCertExpiring, Title: loc.T("tray_note_cert_expiring_title", nil), Body: body})
 		}
 	}
 	return out
+}
+
+// deactivatedNote says this computer was deactivated.
+func deactivatedNote(loc *i18n.Localizer, urgent bool) Notification {
+	return Notification{ID: NoteDeactivated, Title: loc.T("tray_deactivated", nil),
+		Body: loc.T("tray_note_deactivated_body", i18n.Args{"activate": loc.T("tray_activate", nil)}), Urgent: urgent}
 }
 
 // leaseBucket grades how close an offline computer is to losing its license:
@@ -104,18 +111,18 @@ func leaseBucket(s Snapshot) int {
 	return 0
 }
 
-func offlineBody(s *agentapi.Status, now time.Time) string {
+func offlineBody(loc *i18n.Localizer, s *agentapi.Status, now time.Time) string {
 	end := offlineEnd(s)
-	body := "The licensing server cannot be reached"
+	body := loc.T("tray_server_unreachable", nil)
 	if s.OfflineSince != nil {
-		body += " since " + when(*s.OfflineSince, now)
+		body = loc.T("tray_server_unreachable_since", i18n.Args{"since": since(loc, *s.OfflineSince, now)})
 	}
 	if end == nil {
-		return body + "."
+		return loc.T("tray_sentence", i18n.Args{"text": body})
 	}
 	t := end.In(now.Location())
 	if !t.After(now) {
-		return body + ". The offline period is over."
+		return loc.T("tray_offline_body_over", i18n.Args{"text": body})
 	}
-	return body + ". Connect to the internet before " + t.Format("2006-01-02 15:04") + " to keep signing."
+	return loc.T("tray_offline_body_connect", i18n.Args{"text": body, "when": loc.DateTime(t)})
 }

@@ -61,7 +61,7 @@ func TestTransitions(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Transitions(tc.prev, tc.next)
+			got := Transitions(en, tc.prev, tc.next)
 			var gotIDs []string
 			for i, n := range got {
 				gotIDs = append(gotIDs, n.ID)
@@ -84,12 +84,12 @@ func TestOfflineBody(t *testing.T) {
 		s    *agentapi.Status
 		want string
 	}{
-		{offlineUntil(2 * day1), "The licensing server cannot be reached since 2026-06-14. Connect to the internet before 2026-06-17 12:00 to keep signing."},
-		{offlineUntil(-time.Minute), "The licensing server cannot be reached since 2026-06-14. The offline period is over."},
+		{offlineUntil(2 * day1), "The licensing server cannot be reached since June 14, 2026. Connect to the internet before June 17, 2026 at 12:00 PM to keep signing."},
+		{offlineUntil(-time.Minute), "The licensing server cannot be reached since June 14, 2026. The offline period is over."},
 		{st(agentapi.StateOffline), "The licensing server cannot be reached."},
 	}
 	for _, tc := range tests {
-		if got := offlineBody(tc.s, now); got != tc.want {
+		if got := offlineBody(en, tc.s, now); got != tc.want {
 			t.Errorf("got %q\nwant %q", got, tc.want)
 		}
 	}

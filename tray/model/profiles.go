@@ -5,61 +5,56 @@ import (
 	"time"
 
 	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/i18n"
 )
 
 // maxWarnings bounds how many of the agent's profile warnings are listed.
 const maxWarnings = 3
 
-func profileLines(s *agentapi.Status, now time.Time) []Item {
+func profileLines(loc *i18n.Localizer, s *agentapi.Status, now time.Time) []Item {
 	p := s.Profiles
 	if p == nil {
-		return []Item{{ID: "open-profiles", Label: "Open profiles folder", Action: ActionOpenProfiles}}
+		return []Item{{ID: "open-profiles", Label: loc.T("tray_open_profiles", nil), Action: ActionOpenProfiles}}
 	}
 	var items []Item
 	switch def := clean(p.Default); {
 	case p.Count <= 0:
-		items = append(items, info("profiles", "No signature profiles"))
+		items = append(items, info("profiles", loc.T("tray_no_profiles", nil)))
 	case def != "":
-		items = append(items, info("profiles", fmt.Sprintf("%s (default: %s)", plural(p.Count, "profile", "profiles"), def)))
+		items = append(items, info("profiles", loc.T("tray_profiles_default", i18n.Args{"profiles": loc.Plural("tray_profiles", p.Count, nil), "name": def})))
 	default:
-		items = append(items, info("profiles", plural(p.Count, "profile", "profiles")+", no default"))
+		items = append(items, info("profiles", loc.T("tray_profiles_no_default", i18n.Args{"profiles": loc.Plural("tray_profiles", p.Count, nil)})))
+	}
+	warn := func(id, msg string, n int, args i18n.Args) {
+		items = append(items, info(id, loc.T("tray_warning", i18n.Args{"text": loc.Plural(msg, n, args)})))
 	}
 	if p.Invalid > 0 {
-		items = append(items, info("profiles-invalid", "⚠ "+plural(p.Invalid, "profile is", "profiles are")+" invalid"))
+		warn("profiles-invalid", "tray_profiles_invalid", p.Invalid, nil)
 	}
 	if p.Expired > 0 {
-		items = append(items, info("profiles-expired", "⚠ "+plural(p.Expired, "certificate has", "certificates have")+" expired"))
+		warn("profiles-expired", "tray_certs_expired", p.Expired, nil)
 	}
 	soon := p.EarliestCertUntil != nil && p.EarliestCertUntil.After(now) && p.EarliestCertUntil.Sub(now) < Warn
 	switch {
 	case p.Expiring > 0 && soon:
-		items = append(items, info("profiles-expiring", fmt.Sprintf("⚠ %s within 30 days (first on %s)",
-			plural(p.Expiring, "certificate expires", "certificates expire"), day(*p.EarliestCertUntil, now))))
+		warn("profiles-expiring", "tray_certs_expiring_first", p.Expiring, i18n.Args{"date": day(loc, *p.EarliestCertUntil, now)})
 	case p.Expiring > 0:
-		items = append(items, info("profiles-expiring", "⚠ "+plural(p.Expiring, "certificate expires", "certificates expire")+" within 30 days"))
+		warn("profiles-expiring", "tray_certs_expiring", p.Expiring, nil)
 	case soon:
-		items = append(items, info("profiles-expiring", "⚠ A certificate expires on "+day(*p.EarliestCertUntil, now)))
+		items = append(items, info("profiles-expiring", loc.T("tray_warning", i18n.Args{"text": loc.T("tray_cert_expires_on", i18n.Args{"date": day(loc, *p.EarliestCertUntil, now)})})))
 	}
 	if p.Unlicensed > 0 {
-		items = append(items, info("profiles-unlicensed", "⚠ "+plural(p.Unlicensed, "profile is", "profiles are")+" beyond your plan's limit"))
+		warn("profiles-unlicensed", "tray_profiles_unlicensed", p.Unlicensed, nil)
 	}
 	for i, w := range p.Warnings {
 		if i == maxWarnings {
-			items = append(items, info("profiles-more", fmt.Sprintf("… and %d more warnings", len(p.Warnings)-maxWarnings)))
+			items = append(items, info("profiles-more", loc.Plural("tray_more_warnings", len(p.Warnings)-maxWarnings, nil)))
 			break
 		}
 		if w = clean(w); w != "" {
-			items = append(items, info(fmt.Sprintf("profiles-warning-%d", i), "⚠ "+w))
+			items = append(items, info(fmt.Sprintf("profiles-warning-%d", i), loc.T("tray_warning", i18n.Args{"text": w}))) // i18n:ignore: an item id
 		}
 	}
-	items = append(items, Item{ID: "open-profiles", Label: "Open profiles folder", Enabled: p.Folder != "", Action: ActionOpenProfiles})
+	items = append(items, Item{ID: "open-profiles", Label: loc.T("tray_open_profiles", nil), Enabled: p.Folder != "", Action: ActionOpenProfiles})
 	return items
-}
-
-// plural writes "1 profile" or "3 profiles".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }

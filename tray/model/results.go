@@ -1,6 +1,9 @@
 package model
 
-import "github.com/entitle/entitle/pkg/agentapi"
+import (
+	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/i18n"
+)
 
 // Op is an action the tray runs against the agent.
 type Op string
@@ -35,89 +38,93 @@ type Outcome struct {
 func (o Outcome) Failed() bool { return o.Code != "" }
 
 // BusyText is the line shown instead of the actions while op runs.
-func BusyText(op Op) string {
+func BusyText(loc *i18n.Localizer, op Op) string {
 	switch op {
 	case OpActivate:
-		return "Starting sign-in…"
+		return loc.T("tray_busy_activate", nil)
 	case OpDeactivate:
-		return "Deactivating…"
+		return loc.T("tray_busy_deactivate", nil)
 	case OpCheck:
-		return "Checking…"
+		return loc.T("tray_busy_check", nil)
 	}
-	return "Working…"
+	return loc.T("tray_busy", nil)
 }
 
+// failedIDs word a failed action.
+var failedIDs = map[Op]string{OpActivate: "tray_failed_activate", OpDeactivate: "tray_failed_deactivate", OpCheck: "tray_failed_check"}
+
 // ResultText is the menu line for an outcome.
-func ResultText(o Outcome) string {
+func ResultText(loc *i18n.Localizer, o Outcome) string {
 	if !o.Failed() {
 		switch o.Op {
 		case OpActivate:
 			if o.SignIn {
-				return "Sign in in your browser to finish"
+				return loc.T("tray_result_signin", nil)
 			}
-			return "Activation started"
+			return loc.T("tray_result_activation_started", nil)
 		case OpDeactivate:
-			return "This computer was deactivated"
+			return loc.T("tray_deactivated", nil)
 		case OpCheck:
-			return "Checked with the licensing server"
+			return loc.T("tray_result_checked", nil)
 		}
-		return "Done"
+		return loc.T("tray_result_done", nil)
 	}
-	prefix := map[Op]string{OpActivate: "Activation failed: ", OpDeactivate: "Deactivation failed: ", OpCheck: "Check failed: "}[o.Op]
-	if prefix == "" {
-		prefix = "Failed: "
+	id, ok := failedIDs[o.Op]
+	if !ok {
+		id = "tray_failed"
 	}
-	return prefix + reasonText(o.Code, o.Message)
+	return loc.T(id, i18n.Args{"reason": reasonText(loc, o.Code, o.Message)})
 }
 
-func reasonText(code, msg string) string {
+func reasonText(loc *i18n.Localizer, code, msg string) string {
 	switch code {
 	case agentapi.ErrUnavailable:
-		return "the licensing server cannot be reached"
+		return loc.T("tray_err_unavailable", nil)
 	case agentapi.ErrUpstream:
-		return "the licensing server refused"
+		return loc.T("tray_err_upstream", nil)
 	case agentapi.ErrRateLimited:
-		return "too many attempts, try again later"
+		return loc.T("tray_err_rate_limited", nil)
 	case agentapi.ErrUnauthorized:
-		return "the agent refused the tray's API token"
+		return loc.T("tray_err_unauthorized", nil)
 	case CodeNotRunning:
-		return "the agent is not running"
+		return loc.T("tray_err_not_running", nil)
 	case agentapi.ErrForbidden, agentapi.ErrConflict:
+		// The agent words these for a person (an organization's note).
 		if m := clean(msg); m != "" {
 			return m
 		}
-		return "not allowed"
+		return loc.T("tray_err_not_allowed", nil)
 	}
-	return "unexpected error (see the tray's log)"
+	return loc.T("tray_err_unexpected", nil)
 }
 
-func problemText(p Problem) string {
+func problemText(loc *i18n.Localizer, p Problem) string {
 	switch p {
 	case ProblemConfig:
-		return "Cannot read the agent's configuration file"
+		return loc.T("tray_problem_config", nil)
 	case ProblemPermission:
-		return "No permission to read the agent's settings or API token"
+		return loc.T("tray_problem_permission", nil)
 	case ProblemUnauthorized:
-		return "The agent refused the tray's API token"
+		return loc.T("tray_problem_unauthorized", nil)
 	}
-	return "Unexpected answer (see the tray's log)"
+	return loc.T("tray_problem_other", nil)
 }
 
 // ConfirmExpiredText is the result line when a confirmation ran out.
-const ConfirmExpiredText = "Deactivation not confirmed: nothing changed"
+func ConfirmExpiredText(loc *i18n.Localizer) string { return loc.T("tray_confirm_expired", nil) }
 
 // ConfirmNotification tells where the confirmation is once Deactivate… was
 // clicked (the menu closes on that click).
-func ConfirmNotification() Notification {
-	return Notification{ID: NoteDeactivateConfirm, Title: "Confirm deactivation",
-		Body: "Open the Entitle menu and choose Confirm deactivation ▸ Yes, deactivate within 30 seconds. Otherwise nothing changes."}
+func ConfirmNotification(loc *i18n.Localizer) Notification {
+	return Notification{ID: NoteDeactivateConfirm, Title: loc.T("tray_deactivate_confirm", nil),
+		Body: loc.T("tray_note_confirm_body", i18n.Args{"confirm": loc.T("tray_deactivate_confirm", nil), "yes": loc.T("tray_deactivate_yes", nil)})}
 }
 
 // DeactivationNotification reports how a deactivation asked in the tray ended.
-func DeactivationNotification(o Outcome) Notification {
+func DeactivationNotification(loc *i18n.Localizer, o Outcome) Notification {
 	if o.Failed() {
-		return Notification{ID: NoteDeactivated, Title: "Deactivation failed", Body: ResultText(o) + ".", Urgent: true}
+		return Notification{ID: NoteDeactivated, Title: loc.T("tray_note_deactivation_failed_title", nil),
+			Body: loc.T("tray_sentence", i18n.Args{"text": ResultText(loc, o)}), Urgent: true}
 	}
-	return Notification{ID: NoteDeactivated, Title: "This computer was deactivated",
-		Body: "Its seat was freed from your account. Choose Activate… in the Entitle menu to use it again."}
+	return deactivatedNote(loc, false)
 }

@@ -32,7 +32,10 @@ func StartTray(t testing.TB, bin string, bus *Bus, extraEnv []string, args ...st
 	cmd := exec.Command(bin, args...)
 	// A tray built with -race (under CI) must not fail on fyne.io/systray's
 	// own race (see KnownRace); CheckRaces fails the test on any other.
-	cmd.Env = append(append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+bus.Addr, "GORACE=exitcode=0"), extraEnv...)
+	// The tray speaks English unless extraEnv names another locale (LANG,
+	// LC_ALL, ENTITLE_LANG): the runner's own locale does not leak in.
+	cmd.Env = append(append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+bus.Addr, "GORACE=exitcode=0",
+		"LC_ALL=", "LC_MESSAGES=", "LANG=C.UTF-8", "ENTITLE_LANG="), extraEnv...)
 	log := &testenv.Buffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {

@@ -3,7 +3,6 @@ package profilescli
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/entitle/entitle/pkg/agentapi"
 	"io"
 	"net/http"
 
@@ -11,6 +10,9 @@ import (
 
 	"github.com/entitle/entitle/agent/profiles"
 	"github.com/entitle/entitle/agent/profiles/bundle"
+	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/i18n"
+	"github.com/entitle/entitle/pkg/statustext"
 )
 
 func newJSONEncoder(w io.Writer) *json.Encoder {
@@ -20,7 +22,7 @@ func newJSONEncoder(w io.Writer) *json.Encoder {
 }
 
 func migrateCmd(d Deps) *cobra.Command {
-	cmd := &cobra.Command{Use: "migrate", Short: "Move every signature profile to a new computer"}
+	cmd := &cobra.Command{Use: "migrate", Short: d.Loc.T("migrate_short", nil)}
 	cmd.AddCommand(migrateExportCmd(d), migrateImportCmd(d))
 	return cmd
 }
@@ -30,10 +32,10 @@ func migrateExportCmd(d Deps) *cobra.Command {
 	var fromStdin, force, deactivate bool
 	cmd := &cobra.Command{
 		Use:   "export --out FILE",
-		Short: "Write every profile, certificate, key and the default choice to one encrypted file",
+		Short: d.Loc.T("migrate_export_short", nil),
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			pass, err := d.newSecret(fromStdin, txtMigPassNew)
+			pass, err := d.newSecret(fromStdin, d.Loc.T("migrate_pass_new", nil))
 			if err != nil {
 				return err
 			}
@@ -48,28 +50,28 @@ func migrateExportCmd(d Deps) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := writeNewFile(out, data, force); err != nil {
+			if err := d.writeNewFile(out, data, force); err != nil {
 				return err
 			}
-			fmt.Fprintf(d.Stdout, txtMigExported, out)
+			fmt.Fprintln(d.Stdout, d.Loc.T("migrate_exported", i18n.Args{"file": out}))
 			if activated, known := isActivated(cmd, c); known && !activated {
 				return nil // nothing to deactivate: the seat is already free
 			}
-			if !deactivate && !d.confirmed(txtMigDeactivateAsk) {
-				fmt.Fprintln(d.Stdout, txtMigStaysActive)
+			if !deactivate && !d.confirmed(d.Loc.T("migrate_deactivate_ask", nil)) {
+				fmt.Fprintln(d.Stdout, d.Loc.T("migrate_stays_active", nil))
 				return nil
 			}
 			if err := c.Deactivate(ctxOf(cmd)); err != nil {
-				return fmt.Errorf(txtMigDeactivateFailed, err)
+				return d.wrap("migrate_deactivate_failed", nil, err)
 			}
-			fmt.Fprintln(d.Stdout, txtMigDeactivated)
+			fmt.Fprintln(d.Stdout, d.Loc.T("migrate_deactivated", nil))
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&out, "out", "o", "", "file to write (required)")
-	cmd.Flags().BoolVar(&fromStdin, "passphrase-stdin", false, "read the passphrase from the first line of stdin")
-	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
-	cmd.Flags().BoolVar(&deactivate, "deactivate", false, "deactivate this computer after the export without asking")
+	cmd.Flags().StringVarP(&out, "out", "o", "", d.Loc.T("profiles_flag_out", nil))
+	cmd.Flags().BoolVar(&fromStdin, "passphrase-stdin", false, d.Loc.T("profiles_flag_passphrase_stdin", nil))
+	cmd.Flags().BoolVar(&force, "force", false, d.Loc.T("profiles_flag_force_overwrite", nil))
+	cmd.Flags().BoolVar(&deactivate, "deactivate", false, d.Loc.T("migrate_flag_deactivate", nil))
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }
@@ -79,14 +81,14 @@ func migrateImportCmd(d Deps) *cobra.Command {
 	var fromStdin, activate bool
 	cmd := &cobra.Command{
 		Use:   "import FILE",
-		Short: "Import the profiles of a file written by 'migrate export'",
+		Short: d.Loc.T("migrate_import_short", nil),
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			data, err := readInput(args[0], maxInputFile)
+			data, err := d.readInput(args[0], maxInputFile)
 			if err != nil {
 				return err
 			}
-			pass, err := d.secret(fromStdin, fmt.Sprintf(txtMigPassOf, args[0]))
+			pass, err := d.secret(fromStdin, d.Loc.T("migrate_pass_of", i18n.Args{"file": args[0]}))
 			if err != nil {
 				return err
 			}
@@ -99,29 +101,29 @@ func migrateImportCmd(d Deps) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			printImport(d.Stdout, res)
+			printImport(d.Loc, d.Stdout, res)
 			if activated, known := isActivated(cmd, c); known && activated {
 				return nil // a person moving computers may activate before importing
 			}
-			if !activate && !d.confirmed(txtMigActivateAsk) {
-				fmt.Fprintln(d.Stdout, txtMigActivateLater)
+			if !activate && !d.confirmed(d.Loc.T("migrate_activate_ask", nil)) {
+				fmt.Fprintln(d.Stdout, d.Loc.T("migrate_activate_later", nil))
 				return nil
 			}
 			ar, err := c.ActivateBrowser(ctxOf(cmd))
 			if err != nil {
-				return fmt.Errorf(txtMigActivateFailed, err)
+				return d.wrap("migrate_activate_failed", nil, err)
 			}
 			if p := ar.Pending; p != nil {
-				fmt.Fprintf(d.Stdout, txtMigActivateOpen, p.VerificationURI, p.UserCode)
+				fmt.Fprintln(d.Stdout, d.Loc.T("migrate_activate_open", i18n.Args{"url": p.VerificationURI, "code": p.UserCode}))
 			} else {
-				fmt.Fprintf(d.Stdout, txtMigActivation, ar.Status.Entitlement.State)
+				fmt.Fprintln(d.Stdout, d.Loc.T("migrate_activation", i18n.Args{"state": statustext.Title(d.Loc, ar.Status.Entitlement.State)}))
 			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&onClash, "on-clash", "fail", "when a different profile has the same name or id: fail, rename or replace")
-	cmd.Flags().BoolVar(&fromStdin, "passphrase-stdin", false, "read the passphrase from the first line of stdin")
-	cmd.Flags().BoolVar(&activate, "activate", false, "start activation after the import without asking")
+	cmd.Flags().StringVar(&onClash, "on-clash", "fail", d.Loc.T("migrate_flag_on_clash", nil))
+	cmd.Flags().BoolVar(&fromStdin, "passphrase-stdin", false, d.Loc.T("profiles_flag_passphrase_stdin", nil))
+	cmd.Flags().BoolVar(&activate, "activate", false, d.Loc.T("migrate_flag_activate", nil))
 	return cmd
 }
 

@@ -1,5 +1,6 @@
 // Package profilescli holds the `entitle profiles` and `entitle migrate`
-// commands. They talk to the running agent through its local API (the
+// commands. Their words come from the catalog (pkg/i18n, profiles.toml) in
+// the language of Deps.Loc. They talk to the running agent through its local API (the
 // profile routes of package profiles) with a small client taking the
 // agent's base URL and API token, which the root command supplies.
 package profilescli
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -20,7 +22,9 @@ import (
 
 	"github.com/entitle/entitle/agent/profiles"
 	"github.com/entitle/entitle/agent/profiles/certcheck"
+	"github.com/entitle/entitle/agent/terminal"
 	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/i18n"
 )
 
 // maxSecret bounds a password or passphrase read from the person.
@@ -41,24 +45,33 @@ type Deps struct {
 	// ReadSecret reads a hidden line from the terminal; nil uses the
 	// terminal of Stdin with echo turned off.
 	ReadSecret func(prompt string) (string, error)
+	// Loc is the language of every message (nil: English).
+	Loc *i18n.Localizer
 }
 
 // Commands returns the `profiles` and `migrate` commands.
 func Commands(d Deps) []*cobra.Command {
+	if d.Loc == nil {
+		d.Loc = i18n.New().Localizer(i18n.English)
+	}
 	if d.ReadSecret == nil {
 		d.ReadSecret = func(prompt string) (string, error) {
 			f, ok := d.Stdin.(*os.File)
 			if !ok || d.IsTerminal == nil || !d.IsTerminal(f) {
-				return "", errors.New(txtNotTerminal)
+				return "", errors.New(d.Loc.T("profiles_not_terminal", nil))
 			}
-			return readSecretTerminal(f, d.Stdout, prompt)
+			s, err := terminal.ReadSecret(f, d.Stdout, prompt, maxSecret)
+			if errors.Is(err, terminal.ErrNotTerminal) {
+				return "", errors.New(d.Loc.T("profiles_not_terminal", nil))
+			}
+			return s, err
 		}
 	}
 	return []*cobra.Command{profilesCmd(d), migrateCmd(d)}
 }
 
 func profilesCmd(d Deps) *cobra.Command {
-	cmd := &cobra.Command{Use: "profiles", Short: "Manage signature profiles (certificate and key)"}
+	cmd := &cobra.Command{Use: "profiles", Short: d.Loc.T("profiles_cmd_short", nil)}
 	cmd.AddCommand(listCmd(d), showCmd(d), createCmd(d), deleteCmd(d), defaultCmd(d), exportCmd(d), importCmd(d))
 	return cmd
 }
@@ -66,7 +79,7 @@ func profilesCmd(d Deps) *cobra.Command {
 func listCmd(d Deps) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use: "list", Short: "List the signature profiles", Args: cobra.NoArgs,
+		Use: "list", Short: d.Loc.T("profiles_list_short", nil), Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := d.Connect(cmd)
 			if err != nil {
@@ -84,97 +97,121 @@ func listCmd(d Deps) *cobra.Command {
 			if c.JSON(ctxOf(cmd), http.MethodGet, agentapi.PathStatus, nil, &st) == nil && st.Profiles != nil {
 				loose = st.Profiles.NotProfiles
 			}
-			defer printLoose(d.Stdout, loose)
+			defer printLoose(d.Loc, d.Stdout, loose)
 			if len(list) == 0 {
-				fmt.Fprintln(d.Stdout, txtListEmpty)
+				fmt.Fprintln(d.Stdout, d.Loc.T("profiles_list_empty", nil))
 				return nil
 			}
 			tw := tabwriter.NewWriter(d.Stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, txtListHeader)
+			fmt.Fprintln(tw, d.Loc.T("profiles_list_header", nil))
 			for _, p := range list {
 				mark, until := "", ""
 				if p.Default {
 					mark = "*"
 				}
 				if p.NotAfter != nil {
-					until = p.NotAfter.Format("2006-01-02")
+					until = d.Loc.Date(p.NotAfter.Local())
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, p.ID, p.Name, p.Owner, p.Status, until)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, p.ID, p.Name, p.Owner, statusName(d.Loc, p.Status), until)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
 			}
 			for _, p := range list {
 				if p.Status == certcheck.StatusInvalid || p.Status == certcheck.StatusUnlicensed {
-					fmt.Fprintf(d.Stdout, txtListWhy, p.Name, p.Status, p.Reason)
+					fmt.Fprintln(d.Stdout, d.Loc.T("profiles_list_why", i18n.Args{"name": safe(p.Name), "status": statusName(d.Loc, p.Status), "reason": p.Reason}))
 				}
 			}
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, d.Loc.T("cli_flag_json", nil))
 	return cmd
 }
 
 func showCmd(d Deps) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use: "show ID", Short: "Show one profile and its certificate", Args: cobra.ExactArgs(1),
+		Use: "show ID", Short: d.Loc.T("profiles_show_short", nil), Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := d.Connect(cmd)
 			if err != nil {
 				return err
 			}
-			p, err := resolve(cmd, c, args[0])
+			p, err := d.resolve(cmd, c, args[0])
 			if err != nil {
 				return err
 			}
 			if asJSON {
 				return writeJSON(d.Stdout, p)
 			}
-			printProfile(d.Stdout, p)
+			printProfile(d.Loc, d.Stdout, p)
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, d.Loc.T("cli_flag_json", nil))
 	return cmd
 }
 
-func printProfile(w io.Writer, p agentapi.ProfileInfo) {
+func printProfile(loc *i18n.Localizer, w io.Writer, p agentapi.ProfileInfo) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	kind := txtShowCA
+	kind := loc.T("profiles_show_ca", nil)
 	if p.SelfSigned {
-		kind = txtShowSelfSigned
+		kind = loc.T("profiles_show_self_signed", nil)
 	}
-	issuer := p.Issuer + " (" + kind + ")"
-	if p.Issuer == "" {
-		issuer = ""
+	issuer := ""
+	if p.Issuer != "" {
+		issuer = loc.T("profiles_show_issuer", i18n.Args{"issuer": p.Issuer, "kind": kind})
 	}
 	adopted := ""
 	if p.Adopted {
-		adopted = txtShowAdopted
+		adopted = loc.T("profiles_show_adopted", nil)
 	}
 	rows := [][2]string{
-		{"Profile", p.Name}, {"ID", p.ID}, {"Owner", p.Owner}, {"Default", yesNo(p.Default)},
-		{"Status", p.Status}, {"Details", p.Reason}, {"Metadata", adopted}, {"Subject", p.Subject}, {"Issued by", issuer},
-		{"Serial", p.Serial}, {"Private key", yesNo(p.HasKey)},
+		{"profiles_field_profile", p.Name}, {"profiles_field_id", p.ID}, {"profiles_field_owner", p.Owner},
+		{"profiles_field_default", yesNo(loc, p.Default)}, {"profiles_field_status", statusName(loc, p.Status)},
+		{"profiles_field_details", p.Reason}, {"profiles_field_metadata", adopted}, {"profiles_field_subject", p.Subject},
+		{"profiles_field_issued_by", issuer}, {"profiles_field_serial", p.Serial}, {"profiles_field_private_key", yesNo(loc, p.HasKey)},
 	}
 	if p.NotBefore != nil && p.NotAfter != nil {
-		rows = append(rows, [2]string{"Valid from", p.NotBefore.Format("2006-01-02 15:04:05 -07:00")},
-			[2]string{"Valid until", p.NotAfter.Format("2006-01-02 15:04:05 -07:00")})
+		rows = append(rows, [2]string{"profiles_field_valid_from", loc.DateTime(p.NotBefore.Local())},
+			[2]string{"profiles_field_valid_until", loc.DateTime(p.NotAfter.Local())})
 	}
 	for _, r := range rows {
 		if r[1] != "" {
-			fmt.Fprintf(tw, "%s:\t%s\n", r[0], r[1])
+			fmt.Fprintln(tw, loc.T("profiles_field_row", i18n.Args{"label": loc.T(r[0], nil), "value": r[1]}))
 		}
 	}
 	tw.Flush()
 }
 
+// statusIDs name each profile status (certcheck.Status*).
+var statusIDs = map[string]string{
+	certcheck.StatusValid: "profiles_status_valid", certcheck.StatusExpiring: "profiles_status_expiring",
+	certcheck.StatusExpired: "profiles_status_expired", certcheck.StatusNotYetValid: "profiles_status_not_yet_valid",
+	certcheck.StatusInvalid: "profiles_status_invalid", certcheck.StatusUnlicensed: "profiles_status_unlicensed",
+}
+
+// statusName is a profile status in the reader's words (an unknown one, from
+// a newer agent, as its code).
+func statusName(loc *i18n.Localizer, status string) string {
+	if id, ok := statusIDs[status]; ok {
+		return loc.T(id, nil)
+	}
+	return status
+}
+
+// safe is s as %q would print it, without the quotes: control characters
+// escaped, so a name cannot drive the terminal.
+func safe(s string) string {
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
+}
+
 func createCmd(d Deps) *cobra.Command {
 	var req profiles.CreateRequest
 	cmd := &cobra.Command{
-		Use: "create", Short: "Create a profile with a new self-signed signing certificate", Args: cobra.NoArgs,
+		Use: "create", Short: d.Loc.T("profiles_create_short", nil), Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := d.Connect(cmd)
 			if err != nil {
@@ -184,16 +221,16 @@ func createCmd(d Deps) *cobra.Command {
 			if err := c.JSON(ctxOf(cmd), http.MethodPost, agentapi.PathProfiles, req, &p); err != nil {
 				return err
 			}
-			fmt.Fprintf(d.Stdout, txtCreated, p.Name, p.ID)
-			warnUnusable(d.Stdout, p)
+			fmt.Fprintln(d.Stdout, d.Loc.T("profiles_created", i18n.Args{"name": safe(p.Name), "id": p.ID}))
+			warnUnusable(d.Loc, d.Stdout, p)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&req.Owner, "owner", "", "owner's name, put in the certificate (required)")
-	cmd.Flags().StringVar(&req.Name, "name", "", "profile name (default: the owner)")
-	cmd.Flags().StringVar(&req.Email, "email", "", "owner's email address, put in the certificate")
-	cmd.Flags().IntVar(&req.ValidYears, "years", 3, "validity in years (1-10)")
-	cmd.Flags().BoolVar(&req.MakeDefault, "default", false, "make it the default profile")
+	cmd.Flags().StringVar(&req.Owner, "owner", "", d.Loc.T("profiles_flag_owner", nil))
+	cmd.Flags().StringVar(&req.Name, "name", "", d.Loc.T("profiles_flag_name", nil))
+	cmd.Flags().StringVar(&req.Email, "email", "", d.Loc.T("profiles_flag_email", nil))
+	cmd.Flags().IntVar(&req.ValidYears, "years", 3, d.Loc.T("profiles_flag_years", nil))
+	cmd.Flags().BoolVar(&req.MakeDefault, "default", false, d.Loc.T("profiles_flag_default", nil))
 	_ = cmd.MarkFlagRequired("owner")
 	return cmd
 }
@@ -201,46 +238,46 @@ func createCmd(d Deps) *cobra.Command {
 func deleteCmd(d Deps) *cobra.Command {
 	var yes bool
 	cmd := &cobra.Command{
-		Use: "delete ID", Short: "Delete a profile (its private key is destroyed)", Args: cobra.ExactArgs(1),
+		Use: "delete ID", Short: d.Loc.T("profiles_delete_short", nil), Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := d.Connect(cmd)
 			if err != nil {
 				return err
 			}
-			p, err := resolve(cmd, c, args[0])
+			p, err := d.resolve(cmd, c, args[0])
 			if err != nil {
 				return err
 			}
 			if !yes {
-				ok, asked := d.confirm(fmt.Sprintf(txtDeleteAsk, p.Name, p.ID))
+				ok, asked := d.confirm(d.Loc.T("profiles_delete_ask", i18n.Args{"name": safe(p.Name), "id": p.ID}))
 				if !asked {
-					return errors.New(txtNoTerminal)
+					return errors.New(d.Loc.T("profiles_no_terminal", nil))
 				}
 				if !ok {
-					fmt.Fprintln(d.Stdout, txtCancelled)
+					fmt.Fprintln(d.Stdout, d.Loc.T("profiles_cancelled", nil))
 					return nil
 				}
 			}
 			if _, err := c.Do(ctxOf(cmd), http.MethodDelete, agentapi.PathProfiles+"/"+pathID(p.ID), nil); err != nil {
 				return err
 			}
-			fmt.Fprintf(d.Stdout, txtDeleted, p.Name, p.ID)
+			fmt.Fprintln(d.Stdout, d.Loc.T("profiles_deleted", i18n.Args{"name": safe(p.Name), "id": p.ID}))
 			return nil
 		},
 	}
-	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, d.Loc.T("profiles_flag_yes", nil))
 	return cmd
 }
 
 func defaultCmd(d Deps) *cobra.Command {
 	return &cobra.Command{
-		Use: "default ID", Short: "Make a profile the default", Args: cobra.ExactArgs(1),
+		Use: "default ID", Short: d.Loc.T("profiles_default_short", nil), Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := d.Connect(cmd)
 			if err != nil {
 				return err
 			}
-			target, err := resolve(cmd, c, args[0])
+			target, err := d.resolve(cmd, c, args[0])
 			if err != nil {
 				return err
 			}
@@ -248,7 +285,7 @@ func defaultCmd(d Deps) *cobra.Command {
 			if err := c.JSON(ctxOf(cmd), http.MethodPost, agentapi.PathProfiles+"/"+pathID(target.ID)+"/default", nil, &p); err != nil {
 				return err
 			}
-			fmt.Fprintf(d.Stdout, txtDefault, p.Name)
+			fmt.Fprintln(d.Stdout, d.Loc.T("profiles_default_set", i18n.Args{"name": safe(p.Name)}))
 			return nil
 		},
 	}
@@ -259,12 +296,12 @@ func exportCmd(d Deps) *cobra.Command {
 	var fromStdin, force bool
 	cmd := &cobra.Command{
 		Use:   "export ID --out FILE",
-		Short: "Export a profile: p12 (certificate and key), pem or der (certificate only), profile (for 'profiles import')",
+		Short: d.Loc.T("profiles_export_short", nil),
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := profiles.ExportRequest{Format: format}
 			if format == profiles.FormatP12 || format == profiles.FormatProfile {
-				pw, err := d.newSecret(fromStdin, txtExportPass)
+				pw, err := d.newSecret(fromStdin, d.Loc.T("profiles_export_pass", nil))
 				if err != nil {
 					return err
 				}
@@ -274,7 +311,7 @@ func exportCmd(d Deps) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := resolve(cmd, c, args[0])
+			p, err := d.resolve(cmd, c, args[0])
 			if err != nil {
 				return err
 			}
@@ -282,17 +319,17 @@ func exportCmd(d Deps) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := writeNewFile(out, data, force); err != nil {
+			if err := d.writeNewFile(out, data, force); err != nil {
 				return err
 			}
-			fmt.Fprintf(d.Stdout, txtExported, p.Name, out)
+			fmt.Fprintln(d.Stdout, d.Loc.T("profiles_exported", i18n.Args{"name": safe(p.Name), "file": out}))
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", profiles.FormatP12, "p12, pem, pem-chain, der or profile")
-	cmd.Flags().StringVarP(&out, "out", "o", "", "file to write (required)")
-	cmd.Flags().BoolVar(&fromStdin, "passphrase-stdin", false, "read the password from the first line of stdin")
-	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
+	cmd.Flags().StringVar(&format, "format", profiles.FormatP12, d.Loc.T("profiles_flag_format", nil))
+	cmd.Flags().StringVarP(&out, "out", "o", "", d.Loc.T("profiles_flag_out", nil))
+	cmd.Flags().BoolVar(&fromStdin, "passphrase-stdin", false, d.Loc.T("profiles_flag_password_stdin", nil))
+	cmd.Flags().BoolVar(&force, "force", false, d.Loc.T("profiles_flag_force_overwrite", nil))
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }
@@ -301,14 +338,14 @@ func importCmd(d Deps) *cobra.Command {
 	var req profiles.ImportRequest
 	var fromStdin bool
 	cmd := &cobra.Command{
-		Use: "import FILE", Short: "Import a PKCS#12 (.p12/.pfx), PEM certificate with key, or exported profile", Args: cobra.ExactArgs(1),
+		Use: "import FILE", Short: d.Loc.T("profiles_import_short", nil), Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			data, err := readInput(args[0], profiles.MaxImportSize)
+			data, err := d.readInput(args[0], profiles.MaxImportSize)
 			if err != nil {
 				return err
 			}
 			if !strings.Contains(string(data[:min(len(data), 4096)]), "-----BEGIN ") {
-				if req.Password, err = d.secret(fromStdin, fmt.Sprintf(txtImportPass, filepath.Base(args[0]))); err != nil {
+				if req.Password, err = d.secret(fromStdin, d.Loc.T("profiles_import_pass", i18n.Args{"file": filepath.Base(args[0])})); err != nil {
 					return err
 				}
 			}
@@ -321,59 +358,59 @@ func importCmd(d Deps) *cobra.Command {
 			if err := c.JSON(ctxOf(cmd), http.MethodPost, agentapi.PathProfiles+"/import", req, &res); err != nil {
 				return err
 			}
-			printImport(d.Stdout, res)
+			printImport(d.Loc, d.Stdout, res)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&req.Name, "name", "", "profile name (default: from the certificate)")
-	cmd.Flags().StringVar(&req.Owner, "owner", "", "owner (default: from the certificate)")
-	cmd.Flags().StringVar(&req.OnClash, "on-clash", "fail", "when the name is taken: fail, rename or replace")
-	cmd.Flags().BoolVar(&req.Force, "force", false, "import a certificate that cannot sign documents (e.g. TLS-only); it is listed as invalid")
-	cmd.Flags().BoolVar(&fromStdin, "passphrase-stdin", false, "read the password from the first line of stdin")
+	cmd.Flags().StringVar(&req.Name, "name", "", d.Loc.T("profiles_flag_import_name", nil))
+	cmd.Flags().StringVar(&req.Owner, "owner", "", d.Loc.T("profiles_flag_import_owner", nil))
+	cmd.Flags().StringVar(&req.OnClash, "on-clash", "fail", d.Loc.T("profiles_flag_on_clash", nil))
+	cmd.Flags().BoolVar(&req.Force, "force", false, d.Loc.T("profiles_flag_force_import", nil))
+	cmd.Flags().BoolVar(&fromStdin, "passphrase-stdin", false, d.Loc.T("profiles_flag_password_stdin", nil))
 	return cmd
 }
 
-func printImport(w io.Writer, res profiles.ImportResult) {
+func printImport(loc *i18n.Localizer, w io.Writer, res profiles.ImportResult) {
 	for _, p := range res.Imported {
-		fmt.Fprintf(w, txtImported, p.Name, p.ID, p.Status)
+		fmt.Fprintln(w, loc.T("profiles_imported", i18n.Args{"name": safe(p.Name), "id": p.ID, "status": statusName(loc, p.Status)}))
 		if f := res.Files[p.ID]; len(f) > 0 {
-			fmt.Fprintf(w, txtImportedFiles, strings.Join(f, ", "))
+			fmt.Fprintln(w, loc.T("profiles_imported_files", i18n.Args{"files": strings.Join(f, ", ")}))
 		}
-		warnUnusable(w, p)
+		warnUnusable(loc, w, p)
 	}
 	if n := len(res.Skipped); n > 0 {
-		fmt.Fprintf(w, txtSkipped, n)
+		fmt.Fprintln(w, loc.Plural("profiles_skipped", n, nil))
 	}
 }
 
 // warnUnusable warns when a profile just created or imported is beyond
 // the plan's limit: it exists, but the signing application cannot use it.
-func warnUnusable(w io.Writer, p agentapi.ProfileInfo) {
+func warnUnusable(loc *i18n.Localizer, w io.Writer, p agentapi.ProfileInfo) {
 	if p.Status == certcheck.StatusUnlicensed {
-		fmt.Fprintf(w, txtLimitWarn, p.Name, p.Reason)
+		fmt.Fprintln(w, loc.T("profiles_limit_warn", i18n.Args{"name": safe(p.Name), "reason": p.Reason}))
 	}
 }
 
-func printLoose(w io.Writer, loose []agentapi.NotAProfile) {
+func printLoose(loc *i18n.Localizer, w io.Writer, loose []agentapi.NotAProfile) {
 	for _, l := range loose {
-		fmt.Fprintf(w, txtListLoose, l.Name, l.Reason)
+		fmt.Fprintln(w, loc.T("profiles_list_loose", i18n.Args{"file": safe(l.Name), "reason": l.Reason}))
 		if l.Command != "" {
-			fmt.Fprintf(w, txtListLooseHint, l.Command)
+			fmt.Fprintln(w, loc.T("profiles_list_loose_hint", i18n.Args{"command": l.Command}))
 		}
 	}
 }
 
 // resolve finds the profile an argument names: its exact id, its exact
 // name (ignoring case and surrounding spaces), or a prefix of one id.
-func resolve(cmd *cobra.Command, c *Client, arg string) (agentapi.ProfileInfo, error) {
+func (d Deps) resolve(cmd *cobra.Command, c *Client, arg string) (agentapi.ProfileInfo, error) {
 	var list []agentapi.ProfileInfo
 	if err := c.JSON(ctxOf(cmd), http.MethodGet, agentapi.PathProfiles, nil, &list); err != nil {
 		return agentapi.ProfileInfo{}, err
 	}
-	return pick(list, arg)
+	return pick(d.Loc, list, arg)
 }
 
-func pick(list []agentapi.ProfileInfo, arg string) (agentapi.ProfileInfo, error) {
+func pick(loc *i18n.Localizer, list []agentapi.ProfileInfo, arg string) (agentapi.ProfileInfo, error) {
 	fold := func(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 	for _, p := range list {
 		if p.ID == arg {
@@ -397,13 +434,13 @@ func pick(list []agentapi.ProfileInfo, arg string) (agentapi.ProfileInfo, error)
 	case 1:
 		return matches[0], nil
 	case 0:
-		return agentapi.ProfileInfo{}, fmt.Errorf(txtNoMatch, arg)
+		return agentapi.ProfileInfo{}, errors.New(loc.T("profiles_no_match", i18n.Args{"arg": safe(arg)}))
 	}
 	var cands []string
 	for _, p := range matches {
-		cands = append(cands, fmt.Sprintf(txtCandidate, p.ID, p.Name))
+		cands = append(cands, loc.T("profiles_candidate", i18n.Args{"id": p.ID, "name": safe(p.Name)}))
 	}
-	return agentapi.ProfileInfo{}, fmt.Errorf(txtAmbiguous, arg, strings.Join(cands, ", "))
+	return agentapi.ProfileInfo{}, errors.New(loc.T("profiles_ambiguous", i18n.Args{"arg": safe(arg), "candidates": strings.Join(cands, ", ")}))
 }
 
 // pathID keeps an id argument from changing the request path.
@@ -411,11 +448,11 @@ func pathID(id string) string {
 	return strings.NewReplacer("/", "%2F", "?", "%3F", "#", "%23", "..", "%2E%2E").Replace(id)
 }
 
-func yesNo(b bool) string {
+func yesNo(loc *i18n.Localizer, b bool) string {
 	if b {
-		return "yes"
+		return loc.T("profiles_yes", nil)
 	}
-	return "no"
+	return loc.T("profiles_no", nil)
 }
 
 // confirm asks a yes/no question on a terminal. asked is false when there
@@ -439,7 +476,7 @@ func (d Deps) secret(fromStdin bool, prompt string) (string, error) {
 		}
 		s := strings.TrimRight(line, "\r\n")
 		if len(s) > maxSecret {
-			return "", errors.New(txtSecretTooLong)
+			return "", errors.New(d.Loc.T("profiles_secret_too_long", nil))
 		}
 		return s, nil
 	}
@@ -452,18 +489,18 @@ func (d Deps) newSecret(fromStdin bool, prompt string) (string, error) {
 	if err != nil || fromStdin {
 		return s, err
 	}
-	again, err := d.ReadSecret(txtAgain)
+	again, err := d.ReadSecret(d.Loc.T("profiles_again", nil))
 	if err != nil {
 		return "", err
 	}
 	if again != s {
-		return "", errors.New(txtSecretsDiffer)
+		return "", errors.New(d.Loc.T("profiles_secrets_differ", nil))
 	}
 	return s, nil
 }
 
 // readInput reads a file given on the command line, bounded.
-func readInput(path string, limit int64) ([]byte, error) {
+func (d Deps) readInput(path string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -471,17 +508,17 @@ func readInput(path string, limit int64) ([]byte, error) {
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, d.wrap("profiles_read_failed", i18n.Args{"file": path}, err)
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf(txtFileTooLarge, path, limit)
+		return nil, errors.New(d.Loc.T("profiles_file_too_large", i18n.Args{"file": path, "max": d.Loc.Number(int(limit))}))
 	}
 	return data, nil
 }
 
 // writeNewFile writes data to path with mode 0600 (exports may hold a
 // private key), refusing to overwrite unless force.
-func writeNewFile(path string, data []byte, force bool) error {
+func (d Deps) writeNewFile(path string, data []byte, force bool) error {
 	flag := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if force {
 		flag = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
@@ -489,17 +526,17 @@ func writeNewFile(path string, data []byte, force bool) error {
 	f, err := os.OpenFile(path, flag, 0o600)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf(txtFileExists, path)
+			return errors.New(d.Loc.T("profiles_file_exists", i18n.Args{"file": path}))
 		}
 		return err
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+		return d.wrap("profiles_write_failed", i18n.Args{"file": path}, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+		return d.wrap("profiles_write_failed", i18n.Args{"file": path}, err)
 	}
 	return f.Close()
 }
@@ -515,4 +552,23 @@ func ctxOf(cmd *cobra.Command) context.Context {
 		return ctx
 	}
 	return context.Background()
+}
+
+// wrapped is a catalog message about err that still unwraps to it (so the
+// CLI's exit codes see the cause).
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
+
+// wrap words err with message id, err as its {{.error}}.
+func (d Deps) wrap(id string, args i18n.Args, err error) error {
+	a := i18n.Args{"error": err}
+	for k, v := range args {
+		a[k] = v
+	}
+	return &wrapped{msg: d.Loc.T(id, a), err: err}
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/spf13/cobra"
 
+	"github.com/entitle/entitle/pkg/i18n"
+
 	"github.com/entitle/entitle/agent/profiles"
 	"github.com/entitle/entitle/pkg/agentapi"
 )
@@ -78,12 +80,19 @@ func run(t *testing.T, a *agent, stdin string, args ...string) (string, error) {
 // runTTY is run with stdin seen as a terminal or not.
 func runTTY(t *testing.T, a *agent, tty bool, stdin string, args ...string) (string, error) {
 	t.Helper()
+	return runIn(t, a, nil, tty, stdin, args...)
+}
+
+// runIn runs the commands in the language of loc (nil: English).
+func runIn(t *testing.T, a *agent, loc *i18n.Localizer, tty bool, stdin string, args ...string) (string, error) {
+	t.Helper()
 	var out bytes.Buffer
 	root := &cobra.Command{Use: "entitle", SilenceUsage: true, SilenceErrors: true}
 	root.AddCommand(Commands(Deps{
 		Stdin: strings.NewReader(stdin), Stdout: &out,
 		IsTerminal: func(any) bool { return tty },
 		Connect:    func(*cobra.Command) (*Client, error) { return NewClient(a.url, token, nil) },
+		Loc:        loc,
 	})...)
 	root.SetArgs(args)
 	root.SetOut(&out)
@@ -169,7 +178,7 @@ func TestMigrateCommands(t *testing.T) {
 		t.Fatalf("import: %v %s", err, out)
 	}
 	out, err = run(t, nw, "long passphrase\n", "migrate", "import", file, "--passphrase-stdin")
-	if err != nil || !strings.Contains(out, "2 profile(s) already present") {
+	if err != nil || !strings.Contains(out, "2 profiles already present") {
 		t.Fatalf("second import: %v %s", err, out)
 	}
 }

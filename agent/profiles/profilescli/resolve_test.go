@@ -10,6 +10,8 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+
+	"github.com/entitle/entitle/pkg/i18n"
 	"strings"
 	"testing"
 	"time"
@@ -82,7 +84,7 @@ func TestPickAmbiguous(t *testing.T) {
 		{"", "", "no profile"},
 	}
 	for _, tc := range tests {
-		p, err := pick(list, tc.arg)
+		p, err := pick(i18n.New().Localizer(i18n.English), list, tc.arg)
 		if tc.errText != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.errText) {
 				t.Errorf("pick(%q) = %v, want %q", tc.arg, err, tc.errText)

@@ -17,7 +17,7 @@ func TestLiteralsFindsText(t *testing.T) {
 	for _, f := range got {
 		texts = append(texts, f.Text)
 	}
-	want := []string{"Deactivated.", "Last error: ", "Do something", "do not ask", "no terminal"}
+	want := []string{"Deactivated.", "Last error: ", "Do something", "do not ask", "no terminal", "Quit", " since today"}
 	slices.Sort(texts)
 	slices.Sort(want)
 	if !slices.Equal(texts, want) {

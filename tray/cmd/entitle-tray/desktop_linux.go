@@ -1,22 +1,24 @@
 package main
 
 import (
-	"fmt"
+	"errors"
 	"os"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/entitle/entitle/pkg/i18n"
 )
 
 // checkDesktop reports a missing D-Bus session bus, which the
 // StatusNotifierItem, its menu and the notifications all need.
-func checkDesktop() error {
+func checkDesktop(loc *i18n.Localizer) error {
 	conn, err := dbus.ConnectSessionBus()
 	if err != nil {
 		addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
 		if addr == "" {
-			addr = "not set"
+			addr = loc.T("tray_cmd_not_set", nil)
 		}
-		return fmt.Errorf("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS %s: %v): start the tray inside a desktop session", addr, err)
+		return errors.New(loc.T("tray_cmd_no_dbus", i18n.Args{"address": addr, "error": err}))
 	}
 	return conn.Close()
 }

@@ -15,7 +15,11 @@
 //
 // Usage:
 //
-//	entitle-tray [--config FILE] [--listen IP:PORT] [--state-dir DIR] [--help-url URL] [--log-level LEVEL] [--version]
+//	entitle-tray [--config FILE] [--listen IP:PORT] [--state-dir DIR] [--lang en|fr] [--help-url URL] [--log-level LEVEL] [--version]
+//
+// Its language is the CLI's: --lang, then $ENTITLE_LANG, then the language
+// of agent.toml, then LC_ALL / LC_MESSAGES / LANG (the user's UI language on
+// Windows, AppleLanguages on macOS).
 //
 // Exit codes: 0 ok (Quit or a signal), 1 error, 2 usage, 3 no desktop session
 // (on Linux: no D-Bus session bus).
@@ -31,6 +35,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -39,7 +44,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/entitle/entitle/agent/config"
+	"github.com/entitle/entitle/agent/flagtext"
 	"github.com/entitle/entitle/pkg/agentclient"
+	"github.com/entitle/entitle/pkg/i18n"
 	"github.com/entitle/entitle/pkg/version"
 	"github.com/entitle/entitle/tray/app"
 	"github.com/entitle/entitle/tray/model"
@@ -66,52 +73,58 @@ type options struct {
 }
 
 // parseFlags parses args. done is true when --help or --version was printed.
-func parseFlags(args []string, stdout io.Writer) (o options, done bool, err error) {
+func parseFlags(loc *i18n.Localizer, args []string, stdout io.Writer) (o options, done bool, err error) {
 	fs := pflag.NewFlagSet("entitle-tray", pflag.ContinueOnError)
 	fs.SetOutput(stdout)
 	o.agentFlags = pflag.NewFlagSet("agent", pflag.ContinueOnError)
 	config.AddFlags(o.agentFlags)
-	for _, name := range []string{config.FlagConfig, config.FlagListen, config.FlagStateDir} {
+	flagtext.LocalizeConfigFlags(loc, o.agentFlags)
+	for _, name := range []string{config.FlagConfig, config.FlagListen, config.FlagStateDir, config.FlagLanguage} {
 		fs.AddFlag(o.agentFlags.Lookup(name))
 	}
-	fs.StringVar(&o.helpURL, "help-url", "", "help page when the agent names none")
-	fs.StringVar(&o.logLevel, "log-level", "info", "the tray's log level: debug, info, warn or error")
-	fs.DurationVar(&o.maxBackoff, "max-backoff", 10*time.Second, "longest wait between attempts to reach the agent (1s..1m)")
-	fs.DurationVar(&o.confirmFor, "confirm-timeout", model.ConfirmFor, "how long the deactivation confirmation stays open")
+	fs.StringVar(&o.helpURL, "help-url", "", loc.T("tray_flag_help_url", nil))
+	fs.StringVar(&o.logLevel, "log-level", "info", loc.T("tray_flag_log_level", nil))
+	fs.DurationVar(&o.maxBackoff, "max-backoff", 10*time.Second, loc.T("tray_flag_max_backoff", nil))
+	fs.DurationVar(&o.confirmFor, "confirm-timeout", model.ConfirmFor, loc.T("tray_flag_confirm_timeout", nil))
 	_ = fs.MarkHidden("confirm-timeout") // for tests
-	showVersion := fs.Bool("version", false, "print the version and exit")
+	showVersion := fs.Bool("version", false, loc.T("tray_flag_version", nil))
+	help := fs.BoolP("help", "h", false, loc.T("tray_flag_help", nil))
 	fs.Usage = func() {
-		fmt.Fprintf(stdout, "entitle-tray shows this computer's Entitle license in the desktop's tray.\n\nUsage:\n  entitle-tray [flags]\n\nFlags:\n%s\nExit codes: 0 ok, 1 error, 2 usage, 3 no desktop session.\n", fs.FlagUsages())
+		fmt.Fprint(stdout, loc.T("tray_cmd_usage", i18n.Args{"flags": fs.FlagUsages()}))
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return o, true, nil
 		}
-		return o, false, err
+		return o, false, flagtext.Error(loc, err)
+	}
+	if *help {
+		fs.Usage()
+		return o, true, nil
 	}
 	if *showVersion {
-		fmt.Fprintf(stdout, "entitle-tray %s (%s, %s/%s)\n", version.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		fmt.Fprintf(stdout, "entitle-tray %s (%s, %s/%s)\n", version.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH) // i18n:ignore: names and numbers
 		return o, true, nil
 	}
 	if fs.NArg() > 0 {
-		return o, false, fmt.Errorf("unexpected arguments: %v", fs.Args())
+		return o, false, errors.New(loc.T("tray_cmd_bad_args", i18n.Args{"args": strings.Join(fs.Args(), " ")}))
 	}
 	if o.helpURL != "" && !model.WebURL(o.helpURL) {
-		return o, false, errors.New("--help-url must be an http(s) URL")
+		return o, false, errors.New(loc.T("tray_cmd_bad_help_url", nil))
 	}
 	if o.maxBackoff < time.Second || o.maxBackoff > time.Minute {
-		return o, false, errors.New("--max-backoff must be between 1s and 1m")
+		return o, false, errors.New(loc.T("tray_cmd_bad_max_backoff", nil))
 	}
 	if o.confirmFor < time.Second || o.confirmFor > 5*time.Minute {
-		return o, false, errors.New("--confirm-timeout must be between 1s and 5m")
+		return o, false, errors.New(loc.T("tray_cmd_bad_confirm_timeout", nil))
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return o, false, fmt.Errorf("--log-level: %w", err)
+		return o, false, errors.New(loc.T("tray_cmd_bad_log_level", i18n.Args{"value": o.logLevel}))
 	}
 	if f := fs.Lookup(config.FlagListen); f.Changed {
 		if err := config.ValidateListen(f.Value.String()); err != nil {
-			return o, false, fmt.Errorf("--%s: %w", config.FlagListen, err)
+			return o, false, errors.New(loc.T("tray_cmd_bad_listen", i18n.Args{"error": err}))
 		}
 	}
 	return o, false, nil
@@ -120,25 +133,26 @@ func parseFlags(args []string, stdout io.Writer) (o options, done bool, err erro
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	o, done, err := parseFlags(args, stdout)
+	loc := flagtext.Language(i18n.New(), args, os.LookupEnv)
+	o, done, err := parseFlags(loc, args, stdout)
 	if done {
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "entitle-tray:", err)
-		fmt.Fprintln(stderr, "Run 'entitle-tray --help' for usage.")
+		fmt.Fprintln(stderr, loc.T("tray_cmd_error", i18n.Args{"error": err}))
+		fmt.Fprintln(stderr, loc.T("tray_cmd_usage_hint", nil))
 		return exitUsage
 	}
 	// systray panics inside its D-Bus setup, then hangs, without a session
 	// bus: look first and say so.
-	if err := checkDesktop(); err != nil {
-		fmt.Fprintln(stderr, "entitle-tray:", err)
+	if err := checkDesktop(loc); err != nil {
+		fmt.Fprintln(stderr, loc.T("tray_cmd_error", i18n.Args{"error": err}))
 		return exitNoDesktop
 	}
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(o.logLevel)) // checked by parseFlags
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if err := show(o, log); err != nil {
+	if err := show(loc, o, log); err != nil {
 		log.Error("start", "err", err)
 		return exitError
 	}
@@ -146,7 +160,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // show shows the tray until Quit is clicked or a signal arrives.
-func show(o options, log *slog.Logger) error {
+func show(loc *i18n.Localizer, o options, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)
@@ -162,6 +176,7 @@ func show(o options, log *slog.Logger) error {
 		Opener:     open.Opener{},
 		Notifier:   notifier,
 		Logger:     log,
+		Localizer:  loc,
 		HelpURL:    o.helpURL,
 		MaxBackoff: o.maxBackoff,
 		ConfirmFor: o.confirmFor,
@@ -171,7 +186,7 @@ func show(o options, log *slog.Logger) error {
 	}
 	var wg sync.WaitGroup
 	onReady := func() {
-		systray.SetTitle("Entitle")
+		systray.SetTitle("Entitle") // i18n:ignore: the product's name
 		wg.Go(func() {
 			if err := a.Run(ctx); err != nil {
 				log.Error("tray stopped", "err", err)

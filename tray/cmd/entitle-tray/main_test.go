@@ -13,6 +13,10 @@ import (
 // single-dash long flags), the agent's own --config/--listen/--state-dir,
 // and --version.
 func TestFlags(t *testing.T) {
+	for _, name := range []string{"LC_ALL", "LC_MESSAGES", "ENTITLE_LANG"} {
+		t.Setenv(name, "")
+	}
+	t.Setenv("LANG", "C.UTF-8")
 	tests := []struct {
 		args         []string
 		code         int
@@ -20,8 +24,8 @@ func TestFlags(t *testing.T) {
 	}{
 		{[]string{"--version"}, 0, "entitle-tray " + version.Version + " (" + runtime.Version(), ""},
 		{[]string{"--help"}, 0, "--state-dir", ""},
-		{[]string{"-listen", "127.0.0.1:7343"}, 2, "", "unknown shorthand flag"},
-		{[]string{"--agent-url", "http://127.0.0.1:7343"}, 2, "", "unknown flag: --agent-url"},
+		{[]string{"-listen", "127.0.0.1:7343"}, 2, "", "unknown option -l"},
+		{[]string{"--agent-url", "http://127.0.0.1:7343"}, 2, "", "unknown option --agent-url"},
 		{[]string{"--listen", "0.0.0.0:7343", "--version"}, 0, "entitle-tray ", ""},
 		{[]string{"--listen", "0.0.0.0:7343"}, 2, "", "loopback"},
 		{[]string{"--help-url", "file:///etc/passwd"}, 2, "", "--help-url"},
@@ -42,5 +46,31 @@ func TestFlags(t *testing.T) {
 				t.Errorf("stderr %q lacks %q", errs.String(), tc.errs)
 			}
 		})
+	}
+}
+
+// TestFlagsFrench: with LANG=fr_FR.UTF-8 the help and the errors are French.
+func TestFlagsFrench(t *testing.T) {
+	for _, name := range []string{"LC_ALL", "LC_MESSAGES", "ENTITLE_LANG", "ENTITLE_CONFIG"} {
+		t.Setenv(name, "")
+	}
+	t.Setenv("LANG", "fr_FR.UTF-8")
+	var out, errs bytes.Buffer
+	if code := run([]string{"--help"}, &out, &errs); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	for _, want := range []string{"Utilisation\u00a0:", "afficher la version et quitter", "dossier de l’état d’activation", "Codes de sortie\u00a0:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if code := run([]string{"--max-backoff", "1h"}, &out, &errs); code != 2 ||
+		!strings.Contains(errs.String(), "entitle-tray\u00a0: --max-backoff doit être compris entre 1s et 1m") {
+		t.Errorf("exit %d, stderr %q", code, errs.String())
+	}
+	errs.Reset()
+	if code := run([]string{"--lang", "en", "extra"}, &out, &errs); code != 2 || !strings.Contains(errs.String(), "unexpected arguments: extra") {
+		t.Errorf("--lang en: exit %d, stderr %q", code, errs.String())
 	}
 }

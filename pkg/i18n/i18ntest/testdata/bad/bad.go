@@ -23,3 +23,14 @@ func f(w io.Writer, l loc, fs *pflag.FlagSet) error {
 	fmt.Fprintln(w, "only for developers")              // i18n:ignore test
 	return errors.New("no terminal")                    // want
 }
+
+type item struct{ ID, Label string }
+
+type logger interface{ Info(msg string, args ...any) }
+
+func g(log logger, status string) (item, string) {
+	log.Info("action ignored", "why", "for developers") // fine: a log message
+	it := item{ID: "quit", Label: "Quit"}               // want: a text field
+	_ = "status-line"                                   // fine: an id
+	return it, "Entitle — " + status + " since today"   // want: prose
+}
