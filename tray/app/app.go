@@ -95,6 +95,7 @@ type update struct {
 	conn    model.ConnState
 	problem model.Problem
 	done    *result // an action finished
+	message string  // an administrator's message (remote command show_message)
 }
 
 type result struct {
@@ -246,6 +247,10 @@ func (a *App) render(s *state) {
 }
 
 func (a *App) apply(ctx context.Context, wg *sync.WaitGroup, s *state, u update) {
+	if u.message != "" {
+		a.notifyOne(ctx, wg, model.AdminMessage(a.o.Localizer, s.status, u.message))
+		return
+	}
 	if u.agent != nil {
 		s.agent = u.agent
 	}

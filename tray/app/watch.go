@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"time"
+
+	"github.com/entitle/entitle/pkg/agentapi"
 )
 
 // watch keeps a connection to the agent: status, then the event stream; when
@@ -60,6 +62,12 @@ func (a *App) session(ctx context.Context, lastErr *string) bool {
 	healthy := false
 	for ev := range events {
 		healthy = true
+		if ev.Type == agentapi.EventMessage {
+			if ev.Message != "" && !a.send(ctx, update{message: ev.Message}) {
+				return healthy
+			}
+			continue
+		}
 		st := ev.Status
 		if st == nil {
 			sctx, cancel := context.WithTimeout(ctx, a.o.ActionTimeout)

@@ -25,7 +25,20 @@ const (
 	NoteCertExpired  = "cert-expired"
 	// NoteDeactivateConfirm asks to confirm a deactivation started in the tray.
 	NoteDeactivateConfirm = "deactivate-confirm"
+	// NoteAdminMessage is an administrator's message sent to this computer.
+	NoteAdminMessage = "admin-message"
 )
+
+// AdminMessage is the notification of an administrator's message: the body
+// is their words as written; the title names who sent it when the status
+// says.
+func AdminMessage(loc *i18n.Localizer, st *agentapi.Status, text string) Notification {
+	title := loc.T("tray_note_admin_message", nil)
+	if st != nil && st.Organization != "" {
+		title = loc.T("tray_note_admin_message_from", i18n.Args{"organization": st.Organization})
+	}
+	return Notification{ID: NoteAdminMessage, Title: title, Body: text}
+}
 
 // Snapshot is a status and the moment it was looked at. Status is nil before
 // the first answer of the agent.
