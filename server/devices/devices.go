@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/entitle/entitle/pkg/licensekey"
@@ -304,43 +303,3 @@ func (s *Service) deactivate(ctx context.Context, deviceID, actor, action string
 
 // actionSelfDeactivate is the audit action of a device deactivating itself.
 const actionSelfDeactivate = "device.deactivate"
-
-// ListDevices lists the devices on an account's licenses, active ones first,
-// newest first; at most 1000.
-func (s *Service) ListDevices(ctx context.Context, accountID string) ([]Device, error) {
-	rows, err := s.db.Query(ctx, `SELECT d.id, d.license_id, l.license_key, d.fingerprint, d.hostname, d.os, d.arch, d.agent_version,
-		d.activated_at, d.last_seen_at, d.deactivated_at, d.profiles
-		FROM devices d JOIN licenses l ON l.id = d.license_id WHERE l.owner_account_id = ?
-		ORDER BY CASE WHEN d.deactivated_at IS NULL THEN 0 ELSE 1 END, d.activated_at DESC, d.id LIMIT 1000`, accountID)
-	if err != nil {
-		return nil, fmt.Errorf("list devices: %w", err)
-	}
-	defer rows.Close()
-	out := []Device{}
-	for rows.Next() {
-		var (
-			d                   Device
-			activated, lastSeen int64
-			deactivated         sql.NullInt64
-			profiles            sql.NullString
-		)
-		if err := rows.Scan(&d.ID, &d.LicenseID, &d.LicenseKey, &d.Fingerprint, &d.Facts.Hostname, &d.Facts.OS, &d.Facts.Arch,
-			&d.Facts.AgentVersion, &activated, &lastSeen, &deactivated, &profiles); err != nil {
-			return nil, fmt.Errorf("list devices: %w", err)
-		}
-		d.LicenseKey = licensekey.Format(d.LicenseKey)
-		d.ActivatedAt, d.LastSeen = store.FromMillis(activated), store.FromMillis(lastSeen)
-		d.Active = !deactivated.Valid
-		if profiles.Valid && strings.TrimSpace(profiles.String) != "" {
-			var p protocol.ProfileSummary
-			if err := json.Unmarshal([]byte(profiles.String), &p); err == nil {
-				d.Profiles = &p
-			}
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list devices: %w", err)
-	}
-	return out, nil
-}
