@@ -99,32 +99,37 @@ func (s *Service) Checkin(ctx context.Context, credential string, req protocol.C
 	if req.Profiles != nil {
 		profiles = column.JSON(req.Profiles)
 	}
-	query := checkinUpdateSQLite
-	if s.db.Dialect() == store.Postgres {
-		query = checkinUpdatePostgres
-	}
+	args := checkinArgs{now: store.Millis(now), hostname: req.Device.Hostname, os: req.Device.OS, arch: req.Device.Arch,
+		agentVersion: req.Device.AgentVersion, profiles: profiles, credentialHash: ids.HashSecret(credential), fingerprint: req.Fingerprint}
 	var (
-		deviceID, product, features string
-		l                           signing.License
-		termEnd                     sql.NullInt64
+		r   checkinResult
+		err error
 	)
-	ms := store.Millis(now)
-	err := s.db.WriteRowCached(ctx, query, []any{&deviceID, &product, &l.ID, &l.Plan, &features, &l.MaxProfiles, &termEnd, &l.Subscription, &l.Mgmt, &l.OwnerEmail},
-		ms, req.Device.Hostname, req.Device.OS, req.Device.Arch, req.Device.AgentVersion, profiles,
-		ids.HashSecret(credential), req.Fingerprint, ms, ms, false)
-	if errors.Is(err, sql.ErrNoRows) {
-		return s.checkinSlow(ctx, credential, req, now, profiles)
+	if s.batch != nil {
+		it := &checkinItem{args: args, done: make(chan struct{})}
+		if err = s.batch.submit(ctx, it); err == nil {
+			r = it.res // written before done was closed
+		}
+		if errors.Is(err, errBatcherClosed) {
+			r, err = writeOne(ctx, s.db, args)
+		}
+	} else {
+		r, err = writeOne(ctx, s.db, args)
 	}
 	if err != nil {
 		return protocol.CheckinResponse{}, fmt.Errorf("record check-in: %w", err)
 	}
-	if err := json.Unmarshal([]byte(features), &l.Features); err != nil {
+	if !r.found {
+		return s.checkinSlow(ctx, credential, req, now, profiles)
+	}
+	l := r.lic
+	if err := json.Unmarshal([]byte(r.features), &l.Features); err != nil {
 		return protocol.CheckinResponse{}, fmt.Errorf("license %s: features: %w", l.ID, err)
 	}
-	if termEnd.Valid {
-		l.TermEnd = store.FromMillis(termEnd.Int64)
+	if r.termEnd.Valid {
+		l.TermEnd = store.FromMillis(r.termEnd.Int64)
 	}
-	return s.checkinResponse(ctx, deviceID, req.Fingerprint, product, l, now)
+	return s.checkinResponse(ctx, r.deviceID, req.Fingerprint, r.product, l, now)
 }
 
 // checkinSlow is the check-in of a device the single statement did not

@@ -30,6 +30,14 @@ type Config struct {
 	ActivationsPerLicense ratelimit.Limit
 	Now                   func() time.Time // default time.Now
 	Logger                *slog.Logger
+	// CheckinBatch is the most check-ins written in one transaction
+	// (default DefaultCheckinBatch); 1 writes each on its own, without the
+	// batcher.
+	CheckinBatch int
+	// CheckinWait is how long a batch waits for more check-ins after the
+	// first (default DefaultCheckinWait; negative: none, a batch is what is
+	// queued).
+	CheckinWait time.Duration
 }
 
 // Service is the devices domain over a store.DB. It signs leases with
@@ -41,6 +49,7 @@ type Service struct {
 	now         func() time.Time
 	log         *slog.Logger
 	activations *ratelimit.Limiters
+	batch       *batcher // nil: each check-in written on its own
 }
 
 // New returns a Service.
@@ -54,8 +63,27 @@ func New(db *store.DB, accts *accounts.Service, signer *signing.Service, cfg Con
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, accounts: accts, signing: signer, now: cfg.Now, log: cfg.Logger,
-		activations: ratelimit.New(cfg.ActivationsPerLicense.OrDefault(10, 20))}, nil
+	if cfg.CheckinBatch == 0 {
+		cfg.CheckinBatch = DefaultCheckinBatch
+	}
+	if cfg.CheckinWait == 0 {
+		cfg.CheckinWait = DefaultCheckinWait
+	}
+	s := &Service{db: db, accounts: accts, signing: signer, now: cfg.Now, log: cfg.Logger,
+		activations: ratelimit.New(cfg.ActivationsPerLicense.OrDefault(10, 20))}
+	if cfg.CheckinBatch > 1 {
+		s.batch = newBatcher(db, cfg.CheckinBatch, cfg.CheckinWait)
+	}
+	return s, nil
+}
+
+// Close stops the check-in batcher after writing and answering the
+// check-ins it holds. Check-ins after Close are written one by one. Close
+// the Service before its database.
+func (s *Service) Close() {
+	if s.batch != nil {
+		s.batch.close()
+	}
 }
 
 // leaseLicense is what a lease needs to know about the license.

@@ -435,6 +435,21 @@ func (tx *Tx) WriteRow(ctx context.Context, query string, dest []any, args ...an
 	return scanOne(rows, dest)
 }
 
+// WriteRowCached is WriteRow through the DB's cached prepared statement for
+// query (see DB.WriteRowCached), bound to the transaction. query must be a
+// constant.
+func (tx *Tx) WriteRowCached(ctx context.Context, query string, dest []any, args ...any) error {
+	st, err := tx.db.stmt(tx.ctx, true, query)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.tx.StmtContext(tx.ctx, st).QueryContext(tx.ctx, args...)
+	if err != nil {
+		return err
+	}
+	return scanOne(rows, dest)
+}
+
 // Query runs a query in the transaction.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	return tx.tx.QueryContext(tx.ctx, tx.db.Rebind(query), args...)

@@ -112,6 +112,7 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 		return err
 	}
 	defer db.Close()
+	defer svc.Devices.Close() // drains the check-in batcher before the database closes
 	pages, err := web.New(web.Domains{Accounts: svc.Accounts, Licenses: svc.Licenses, Devices: svc.Devices, DeviceAuth: svc.DeviceAuth}, web.Config{PublicURL: public, Logger: logger})
 	if err != nil {
 		return err
