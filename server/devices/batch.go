@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/entitle/entitle/server/signing"
@@ -80,6 +81,7 @@ type batcher struct {
 	closed  bool
 	in      chan *checkinItem
 	stopped chan struct{}
+	batches atomic.Int64 // transactions written, for tests
 }
 
 func newBatcher(db *store.DB, max int, wait time.Duration) *batcher {
@@ -186,6 +188,7 @@ func (b *batcher) fill(batch *[]*checkinItem, timer *time.Timer) bool {
 // write commits a batch and answers its check-ins.
 func (b *batcher) write(batch []*checkinItem) {
 	ctx := context.Background()
+	b.batches.Add(1)
 	var err error
 	if b.db.Dialect() == store.Postgres {
 		err = b.db.InTx(ctx, func(tx *store.Tx) error { return writePostgresBatch(ctx, tx, batch) })

@@ -1,7 +1,9 @@
 package devices
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -72,6 +74,13 @@ func New(db *store.DB, accts *accounts.Service, signer *signing.Service, cfg Con
 	s := &Service{db: db, accounts: accts, signing: signer, now: cfg.Now, log: cfg.Logger,
 		activations: ratelimit.New(cfg.ActivationsPerLicense.OrDefault(10, 20))}
 	if cfg.CheckinBatch > 1 {
+		if db.Dialect() == store.SQLite {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := db.PrepareWrite(ctx, checkinUpdateSQLite); err != nil {
+				return nil, fmt.Errorf("devices: prepare check-in: %w", err)
+			}
+		}
 		s.batch = newBatcher(db, cfg.CheckinBatch, cfg.CheckinWait)
 	}
 	return s, nil

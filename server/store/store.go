@@ -279,6 +279,13 @@ func (db *DB) stmt(ctx context.Context, write bool, query string) (*sql.Stmt, er
 	return st, nil
 }
 
+// PrepareWrite caches the prepared statement of a constant write query, for
+// Tx.WriteRowCached.
+func (db *DB) PrepareWrite(ctx context.Context, query string) error {
+	_, err := db.stmt(ctx, true, query)
+	return err
+}
+
 // QueryRowCached is QueryRow through a cached prepared statement. query must
 // be a constant: the cache is keyed by its text.
 func (db *DB) QueryRowCached(ctx context.Context, query string, dest []any, args ...any) error {
@@ -436,12 +443,16 @@ func (tx *Tx) WriteRow(ctx context.Context, query string, dest []any, args ...an
 }
 
 // WriteRowCached is WriteRow through the DB's cached prepared statement for
-// query (see DB.WriteRowCached), bound to the transaction. query must be a
+// query, bound to the transaction, when PrepareWrite (or DB.WriteRowCached)
+// has cached it; otherwise it is WriteRow. It never prepares: on SQLite the
+// transaction holds the write pool's only connection. query must be a
 // constant.
 func (tx *Tx) WriteRowCached(ctx context.Context, query string, dest []any, args ...any) error {
-	st, err := tx.db.stmt(tx.ctx, true, query)
-	if err != nil {
-		return err
+	tx.db.stmtMu.Lock()
+	st := tx.db.stmts[stmtKey{write: true, query: tx.db.Rebind(query)}]
+	tx.db.stmtMu.Unlock()
+	if st == nil {
+		return tx.WriteRow(ctx, query, dest, args...)
 	}
 	rows, err := tx.tx.StmtContext(tx.ctx, st).QueryContext(tx.ctx, args...)
 	if err != nil {
