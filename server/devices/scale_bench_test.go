@@ -100,46 +100,41 @@ func BenchmarkScale(b *testing.B) {
 		storetest.EachBench(b, func(b *testing.B, d store.Dialect) {
 			f, devs, lic := scaleFixture(b, d, n)
 			b.Run("checkin-"+sizeName(n), func(b *testing.B) {
-				var next atomic.Int64
-				var lat latencies
-				b.SetParallelism(4)
-				b.ResetTimer()
-				b.RunParallel(func(pb *testing.PB) {
-					var mine []time.Duration
-					for pb.Next() {
-						dv := devs[int(next.Add(1))%len(devs)]
-						t0 := time.Now()
-						if _, err := f.Devices.Checkin(f.Ctx, dv.cred, protocol.CheckinRequest{Fingerprint: fp(dv.machine), Device: facts("bench")}); err != nil {
-							b.Error(err)
-							return
-						}
-						mine = append(mine, time.Since(t0))
-					}
-					lat.add(mine)
+				runP99(b, "checkins/s", func(i int64) error {
+					dv := devs[int(i)%len(devs)]
+					_, err := f.Devices.Checkin(f.Ctx, dv.cred, protocol.CheckinRequest{Fingerprint: fp(dv.machine), Device: facts("bench")})
+					return err
 				})
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checkins/s")
-				b.ReportMetric(lat.p99ms(), "p99-ms")
 			})
 			b.Run("activate-"+sizeName(n), func(b *testing.B) {
-				var next atomic.Int64
-				var lat latencies
-				b.SetParallelism(4)
-				b.ResetTimer()
-				b.RunParallel(func(pb *testing.PB) {
-					var mine []time.Duration
-					for pb.Next() {
-						t0 := time.Now()
-						if _, err := f.Devices.Activate(f.Ctx, keyRequest(lic.Key, fp(fmt.Sprint("new-", next.Add(1)))), "192.0.2.1"); err != nil {
-							b.Error(err)
-							return
-						}
-						mine = append(mine, time.Since(t0))
-					}
-					lat.add(mine)
+				runP99(b, "activations/s", func(i int64) error {
+					_, err := f.Devices.Activate(f.Ctx, keyRequest(lic.Key, fp(fmt.Sprint("new-", i))), "192.0.2.1")
+					return err
 				})
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "activations/s")
-				b.ReportMetric(lat.p99ms(), "p99-ms")
 			})
 		})
 	}
+}
+
+// runP99 runs op in parallel (several in flight per core, as with many
+// agents) and reports its rate in unit and its 99th percentile latency.
+func runP99(b *testing.B, unit string, op func(i int64) error) {
+	var next atomic.Int64
+	var lat latencies
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
+		for pb.Next() {
+			t0 := time.Now()
+			if err := op(next.Add(1)); err != nil {
+				b.Error(err)
+				return
+			}
+			mine = append(mine, time.Since(t0))
+		}
+		lat.add(mine)
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), unit)
+	b.ReportMetric(lat.p99ms(), "p99-ms")
 }

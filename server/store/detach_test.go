@@ -1,36 +1,17 @@
 package store_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/entitle/entitle/pkg/testenv"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/store/storetest"
 )
-
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestTxSurvivesCancelledRequest cancels the request context in the middle
 // of a transaction: the transaction still runs to its commit (or its
@@ -38,9 +19,9 @@ func (s *syncBuffer) String() string {
 // usable.
 func TestTxSurvivesCancelledRequest(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
-		var logs syncBuffer
+		logs := &testenv.Buffer{}
 		db, err := store.OpenWith(context.Background(), storetest.DSN(t, d),
-			store.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil)), WriteTimeout: 10 * time.Second})
+			store.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), WriteTimeout: 10 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
