@@ -19,11 +19,13 @@ import (
 // (checkinUpdateSQLite, checkinUpdatePostgres); done one per transaction, the
 // transaction's begin, commit and log write cost about as much as the
 // statement. The batcher, owned by the Service and stopped by Close, collects
-// the check-ins waiting (up to CheckinBatch of them, waiting at most
-// CheckinWait for more after the first) and writes them in one transaction:
+// the check-ins waiting (up to CheckinBatch of them: those that queued while
+// the previous batch was written, plus, with CheckinWait, those that come
+// within that wait) and writes them in one transaction:
 // on SQLite, one statement per check-in on the single writer; on PostgreSQL,
 // one statement for the whole batch (UPDATE ... FROM (VALUES ...)
-// RETURNING). A check-in is answered only once its batch has committed, so
+// RETURNING), with several batches in flight (PostgreSQL commits them in
+// parallel; SQLite's single writer takes one). A check-in is answered only once its batch has committed, so
 // an answered check-in is as durable as before. Should the batch fail as a
 // whole, each of its check-ins is written again on its own, so one failing
 // check-in fails no other. Signing and building the answers happen in the
@@ -32,7 +34,6 @@ import (
 // Defaults of the batcher.
 const (
 	DefaultCheckinBatch = 128
-	DefaultCheckinWait  = 200 * time.Microsecond
 )
 
 // checkinArgs are the arguments of one check-in's write, in the order of
@@ -80,13 +81,16 @@ type batcher struct {
 	mu      sync.RWMutex // guards closed and sends on in against Close
 	closed  bool
 	in      chan *checkinItem
-	stopped chan struct{}
+	workers sync.WaitGroup
 	batches atomic.Int64 // transactions written, for tests
 }
 
-func newBatcher(db *store.DB, max int, wait time.Duration) *batcher {
-	b := &batcher{db: db, max: max, wait: wait, in: make(chan *checkinItem, 4*max), stopped: make(chan struct{})}
-	go b.run()
+func newBatcher(db *store.DB, max int, wait time.Duration, workers int) *batcher {
+	b := &batcher{db: db, max: max, wait: wait, in: make(chan *checkinItem, 4*max)}
+	for range workers {
+		b.workers.Add(1)
+		go b.run()
+	}
 	return b
 }
 
@@ -117,11 +121,11 @@ func (b *batcher) close() {
 		close(b.in)
 	}
 	b.mu.Unlock()
-	<-b.stopped
+	b.workers.Wait()
 }
 
 func (b *batcher) run() {
-	defer close(b.stopped)
+	defer b.workers.Done()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	batch := make([]*checkinItem, 0, b.max)
@@ -189,6 +193,13 @@ func (b *batcher) fill(batch *[]*checkinItem, timer *time.Timer) bool {
 func (b *batcher) write(batch []*checkinItem) {
 	ctx := context.Background()
 	b.batches.Add(1)
+	if len(batch) == 1 {
+		// Alone: the single prepared statement, in autocommit.
+		it := batch[0]
+		it.res, it.err = writeOne(ctx, b.db, it.args)
+		close(it.done)
+		return
+	}
 	var err error
 	if b.db.Dialect() == store.Postgres {
 		err = b.db.InTx(ctx, func(tx *store.Tx) error { return writePostgresBatch(ctx, tx, batch) })

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/entitle/entitle/pkg/protocol"
@@ -37,8 +38,8 @@ type Config struct {
 	// batcher.
 	CheckinBatch int
 	// CheckinWait is how long a batch waits for more check-ins after the
-	// first (default DefaultCheckinWait; negative: none, a batch is what is
-	// queued).
+	// first (default 0: none; a batch is what queued while the previous
+	// one was written, which costs a lone check-in no latency).
 	CheckinWait time.Duration
 }
 
@@ -68,12 +69,16 @@ func New(db *store.DB, accts *accounts.Service, signer *signing.Service, cfg Con
 	if cfg.CheckinBatch == 0 {
 		cfg.CheckinBatch = DefaultCheckinBatch
 	}
-	if cfg.CheckinWait == 0 {
-		cfg.CheckinWait = DefaultCheckinWait
-	}
 	s := &Service{db: db, accounts: accts, signing: signer, now: cfg.Now, log: cfg.Logger,
 		activations: ratelimit.New(cfg.ActivationsPerLicense.OrDefault(10, 20))}
 	if cfg.CheckinBatch > 1 {
+		workers := 1 // SQLite has one writer
+		if db.Dialect() == store.Postgres {
+			// As many as the pool's connections: while check-ins are
+			// few, each is written at once on its own connection, as
+			// without the batcher; under load, batches form.
+			workers = 4 * runtime.GOMAXPROCS(0)
+		}
 		if db.Dialect() == store.SQLite {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
@@ -81,7 +86,7 @@ func New(db *store.DB, accts *accounts.Service, signer *signing.Service, cfg Con
 				return nil, fmt.Errorf("devices: prepare check-in: %w", err)
 			}
 		}
-		s.batch = newBatcher(db, cfg.CheckinBatch, cfg.CheckinWait)
+		s.batch = newBatcher(db, cfg.CheckinBatch, cfg.CheckinWait, workers)
 	}
 	return s, nil
 }
