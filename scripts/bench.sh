@@ -89,11 +89,11 @@ row "activation over loopback, real binary, PostgreSQL (/s)" "$act_pg" "" ""
 # scale ROW-LABEL DB KIND UNIT: rate and p99 at 1k and (SCALE=1) 1M devices.
 scale() {
   local k1 m1 p1k p1m
-  k1=$(metric scale.txt "BenchmarkScale/$2/$3-1k" "$4")
-  p1k=$(metric scale.txt "BenchmarkScale/$2/$3-1k" p99-ms)
+  k1=$(metric scale.txt "BenchmarkScale/1k/$2/$3" "$4")
+  p1k=$(metric scale.txt "BenchmarkScale/1k/$2/$3" p99-ms)
   row "$1, 1k devices (/s; p99 ${p1k} ms)" "$k1" "1.00" "p99 < 100 ms"
-  m1=$(metric scale.txt "BenchmarkScale/$2/$3-1M" "$4")
-  p1m=$(metric scale.txt "BenchmarkScale/$2/$3-1M" p99-ms)
+  m1=$(metric scale.txt "BenchmarkScale/1M/$2/$3" "$4")
+  p1m=$(metric scale.txt "BenchmarkScale/1M/$2/$3" p99-ms)
   row "$1, 1M devices (/s; p99 ${p1m} ms)" "$m1" "$(ratio "$m1" "$k1")" ">= 0.90 of 1k, p99 < 100 ms"
 }
 scale "check-in in process, SQLite" sqlite checkin checkins/s

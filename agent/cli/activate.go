@@ -51,6 +51,9 @@ func newActivateCmd(env Env) *cobra.Command {
 			// current status, before the agent refuses in English.
 			if cur, err := c.Status(ctx); err != nil {
 				return apiFail(loc, err)
+			} else if cur.Activated && cur.Entitlement.ManagementMode == "remote" && cur.Organization != "" {
+				// Remote only: activation changes are the administrator's.
+				return fail(ExitError, errors.New(loc.T("cli_managed_by", i18n.Args{"organization": cur.Organization})))
 			} else if cur.Activated && cur.Entitlement.State != agentapi.StateForeign {
 				return fail(ExitError, errors.New(loc.T("cli_activate_already", i18n.Args{"status": headline(loc, cur.Entitlement)})))
 			}

@@ -104,6 +104,9 @@ func apiFail(loc *i18n.Localizer, err error) error {
 	}
 	var ae *agentapi.Error
 	if errors.As(err, &ae) {
+		if org := ae.Args["organization"]; ae.Code == agentapi.ErrManagedRemotely && org != "" {
+			return fail(ExitError, errors.New(loc.T("cli_managed_by", i18n.Args{"organization": org})))
+		}
 		if rid, ok := refusalIDs[ae.Code]; ok {
 			return fail(ExitError, errors.New(loc.T("cli_api_server_error", i18n.Args{"message": loc.T(rid, nil)})))
 		}

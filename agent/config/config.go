@@ -38,7 +38,8 @@ type Config struct {
 	// Language overrides the language of the CLI and the tray ("en", "fr";
 	// empty: the system's locale).
 	Language string `toml:"language"`
-	// EnrollmentToken is a license key the agent activates with by itself
+	// EnrollmentToken is a license key, or a workspace's enrollment token
+	// ("ent_..."), the agent activates with by itself
 	// when its state folder has never held an activation (see the engine).
 	EnrollmentToken Secret `toml:"enrollment_token"`
 }
@@ -162,7 +163,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String(FlagProductID, d.ProductID, "product id")
 	fs.String(FlagLogLevel, d.LogLevel, "log level: debug, info, warn or error")
 	fs.String(FlagLanguage, "", "language of messages: en or fr (default: the system's)")
-	fs.String(FlagEnrollment, "", "license key to activate with when this computer was never activated (visible to other local users: prefer the file or "+EnvEnrollment+")")
+	fs.String(FlagEnrollment, "", "license key or workspace enrollment token (ent_...) to activate with when this computer was never activated (visible to other local users: prefer the file or "+EnvEnrollment+")")
 }
 
 // Load builds the configuration: Defaults, then the TOML file, then (Windows

@@ -137,7 +137,10 @@ func run(t *testing.T, stdin string, args ...string) (string, error) {
 	return out, err
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldOn(t, "") }
+
+// newWorldOn is newWorld on the database dsn ("" for a fresh SQLite file).
+func newWorldOn(t *testing.T, dsn string) *world {
 	w := &world{t: t, dir: t.TempDir()}
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -147,7 +150,10 @@ func newWorld(t *testing.T) *world {
 	if w.serverBin == "" {
 		t.FailNow()
 	}
-	w.db = "sqlite:" + filepath.Join(w.dir, "server.db")
+	w.db = dsn
+	if w.db == "" {
+		w.db = "sqlite:" + filepath.Join(w.dir, "server.db")
+	}
 	out, err := run(t, "", w.serverBin, "demo", "--json", "--db", w.db)
 	if err != nil {
 		t.Fatal(err)

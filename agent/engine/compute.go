@@ -148,7 +148,11 @@ func compute(v view) agentapi.Entitlement {
 		if st.Reason != "" {
 			args = agentapi.ReasonArgs{"detail": st.Reason}
 		}
-		return deny(agentapi.StateSuspended, agentapi.ReasonSuspended, args)
+		code := agentapi.ReasonSuspended
+		if st.ReasonCode == agentapi.ReasonDeviceSuspended {
+			code, args = agentapi.ReasonDeviceSuspended, nil
+		}
+		return deny(agentapi.StateSuspended, code, args)
 	case !c.TermEndTime().IsZero() && !v.now.Before(c.TermEndTime()):
 		return deny(agentapi.StateExpired, agentapi.ReasonTermEnded, agentapi.ReasonArgs{"term_end": stamp(c.TermEndTime())})
 	case v.now.Before(c.NotBeforeTime()):

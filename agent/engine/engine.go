@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/entitle/entitle/agent/commands"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -69,6 +70,7 @@ type Engine struct {
 	profiles ProfileSource
 	en       *i18n.Localizer // English, for Entitlement.Reason
 	store    *state.Store
+	commands *commands.Registry // remote commands (commands.go)
 	facts    protocol.DeviceFacts
 	jitter   func() float64 // in [0,1)
 	// enrollKey is the formatted enrollment token (a license key; secret:
@@ -84,6 +86,7 @@ type Engine struct {
 	claims      *lease.Claims
 	leaseErr    error
 	lastError   string
+	delivery    string // agentapi.Delivery* (stream.go)
 	nextCheckin time.Time
 	nextPoll    time.Time
 	failures    int
@@ -136,12 +139,13 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{
 		cfg: opts.Config, fp: opts.Fingerprint, keys: opts.Keys, client: opts.HTTPClient,
 		now: opts.Now, log: opts.Logger, version: opts.Version, profiles: opts.Profiles,
-		store:   state.NewStore(opts.Config.StateDir),
-		jitter:  randFloat,
-		op:      make(chan struct{}, 1),
-		wake:    make(chan struct{}, 1),
-		subs:    make(map[chan agentapi.Event]struct{}),
-		missing: missing,
+		store:    state.NewStore(opts.Config.StateDir),
+		commands: commands.New(),
+		jitter:   randFloat,
+		op:       make(chan struct{}, 1),
+		wake:     make(chan struct{}, 1),
+		subs:     make(map[chan agentapi.Event]struct{}),
+		missing:  missing,
 	}
 	cat := opts.Catalog
 	if cat == nil {
@@ -281,6 +285,9 @@ func (e *Engine) statusLocked(v view, ent agentapi.Entitlement) agentapi.Status 
 		HelpURL:       e.cfg.HelpURL,
 		AgentVersion:  e.version,
 		MissingConfig: slices.Clone(e.missing),
+	}
+	if s.Activated {
+		s.Delivery = e.delivery
 	}
 	if e.loadErr == nil {
 		s.Account, s.Organization = e.st.Account, e.st.Organization

@@ -1,7 +1,8 @@
 package engine
 
 // Unattended activation ("enrollment"): with an enrollment token configured
-// (a license key, Config.EnrollmentToken), an agent whose state folder has
+// (a license key, or a workspace's enrollment token "ent_...",
+// Config.EnrollmentToken), an agent whose state folder has
 // never held an activation activates by itself from Run.
 //
 // "Never held an activation" is decided once, in New: the state file
@@ -40,6 +41,13 @@ const enrollPrefix = "automatic activation with the enrollment token"
 // the server. Its error never contains the token.
 func enrollKey(token string) (string, error) {
 	token = strings.TrimSpace(token)
+	if strings.HasPrefix(token, protocol.EnrollmentTokenPrefix) {
+		// A workspace's enrollment token, used as it is.
+		if !protocol.ValidEnrollmentToken(token) {
+			return "", errors.New(enrollPrefix + " is off: the workspace enrollment token is malformed (cut short?); fix it and restart the agent")
+		}
+		return token, nil
+	}
 	if token == "" || len(token) > maxLicenseKey {
 		return "", errors.New(enrollPrefix + " is off: the token must be a license key of 1 to 256 characters")
 	}
@@ -89,6 +97,9 @@ func (e *Engine) enrollOp(ctx context.Context) {
 
 	preq := protocol.ActivateRequest{Fingerprint: e.fp, Product: e.cfg.ProductID, Device: e.facts,
 		Method: protocol.MethodLicenseKey, LicenseKey: e.enrollKey, Nonce: nonce}
+	if strings.HasPrefix(e.enrollKey, protocol.EnrollmentTokenPrefix) {
+		preq.Method, preq.LicenseKey, preq.EnrollmentToken = protocol.MethodEnrollment, "", e.enrollKey
+	}
 	var resp protocol.ActivateResponse
 	err := e.call(ctx, http.MethodPost, protocol.PathActivations, "", preq, &resp)
 	if err == nil {

@@ -16,8 +16,8 @@ func serverCode(code string) string {
 		return agentapi.ErrBadRequest // 400: the server found a field invalid
 	case protocol.ErrInvalidCredentials:
 		return agentapi.ErrInvalidCredentials // 401
-	case protocol.ErrLicenseSuspended:
-		return agentapi.ErrLicenseSuspended // 403
+	case protocol.ErrLicenseSuspended, protocol.ErrDeviceSuspended:
+		return agentapi.ErrLicenseSuspended // 403: the license, or this computer alone, is suspended
 	case protocol.ErrLicenseExpired:
 		return agentapi.ErrLicenseExpired // 403
 	case protocol.ErrManagedRemotely:
@@ -34,6 +34,8 @@ func serverCode(code string) string {
 		return agentapi.ErrRateLimited // 429: too many attempts (a lockout too)
 	case protocol.ErrAccessDenied:
 		return agentapi.ErrForbidden // 403: the sign-in was denied in the browser
+	case protocol.ErrEnrollmentRefused:
+		return agentapi.ErrForbidden // 403: the workspace enrollment token is revoked, expired or used up
 	case protocol.ErrExpiredToken:
 		return agentapi.ErrConflict // 409: the browser sign-in code expired; start again
 	default:

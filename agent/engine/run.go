@@ -62,6 +62,9 @@ func (e *Engine) checkinDelayLocked(now time.Time) time.Duration {
 // enrollment token (enroll.go) and the entitlement timers until ctx ends;
 // then it returns nil.
 func (e *Engine) Run(ctx context.Context) error {
+	streamDone := make(chan struct{})
+	go func() { defer close(streamDone); e.runStream(ctx) }()
+	defer func() { <-streamDone }()
 	var changes <-chan struct{}
 	if e.profiles != nil {
 		changes = e.profiles.Changes()
@@ -193,12 +196,18 @@ func (e *Engine) checkinOp(ctx context.Context) error {
 		sum := e.profiles.Summary(e.maxProfilesLocked())
 		req.Profiles = &sum
 	}
+	req.CommandResults = e.pendingResultsLocked()
 	e.mu.Unlock()
 
 	var resp protocol.CheckinResponse
 	err := e.call(ctx, http.MethodPost, protocol.PathCheckin, cred, req, &resp)
 	if err == nil {
-		err = e.acceptCheckin(resp, deviceID, prev)
+		err = e.acceptCheckin(resp, deviceID, prev, req.CommandResults)
+	}
+	if err == nil && len(resp.Commands) > 0 {
+		// Only a verified answer's commands run (acceptCheckin checked
+		// the lease it carries).
+		e.runCommands(ctx, resp.Commands)
 	}
 	if err != nil && ctx.Err() != nil {
 		return e.apiError(ctx.Err())
@@ -228,6 +237,13 @@ func (e *Engine) checkinOp(ctx context.Context) error {
 		_ = e.saveLocked()
 		e.publish(agentapi.Event{Type: agentapi.EventDeactivated, Time: now, Message: reason})
 		return e.apiError(err)
+	case errors.As(err, &ue) && ue.body.Code == protocol.ErrDeviceSuspended:
+		e.st.Suspended, e.st.Reason, e.st.ReasonCode = true, "", agentapi.ReasonDeviceSuspended
+		e.st.OfflineSince = nil
+		e.lastError, e.failures = ue.message(), 0
+		e.nextCheckin = now.Add(e.checkinDelayLocked(now))
+		_ = e.saveLocked()
+		return e.apiError(err)
 	case errors.As(err, &ue) && ue.body.Code == protocol.ErrLicenseSuspended:
 		e.st.Suspended, e.st.Reason, e.st.ReasonCode = true, ue.body.Message, agentapi.ReasonSuspended
 		e.st.OfflineSince = nil
@@ -255,7 +271,7 @@ func (e *Engine) checkinOp(ctx context.Context) error {
 }
 
 // acceptCheckin stores a verified fresh lease.
-func (e *Engine) acceptCheckin(resp protocol.CheckinResponse, deviceID string, prev *lease.Claims) error {
+func (e *Engine) acceptCheckin(resp protocol.CheckinResponse, deviceID string, prev *lease.Claims, reported []protocol.CommandResult) error {
 	c, err := e.verifyLease(resp.Lease, deviceID, prev)
 	if err != nil {
 		return err
@@ -277,6 +293,7 @@ func (e *Engine) acceptCheckin(resp protocol.CheckinResponse, deviceID string, p
 	e.st.LeaseIssuedMax = max(e.st.LeaseIssuedMax, c.IssuedAt)
 	e.failures, e.lastError = 0, ""
 	e.nextCheckin = now.Add(e.checkinDelayLocked(now))
+	e.resultsReportedLocked(reported)
 	_ = e.saveLocked()
 	return nil
 }

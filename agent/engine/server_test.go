@@ -52,6 +52,11 @@ type testServer struct {
 	unreachable bool // the in-memory transport fails as if the server were down
 	nextCred    int
 	checkinHook func(w http.ResponseWriter) bool // may answer instead of the server
+	// Remote commands: queued ones are delivered in every check-in answer
+	// until a result for their id arrives (or always, with redeliver).
+	queued    []protocol.Command
+	redeliver bool
+	results   []protocol.CommandResult
 }
 
 func newTestServer(t testing.TB) *testServer {
@@ -252,7 +257,19 @@ func (s *testServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.lastCheckin = req
-		writeJSON(w, protocol.CheckinResponse{Lease: s.leaseFor(d), Commands: []protocol.Command{}, CheckinAfter: s.checkinSecs})
+		s.results = append(s.results, req.CommandResults...)
+		cmds := []protocol.Command{}
+		for _, c := range s.queued {
+			done := false
+			for _, r := range req.CommandResults {
+				done = done || r.ID == c.ID
+			}
+			if !done || s.redeliver {
+				cmds = append(cmds, c)
+			}
+		}
+		s.queued = cmds
+		writeJSON(w, protocol.CheckinResponse{Lease: s.leaseFor(d), Commands: cmds, CheckinAfter: s.checkinSecs})
 	case r.Method == http.MethodDelete && r.URL.Path == protocol.PathDevice:
 		d, ok := s.bearer(r)
 		if !ok {

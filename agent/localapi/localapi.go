@@ -165,7 +165,7 @@ func (s *Server) routes() *echo.Echo {
 		e.GET(path, h)
 		e.HEAD(path, h)
 	}
-	g := e.Group("/v1", s.requireToken)
+	g := e.Group("/v1", s.requireToken, s.obeyMode)
 	g.GET("/status", s.getStatus)
 	g.HEAD("/status", s.getStatus)
 	g.POST("/activation", s.postActivation)

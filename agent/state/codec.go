@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/entitle/entitle/pkg/protocol"
 )
 
 // formatVersion is the state file's format version.
@@ -139,6 +141,18 @@ func validate(st *State) error {
 		}
 		if a.Nonce == "" {
 			return errors.New("activation in progress without a nonce")
+		}
+	}
+	if c := st.Commands; c != nil {
+		if len(c.Executed) > MaxExecuted || len(c.Unreported) > MaxExecuted {
+			return errors.New("command log is over its bound")
+		}
+		for _, list := range [][]protocol.CommandResult{c.Executed, c.Unreported} {
+			for _, r := range list {
+				if err := r.Validate(); err != nil {
+					return fmt.Errorf("command log: %w", err)
+				}
+			}
 		}
 	}
 	if st.ClockSetBack < 0 {

@@ -17,6 +17,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/entitle/entitle/pkg/protocol"
 )
 
 // File names inside the state folder.
@@ -96,6 +98,22 @@ type State struct {
 	// survives deactivation.
 	LeaseIssuedMax int64       `json:"lease_iat_max,omitzero"`
 	Activating     *Activating `json:"activating,omitempty"`
+	// Commands remembers the remote commands run on this computer, so one
+	// delivered twice (even across a restart) runs once.
+	Commands *CommandLog `json:"commands,omitempty"`
+}
+
+// MaxExecuted bounds how many executed command ids are remembered; the
+// server expires a command long before this many newer ones arrive.
+const MaxExecuted = 256
+
+// CommandLog is the agent's memory of remote commands.
+type CommandLog struct {
+	// Executed holds the newest executed commands with their outcome,
+	// oldest first.
+	Executed []protocol.CommandResult `json:"executed,omitempty"`
+	// Unreported holds the outcomes not yet acknowledged by a check-in.
+	Unreported []protocol.CommandResult `json:"unreported,omitempty"`
 }
 
 // Activated reports whether the state holds an activation.

@@ -141,7 +141,18 @@ type Status struct {
 	// MissingConfig names the settings the agent needs and lacks
 	// ("server_url", "pinned_keys"); the state is then not_configured.
 	MissingConfig []string `json:"missing_config,omitempty"`
+	// Delivery is how remote commands reach this computer now: "stream"
+	// (pushed at once), "long_poll" (a proxy buffers the stream), "checkin"
+	// (only at scheduled check-ins); empty when not activated.
+	Delivery string `json:"delivery,omitempty"`
 }
+
+// Delivery modes of Status.Delivery.
+const (
+	DeliveryStream   = "stream"
+	DeliveryLongPoll = "long_poll"
+	DeliveryCheckin  = "checkin"
+)
 
 // PendingAuth is a device-authorization sign-in waiting for the person.
 type PendingAuth struct {
@@ -191,12 +202,16 @@ const (
 	EventProfileRemoved = "profile_removed"
 	EventCertExpiring   = "cert_expiring"
 	EventDeactivated    = "deactivated"
+	// EventMessage carries an administrator's message (remote command
+	// show_message) in Message, to show to the person as written.
+	EventMessage = "message"
 )
 
 // Error is the body of every non-2xx local API response.
 type Error struct {
-	Code    string `json:"error"`
-	Message string `json:"message"`
+	Code    string            `json:"error"`
+	Message string            `json:"message"`
+	Args    map[string]string `json:"args,omitempty"` // the code's arguments, for a client's own words
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }

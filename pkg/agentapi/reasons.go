@@ -39,6 +39,7 @@ const (
 	// Small set-backs since the last check-in add up past the allowance.
 	ReasonClockSetBackBudget = "clock_setback_budget"  // tampered; set_back, allowed (Go durations)
 	ReasonSuspended          = "license_suspended"     // suspended; detail (the server's words, may be empty)
+	ReasonDeviceSuspended    = "device_suspended"      // suspended: an administrator suspended this computer (it keeps its seat)
 	ReasonTermEnded          = "license_term_ended"    // expired; term_end
 	ReasonLeaseExpired       = "lease_expired"         // expired; lease_expiry
 	ReasonLeaseExpiredOff    = "lease_expired_offline" // expired; lease_expiry, offline_since
@@ -57,7 +58,7 @@ func ReasonCodes() []string {
 		ReasonDeactivatedRemote, ReasonStateUnreadable, ReasonLeaseUntrusted, ReasonLeaseNotYetValid,
 		ReasonActivationInterrupted, ReasonActivationInProgress, ReasonClockSetBackBudget,
 		ReasonForeignDevice, ReasonStateTampered, ReasonClockRolledBack, ReasonClockBehindServer,
-		ReasonSuspended, ReasonTermEnded, ReasonLeaseExpired, ReasonLeaseExpiredOff, ReasonNotConfigured,
+		ReasonSuspended, ReasonDeviceSuspended, ReasonTermEnded, ReasonLeaseExpired, ReasonLeaseExpiredOff, ReasonNotConfigured,
 		ReasonFeatureNotInPlan,
 	}
 }

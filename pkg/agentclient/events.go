@@ -1,24 +1,20 @@
 package agentclient
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 
 	"github.com/entitle/entitle/pkg/agentapi"
+	"github.com/entitle/entitle/pkg/sse"
 )
 
 // MaxEventLine bounds one line of the event stream; longer lines end the
 // stream with an error.
-const MaxEventLine = 1 << 20
-
-// maxEventData bounds the data of one event (several data: lines joined).
-const maxEventData = 4 << 20
+const MaxEventLine = sse.MaxLine
 
 // Events follows the agent's server-sent event stream. Events arrive on the
 // first channel; both channels are closed when ctx ends or the stream breaks.
@@ -64,54 +60,18 @@ func (c *Client) readEvents(ctx context.Context, out chan<- agentapi.Event) erro
 // ParseEvents reads a server-sent event stream from r and calls emit for each
 // complete event until r ends (returning nil) or fails. The data of an event
 // is the agentapi.Event JSON; the SSE event name, when present, overrides Type.
-// Comments (":" lines), "id:" and "retry:" are ignored.
 func ParseEvents(r io.Reader, emit func(agentapi.Event) error) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), MaxEventLine)
-	var name string
-	var data strings.Builder
-	dispatch := func() error {
-		defer func() { name = ""; data.Reset() }()
-		if data.Len() == 0 {
+	return sse.Parse(r, func(e sse.Event) error {
+		if e.Data == "" {
 			return nil
 		}
 		var ev agentapi.Event
-		if err := json.Unmarshal([]byte(data.String()), &ev); err != nil {
-			return fmt.Errorf("decode event %q: %w", name, err)
+		if err := json.Unmarshal([]byte(e.Data), &ev); err != nil {
+			return fmt.Errorf("decode event %q: %w", e.Name, err)
 		}
-		if name != "" {
-			ev.Type = name
+		if e.Name != "" {
+			ev.Type = e.Name
 		}
 		return emit(ev)
-	}
-	for sc.Scan() {
-		line := strings.TrimSuffix(sc.Text(), "\r")
-		if line == "" {
-			if err := dispatch(); err != nil {
-				return err
-			}
-			continue
-		}
-		if strings.HasPrefix(line, ":") {
-			continue
-		}
-		field, value, _ := strings.Cut(line, ":")
-		value = strings.TrimPrefix(value, " ")
-		switch field {
-		case "event":
-			name = value
-		case "data":
-			if data.Len()+len(value)+1 > maxEventData {
-				return errors.New("event data too large")
-			}
-			if data.Len() > 0 {
-				data.WriteByte('\n')
-			}
-			data.WriteString(value)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return err
-	}
-	return nil
+	})
 }

@@ -12,6 +12,7 @@ const (
 	PathDeviceToken     = "/v1/device/token"     // POST: RFC 8628 polling
 	PathCheckin         = "/v1/checkin"          // POST, bearer device credential
 	PathDevice          = "/v1/device"           // DELETE, bearer device credential: deactivate self
+	PathDeviceStream    = "/v1/device/stream"    // GET, bearer device credential: push stream (SSE, or ?wait=long-poll)
 	PathVerify          = "/device"              // browser page where a person enters the user code
 )
 
@@ -22,6 +23,9 @@ const MaxBodyBytes = 64 << 10
 const (
 	MethodLicenseKey = "license_key"
 	MethodPassword   = "password"
+	// MethodEnrollment activates with a workspace's enrollment token
+	// (silent deployment): the computer joins the workspace's license.
+	MethodEnrollment = "enrollment_token"
 )
 
 // DeviceFacts describes the computer being activated, for people managing it.
@@ -34,13 +38,15 @@ type DeviceFacts struct {
 
 // ActivateRequest is the body of POST /v1/activations.
 type ActivateRequest struct {
-	Method      string      `json:"method"` // MethodLicenseKey or MethodPassword
-	LicenseKey  string      `json:"license_key,omitempty"`
-	Email       string      `json:"email,omitempty"`
-	Password    string      `json:"password,omitempty"`
-	Fingerprint string      `json:"fingerprint"`
-	Product     string      `json:"product"`
-	Device      DeviceFacts `json:"device"`
+	Method     string `json:"method"` // MethodLicenseKey or MethodPassword
+	LicenseKey string `json:"license_key,omitempty"`
+	// EnrollmentToken is the token of MethodEnrollment (secret: never logged).
+	EnrollmentToken string      `json:"enrollment_token,omitempty"`
+	Email           string      `json:"email,omitempty"`
+	Password        string      `json:"password,omitempty"`
+	Fingerprint     string      `json:"fingerprint"`
+	Product         string      `json:"product"`
+	Device          DeviceFacts `json:"device"`
 	// Nonce, when set, is copied into the lease of the answer (claim
 	// "nonce"), binding the answer to this request: an agent refuses an
 	// activation answer that does not carry its own nonce (a replay).
@@ -112,20 +118,26 @@ const (
 
 // Other error codes of the server API.
 const (
-	ErrInvalidRequest     = "invalid_request"     // 400: malformed JSON, missing or bad field
-	ErrInvalidCredentials = "invalid_credentials" // 401: wrong email/password, bad device credential
-	ErrUnknownLicense     = "unknown_license"     // 404: no such license key
-	ErrLicenseExpired     = "license_expired"     // 403
-	ErrLicenseSuspended   = "license_suspended"   // 403
-	ErrManagedRemotely    = "managed_remotely"    // 403: the license's management mode lets only the administrator deactivate
-	ErrNoSeats            = "no_seats"            // 409: all seats in use
-	ErrNoLicense          = "no_license"          // 409: account has no license with a free seat
-	ErrDeviceRevoked      = "device_revoked"      // 410: the device was deactivated (by its owner or an admin)
-	ErrRateLimited        = "rate_limited"        // 429
-	ErrTooLarge           = "too_large"           // 413
-	ErrNotFound           = "not_found"           // 404
-	ErrMethodNotAllowed   = "method_not_allowed"  // 405: the path exists with other methods (listed in Allow)
-	ErrInternal           = "internal"            // 500
+	ErrInvalidRequest     = "invalid_request"      // 400: malformed JSON, missing or bad field
+	ErrInvalidCredentials = "invalid_credentials"  // 401: wrong email/password, bad device credential
+	ErrUnknownLicense     = "unknown_license"      // 404: no such license key
+	ErrLicenseExpired     = "license_expired"      // 403
+	ErrLicenseSuspended   = "license_suspended"    // 403
+	ErrManagedRemotely    = "managed_remotely"     // 403: the license's management mode lets only the administrator deactivate
+	ErrNoSeats            = "no_seats"             // 409: all seats in use
+	ErrNoLicense          = "no_license"           // 409: account has no license with a free seat
+	ErrDeviceRevoked      = "device_revoked"       // 410: the device was deactivated (by its owner or an admin)
+	ErrRateLimited        = "rate_limited"         // 429
+	ErrTooLarge           = "too_large"            // 413
+	ErrNotFound           = "not_found"            // 404
+	ErrMethodNotAllowed   = "method_not_allowed"   // 405: the path exists with other methods (listed in Allow)
+	ErrInternal           = "internal"             // 500
+	ErrCommandPending     = "command_pending"      // 409: a command of this type is already waiting for the device
+	ErrLocalOnly          = "local_only"           // 409: the device is managed locally only and takes no remote commands
+	ErrDeviceSuspended    = "device_suspended"     // 403: an administrator suspended this computer (it keeps its seat)
+	ErrWorkspaceNameTaken = "workspace_name_taken" // 409: another workspace of the owner has this name
+	ErrLicenseInWorkspace = "license_in_workspace" // 409: the license is already held by a workspace
+	ErrEnrollmentRefused  = "enrollment_refused"   // 403: the enrollment token is unknown, revoked, expired or used up
 )
 
 // Error is the body of every non-2xx response of the server API.
@@ -149,26 +161,12 @@ type ProfileSummary struct {
 	EarliestCertUntil int64  `json:"earliest_cert_until,omitempty"` // Unix seconds
 }
 
-// CommandResult reports the outcome of a remote command (remote-management issue).
-type CommandResult struct {
-	ID     string `json:"id"`
-	OK     bool   `json:"ok"`
-	Detail string `json:"detail,omitempty"`
-}
-
 // CheckinRequest is the body of POST /v1/checkin (Authorization: Bearer <credential>).
 type CheckinRequest struct {
 	Fingerprint    string          `json:"fingerprint"`
 	Device         DeviceFacts     `json:"device"`
 	Profiles       *ProfileSummary `json:"profiles,omitempty"`
 	CommandResults []CommandResult `json:"command_results,omitempty"`
-}
-
-// Command is a remote command for the device (empty until the remote-management issue).
-type Command struct {
-	ID   string            `json:"id"`
-	Type string            `json:"type"`
-	Args map[string]string `json:"args,omitempty"`
 }
 
 // CheckinResponse carries a fresh lease and pending commands.
@@ -185,13 +183,13 @@ func HTTPStatus(code string) int {
 		return 400
 	case ErrInvalidCredentials:
 		return 401
-	case ErrLicenseExpired, ErrLicenseSuspended, ErrManagedRemotely:
+	case ErrLicenseExpired, ErrLicenseSuspended, ErrManagedRemotely, ErrDeviceSuspended, ErrEnrollmentRefused:
 		return 403
 	case ErrUnknownLicense, ErrNotFound:
 		return 404
 	case ErrMethodNotAllowed:
 		return 405
-	case ErrNoSeats, ErrNoLicense:
+	case ErrNoSeats, ErrNoLicense, ErrCommandPending, ErrLocalOnly, ErrWorkspaceNameTaken, ErrLicenseInWorkspace:
 		return 409
 	case ErrDeviceRevoked:
 		return 410

@@ -8,6 +8,13 @@ import (
 	"github.com/entitle/entitle/pkg/i18n"
 )
 
+// deliveryIDs words Status.Delivery.
+var deliveryIDs = map[string]string{
+	agentapi.DeliveryStream:   "detail_delivery_stream",
+	agentapi.DeliveryLongPoll: "detail_delivery_long_poll",
+	agentapi.DeliveryCheckin:  "detail_delivery_checkin",
+}
+
 // Details are the lines under the headline for a full status (the caller
 // has the API token): account, offline time, last check-in, a pending
 // sign-in, profiles, the last error and the help link.
@@ -38,6 +45,9 @@ func Details(loc *i18n.Localizer, st *agentapi.Status, tz *time.Location) []stri
 	}
 	if st.LastCheckin != nil {
 		add("detail_last_checkin", i18n.Args{"when": when(*st.LastCheckin)})
+	}
+	if id, ok := deliveryIDs[st.Delivery]; ok {
+		add(id, nil)
 	}
 	if p := st.Pending; p != nil {
 		add("detail_signin_pending", i18n.Args{"url": p.VerificationURI, "code": p.UserCode, "until": when(p.ExpiresAt)})

@@ -55,6 +55,7 @@ var reasonIDs = map[string]string{
 	agentapi.ReasonClockRolledBack:       "reason_clock_rolled_back",
 	agentapi.ReasonClockBehindServer:     "reason_clock_behind_server",
 	agentapi.ReasonSuspended:             "reason_license_suspended",
+	agentapi.ReasonDeviceSuspended:       "reason_device_suspended",
 	agentapi.ReasonTermEnded:             "reason_license_term_ended",
 	agentapi.ReasonLeaseExpired:          "reason_lease_expired",
 	agentapi.ReasonLeaseExpiredOff:       "reason_lease_expired_offline",

@@ -109,20 +109,26 @@ func (s *Service) Login(ctx context.Context, email, password, clientIP string) (
 	if ok {
 		return acc, nil
 	}
-	if lockedOut && known {
-		s.recordLockout(ctx, acc.ID, clientIP, end)
-	}
+	s.recordFailure(ctx, acc.ID, clientIP, end, lockedOut && known)
 	return Account{}, errWrongPassword()
 }
 
-// recordLockout audits that an account hit its failed-login limit. The
-// lockout itself lives in memory, so the audit row is the only change.
-func (s *Service) recordLockout(ctx context.Context, accountID, clientIP string, at time.Time) {
+// recordFailure journals a failed sign-in (login.fail), or the one that hit
+// the account's failed-login limit (login.lockout), in its own transaction:
+// the attempt changed nothing else. The row belongs to the account tried
+// (accountID, "" when the email is unknown), so its owner sees it. Attempts
+// the rate limits refuse before any check are not journaled, so a flood
+// cannot fill the journal.
+func (s *Service) recordFailure(ctx context.Context, accountID, clientIP string, at time.Time, lockout bool) {
+	action := "login.fail"
+	if lockout {
+		action = "login.lockout"
+	}
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		return journal.Record(ctx, tx, journal.Entry{At: at, Actor: "ip:" + clientIP, Action: "login.lockout", Target: accountID, IP: clientIP})
+		return journal.Record(ctx, tx, journal.Entry{At: at, Actor: "ip:" + clientIP, Action: action, Target: accountID, Account: accountID, IP: clientIP})
 	})
 	if err != nil {
-		s.log.Warn("could not audit a login lockout", "account", accountID, "err", err)
+		s.log.Warn("could not journal a failed sign-in", "account", accountID, "err", err)
 	}
 }
 
@@ -160,9 +166,12 @@ func (s *Service) NewSession(ctx context.Context, accountID string) (string, err
 		if _, err := tx.Exec(ctx, "DELETE FROM sessions WHERE expires_at <= ?", store.Millis(now)); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, "INSERT INTO sessions (token_hash, account_id, kind, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-			ids.HashSecret(token), accountID, sessionKindWeb, store.Millis(now), store.Millis(now.Add(s.cfg.SessionTTL)))
-		return err
+		if _, err := tx.Exec(ctx, "INSERT INTO sessions (token_hash, account_id, kind, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+			ids.HashSecret(token), accountID, sessionKindWeb, store.Millis(now), store.Millis(now.Add(s.cfg.SessionTTL))); err != nil {
+			return err
+		}
+		// The sign-in's journal row.
+		return journal.Record(ctx, tx, journal.Entry{At: now, Actor: "account:" + accountID, Action: "session.create", Target: accountID})
 	})
 	if err != nil {
 		return "", fmt.Errorf("create session: %w", err)
@@ -200,7 +209,18 @@ func (s *Service) EndSession(ctx context.Context, token string) error {
 	if check.Secret("session", token) != nil {
 		return nil
 	}
-	if _, err := s.db.Exec(ctx, "DELETE FROM sessions WHERE token_hash = ?", ids.HashSecret(token)); err != nil {
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		var accountID string
+		err := tx.WriteRow(ctx, "DELETE FROM sessions WHERE token_hash = ? RETURNING account_id", []any{&accountID}, ids.HashSecret(token))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // nothing ended, nothing to journal
+		}
+		if err != nil {
+			return err
+		}
+		return journal.Record(ctx, tx, journal.Entry{At: s.now(), Actor: "account:" + accountID, Action: "session.end", Target: accountID})
+	})
+	if err != nil {
 		return fmt.Errorf("end session: %w", err)
 	}
 	return nil

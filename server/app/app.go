@@ -22,12 +22,17 @@ import (
 	"time"
 
 	"github.com/entitle/entitle/server/accounts"
+	"github.com/entitle/entitle/server/commands"
 	"github.com/entitle/entitle/server/deviceauth"
 	"github.com/entitle/entitle/server/devices"
 	"github.com/entitle/entitle/server/internal/ratelimit"
+	"github.com/entitle/entitle/server/journal"
 	"github.com/entitle/entitle/server/licenses"
+	"github.com/entitle/entitle/server/organizations"
+	"github.com/entitle/entitle/server/push"
 	"github.com/entitle/entitle/server/signing"
 	"github.com/entitle/entitle/server/store"
+	"github.com/entitle/entitle/server/workspaces"
 )
 
 // Config configures the domains. Zero fields take the documented defaults.
@@ -60,6 +65,12 @@ type Config struct {
 	// active, to follow a rotation made by another process or server
 	// instance without a restart. Default 30 s.
 	KeyRefresh time.Duration
+	// Resolver looks up the DNS TXT records that prove an organization's
+	// email domain; default net.DefaultResolver.
+	Resolver organizations.Resolver
+	// Notify replaces the push hub as the way a queued command reaches a
+	// connected computer (tests); nil: the hub, App.Push.
+	Notify commands.Notifier
 }
 
 // App is the set of domain services over one database.
@@ -69,6 +80,14 @@ type App struct {
 	Devices    *devices.Service
 	DeviceAuth *deviceauth.Service
 	Signing    *signing.Service
+	// Organizations owns organizations, members, invitations, approved
+	// domains and operator tokens.
+	Organizations *organizations.Service
+	Commands      *commands.Service
+	Push          *push.Hub // Background runs it
+	// Journal reads the journal (verify, list, export).
+	Journal    *journal.Reader
+	Workspaces *workspaces.Service
 }
 
 // New builds the domains, creating the first signing key if there is none.
@@ -98,8 +117,30 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	devs, err := devices.New(db, accts, signer, devices.Config{
-		ActivationsPerLicense: cfg.ActivationsPerLicense, Now: cfg.Now, Logger: cfg.Logger,
+	// Commands free seats through devices, and devices exchange commands
+	// in check-ins: the release is bound once devices exists.
+	var devs *devices.Service
+	hub := push.New(db, cfg.Logger)
+	var notify commands.Notifier = hub
+	if cfg.Notify != nil {
+		notify = cfg.Notify
+	}
+	cmds, err := commands.New(db, commands.Config{Now: cfg.Now, Logger: cfg.Logger, Notify: notify,
+		Release: func(ctx context.Context, tx *store.Tx, deviceID, actor, action string, details map[string]any) error {
+			return devs.ReleaseIn(ctx, tx, deviceID, actor, action, details)
+		}})
+	if err != nil {
+		return nil, err
+	}
+	release := func(ctx context.Context, tx *store.Tx, deviceID, actor, action string, details map[string]any) error {
+		return devs.ReleaseIn(ctx, tx, deviceID, actor, action, details)
+	}
+	spaces, err := workspaces.New(db, workspaces.Config{Release: release, Now: cfg.Now, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	devs, err = devices.New(db, accts, signer, devices.Config{
+		ActivationsPerLicense: cfg.ActivationsPerLicense, Now: cfg.Now, Logger: cfg.Logger, Commands: cmds, Enrollment: spaces,
 	})
 	if err != nil {
 		return nil, err
@@ -111,11 +152,22 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
+	orgs, err := organizations.New(db, organizations.Config{
+		Now: cfg.Now, Logger: cfg.Logger, Resolver: cfg.Resolver, PublicURL: cfg.Issuer,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
 	return &App{
-		Accounts:   accts,
-		Licenses:   licenses.New(db, accts, cfg.Now),
-		Devices:    devs,
-		DeviceAuth: auth,
-		Signing:    signer,
+		Organizations: orgs,
+		Accounts:      accts,
+		Licenses:      licenses.New(db, accts, cfg.Now),
+		Devices:       devs,
+		DeviceAuth:    auth,
+		Signing:       signer,
+		Commands:      cmds,
+		Push:          hub,
+		Journal:       journal.NewReader(db),
+		Workspaces:    spaces,
 	}, nil
 }

@@ -126,7 +126,11 @@ func (s *Service) StartDeviceAuth(ctx context.Context, req protocol.DeviceAuthor
 				created_at, expires_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				id, ids.HashSecret(deviceCode), userCode, req.Fingerprint, req.Product, column.JSON(req.Device),
 				store.Millis(now), store.Millis(now.Add(s.cfg.DeviceCodeTTL)), authPending)
-			return err
+			if err != nil {
+				return err
+			}
+			return journal.Record(ctx, tx, journal.Entry{At: now, Actor: "anonymous", Action: "device_auth.start", Target: id,
+				Details: map[string]any{"fingerprint": req.Fingerprint, "hostname": req.Device.Hostname}})
 		})
 		if store.IsUniqueViolation(err) && attempt < 3 {
 			continue // user code collision

@@ -55,6 +55,18 @@ func (s *Service) Activate(ctx context.Context, req protocol.ActivateRequest, cl
 			}
 			return s.activateOn(ctx, tx, lic, a)
 		})
+	case protocol.MethodEnrollment:
+		if s.enrollment == nil {
+			return protocol.ActivateResponse{}, invalid("this server takes no enrollment tokens")
+		}
+		a.actor = "ip:" + clientIP
+		return s.activateTx(ctx, a, func(tx *store.Tx) (activated, error) {
+			lic, err := s.enrollment.Enroll(ctx, tx, req.EnrollmentToken)
+			if err != nil {
+				return activated{}, err
+			}
+			return s.activateOn(ctx, tx, lic, a)
+		})
 	case protocol.MethodPassword:
 		acc, err := s.accounts.Login(ctx, req.Email, req.Password, clientIP)
 		if err != nil {

@@ -2,6 +2,7 @@ package devices_test
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -241,19 +242,30 @@ func TestActivateRejects(t *testing.T) {
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				before := f.Snapshot()
+				before, fails := f.Snapshot(), f.Audits("login.fail")
 				_, err := f.Devices.Activate(f.Ctx, tc.req, "192.0.2.7")
 				e := wantCode(t, err, tc.code)
 				if !strings.Contains(e.Message, tc.msg) {
 					t.Errorf("message %q does not contain %q", e.Message, tc.msg)
 				}
-				if after := f.Snapshot(); after != before {
+				after := f.Snapshot()
+				// A failed sign-in is journaled (login.fail) and changes
+				// nothing else.
+				if tc.code == protocol.ErrInvalidCredentials {
+					if n := f.Audits("login.fail") - fails; n != 1 {
+						t.Errorf("failed sign-in wrote %d login.fail rows; want 1", n)
+					}
+					before, after = auditCount.ReplaceAllString(before, ""), auditCount.ReplaceAllString(after, "")
+				}
+				if after != before {
 					t.Errorf("the database changed:\nbefore %s\nafter  %s", before, after)
 				}
 			})
 		}
 	})
 }
+
+var auditCount = regexp.MustCompile(`audit_events=\d+`)
 
 func TestActivationChurnLimit(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {

@@ -32,12 +32,13 @@ func errBadCredential() *fault.Error {
 type checkinRow struct {
 	deviceID, fingerprint, product string
 	facts                          protocol.DeviceFacts
-	deactivated                    sql.NullInt64
+	deactivated, suspended         sql.NullInt64
+	openCommands                   int
 	lic                            licenses.License
 }
 
 const checkinQuery = `SELECT d.id, d.fingerprint, d.product, d.hostname, d.os, d.arch, d.agent_version, d.deactivated_at,
-	` + licenses.Cols + licenses.From + ` JOIN devices d ON d.license_id = l.id WHERE d.credential_hash = ?`
+	d.suspended_at, d.open_commands, ` + licenses.Cols + licenses.From + ` JOIN devices d ON d.license_id = l.id WHERE d.credential_hash = ?`
 
 // The check-in as one statement: it records the check-in only for an active
 // device with this credential and fingerprint on a usable license (the
@@ -55,10 +56,10 @@ const (
 	hostname = COALESCE(NULLIF(?, ''), hostname), os = COALESCE(NULLIF(?, ''), os),
 	arch = COALESCE(NULLIF(?, ''), arch), agent_version = COALESCE(NULLIF(?, ''), agent_version),
 	profiles = COALESCE(?, profiles)
-	WHERE credential_hash = ? AND fingerprint = ? AND deactivated_at IS NULL
+	WHERE credential_hash = ? AND fingerprint = ? AND deactivated_at IS NULL AND suspended_at IS NULL
 	AND EXISTS (SELECT 1 FROM licenses l WHERE l.id = devices.license_id
 		AND l.term_start <= ? AND (l.term_end IS NULL OR l.term_end > ?) AND l.suspended = ?)
-	RETURNING id, product, license_id,
+	RETURNING id, product, open_commands, license_id,
 	(SELECT l.plan FROM licenses l WHERE l.id = devices.license_id),
 	(SELECT l.features FROM licenses l WHERE l.id = devices.license_id),
 	(SELECT l.max_profiles FROM licenses l WHERE l.id = devices.license_id),
@@ -72,9 +73,9 @@ const (
 	arch = COALESCE(NULLIF(?, ''), d.arch), agent_version = COALESCE(NULLIF(?, ''), d.agent_version),
 	profiles = COALESCE(?, d.profiles)
 	FROM licenses l JOIN accounts a ON a.id = l.owner_account_id
-	WHERE d.credential_hash = ? AND d.fingerprint = ? AND d.deactivated_at IS NULL AND l.id = d.license_id
+	WHERE d.credential_hash = ? AND d.fingerprint = ? AND d.deactivated_at IS NULL AND d.suspended_at IS NULL AND l.id = d.license_id
 	AND l.term_start <= ? AND (l.term_end IS NULL OR l.term_end > ?) AND l.suspended = ?
-	RETURNING d.id, d.product, l.id, l.plan, l.features, l.max_profiles, l.term_end, l.subscription, l.management_mode, a.email`
+	RETURNING d.id, d.product, d.open_commands, l.id, l.plan, l.features, l.max_profiles, l.term_end, l.subscription, l.management_mode, a.email`
 )
 
 // Checkin renews a device's lease and records what it reports. It is the hot
@@ -129,7 +130,7 @@ func (s *Service) Checkin(ctx context.Context, credential string, req protocol.C
 	if r.termEnd.Valid {
 		l.TermEnd = store.FromMillis(r.termEnd.Int64)
 	}
-	return s.checkinResponse(ctx, r.deviceID, req.Fingerprint, r.product, l, now)
+	return s.checkinResponse(ctx, r.deviceID, req.Fingerprint, r.product, l, now, r.openCommands, req.CommandResults)
 }
 
 // checkinSlow is the check-in of a device the single statement did not
@@ -147,12 +148,24 @@ func (s *Service) checkinSlow(ctx context.Context, credential string, req protoc
 	if row.fingerprint != req.Fingerprint {
 		return protocol.CheckinResponse{}, errBadCredential()
 	}
+	if row.suspended.Valid {
+		// The outcomes the computer reports are still recorded (the
+		// suspend command's own, typically), then the check-in is refused.
+		if s.commands != nil && len(req.CommandResults) > 0 {
+			if _, err := s.commands.Exchange(ctx, row.deviceID, req.CommandResults); err != nil {
+				return protocol.CheckinResponse{}, err
+			}
+		}
+		return protocol.CheckinResponse{}, errf(protocol.ErrDeviceSuspended,
+			"an administrator suspended this computer on %s; it keeps its seat and resumes when they resume it",
+			store.FromMillis(row.suspended.Int64).Format("2 January 2006 15:04 MST"))
+	}
 	if err := licenses.Usable(row.lic, now); err != nil {
 		return protocol.CheckinResponse{}, err
 	}
 	facts := mergeFacts(row.facts, req.Device)
 	n, err := s.db.Exec(ctx, `UPDATE devices SET last_seen_at = ?, hostname = ?, os = ?, arch = ?, agent_version = ?,
-		profiles = COALESCE(?, profiles) WHERE id = ? AND deactivated_at IS NULL`,
+		profiles = COALESCE(?, profiles) WHERE id = ? AND deactivated_at IS NULL AND suspended_at IS NULL`,
 		store.Millis(now), facts.Hostname, facts.OS, facts.Arch, facts.AgentVersion, profiles, row.deviceID)
 	if err != nil {
 		return protocol.CheckinResponse{}, fmt.Errorf("record check-in: %w", err)
@@ -160,19 +173,31 @@ func (s *Service) checkinSlow(ctx context.Context, credential string, req protoc
 	if affected, err := n.RowsAffected(); err != nil {
 		return protocol.CheckinResponse{}, fmt.Errorf("record check-in: %w", err)
 	} else if affected == 0 {
-		// Deactivated between the read and the update.
+		// Deactivated (or suspended) between the read and the update:
+		// the next check-in tells which.
 		return protocol.CheckinResponse{}, errRevoked(store.Millis(now))
 	}
 	s.log.DebugContext(ctx, "check-in recorded on the slow path: the device or its license changed during the check-in", "device", row.deviceID)
-	return s.checkinResponse(ctx, row.deviceID, row.fingerprint, row.product, leaseLicense(row.lic), now)
+	return s.checkinResponse(ctx, row.deviceID, row.fingerprint, row.product, leaseLicense(row.lic), now, row.openCommands, req.CommandResults)
 }
 
-func (s *Service) checkinResponse(ctx context.Context, deviceID, fingerprint, product string, l signing.License, now time.Time) (protocol.CheckinResponse, error) {
+// checkinResponse signs the lease and, only for a device with open commands
+// or outcomes to report (nearly none of the check-ins), exchanges them.
+func (s *Service) checkinResponse(ctx context.Context, deviceID, fingerprint, product string, l signing.License, now time.Time,
+	openCommands int, results []protocol.CommandResult) (protocol.CheckinResponse, error) {
+	cmds := []protocol.Command{}
+	if s.commands != nil && (openCommands > 0 || len(results) > 0) {
+		got, err := s.commands.Exchange(ctx, deviceID, results)
+		if err != nil {
+			return protocol.CheckinResponse{}, err
+		}
+		cmds = append(cmds, got...)
+	}
 	tok, err := s.signing.SignLease(ctx, deviceID, fingerprint, product, l, now)
 	if err != nil {
 		return protocol.CheckinResponse{}, err
 	}
-	return protocol.CheckinResponse{Lease: tok, Commands: []protocol.Command{}, CheckinAfter: s.signing.CheckinAfter()}, nil
+	return protocol.CheckinResponse{Lease: tok, Commands: cmds, CheckinAfter: s.signing.CheckinAfter()}, nil
 }
 
 func (s *Service) checkinLookup(ctx context.Context, credential string) (checkinRow, error) {
@@ -186,6 +211,7 @@ func (s *Service) checkinLookup(ctx context.Context, credential string) (checkin
 	l := &r.lic
 	err := s.db.QueryRowCached(ctx, checkinQuery, []any{
 		&r.deviceID, &r.fingerprint, &r.product, &r.facts.Hostname, &r.facts.OS, &r.facts.Arch, &r.facts.AgentVersion, &r.deactivated,
+		&r.suspended, &r.openCommands,
 		&l.ID, &l.Key, &l.OwnerAccountID, &l.OwnerEmail, &l.Plan.Name, &features, &l.Plan.MaxProfiles,
 		&l.Seats, &l.SeatsUsed, &termStart, &termEnd, &subscription, &suspended, &l.ManagementMode, &created}, ids.HashSecret(credential))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -256,15 +282,8 @@ func (s *Service) ReleaseDevice(ctx context.Context, accountID, deviceID string)
 	if err := check.Secret("device id", deviceID); err != nil {
 		return err
 	}
-	var owner string
-	err := s.db.QueryRow(ctx, "SELECT l.owner_account_id FROM devices d JOIN licenses l ON l.id = d.license_id WHERE d.id = ?", deviceID).Scan(&owner)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != accountID) {
-		// Someone else's device is reported as missing, not as forbidden,
-		// so device ids cannot be probed.
-		return errf(protocol.ErrNotFound, "there is no device %s on your licenses", check.Truncate(deviceID, 64))
-	}
-	if err != nil {
-		return fmt.Errorf("look up device: %w", err)
+	if err := s.CheckOwner(ctx, accountID, deviceID); err != nil {
+		return err
 	}
 	return s.deactivate(ctx, deviceID, "account:"+accountID, "device.release")
 }
@@ -276,34 +295,49 @@ func (s *Service) ReleaseDevice(ctx context.Context, accountID, deviceID string)
 // license managed remotely; the check reads the locked license, so it holds
 // even if the mode changes concurrently.
 func (s *Service) deactivate(ctx context.Context, deviceID, actor, action string) error {
-	now := s.now()
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
-		var (
-			licenseID, mgmt, owner string
-			deactivated            sql.NullInt64
-		)
-		err := tx.QueryRow(ctx, `SELECT l.id, l.management_mode, a.email, d.deactivated_at FROM licenses l
-			JOIN devices d ON d.license_id = l.id JOIN accounts a ON a.id = l.owner_account_id WHERE d.id = ?`+licenses.Lock(tx),
-			deviceID).Scan(&licenseID, &mgmt, &owner, &deactivated)
-		if err != nil {
-			return fmt.Errorf("look up device license: %w", err)
-		}
-		if action == actionSelfDeactivate && mgmt == licenses.ManagedRemote && !deactivated.Valid {
-			return errf(protocol.ErrManagedRemotely,
-				"this computer is managed remotely by %s and cannot deactivate itself; ask your administrator to release it", owner)
-		}
-		n, err := tx.ExecAffected(ctx, "UPDATE devices SET deactivated_at = ? WHERE id = ? AND deactivated_at IS NULL", store.Millis(now), deviceID)
-		if err != nil {
-			return fmt.Errorf("deactivate device: %w", err)
-		}
-		if n == 0 {
-			return nil
-		}
-		if _, err := tx.Exec(ctx, "UPDATE licenses SET seats_used = seats_used - 1 WHERE id = ? AND seats_used > 0", licenseID); err != nil {
-			return fmt.Errorf("free seat: %w", err)
-		}
-		return journal.Record(ctx, tx, journal.Entry{At: now, Actor: actor, Action: action, Target: deviceID, Details: map[string]any{"license": licenseID}})
+		return s.deactivateIn(ctx, tx, deviceID, actor, action, nil)
 	})
+}
+
+// ReleaseIn frees a device's seat within tx, journaled under action with
+// details (an administrator's remote deactivation, package commands).
+// Releasing a deactivated device changes nothing.
+func (s *Service) ReleaseIn(ctx context.Context, tx *store.Tx, deviceID, actor, action string, details map[string]any) error {
+	return s.deactivateIn(ctx, tx, deviceID, actor, action, details)
+}
+
+func (s *Service) deactivateIn(ctx context.Context, tx *store.Tx, deviceID, actor, action string, extra map[string]any) error {
+	now := s.now()
+	var (
+		licenseID, mgmt, owner string
+		deactivated            sql.NullInt64
+	)
+	err := tx.QueryRow(ctx, `SELECT l.id, l.management_mode, a.email, d.deactivated_at FROM licenses l
+		JOIN devices d ON d.license_id = l.id JOIN accounts a ON a.id = l.owner_account_id WHERE d.id = ?`+licenses.Lock(tx),
+		deviceID).Scan(&licenseID, &mgmt, &owner, &deactivated)
+	if err != nil {
+		return fmt.Errorf("look up device license: %w", err)
+	}
+	if action == actionSelfDeactivate && mgmt == licenses.ManagedRemote && !deactivated.Valid {
+		return errf(protocol.ErrManagedRemotely,
+			"this computer is managed remotely by %s and cannot deactivate itself; ask your administrator to release it", owner)
+	}
+	n, err := tx.ExecAffected(ctx, "UPDATE devices SET deactivated_at = ? WHERE id = ? AND deactivated_at IS NULL", store.Millis(now), deviceID)
+	if err != nil {
+		return fmt.Errorf("deactivate device: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, "UPDATE licenses SET seats_used = seats_used - 1 WHERE id = ? AND seats_used > 0", licenseID); err != nil {
+		return fmt.Errorf("free seat: %w", err)
+	}
+	details := map[string]any{"license": licenseID}
+	for k, v := range extra {
+		details[k] = v
+	}
+	return journal.Record(ctx, tx, journal.Entry{At: now, Actor: actor, Action: action, Target: deviceID, Details: details})
 }
 
 // actionSelfDeactivate is the audit action of a device deactivating itself.

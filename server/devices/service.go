@@ -41,6 +41,24 @@ type Config struct {
 	// first (default 0: none; a batch is what queued while the previous
 	// one was written, which costs a lone check-in no latency).
 	CheckinWait time.Duration
+	// Commands exchanges remote commands in check-ins (package commands);
+	// nil: check-ins deliver none.
+	Commands Exchanger
+	// Enrollment resolves workspace enrollment tokens (package
+	// workspaces); nil: the enrollment_token method is refused.
+	Enrollment Enroller
+}
+
+// Enroller turns an enrollment token into the license to activate on,
+// counting one use, within the activation's transaction.
+type Enroller interface {
+	Enroll(ctx context.Context, tx *store.Tx, token string) (licenses.License, error)
+}
+
+// Exchanger records the command outcomes a computer reports and returns its
+// open commands.
+type Exchanger interface {
+	Exchange(ctx context.Context, deviceID string, results []protocol.CommandResult) ([]protocol.Command, error)
 }
 
 // Service is the devices domain over a store.DB. It signs leases with
@@ -53,6 +71,8 @@ type Service struct {
 	log         *slog.Logger
 	activations *ratelimit.Limiters
 	batch       *batcher // nil: each check-in written on its own
+	commands    Exchanger
+	enrollment  Enroller
 }
 
 // New returns a Service.
@@ -70,7 +90,7 @@ func New(db *store.DB, accts *accounts.Service, signer *signing.Service, cfg Con
 		cfg.CheckinBatch = DefaultCheckinBatch
 	}
 	s := &Service{db: db, accounts: accts, signing: signer, now: cfg.Now, log: cfg.Logger,
-		activations: ratelimit.New(cfg.ActivationsPerLicense.OrDefault(10, 20))}
+		activations: ratelimit.New(cfg.ActivationsPerLicense.OrDefault(10, 20)), commands: cfg.Commands, enrollment: cfg.Enrollment}
 	if cfg.CheckinBatch > 1 {
 		workers := 1 // SQLite has one writer
 		if db.Dialect() == store.Postgres {

@@ -154,6 +154,8 @@ func (s *Server) releaseDevice(w http.ResponseWriter, r *http.Request) {
 		s.failure(w, r, "release device", err)
 		return
 	}
+	// A computer online learns it at once (its push stream).
+	s.d.Streams.Notify(r.Context(), id)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -48,8 +48,12 @@ func checkActivate(req *protocol.ActivateRequest) *protocol.Error {
 		if req.Email == "" || len(req.Email) > maxEmail || req.Password == "" || len(req.Password) > maxPassword {
 			return apiError(protocol.ErrInvalidRequest, "email and password are required")
 		}
+	case protocol.MethodEnrollment:
+		if req.EnrollmentToken == "" || len(req.EnrollmentToken) > maxKey {
+			return apiError(protocol.ErrInvalidRequest, "enrollment_token is missing or too long")
+		}
 	default:
-		return apiError(protocol.ErrInvalidRequest, `method must be "license_key" or "password"`)
+		return apiError(protocol.ErrInvalidRequest, `method must be "license_key", "password" or "enrollment_token"`)
 	}
 	return checkDevice(req.Fingerprint, req.Product, req.Device)
 }
@@ -61,7 +65,7 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	method := req.Method
-	if method != protocol.MethodLicenseKey && method != protocol.MethodPassword {
+	if method != protocol.MethodLicenseKey && method != protocol.MethodPassword && method != protocol.MethodEnrollment {
 		method = "invalid"
 	}
 	if pe := checkActivate(&req); pe != nil {
@@ -159,9 +163,15 @@ func (s *Server) checkin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, pe)
 		return
 	}
-	if len(req.CommandResults) > 100 {
+	if len(req.CommandResults) > protocol.MaxCommandResults {
 		writeError(w, apiError(protocol.ErrInvalidRequest, "too many command results"))
 		return
+	}
+	for _, res := range req.CommandResults {
+		if err := res.Validate(); err != nil {
+			writeError(w, apiError(protocol.ErrInvalidRequest, err.Error()))
+			return
+		}
 	}
 	resp, err := s.d.Devices.Checkin(r.Context(), cred, req)
 	if err != nil {

@@ -18,9 +18,11 @@ import (
 	"github.com/entitle/entitle/pkg/paging"
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/server/accounts"
+	"github.com/entitle/entitle/server/app"
 	"github.com/entitle/entitle/server/devices"
 	"github.com/entitle/entitle/server/httpapi/httpmw"
 	"github.com/entitle/entitle/server/licenses"
+	"github.com/entitle/entitle/server/push"
 )
 
 // Domains are the server domains the API calls; package app builds them
@@ -31,6 +33,19 @@ type Domains struct {
 	Devices    Devices
 	DeviceAuth DeviceAuth
 	Keys       Keys
+	// Journal reads the journal; nil serves no journal routes.
+	Journal Journal
+	// OrgRoles checks roles for the organization journal; nil serves none.
+	OrgRoles   OrgRoles
+	Streams    *push.Hub // nil: an in-process hub of the API's own
+	Commands   Commands
+	Workspaces Workspaces
+}
+
+// DomainsOf returns the domains of a, as the API takes them.
+func DomainsOf(a *app.App) Domains {
+	return Domains{Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth, Keys: a.Signing, Streams: a.Push, Commands: a.Commands, Workspaces: a.Workspaces,
+		Journal: a.Journal, OrgRoles: a.Organizations}
 }
 
 // Accounts is the part of *accounts.Service the API uses.
@@ -51,6 +66,8 @@ type Devices interface {
 	Activate(ctx context.Context, req protocol.ActivateRequest, clientIP string) (protocol.ActivateResponse, error)
 	Checkin(ctx context.Context, credential string, req protocol.CheckinRequest) (protocol.CheckinResponse, error)
 	DeactivateSelf(ctx context.Context, credential string) error
+	StreamDevice(ctx context.Context, credential string) (deviceID string, openCommands int, err error)
+	CheckOwner(ctx context.Context, accountID, deviceID string) error
 	PageDevices(ctx context.Context, accountID string, req paging.Request) (paging.Page[devices.Device], error)
 	ReleaseDevice(ctx context.Context, accountID, deviceID string) error
 }
@@ -85,6 +102,9 @@ type Config struct {
 	HealthTimeout time.Duration // default 2s
 	Pages         Pages         // optional
 	Version       string
+	// StreamKeepalive is how often an idle push stream carries a comment,
+	// so proxies and the agent see it alive. Default 25 s.
+	StreamKeepalive time.Duration
 }
 
 // Server is the API's handler set.
@@ -101,7 +121,7 @@ type Server struct {
 
 // New builds the server and its handler chain.
 func New(d Domains, cfg Config) (*Server, error) {
-	if d.Accounts == nil || d.Licenses == nil || d.Devices == nil || d.DeviceAuth == nil || d.Keys == nil {
+	if d.Accounts == nil || d.Licenses == nil || d.Devices == nil || d.DeviceAuth == nil || d.Keys == nil || d.Commands == nil {
 		return nil, errors.New("httpapi: a domain is missing")
 	}
 	u, err := url.Parse(cfg.PublicURL)
@@ -116,6 +136,12 @@ func New(d Domains, cfg Config) (*Server, error) {
 	}
 	if cfg.HealthTimeout <= 0 {
 		cfg.HealthTimeout = 2 * time.Second
+	}
+	if cfg.StreamKeepalive <= 0 {
+		cfg.StreamKeepalive = DefaultStreamKeepalive
+	}
+	if d.Streams == nil {
+		d.Streams = push.New(nil, cfg.Logger)
 	}
 	s := &Server{
 		d: d, cfg: cfg, logger: cfg.Logger, metrics: cfg.Metrics,
@@ -136,6 +162,7 @@ func New(d Domains, cfg Config) (*Server, error) {
 	// Check-ins are the hot path: logged at debug, one in 1,000 at info,
 	// errors and slow ones always (docs/operations.md, "Logs").
 	h = httpmw.AccessLogWith(s.logger, httpmw.LogPolicy{Quiet: []string{"POST " + protocol.PathCheckin}, SampleEvery: 1000}, h)
+	h = journalRequest(h)
 	h = httpmw.Identify(cfg.TrustedProxies, h)
 	s.handler = h
 	return s, nil
@@ -161,12 +188,16 @@ func (s *Server) register() {
 	s.handle("POST "+protocol.PathDeviceToken, s.deviceToken)
 	s.handle("POST "+protocol.PathCheckin, s.checkin)
 	s.handle("DELETE "+protocol.PathDevice, s.deactivateSelf)
+	s.handle("GET "+protocol.PathDeviceStream, s.deviceStream)
 	s.handle("POST "+PathSessions, s.createSession)
 	s.handle("DELETE "+PathSessions, s.endSession)
 	s.handle("GET "+PathAccountLicenses, s.accountLicenses)
 	s.handle("GET "+PathAccountDevices, s.accountDevices)
 	s.handle("DELETE "+PathAccountDevices+"/{id}", s.releaseDevice)
+	s.registerCommands()
+	s.registerWorkspaces()
 	s.handle("GET /metrics", s.metrics.Handler().ServeHTTP)
+	s.registerJournal()
 	// Unknown /v1 paths answer in the API's JSON error format, not net/http's
 	// plain-text 404. This pattern takes every method, so ServeMux's own 405
 	// never shows under /v1: notFound tells a wrong method (405 with Allow)

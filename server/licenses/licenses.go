@@ -44,7 +44,10 @@ func Lock(tx *store.Tx) string {
 type scanner interface{ Scan(...any) error }
 
 // Scan reads a row of Cols.
-func Scan(row scanner) (License, error) {
+func Scan(row scanner) (License, error) { return ScanWith(row) }
+
+// ScanWith reads a row whose columns are first those of before, then Cols.
+func ScanWith(row scanner, before ...any) (License, error) {
 	var (
 		l                       License
 		features                string
@@ -52,8 +55,9 @@ func Scan(row scanner) (License, error) {
 		termEnd                 sql.NullInt64
 		subscription, suspended bool
 	)
-	if err := row.Scan(&l.ID, &l.Key, &l.OwnerAccountID, &l.OwnerEmail, &l.Plan.Name, &features, &l.Plan.MaxProfiles,
-		&l.Seats, &l.SeatsUsed, &termStart, &termEnd, &subscription, &suspended, &l.ManagementMode, &created); err != nil {
+	dest := append(before, &l.ID, &l.Key, &l.OwnerAccountID, &l.OwnerEmail, &l.Plan.Name, &features, &l.Plan.MaxProfiles,
+		&l.Seats, &l.SeatsUsed, &termStart, &termEnd, &subscription, &suspended, &l.ManagementMode, &created)
+	if err := row.Scan(dest...); err != nil {
 		return License{}, err
 	}
 	if err := json.Unmarshal([]byte(features), &l.Plan.Features); err != nil {

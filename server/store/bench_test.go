@@ -130,7 +130,7 @@ func BenchmarkLoopbackCheckin(b *testing.B) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"id": id, "product": product, "license": licenseID})
 	})
-	api, err := httpapi.New(httpapi.Domains{Accounts: svc.Accounts, Licenses: svc.Licenses, Devices: svc.Devices, DeviceAuth: svc.DeviceAuth, Keys: svc.Signing}, httpapi.Config{PublicURL: "http://127.0.0.1", Logger: slog.New(slog.DiscardHandler)})
+	api, err := httpapi.New(httpapi.DomainsOf(svc), httpapi.Config{PublicURL: "http://127.0.0.1", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func BenchmarkLoopbackCheckin(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer logFile.Close()
-	apiInfo, err := httpapi.New(httpapi.Domains{Accounts: svc.Accounts, Licenses: svc.Licenses, Devices: svc.Devices, DeviceAuth: svc.DeviceAuth, Keys: svc.Signing}, httpapi.Config{PublicURL: "http://127.0.0.1", Logger: slog.New(slog.NewJSONHandler(logFile, nil))})
+	apiInfo, err := httpapi.New(httpapi.DomainsOf(svc), httpapi.Config{PublicURL: "http://127.0.0.1", Logger: slog.New(slog.NewJSONHandler(logFile, nil))})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -540,19 +540,6 @@ func IsUniqueViolation(err error) bool {
 	return false
 }
 
-// Audit records an event. It takes a transaction so that the event commits or
-// rolls back with the change it describes. detail must be JSON.
-func (tx *Tx) Audit(ctx context.Context, at time.Time, actor, action, subject, detail string) error {
-	if detail == "" {
-		detail = "{}"
-	}
-	if _, err := tx.Exec(ctx, "INSERT INTO audit_events (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
-		Millis(at), actor, action, subject, detail); err != nil {
-		return fmt.Errorf("write audit event %s: %w", action, err)
-	}
-	return nil
-}
-
 // Millis converts a time to the stored representation, Unix milliseconds.
 func Millis(t time.Time) int64 { return t.UnixMilli() }
 

@@ -117,7 +117,7 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 	if err != nil {
 		return err
 	}
-	api, err := httpapi.New(httpapi.Domains{Accounts: svc.Accounts, Licenses: svc.Licenses, Devices: svc.Devices, DeviceAuth: svc.DeviceAuth, Keys: svc.Signing}, httpapi.Config{
+	api, err := httpapi.New(httpapi.DomainsOf(svc), httpapi.Config{
 		PublicURL: public, TrustedProxies: proxies, Logger: logger, Pages: pages,
 		Ping: func(ctx context.Context) error { return ping(ctx, db) }, Version: version.Version,
 	})
@@ -134,6 +134,15 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+
+	// The domains' background work (command expiry, the push hub's
+	// database listener) lives as long as the server; it stops first on
+	// shutdown, which also ends the push streams Shutdown would wait for.
+	bgCtx, bgCancel := context.WithCancel(ctx)
+	defer bgCancel()
+	bgDone := make(chan struct{})
+	go func() { defer close(bgDone); svc.Background(bgCtx, logger) }()
+	defer func() { bgCancel(); <-bgDone }()
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -152,6 +161,8 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down", "deadline", o.shutdownTimeout)
+	bgCancel()
+	<-bgDone
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(sctx)

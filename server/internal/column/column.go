@@ -2,6 +2,7 @@
 package column
 
 import (
+	"database/sql"
 	"encoding/json"
 	"time"
 
@@ -25,4 +26,13 @@ func NullMillis(t time.Time) any {
 		return nil
 	}
 	return store.Millis(t)
+}
+
+// TimePtr reads a nullable millisecond column: nil for NULL.
+func TimePtr(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := store.FromMillis(v.Int64)
+	return &t
 }

@@ -1,0 +1,58 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Job is periodic background work of a domain: expiring commands,
+// re-checking domains, sending mail, sweeping rows past their life.
+type Job struct {
+	Name  string
+	Every time.Duration
+	Run   func(ctx context.Context) error
+}
+
+// Jobs lists the domains' background work; Background runs it.
+func (a *App) Jobs() []Job {
+	return []Job{
+		{Name: "commands.expire", Every: time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.Commands.Expire(ctx, 1000)
+			return err
+		}},
+		// Computers idle past their workspace's reclaim policy.
+		{Name: "workspaces.reclaim", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.Workspaces.Reclaim(ctx, 1000)
+			return err
+		}},
+	}
+}
+
+// Background runs every job on its period until ctx ends, and returns once
+// all have stopped: `entitle-server serve` owns it. A job's failure is
+// logged and retried at its next period; jobs on several server instances
+// are safe to run at once (each is a guarded update over the shared
+// database).
+func (a *App) Background(ctx context.Context, logger *slog.Logger) {
+	var wg sync.WaitGroup
+	wg.Go(func() { a.Push.Run(ctx) })
+	for _, j := range a.Jobs() {
+		wg.Go(func() {
+			t := time.NewTicker(j.Every)
+			defer t.Stop()
+			for {
+				if err := j.Run(ctx); err != nil && ctx.Err() == nil {
+					logger.Warn("background job failed", "job", j.Name, "err", err)
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -1,0 +1,38 @@
+package devices
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/entitle/entitle/server/internal/check"
+	"github.com/entitle/entitle/server/internal/ids"
+)
+
+// StreamDevice authenticates the device credential of a push stream: it
+// returns the active device's id and how many open commands it has (a
+// stream that starts with some nudges at once). A deactivated device gets
+// errRevoked, an unknown credential errBadCredential. It reads only.
+func (s *Service) StreamDevice(ctx context.Context, credential string) (string, int, error) {
+	if check.Secret("credential", credential) != nil {
+		return "", 0, errBadCredential()
+	}
+	var (
+		id          string
+		open        int
+		deactivated sql.NullInt64
+	)
+	err := s.db.QueryRowCached(ctx, "SELECT id, open_commands, deactivated_at FROM devices WHERE credential_hash = ?",
+		[]any{&id, &open, &deactivated}, ids.HashSecret(credential))
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", 0, errBadCredential()
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("look up device: %w", err)
+	}
+	if deactivated.Valid {
+		return "", 0, errRevoked(deactivated.Int64)
+	}
+	return id, open, nil
+}

@@ -1,0 +1,99 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/entitle/entitle/pkg/accountapi"
+	"github.com/entitle/entitle/pkg/paging"
+	"github.com/entitle/entitle/pkg/protocol"
+	"github.com/entitle/entitle/server/commands"
+)
+
+// Commands is the part of *commands.Service the API uses.
+type Commands interface {
+	Enqueue(ctx context.Context, q commands.Queue) (commands.Record, error)
+	List(ctx context.Context, deviceID string, req paging.Request) (paging.Page[commands.Record], error)
+}
+
+func (s *Server) registerCommands() {
+	s.handle("POST "+accountapi.PathAccountDeviceCommands, s.queueAccountCommand)
+	s.handle("GET "+accountapi.PathAccountDeviceCommands, s.listAccountCommands)
+}
+
+// ownDevice answers for the account's device named in the path, or writes
+// the refusal.
+func (s *Server) ownDevice(w http.ResponseWriter, r *http.Request) (accountID, deviceID string, ok bool) {
+	acct, _, ok := s.account(w, r)
+	if !ok {
+		return "", "", false
+	}
+	id := r.PathValue("id")
+	if !accountapi.ValidDeviceID(id) {
+		writeError(w, apiError(protocol.ErrNotFound, "no such device"))
+		return "", "", false
+	}
+	if err := s.d.Devices.CheckOwner(r.Context(), acct.ID, id); err != nil {
+		s.failure(w, r, "device owner", err)
+		return "", "", false
+	}
+	return acct.ID, id, true
+}
+
+// queueAccountCommand is an account owner sending a remote command to one
+// of the computers on their licenses.
+func (s *Server) queueAccountCommand(w http.ResponseWriter, r *http.Request) {
+	accountID, deviceID, ok := s.ownDevice(w, r)
+	if !ok {
+		return
+	}
+	var req accountapi.CommandRequest
+	if pe := decodeJSON(w, r, &req); pe != nil {
+		writeError(w, pe)
+		return
+	}
+	if err := req.Validate(); err != nil {
+		writeError(w, validationError(err))
+		return
+	}
+	rec, err := s.d.Commands.Enqueue(r.Context(), commands.Queue{DeviceID: deviceID, Type: req.Type, Args: req.Args,
+		TTL: time.Duration(req.TTLSeconds) * time.Second, Actor: "account:" + accountID})
+	if err != nil {
+		s.failure(w, r, "queue command", err)
+		return
+	}
+	if rec.Type == protocol.CmdDeactivate {
+		// Freed at once; the nudge makes the computer learn it now.
+		s.d.Streams.Notify(r.Context(), deviceID)
+	}
+	writeJSON(w, http.StatusCreated, commandJSON(rec))
+}
+
+func (s *Server) listAccountCommands(w http.ResponseWriter, r *http.Request) {
+	_, deviceID, ok := s.ownDevice(w, r)
+	if !ok {
+		return
+	}
+	req, err := paging.FromQuery(r.URL.Query())
+	if err != nil {
+		writeError(w, apiError(protocol.ErrInvalidRequest, err.Error()))
+		return
+	}
+	page, err := s.d.Commands.List(r.Context(), deviceID, req)
+	if err != nil {
+		s.failure(w, r, "list commands", err)
+		return
+	}
+	out := paging.Page[accountapi.CommandJSON]{Items: make([]accountapi.CommandJSON, 0, len(page.Items)), NextCursor: page.NextCursor, Total: page.Total}
+	for _, rec := range page.Items {
+		out.Items = append(out.Items, commandJSON(rec))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func commandJSON(r commands.Record) accountapi.CommandJSON {
+	return accountapi.CommandJSON{ID: r.ID, DeviceID: r.DeviceID, Type: r.Type, Args: r.Args, Status: r.Status,
+		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, DeliveredAt: r.DeliveredAt,
+		CompletedAt: r.CompletedAt, ResultCode: r.ResultCode, ResultArgs: r.ResultArgs}
+}
