@@ -58,6 +58,11 @@ scripts/bench-agent.sh | tee "$out/agent.txt"
 section "Signature profiles (targets: full scan of 10,000 < 1 s; file written -> visible < 250 ms)"
 bench profiles.txt -bench 'Benchmark(FullScan10k|WriteToVisible)' -benchtime 3x ./agent/profiles/
 
+section "Remote commands: queued -> acknowledged with ENTITLE_BENCH_AGENTS (default 10,000) agents online (targets: p99 < 1 s, <= 30 KB per agent)"
+push_n=1000x
+if [ -n "${SHORT:-}" ]; then push_n=200x; export ENTITLE_BENCH_AGENTS=${ENTITLE_BENCH_AGENTS:-1000}; fi
+bench push.txt -bench BenchmarkPushLatency -benchtime "$push_n" -timeout 30m ./server/e2e/
+
 result() { sed -n 's/^RESULT .*'"$1"'=\([^ ]*\).*$/\1/p' "$out/agent.txt"; }
 agent_ratio=$(result agent_ratio)
 agent_cpu=$(result agent_cpu_ratio)
@@ -100,3 +105,8 @@ scale "check-in in process, SQLite" sqlite checkin checkins/s
 scale "check-in in process, PostgreSQL" postgres checkin checkins/s
 scale "activation in process, SQLite" sqlite activate activations/s
 scale "activation in process, PostgreSQL" postgres activate activations/s
+for db in sqlite postgres-2; do
+  row "command latency p50 / p99, $(metric push.txt BenchmarkPushLatency/$db agents) agents, $db (ms)" \
+    "$(metric push.txt BenchmarkPushLatency/$db p50-ms) / $(metric push.txt BenchmarkPushLatency/$db p99-ms)" "" "p99 < 1000"
+  row "  server memory per connected agent, $db (KiB)" "$(metric push.txt BenchmarkPushLatency/$db KiB/agent)" "" "<= 30"
+done

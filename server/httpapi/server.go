@@ -33,6 +33,7 @@ type Domains struct {
 	Devices    Devices
 	DeviceAuth DeviceAuth
 	Keys       Keys
+	Passwords  Passwords // optional: POST /v1/password/forgot and /reset
 	// Journal reads the journal; nil serves no journal routes.
 	Journal Journal
 	// OrgRoles checks roles for the organization journal; nil serves none.
@@ -194,6 +195,7 @@ func (s *Server) register() {
 	s.handle("GET "+PathAccountLicenses, s.accountLicenses)
 	s.handle("GET "+PathAccountDevices, s.accountDevices)
 	s.handle("DELETE "+PathAccountDevices+"/{id}", s.releaseDevice)
+	s.registerPasswords()
 	s.registerCommands()
 	s.registerWorkspaces()
 	s.handle("GET /metrics", s.metrics.Handler().ServeHTTP)

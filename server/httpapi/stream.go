@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -44,47 +45,54 @@ func (s *Server) deviceStream(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, apiError(protocol.ErrInternal, "the server is stopping"))
 		return
 	}
-	defer sub.Close()
 	if r.URL.Query().Get("wait") != "" {
+		defer sub.Close()
 		s.longPoll(w, r, sub, open > 0)
 		return
 	}
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Time{}) // the server's read timeout is for requests, not for a stream
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer
-	w.WriteHeader(http.StatusOK)
+	out, done, hijacked := s.streamWriter(w)
+	if !hijacked {
+		s.pump(r.Context().Done(), sub, out, done, open > 0)
+		return
+	}
+	// The connection is ours: the handler returns (and net/http lets its
+	// goroutine go) and a small goroutine holds the stream. Its owner is
+	// the hub: closing the hub (the server stops) closes sub.C, which ends
+	// it; a peer gone away ends it at the next write.
+	go s.pump(nil, sub, out, done, open > 0)
+}
+
+// pump writes a stream until the subscription closes, a write fails or
+// stop (the request's end, when not hijacked) fires; then it releases both.
+func (s *Server) pump(stop <-chan struct{}, sub *push.Sub, out func([]byte) error, done func(), nudge bool) {
+	defer done()
+	defer sub.Close()
 	seq := 0
 	send := func(event string) bool {
-		// The server's write timeout would cut a long stream: each write
-		// gets its own deadline instead.
-		_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.StreamKeepalive + 10*time.Second))
-		var err error
+		var b []byte
 		if event == "" {
-			_, err = fmt.Fprint(w, ": keepalive\n\n")
+			b = []byte(": keepalive\n\n")
 		} else {
 			seq++
-			_, err = fmt.Fprintf(w, "id: %d\nevent: %s\ndata: {}\n\n", seq, event)
+			b = fmt.Appendf(nil, "id: %d\nevent: %s\ndata: {}\n\n", seq, event)
 		}
-		return err == nil && rc.Flush() == nil
+		return out(b) == nil
 	}
-	_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.StreamKeepalive + 10*time.Second))
-	if _, err := fmt.Fprintf(w, "retry: %d\n", 5000); err != nil {
+	if out([]byte("retry: 5000\n")) != nil || !send(protocol.StreamEventReady) {
 		return
 	}
-	if !send(protocol.StreamEventReady) {
-		return
-	}
-	if open > 0 && !send(protocol.StreamEventCheckin) {
+	if nudge && !send(protocol.StreamEventCheckin) {
 		return
 	}
 	keep := time.NewTicker(s.cfg.StreamKeepalive)
 	defer keep.Stop()
 	for {
 		select {
-		case <-r.Context().Done():
+		case <-stop:
 			return
 		case _, ok := <-sub.C:
 			if !ok || !send(protocol.StreamEventCheckin) {
@@ -96,6 +104,48 @@ func (s *Server) deviceStream(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// streamWriter starts the 200 answer of a stream and returns how to write
+// to it. Over HTTP/1.1 it takes the connection over (Hijack): net/http's
+// per-connection buffers and its background reader go, which is most of a
+// stream's memory (10,000 are held at once); a peer that went away is seen
+// at the next write (keepalives every 25 s). Where hijacking is not possible
+// (HTTP/2) it writes through the ResponseWriter. Each write has its own
+// deadline: the server's write timeout would cut a long stream.
+func (s *Server) streamWriter(w http.ResponseWriter) (write func([]byte) error, done func(), hijacked bool) {
+	deadline := func() time.Time { return time.Now().Add(s.cfg.StreamKeepalive + 10*time.Second) }
+	rc := http.NewResponseController(w)
+	conn, brw, err := rc.Hijack()
+	if err != nil {
+		_ = rc.SetReadDeadline(time.Time{})
+		w.WriteHeader(http.StatusOK)
+		return func(b []byte) error {
+			_ = rc.SetWriteDeadline(deadline())
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			return rc.Flush()
+		}, func() {}, false
+	}
+	brw.Reader.Reset(nil) // let the buffers go; nothing more is read
+	brw.Writer.Reset(nil)
+	var head bytes.Buffer
+	head.WriteString("HTTP/1.1 200 OK\r\n")
+	_ = w.Header().Write(&head)
+	head.WriteString("Connection: close\r\n\r\n")
+	first := head.Bytes()
+	return func(b []byte) error {
+			_ = conn.SetWriteDeadline(deadline())
+			if first != nil {
+				b = append(first, b...)
+				first = nil
+			}
+			_, err := conn.Write(b)
+			return err
+		}, func() {
+			_ = conn.Close()
+		}, true
 }
 
 // longPoll holds the request until a nudge or the wait ends.

@@ -226,3 +226,6 @@ func Fingerprint(name string) string {
 	sum := sha256.Sum256([]byte(name))
 	return hex.EncodeToString(sum[:])
 }
+
+// PID is the server process's id (to read its memory, for benchmarks).
+func (s *Server) PID() int { return s.cmd.Process.Pid }

@@ -45,6 +45,7 @@ type Domains struct {
 	Licenses   Licenses
 	Devices    Devices
 	DeviceAuth DeviceAuth
+	Passwords  Passwords // optional: the forgot / new password pages
 }
 
 // Accounts is the part of *accounts.Service the pages use.
@@ -160,7 +161,7 @@ func (p *Pages) Register(mux *http.ServeMux) []string {
 		mux.HandleFunc(r.pattern, r.h)
 		patterns = append(patterns, r.pattern)
 	}
-	return patterns
+	return append(patterns, p.registerPasswords(mux)...)
 }
 
 // page is the data every template gets.

@@ -21,6 +21,7 @@ import (
 	"github.com/entitle/entitle/pkg/version"
 	"github.com/entitle/entitle/server/httpapi"
 	"github.com/entitle/entitle/server/httpapi/httpmw"
+	"github.com/entitle/entitle/server/passwordreset"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/web"
 )
@@ -31,6 +32,7 @@ type serveOpts struct {
 	addrFile                                          string
 	shutdownTimeout                                   time.Duration
 	limitActivations, limitLoginIP, limitLoginAccount string
+	mail                                              mailOpts
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -49,6 +51,7 @@ func (a *app) serveCmd() *cobra.Command {
 	f.StringVar(&o.limitActivations, "limit-activations", "", `activations per license: "PER_MINUTE/BURST", or "off" (default 10/20)`)
 	f.StringVar(&o.limitLoginIP, "limit-login-ip", "", `failed sign-ins per client IP: "PER_MINUTE/BURST", or "off" (default 20/20)`)
 	f.StringVar(&o.limitLoginAccount, "limit-login-account", "", `failed sign-ins per account: "PER_MINUTE/BURST", or "off" (default 10/10)`)
+	mailFlags(f, &o.mail)
 	return cmd
 }
 
@@ -113,11 +116,22 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 	}
 	defer db.Close()
 	defer svc.Devices.Close() // drains the check-in batcher before the database closes
-	pages, err := web.New(web.Domains{Accounts: svc.Accounts, Licenses: svc.Licenses, Devices: svc.Devices, DeviceAuth: svc.DeviceAuth}, web.Config{PublicURL: public, Logger: logger})
+	stopMail, err := startMail(ctx, o.mail, db, logger)
 	if err != nil {
 		return err
 	}
-	api, err := httpapi.New(httpapi.DomainsOf(svc), httpapi.Config{
+	defer stopMail()
+	resets, err := passwordreset.New(db, svc.Accounts, passwordreset.Config{PublicURL: public, Logger: logger})
+	if err != nil {
+		return err
+	}
+	pages, err := web.New(web.Domains{Accounts: svc.Accounts, Licenses: svc.Licenses, Devices: svc.Devices, DeviceAuth: svc.DeviceAuth, Passwords: resets}, web.Config{PublicURL: public, Logger: logger})
+	if err != nil {
+		return err
+	}
+	doms := httpapi.DomainsOf(svc)
+	doms.Passwords = resets
+	api, err := httpapi.New(doms, httpapi.Config{
 		PublicURL: public, TrustedProxies: proxies, Logger: logger, Pages: pages,
 		Ping: func(ctx context.Context) error { return ping(ctx, db) }, Version: version.Version,
 	})

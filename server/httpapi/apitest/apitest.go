@@ -18,6 +18,7 @@ import (
 	"github.com/entitle/entitle/server/app"
 	"github.com/entitle/entitle/server/httpapi"
 	"github.com/entitle/entitle/server/licenses"
+	"github.com/entitle/entitle/server/passwordreset"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/store/storetest"
 	"github.com/entitle/entitle/server/web"
@@ -47,11 +48,17 @@ func Start(t testing.TB, d store.Dialect) *Env {
 	t.Cleanup(a.Devices.Close)
 	srv := httptest.NewUnstartedServer(nil)
 	public := "http://" + srv.Listener.Addr().String()
-	pages, err := web.New(web.Domains{Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth}, web.Config{PublicURL: public, Logger: logger})
+	resets, err := passwordreset.New(db, a.Accounts, passwordreset.Config{PublicURL: public, Now: time.Now, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(httpapi.DomainsOf(a), httpapi.Config{
+	pages, err := web.New(web.Domains{Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth, Passwords: resets}, web.Config{PublicURL: public, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doms := httpapi.DomainsOf(a)
+	doms.Passwords = resets
+	api, err := httpapi.New(doms, httpapi.Config{
 		PublicURL: public, Logger: logger, Pages: pages,
 		Ping: func(ctx context.Context) error {
 			var one int
@@ -64,6 +71,12 @@ func Start(t testing.TB, d store.Dialect) *Env {
 	srv.Config.Handler = api.Handler()
 	srv.Start()
 	t.Cleanup(srv.Close)
+	// The domains' background work (the push hub, which owns the streams;
+	// command expiry) runs as under serve, and stops before the server.
+	bg, stop := context.WithCancel(context.Background())
+	bgDone := make(chan struct{})
+	go func() { defer close(bgDone); a.Background(bg, logger) }()
+	t.Cleanup(func() { stop(); <-bgDone })
 	return &Env{App: a, DB: db, API: api, Server: srv, Logs: logs}
 }
 
