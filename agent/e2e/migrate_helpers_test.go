@@ -182,13 +182,16 @@ type migDeviceJSON struct {
 // migDevice returns one computer of GET /v1/account/devices.
 func migDevice(t *testing.T, w *world, session, id string) migDeviceJSON {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, w.serverURL+"/v1/account/devices", nil)
+	req, err := http.NewRequest(http.MethodGet, w.serverURL+"/v1/account/devices?limit=500", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+session)
-	var ds []migDeviceJSON
-	migGetJSON(t, req, http.StatusOK, &ds)
+	var page struct {
+		Items []migDeviceJSON `json:"items"`
+	}
+	migGetJSON(t, req, http.StatusOK, &page)
+	ds := page.Items
 	for _, d := range ds {
 		if d.ID == id {
 			return d

@@ -8,8 +8,15 @@ package accountapi
 import (
 	"time"
 
+	"github.com/entitle/entitle/pkg/paging"
 	"github.com/entitle/entitle/pkg/protocol"
 )
+
+// LicensePage is the body of GET /v1/account/licenses (?limit=&cursor=).
+type LicensePage = paging.Page[LicenseJSON]
+
+// DevicePage is the body of GET /v1/account/devices (?limit=&cursor=).
+type DevicePage = paging.Page[DeviceJSON]
 
 // Paths of the account API (for API clients; people use the web pages).
 const (

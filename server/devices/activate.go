@@ -15,6 +15,7 @@ import (
 	"github.com/entitle/entitle/server/internal/ids"
 	"github.com/entitle/entitle/server/journal"
 	"github.com/entitle/entitle/server/licenses"
+	"github.com/entitle/entitle/server/signing"
 	"github.com/entitle/entitle/server/store"
 )
 
@@ -44,51 +45,75 @@ func (s *Service) Activate(ctx context.Context, req protocol.ActivateRequest, cl
 			return protocol.ActivateResponse{}, invalid("%s", err.Error())
 		}
 		a.actor = "ip:" + clientIP
-		var resp protocol.ActivateResponse
-		err = s.db.InTx(ctx, func(tx *store.Tx) error {
-			lic, err := licenses.ByKeyLocked(ctx, tx, key)
+		return s.activateTx(ctx, a, func(tx *store.Tx) (activated, error) {
+			lic, err := licenses.Scan(tx.QueryRow(ctx, "SELECT "+licenses.Cols+licenses.From+" WHERE l.license_key = ?", key))
 			if errors.Is(err, sql.ErrNoRows) {
-				return errf(protocol.ErrUnknownLicense, "there is no license with the key %s; check the key, or ask whoever gave it to you", licensekey.Format(key))
+				return activated{}, errf(protocol.ErrUnknownLicense, "there is no license with the key %s; check the key, or ask whoever gave it to you", licensekey.Format(key))
 			}
 			if err != nil {
-				return fmt.Errorf("look up license: %w", err)
+				return activated{}, fmt.Errorf("look up license: %w", err)
 			}
-			resp, err = s.activateOn(ctx, tx, lic, a)
-			return err
+			return s.activateOn(ctx, tx, lic, a)
 		})
-		return resp, err
 	case protocol.MethodEnrollment:
 		if s.enrollment == nil {
 			return protocol.ActivateResponse{}, invalid("this server takes no enrollment tokens")
 		}
 		a.actor = "ip:" + clientIP
-		var resp protocol.ActivateResponse
-		err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		return s.activateTx(ctx, a, func(tx *store.Tx) (activated, error) {
 			lic, err := s.enrollment.Enroll(ctx, tx, req.EnrollmentToken)
 			if err != nil {
-				return err
+				return activated{}, err
 			}
-			resp, err = s.activateOn(ctx, tx, lic, a)
-			return err
+			return s.activateOn(ctx, tx, lic, a)
 		})
-		return resp, err
 	case protocol.MethodPassword:
 		acc, err := s.accounts.Login(ctx, req.Email, req.Password, clientIP)
 		if err != nil {
 			return protocol.ActivateResponse{}, err
 		}
 		a.accountID, a.actor = acc.ID, "account:"+acc.ID
-		var resp protocol.ActivateResponse
-		err = s.db.InTx(ctx, func(tx *store.Tx) error {
-			resp, err = s.activateAccount(ctx, tx, a)
-			return err
+		return s.activateTx(ctx, a, func(tx *store.Tx) (activated, error) {
+			return s.activateAccount(ctx, tx, a, false)
 		})
-		return resp, err
 	case "":
 		return protocol.ActivateResponse{}, invalid("method is required (%q or %q)", protocol.MethodLicenseKey, protocol.MethodPassword)
 	default:
 		return protocol.ActivateResponse{}, invalid("unknown activation method %q; use %q or %q", check.Truncate(req.Method, 32), protocol.MethodLicenseKey, protocol.MethodPassword)
 	}
+}
+
+// activated is an activation written but not yet signed.
+type activated struct {
+	resp protocol.ActivateResponse
+	lic  signing.License
+}
+
+// activateTx runs an activation's writes in one transaction, then signs its
+// lease after the commit: the seat and the license row are held only for the
+// writes, never for the signing. Two first activations of one computer
+// racing on the same license meet at the unique index on active
+// fingerprints; the loser's transaction rolls back whole (its seat with it)
+// and is run again, finding the winner's device.
+func (s *Service) activateTx(ctx context.Context, a activation, fn func(*store.Tx) (activated, error)) (protocol.ActivateResponse, error) {
+	var out activated
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		err = s.db.InTx(ctx, func(tx *store.Tx) error {
+			out, err = fn(tx)
+			return err
+		})
+		if !store.IsUniqueViolation(err) {
+			break
+		}
+	}
+	if err != nil {
+		return protocol.ActivateResponse{}, err
+	}
+	if out.resp.Lease, err = s.signing.SignLease(ctx, out.resp.DeviceID, a.fingerprint, a.product, out.lic, s.now()); err != nil {
+		return protocol.ActivateResponse{}, err
+	}
+	return out.resp, nil
 }
 
 // ErrNoSeats is the error of a license with no free seat.
@@ -97,20 +122,23 @@ func ErrNoSeats(l licenses.License) *fault.Error {
 		l.Seats, licenses.ShortKey(l.Key))
 }
 
-// activateOn activates a on lic, which the caller has locked in tx. If the
-// computer already holds a seat on lic, its device is returned with a new
-// credential instead of taking a second seat.
-func (s *Service) activateOn(ctx context.Context, tx *store.Tx, lic licenses.License, a activation) (protocol.ActivateResponse, error) {
+// activateOn activates a on lic in tx and returns the response to sign. If
+// the computer already holds a seat on lic, its device gets a new credential
+// instead of taking a second seat. lic need not be locked: the seat is taken
+// by the guarded UPDATE, the first statement that locks the license row (on
+// PostgreSQL), so the row is held only for the device insert and the journal
+// row after it, and the seat count is exact whatever was read before.
+func (s *Service) activateOn(ctx context.Context, tx *store.Tx, lic licenses.License, a activation) (activated, error) {
 	now := s.now()
 	if err := licenses.Usable(lic, now); err != nil {
-		return protocol.ActivateResponse{}, err
+		return activated{}, err
 	}
 	if !s.activations.Allow(lic.ID, now) {
-		return protocol.ActivateResponse{}, errf(protocol.ErrRateLimited, "license %s has had too many activations in the last minutes; wait a few minutes and try again", licenses.ShortKey(lic.Key))
+		return activated{}, errf(protocol.ErrRateLimited, "license %s has had too many activations in the last minutes; wait a few minutes and try again", licenses.ShortKey(lic.Key))
 	}
 	credential, err := ids.Token(32)
 	if err != nil {
-		return protocol.ActivateResponse{}, err
+		return activated{}, err
 	}
 	var accountID any
 	if a.accountID != "" {
@@ -119,38 +147,46 @@ func (s *Service) activateOn(ctx context.Context, tx *store.Tx, lic licenses.Lic
 	resp := protocol.ActivateResponse{Credential: credential, SeatsTotal: lic.Seats, CheckinAfter: s.signing.CheckinAfter()}
 	err = tx.QueryRow(ctx, "SELECT id FROM devices WHERE license_id = ? AND fingerprint = ? AND deactivated_at IS NULL",
 		lic.ID, a.fingerprint).Scan(&resp.DeviceID)
-	switch {
-	case err == nil:
+	if err == nil {
 		resp.Existing = true
 		resp.SeatsUsed = lic.SeatsUsed
-		if _, err := tx.Exec(ctx, `UPDATE devices SET credential_hash = ?, product = ?, hostname = ?, os = ?, arch = ?, agent_version = ?,
-			last_seen_at = ?, account_id = COALESCE(?, account_id) WHERE id = ?`,
+		var n int64
+		n, err = tx.ExecAffected(ctx, `UPDATE devices SET credential_hash = ?, product = ?, hostname = ?, os = ?, arch = ?, agent_version = ?,
+			last_seen_at = ?, account_id = COALESCE(?, account_id) WHERE id = ? AND deactivated_at IS NULL`,
 			ids.HashSecret(credential), a.product, a.facts.Hostname, a.facts.OS, a.facts.Arch, a.facts.AgentVersion,
-			store.Millis(now), accountID, resp.DeviceID); err != nil {
-			return protocol.ActivateResponse{}, fmt.Errorf("re-activate device: %w", err)
+			store.Millis(now), accountID, resp.DeviceID)
+		if err != nil {
+			return activated{}, fmt.Errorf("re-activate device: %w", err)
 		}
+		if n == 0 { // deactivated since the lookup: take a new seat
+			resp.Existing, resp.DeviceID = false, ""
+			err = sql.ErrNoRows
+		}
+	}
+	switch {
+	case resp.Existing:
 	case errors.Is(err, sql.ErrNoRows):
 		// The guarded increment is what enforces the seat count, on both
 		// dialects, whatever the caller read before.
 		err := tx.WriteRow(ctx, "UPDATE licenses SET seats_used = seats_used + 1 WHERE id = ? AND seats_used < seats RETURNING seats_used",
 			[]any{&resp.SeatsUsed}, lic.ID)
 		if errors.Is(err, sql.ErrNoRows) {
-			return protocol.ActivateResponse{}, ErrNoSeats(lic)
+			return activated{}, ErrNoSeats(lic)
 		}
 		if err != nil {
-			return protocol.ActivateResponse{}, fmt.Errorf("take a seat: %w", err)
+			return activated{}, fmt.Errorf("take a seat: %w", err)
 		}
 		if resp.DeviceID, err = ids.New("dev"); err != nil {
-			return protocol.ActivateResponse{}, err
+			return activated{}, err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO devices (id, license_id, account_id, fingerprint, product, hostname, os, arch, agent_version,
 			credential_hash, activated_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			resp.DeviceID, lic.ID, accountID, a.fingerprint, a.product, a.facts.Hostname, a.facts.OS, a.facts.Arch, a.facts.AgentVersion,
 			ids.HashSecret(credential), store.Millis(now), store.Millis(now)); err != nil {
-			return protocol.ActivateResponse{}, fmt.Errorf("add device: %w", err)
+			return activated{}, fmt.Errorf("add device: %w", err)
 		}
 	default:
-		return protocol.ActivateResponse{}, fmt.Errorf("look up device: %w", err)
+		return activated{}, fmt.Errorf("look up device: %w", err)
 	}
 	action := "device.activate"
 	if resp.Existing {
@@ -158,20 +194,29 @@ func (s *Service) activateOn(ctx context.Context, tx *store.Tx, lic licenses.Lic
 	}
 	detail := map[string]any{"license": lic.ID, "fingerprint": a.fingerprint, "hostname": a.facts.Hostname, "seats_used": resp.SeatsUsed}
 	if err := journal.Record(ctx, tx, journal.Entry{At: now, Actor: a.actor, Action: action, Target: resp.DeviceID, IP: a.clientIP, Details: detail}); err != nil {
-		return protocol.ActivateResponse{}, err
+		return activated{}, err
 	}
 	ll := leaseLicense(lic)
 	ll.Nonce = a.nonce
-	if resp.Lease, err = s.signing.SignLease(ctx, resp.DeviceID, a.fingerprint, a.product, ll, now); err != nil {
-		return protocol.ActivateResponse{}, err
-	}
-	return resp, nil
+	return activated{resp: resp, lic: ll}, nil
 }
 
 // AccountLicenses returns the account's licenses, oldest first, locked in tx,
 // and the license (if any) on which the computer already holds a seat.
 func AccountLicenses(ctx context.Context, tx *store.Tx, accountID, fingerprint string) ([]licenses.License, string, error) {
-	lics, err := licenses.OwnedLocked(ctx, tx, accountID)
+	return accountLicenses(ctx, tx, accountID, fingerprint, true)
+}
+
+func accountLicenses(ctx context.Context, tx *store.Tx, accountID, fingerprint string, locked bool) ([]licenses.License, string, error) {
+	var (
+		lics []licenses.License
+		err  error
+	)
+	if locked {
+		lics, err = licenses.OwnedLocked(ctx, tx, accountID)
+	} else {
+		lics, err = ownedLicenses(ctx, tx, accountID)
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("list account licenses: %w", err)
 	}
@@ -217,25 +262,35 @@ func ChooseLicenses(lics []licenses.License, held, email string, now time.Time) 
 // ActivateAccount activates, in tx, a computer approved by a browser sign-in
 // with the license of accountID (as activateAccount).
 func (s *Service) ActivateAccount(ctx context.Context, tx *store.Tx, accountID, fingerprint, product string, facts protocol.DeviceFacts) (protocol.ActivateResponse, error) {
-	return s.activateAccount(ctx, tx, activation{fingerprint: fingerprint, product: product, facts: facts, accountID: accountID, actor: "account:" + accountID})
+	out, err := s.activateAccount(ctx, tx, activation{fingerprint: fingerprint, product: product, facts: facts, accountID: accountID, actor: "account:" + accountID}, true)
+	if err != nil {
+		return protocol.ActivateResponse{}, err
+	}
+	if out.resp.Lease, err = s.signing.SignLease(ctx, out.resp.DeviceID, fingerprint, product, out.lic, s.now()); err != nil {
+		return protocol.ActivateResponse{}, err
+	}
+	return out.resp, nil
 }
 
 // activateAccount activates a with the account's license: where the computer
 // already holds a seat, else the oldest usable license with a free seat.
-func (s *Service) activateAccount(ctx context.Context, tx *store.Tx, a activation) (protocol.ActivateResponse, error) {
-	lics, held, err := AccountLicenses(ctx, tx, a.accountID, a.fingerprint)
+// locked reads the licenses locked (AccountLicenses), for callers whose
+// transaction needs them so; otherwise the guarded seat update is the only
+// lock taken.
+func (s *Service) activateAccount(ctx context.Context, tx *store.Tx, a activation, locked bool) (activated, error) {
+	lics, held, err := accountLicenses(ctx, tx, a.accountID, a.fingerprint, locked)
 	if err != nil {
-		return protocol.ActivateResponse{}, err
+		return activated{}, err
 	}
 	email := a.accountID
 	if len(lics) > 0 {
 		email = lics[0].OwnerEmail
 	} else if email, err = accounts.EmailOf(ctx, tx, a.accountID); err != nil {
-		return protocol.ActivateResponse{}, err
+		return activated{}, err
 	}
 	candidates, err := ChooseLicenses(lics, held, email, s.now())
 	if err != nil {
-		return protocol.ActivateResponse{}, err
+		return activated{}, err
 	}
 	for _, l := range candidates {
 		resp, err := s.activateOn(ctx, tx, l, a)
@@ -244,5 +299,23 @@ func (s *Service) activateAccount(ctx context.Context, tx *store.Tx, a activatio
 		}
 		return resp, err
 	}
-	return protocol.ActivateResponse{}, ErrNoSeats(candidates[0])
+	return activated{}, ErrNoSeats(candidates[0])
+}
+
+// ownedLicenses is licenses.OwnedLocked without the lock.
+func ownedLicenses(ctx context.Context, tx *store.Tx, accountID string) ([]licenses.License, error) {
+	rows, err := tx.Query(ctx, "SELECT "+licenses.Cols+licenses.From+" WHERE l.owner_account_id = ? ORDER BY l.created_at, l.id", accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var lics []licenses.License
+	for rows.Next() {
+		l, err := licenses.Scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		lics = append(lics, l)
+	}
+	return lics, rows.Err()
 }

@@ -78,32 +78,36 @@ func TestReactivationRotatesCredential(t *testing.T) {
 }
 
 func TestSeatRace(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, d store.Dialect) {
-		f := newFixture(t, d, noChurnLimit)
-		f.Account("owner@example.com")
-		lic := f.License("owner@example.com", 1, time.Time{})
-		const n = 50
-		_, errs := concurrently(n, func(i int) (protocol.ActivateResponse, error) {
-			return f.Devices.Activate(f.Ctx, keyRequest(lic.Key, fp(fmt.Sprint("machine", i))), "192.0.2.1")
+	for _, seats := range []int{1, 5} {
+		t.Run(fmt.Sprint(seats, "seats"), func(t *testing.T) {
+			storetest.Each(t, func(t *testing.T, d store.Dialect) {
+				f := newFixture(t, d, noChurnLimit)
+				f.Account("owner@example.com")
+				lic := f.License("owner@example.com", seats, time.Time{})
+				const n = 50
+				_, errs := concurrently(n, func(i int) (protocol.ActivateResponse, error) {
+					return f.Devices.Activate(f.Ctx, keyRequest(lic.Key, fp(fmt.Sprint("machine", i))), "192.0.2.1")
+				})
+				wins := 0
+				for _, err := range errs {
+					if err == nil {
+						wins++
+						continue
+					}
+					e := wantCode(t, err, protocol.ErrNoSeats)
+					if !strings.Contains(e.Message, fmt.Sprintf("all %d seats of license %s", seats, licenses.ShortKey(lic.Key))) {
+						t.Errorf("no-seat message = %q", e.Message)
+					}
+				}
+				if wins != seats {
+					t.Errorf("%d of %d activations won the %d seats", wins, n, seats)
+				}
+				if used, devs := f.SeatsUsed(lic.ID), f.Count("SELECT COUNT(*) FROM devices"); used != seats || devs != seats {
+					t.Errorf("seats_used = %d, devices = %d; want %d and %d", used, devs, seats, seats)
+				}
+			})
 		})
-		wins := 0
-		for _, err := range errs {
-			if err == nil {
-				wins++
-				continue
-			}
-			e := wantCode(t, err, protocol.ErrNoSeats)
-			if !strings.Contains(e.Message, "all 1 seats of license "+licenses.ShortKey(lic.Key)) {
-				t.Errorf("no-seat message = %q", e.Message)
-			}
-		}
-		if wins != 1 {
-			t.Errorf("%d of %d activations won the only seat", wins, n)
-		}
-		if used, devs := f.SeatsUsed(lic.ID), f.Count("SELECT COUNT(*) FROM devices"); used != 1 || devs != 1 {
-			t.Errorf("seats_used = %d, devices = %d; want 1 and 1", used, devs)
-		}
-	})
+	}
 }
 
 func TestConcurrentReactivation(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/entitle/entitle/pkg/licensekey"
@@ -101,33 +100,37 @@ func (s *Service) Checkin(ctx context.Context, credential string, req protocol.C
 	if req.Profiles != nil {
 		profiles = column.JSON(req.Profiles)
 	}
-	query := checkinUpdateSQLite
-	if s.db.Dialect() == store.Postgres {
-		query = checkinUpdatePostgres
-	}
+	args := checkinArgs{now: store.Millis(now), hostname: req.Device.Hostname, os: req.Device.OS, arch: req.Device.Arch,
+		agentVersion: req.Device.AgentVersion, profiles: profiles, credentialHash: ids.HashSecret(credential), fingerprint: req.Fingerprint}
 	var (
-		deviceID, product, features string
-		l                           signing.License
-		termEnd                     sql.NullInt64
-		openCommands                int
+		r   checkinResult
+		err error
 	)
-	ms := store.Millis(now)
-	err := s.db.WriteRowCached(ctx, query, []any{&deviceID, &product, &openCommands, &l.ID, &l.Plan, &features, &l.MaxProfiles, &termEnd, &l.Subscription, &l.Mgmt, &l.OwnerEmail},
-		ms, req.Device.Hostname, req.Device.OS, req.Device.Arch, req.Device.AgentVersion, profiles,
-		ids.HashSecret(credential), req.Fingerprint, ms, ms, false)
-	if errors.Is(err, sql.ErrNoRows) {
-		return s.checkinSlow(ctx, credential, req, now, profiles)
+	if s.batch != nil {
+		it := &checkinItem{args: args, done: make(chan struct{})}
+		if err = s.batch.submit(ctx, it); err == nil {
+			r = it.res // written before done was closed
+		}
+		if errors.Is(err, errBatcherClosed) {
+			r, err = writeOne(ctx, s.db, args)
+		}
+	} else {
+		r, err = writeOne(ctx, s.db, args)
 	}
 	if err != nil {
 		return protocol.CheckinResponse{}, fmt.Errorf("record check-in: %w", err)
 	}
-	if err := json.Unmarshal([]byte(features), &l.Features); err != nil {
+	if !r.found {
+		return s.checkinSlow(ctx, credential, req, now, profiles)
+	}
+	l := r.lic
+	if err := json.Unmarshal([]byte(r.features), &l.Features); err != nil {
 		return protocol.CheckinResponse{}, fmt.Errorf("license %s: features: %w", l.ID, err)
 	}
-	if termEnd.Valid {
-		l.TermEnd = store.FromMillis(termEnd.Int64)
+	if r.termEnd.Valid {
+		l.TermEnd = store.FromMillis(r.termEnd.Int64)
 	}
-	return s.checkinResponse(ctx, deviceID, req.Fingerprint, product, l, now, openCommands, req.CommandResults)
+	return s.checkinResponse(ctx, r.deviceID, req.Fingerprint, r.product, l, now, r.openCommands, req.CommandResults)
 }
 
 // checkinSlow is the check-in of a device the single statement did not
@@ -339,43 +342,3 @@ func (s *Service) deactivateIn(ctx context.Context, tx *store.Tx, deviceID, acto
 
 // actionSelfDeactivate is the audit action of a device deactivating itself.
 const actionSelfDeactivate = "device.deactivate"
-
-// ListDevices lists the devices on an account's licenses, active ones first,
-// newest first; at most 1000.
-func (s *Service) ListDevices(ctx context.Context, accountID string) ([]Device, error) {
-	rows, err := s.db.Query(ctx, `SELECT d.id, d.license_id, l.license_key, d.fingerprint, d.hostname, d.os, d.arch, d.agent_version,
-		d.activated_at, d.last_seen_at, d.deactivated_at, d.profiles
-		FROM devices d JOIN licenses l ON l.id = d.license_id WHERE l.owner_account_id = ?
-		ORDER BY CASE WHEN d.deactivated_at IS NULL THEN 0 ELSE 1 END, d.activated_at DESC, d.id LIMIT 1000`, accountID)
-	if err != nil {
-		return nil, fmt.Errorf("list devices: %w", err)
-	}
-	defer rows.Close()
-	out := []Device{}
-	for rows.Next() {
-		var (
-			d                   Device
-			activated, lastSeen int64
-			deactivated         sql.NullInt64
-			profiles            sql.NullString
-		)
-		if err := rows.Scan(&d.ID, &d.LicenseID, &d.LicenseKey, &d.Fingerprint, &d.Facts.Hostname, &d.Facts.OS, &d.Facts.Arch,
-			&d.Facts.AgentVersion, &activated, &lastSeen, &deactivated, &profiles); err != nil {
-			return nil, fmt.Errorf("list devices: %w", err)
-		}
-		d.LicenseKey = licensekey.Format(d.LicenseKey)
-		d.ActivatedAt, d.LastSeen = store.FromMillis(activated), store.FromMillis(lastSeen)
-		d.Active = !deactivated.Valid
-		if profiles.Valid && strings.TrimSpace(profiles.String) != "" {
-			var p protocol.ProfileSummary
-			if err := json.Unmarshal([]byte(profiles.String), &p); err == nil {
-				d.Profiles = &p
-			}
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list devices: %w", err)
-	}
-	return out, nil
-}

@@ -11,3 +11,11 @@ import (
 func (s *Service) CheckinSlow(ctx context.Context, credential string, req protocol.CheckinRequest, now time.Time, profiles any) (protocol.CheckinResponse, error) {
 	return s.checkinSlow(ctx, credential, req, now, profiles)
 }
+
+// CheckinBatches is how many check-in transactions the batcher has written.
+func (s *Service) CheckinBatches() int64 {
+	if s.batch == nil {
+		return 0
+	}
+	return s.batch.batches.Load()
+}

@@ -3,7 +3,9 @@ package devices
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/entitle/entitle/pkg/protocol"
@@ -31,6 +33,14 @@ type Config struct {
 	ActivationsPerLicense ratelimit.Limit
 	Now                   func() time.Time // default time.Now
 	Logger                *slog.Logger
+	// CheckinBatch is the most check-ins written in one transaction
+	// (default DefaultCheckinBatch); 1 writes each on its own, without the
+	// batcher.
+	CheckinBatch int
+	// CheckinWait is how long a batch waits for more check-ins after the
+	// first (default 0: none; a batch is what queued while the previous
+	// one was written, which costs a lone check-in no latency).
+	CheckinWait time.Duration
 	// Commands exchanges remote commands in check-ins (package commands);
 	// nil: check-ins deliver none.
 	Commands Exchanger
@@ -60,6 +70,7 @@ type Service struct {
 	now         func() time.Time
 	log         *slog.Logger
 	activations *ratelimit.Limiters
+	batch       *batcher // nil: each check-in written on its own
 	commands    Exchanger
 	enrollment  Enroller
 }
@@ -75,8 +86,38 @@ func New(db *store.DB, accts *accounts.Service, signer *signing.Service, cfg Con
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, accounts: accts, signing: signer, now: cfg.Now, log: cfg.Logger,
-		activations: ratelimit.New(cfg.ActivationsPerLicense.OrDefault(10, 20)), commands: cfg.Commands, enrollment: cfg.Enrollment}, nil
+	if cfg.CheckinBatch == 0 {
+		cfg.CheckinBatch = DefaultCheckinBatch
+	}
+	s := &Service{db: db, accounts: accts, signing: signer, now: cfg.Now, log: cfg.Logger,
+		activations: ratelimit.New(cfg.ActivationsPerLicense.OrDefault(10, 20)), commands: cfg.Commands, enrollment: cfg.Enrollment}
+	if cfg.CheckinBatch > 1 {
+		workers := 1 // SQLite has one writer
+		if db.Dialect() == store.Postgres {
+			// As many as the pool's connections: while check-ins are
+			// few, each is written at once on its own connection, as
+			// without the batcher; under load, batches form.
+			workers = 4 * runtime.GOMAXPROCS(0)
+		}
+		if db.Dialect() == store.SQLite {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := db.PrepareWrite(ctx, checkinUpdateSQLite); err != nil {
+				return nil, fmt.Errorf("devices: prepare check-in: %w", err)
+			}
+		}
+		s.batch = newBatcher(db, cfg.CheckinBatch, cfg.CheckinWait, workers)
+	}
+	return s, nil
+}
+
+// Close stops the check-in batcher after writing and answering the
+// check-ins it holds. Check-ins after Close are written one by one. Close
+// the Service before its database.
+func (s *Service) Close() {
+	if s.batch != nil {
+		s.batch.close()
+	}
 }
 
 // leaseLicense is what a lease needs to know about the license.

@@ -328,14 +328,14 @@ func (f *fixture) releaseLost(t *testing.T) {
 	if st := f.srv.Call(t, c, "POST", httpapi.PathSessions, "", accountapi.SessionRequest{Email: ownerEmail, Password: ownerPass}, &sess); st != 201 {
 		t.Fatalf("sign in: %d", st)
 	}
-	var ds []accountapi.DeviceJSON
-	f.srv.Call(t, c, "GET", httpapi.PathAccountDevices, sess.Token, nil, &ds)
+	var dp accountapi.DevicePage
+	f.srv.Call(t, c, "GET", httpapi.PathAccountDevices, sess.Token, nil, &dp)
 	found := false
-	for _, d := range ds {
+	for _, d := range dp.Items {
 		found = found || (d.ID == act.DeviceID && d.Device.Hostname == "stolen-laptop" && d.Active)
 	}
 	if !found {
-		t.Fatalf("device list lacks the new computer: %+v", ds)
+		t.Fatalf("device list lacks the new computer: %+v", dp)
 	}
 	before := f.seatsUsed(t)[f.main.ID]
 	if st := f.srv.Call(t, c, "DELETE", httpapi.PathAccountDevices+"/"+act.DeviceID, sess.Token, nil, nil); st != http.StatusNoContent {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/entitle/entitle/pkg/accountapi"
+	"github.com/entitle/entitle/pkg/paging"
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/server/accounts"
 	"github.com/entitle/entitle/server/devices"
@@ -100,14 +101,19 @@ func (s *Server) accountLicenses(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ls, err := s.d.Licenses.ListLicenses(r.Context(), acct.ID)
+	req, err := paging.FromQuery(r.URL.Query())
+	if err != nil {
+		writeError(w, apiError(protocol.ErrInvalidRequest, err.Error()))
+		return
+	}
+	p, err := s.d.Licenses.PageLicenses(r.Context(), acct.ID, req)
 	if err != nil {
 		s.failure(w, r, "list licenses", err)
 		return
 	}
-	out := make([]accountapi.LicenseJSON, 0, len(ls))
-	for _, l := range ls {
-		out = append(out, LicenseView(l))
+	out := accountapi.LicensePage{Items: make([]accountapi.LicenseJSON, 0, len(p.Items)), NextCursor: p.NextCursor, Total: p.Total}
+	for _, l := range p.Items {
+		out.Items = append(out.Items, LicenseView(l))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -117,14 +123,19 @@ func (s *Server) accountDevices(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ds, err := s.d.Devices.ListDevices(r.Context(), acct.ID)
+	req, err := paging.FromQuery(r.URL.Query())
+	if err != nil {
+		writeError(w, apiError(protocol.ErrInvalidRequest, err.Error()))
+		return
+	}
+	p, err := s.d.Devices.PageDevices(r.Context(), acct.ID, req)
 	if err != nil {
 		s.failure(w, r, "list devices", err)
 		return
 	}
-	out := make([]accountapi.DeviceJSON, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, DeviceView(d))
+	out := accountapi.DevicePage{Items: make([]accountapi.DeviceJSON, 0, len(p.Items)), NextCursor: p.NextCursor, Total: p.Total}
+	for _, d := range p.Items {
+		out.Items = append(out.Items, DeviceView(d))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -180,13 +180,21 @@ func TestAccountAPI(t *testing.T) {
 		if st := e.Do(t, "POST", httpapi.PathSessions, "", accountapi.SessionRequest{Email: "owner@example.com", Password: "correct horse battery"}, &sess); st != http.StatusCreated || sess.Token == "" {
 			t.Fatalf("sign in: %d %+v", st, sess)
 		}
-		var ls []accountapi.LicenseJSON
-		if st := e.Do(t, "GET", httpapi.PathAccountLicenses, sess.Token, nil, &ls); st != 200 || len(ls) != 1 || ls[0].SeatsUsed != 1 || ls[0].Seats != 3 || ls[0].Key != lic.Key {
-			t.Fatalf("licenses: %d %+v", st, ls)
+		var lp accountapi.LicensePage
+		if st := e.Do(t, "GET", httpapi.PathAccountLicenses, sess.Token, nil, &lp); st != 200 || len(lp.Items) != 1 || lp.Total != 1 || lp.NextCursor != "" ||
+			lp.Items[0].SeatsUsed != 1 || lp.Items[0].Seats != 3 || lp.Items[0].Key != lic.Key {
+			t.Fatalf("licenses: %d %+v", st, lp)
 		}
-		var ds []accountapi.DeviceJSON
-		if st := e.Do(t, "GET", httpapi.PathAccountDevices, sess.Token, nil, &ds); st != 200 || len(ds) != 1 || ds[0].ID != act.DeviceID || ds[0].Device.Hostname != "lost-laptop" {
-			t.Fatalf("devices: %d %+v", st, ds)
+		var dp accountapi.DevicePage
+		if st := e.Do(t, "GET", httpapi.PathAccountDevices, sess.Token, nil, &dp); st != 200 || len(dp.Items) != 1 || dp.Total != 1 ||
+			dp.Items[0].ID != act.DeviceID || dp.Items[0].Device.Hostname != "lost-laptop" {
+			t.Fatalf("devices: %d %+v", st, dp)
+		}
+		for _, q := range []string{"?limit=0x", "?limit=501", "?cursor=not-a-cursor"} {
+			var pe protocol.Error
+			if st := e.Do(t, "GET", httpapi.PathAccountDevices+q, sess.Token, nil, &pe); st != 400 || pe.Code != protocol.ErrInvalidRequest {
+				t.Fatalf("devices%s: %d %+v, want 400 invalid_request", q, st, pe)
+			}
 		}
 
 		// Another account cannot release this one's computer.

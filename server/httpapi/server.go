@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/entitle/entitle/pkg/lease"
+	"github.com/entitle/entitle/pkg/paging"
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/server/accounts"
 	"github.com/entitle/entitle/server/app"
@@ -58,7 +59,7 @@ type Accounts interface {
 
 // Licenses is the part of *licenses.Service the API uses.
 type Licenses interface {
-	ListLicenses(ctx context.Context, ownerAccountID string) ([]licenses.License, error)
+	PageLicenses(ctx context.Context, ownerAccountID string, req paging.Request) (paging.Page[licenses.License], error)
 }
 
 // Devices is the part of *devices.Service the API uses.
@@ -68,7 +69,7 @@ type Devices interface {
 	DeactivateSelf(ctx context.Context, credential string) error
 	StreamDevice(ctx context.Context, credential string) (deviceID string, openCommands int, err error)
 	CheckOwner(ctx context.Context, accountID, deviceID string) error
-	ListDevices(ctx context.Context, accountID string) ([]devices.Device, error)
+	PageDevices(ctx context.Context, accountID string, req paging.Request) (paging.Page[devices.Device], error)
 	ReleaseDevice(ctx context.Context, accountID, deviceID string) error
 }
 

@@ -60,6 +60,8 @@ type DB struct {
 	stmtMu sync.Mutex
 	stmts  map[stmtKey]*sql.Stmt
 
+	writeTimeout time.Duration // see detach
+
 	path string        // SQLite file
 	ckpt *checkpointer // SQLite: periodic checkpoint, stopped by Close
 }
@@ -116,6 +118,9 @@ type Options struct {
 	// CheckpointInterval is how often SQLite's log is checkpointed
 	// (default DefaultCheckpointInterval).
 	CheckpointInterval time.Duration
+	// WriteTimeout bounds a transaction or write statement, which runs
+	// detached from its caller's cancellation (default DefaultWriteTimeout).
+	WriteTimeout time.Duration
 }
 
 // OpenWith is Open with options.
@@ -131,7 +136,10 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*DB, error) {
 	if err := migrate(ctx, t, logger); err != nil {
 		return nil, err
 	}
-	db := &DB{dialect: t.dialect, logger: logger, stmts: make(map[stmtKey]*sql.Stmt)}
+	db := &DB{dialect: t.dialect, logger: logger, stmts: make(map[stmtKey]*sql.Stmt), writeTimeout: o.WriteTimeout}
+	if db.writeTimeout <= 0 {
+		db.writeTimeout = DefaultWriteTimeout
+	}
 	switch t.dialect {
 	case Postgres:
 		pool, err := sql.Open("pgx", t.conn)
@@ -271,6 +279,13 @@ func (db *DB) stmt(ctx context.Context, write bool, query string) (*sql.Stmt, er
 	return st, nil
 }
 
+// PrepareWrite caches the prepared statement of a constant write query, for
+// Tx.WriteRowCached.
+func (db *DB) PrepareWrite(ctx context.Context, query string) error {
+	_, err := db.stmt(ctx, true, query)
+	return err
+}
+
 // QueryRowCached is QueryRow through a cached prepared statement. query must
 // be a constant: the cache is keyed by its text.
 func (db *DB) QueryRowCached(ctx context.Context, query string, dest []any, args ...any) error {
@@ -288,6 +303,8 @@ func (db *DB) QueryRowCached(ctx context.Context, query string, dest []any, args
 // sql.ErrNoRows when the statement matched no row. query must be a constant:
 // the cache is keyed by its text.
 func (db *DB) WriteRowCached(ctx context.Context, query string, dest []any, args ...any) error {
+	ctx, cancel := db.detach(ctx)
+	defer cancel()
 	st, err := db.stmt(ctx, true, query)
 	if err != nil {
 		return err
@@ -304,6 +321,8 @@ func (db *DB) WriteRowCached(ctx context.Context, query string, dest []any, args
 // dest and runs it to completion. It returns sql.ErrNoRows when the
 // statement returned no row. Never read such a statement with QueryRow.
 func (db *DB) WriteRow(ctx context.Context, query string, dest []any, args ...any) error {
+	ctx, cancel := db.detach(ctx)
+	defer cancel()
 	rows, err := db.write.QueryContext(ctx, db.Rebind(query), args...)
 	if err != nil {
 		return err
@@ -314,6 +333,8 @@ func (db *DB) WriteRow(ctx context.Context, query string, dest []any, args ...an
 // ExecCached is Exec through a cached prepared statement. query must be a
 // constant: the cache is keyed by its text.
 func (db *DB) ExecCached(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx, cancel := db.detach(ctx)
+	defer cancel()
 	st, err := db.stmt(ctx, true, query)
 	if err != nil {
 		return nil, err
@@ -386,21 +407,27 @@ func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 	return db.read.QueryContext(ctx, db.Rebind(query), args...)
 }
 
-// Exec runs a single write statement outside a transaction (autocommit).
+// Exec runs a single write statement outside a transaction (autocommit),
+// detached from ctx's cancellation (see detach).
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx, cancel := db.detach(ctx)
+	defer cancel()
 	return db.write.ExecContext(ctx, db.Rebind(query), args...)
 }
 
-// Tx is a write transaction.
+// Tx is a write transaction. Its statements run under the transaction's own
+// context (InTx), whatever context they are given, so a cancelled request
+// cannot stop a transaction half-way.
 type Tx struct {
-	tx *sql.Tx
-	db *DB
+	tx  *sql.Tx
+	db  *DB
+	ctx context.Context
 }
 
 // QueryRow runs a query in the transaction. A statement with RETURNING goes
 // through WriteRow instead (TestNoQueryRowOnReturning holds the code to it).
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return tx.tx.QueryRowContext(ctx, tx.db.Rebind(query), args...)
+	return tx.tx.QueryRowContext(tx.ctx, tx.db.Rebind(query), args...)
 }
 
 // WriteRow runs a write statement that returns a row (INSERT, UPDATE or
@@ -408,7 +435,26 @@ func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row 
 // and runs it to completion. It returns sql.ErrNoRows when the statement
 // returned no row.
 func (tx *Tx) WriteRow(ctx context.Context, query string, dest []any, args ...any) error {
-	rows, err := tx.tx.QueryContext(ctx, tx.db.Rebind(query), args...)
+	rows, err := tx.tx.QueryContext(tx.ctx, tx.db.Rebind(query), args...)
+	if err != nil {
+		return err
+	}
+	return scanOne(rows, dest)
+}
+
+// WriteRowCached is WriteRow through the DB's cached prepared statement for
+// query, bound to the transaction, when PrepareWrite (or DB.WriteRowCached)
+// has cached it; otherwise it is WriteRow. It never prepares: on SQLite the
+// transaction holds the write pool's only connection. query must be a
+// constant.
+func (tx *Tx) WriteRowCached(ctx context.Context, query string, dest []any, args ...any) error {
+	tx.db.stmtMu.Lock()
+	st := tx.db.stmts[stmtKey{write: true, query: tx.db.Rebind(query)}]
+	tx.db.stmtMu.Unlock()
+	if st == nil {
+		return tx.WriteRow(ctx, query, dest, args...)
+	}
+	rows, err := tx.tx.StmtContext(tx.ctx, st).QueryContext(tx.ctx, args...)
 	if err != nil {
 		return err
 	}
@@ -417,12 +463,12 @@ func (tx *Tx) WriteRow(ctx context.Context, query string, dest []any, args ...an
 
 // Query runs a query in the transaction.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return tx.tx.QueryContext(ctx, tx.db.Rebind(query), args...)
+	return tx.tx.QueryContext(tx.ctx, tx.db.Rebind(query), args...)
 }
 
 // Exec runs a statement in the transaction.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return tx.tx.ExecContext(ctx, tx.db.Rebind(query), args...)
+	return tx.tx.ExecContext(tx.ctx, tx.db.Rebind(query), args...)
 }
 
 // ExecAffected runs a statement and returns the number of rows it changed.
@@ -440,14 +486,34 @@ func (tx *Tx) ForUpdate() string { return tx.db.ForUpdate() }
 // Dialect is DB.Dialect.
 func (tx *Tx) Dialect() Dialect { return tx.db.dialect }
 
+// DefaultWriteTimeout bounds a transaction or a write statement.
+const DefaultWriteTimeout = 15 * time.Second
+
+// detach returns the context a write runs under: ctx's values without its
+// cancellation, bounded by the DB's write timeout. A client that disconnects
+// mid-request cancels its request context; were that the transaction's
+// context, database/sql would roll the transaction back half-way and pgx
+// would close the pooled connection under it ("rollback failed: conn
+// closed"). Writes are short and bounded, so they run to their end instead.
+func (db *DB) detach(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), db.writeTimeout)
+}
+
 // InTx runs fn in a write transaction, committing if fn returns nil and rolling
-// back otherwise; fn's error is returned as is so callers can match it.
+// back otherwise; fn's error is returned as is so callers can match it. The
+// transaction runs detached from ctx's cancellation under its own timeout
+// (detach): once begun, it commits or rolls back cleanly.
 func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
-	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	tctx, cancel := db.detach(ctx)
+	defer cancel()
+	sqlTx, err := db.write.BeginTx(tctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	tx := &Tx{tx: sqlTx, db: db}
+	tx := &Tx{tx: sqlTx, db: db, ctx: tctx}
 	if err := fn(tx); err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			db.logger.Warn("rollback failed", "err", rbErr)

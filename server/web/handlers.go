@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"github.com/entitle/entitle/pkg/paging"
 	"net/http"
 	"net/url"
 	"strings"
@@ -109,6 +110,9 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
+// accountDevicesPage is how many computers the account page shows at once.
+const accountDevicesPage = 100
+
 func (p *Pages) accountPage(w http.ResponseWriter, r *http.Request) {
 	acct, tok, ok := p.signedIn(r)
 	if !ok {
@@ -120,12 +124,20 @@ func (p *Pages) accountPage(w http.ResponseWriter, r *http.Request) {
 		p.serverError(w, r, "list licenses", err)
 		return
 	}
-	ds, err := p.d.Devices.ListDevices(r.Context(), acct.ID)
+	// The computers come a page at a time (?devices=<cursor>); a cursor
+	// that is not one the server issued shows the first page.
+	cursor := r.URL.Query().Get("devices")
+	dp, err := p.d.Devices.PageDevices(r.Context(), acct.ID, paging.Request{Limit: accountDevicesPage, Cursor: cursor})
+	if code, _, ok := serviceError(err); ok && code == protocol.ErrInvalidRequest {
+		cursor = ""
+		dp, err = p.d.Devices.PageDevices(r.Context(), acct.ID, paging.Request{Limit: accountDevicesPage})
+	}
 	if err != nil {
 		p.serverError(w, r, "list devices", err)
 		return
 	}
-	d := page{Title: "Your licenses", Email: acct.Email, CSRF: sessionCSRF(tok), Licenses: ls, Devices: ds}
+	d := page{Title: "Your licenses", Email: acct.Email, CSRF: sessionCSRF(tok), Licenses: ls, Devices: dp.Items,
+		DevicesTotal: dp.Total, DevicesNext: dp.NextCursor, DevicesPaged: cursor != ""}
 	if r.URL.Query().Get("released") == "1" {
 		d.Notice = "The computer was released; its seat is free."
 	}

@@ -20,6 +20,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/entitle/entitle/pkg/paging"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -62,7 +63,7 @@ type Licenses interface {
 
 // Devices is the part of *devices.Service the pages use.
 type Devices interface {
-	ListDevices(ctx context.Context, accountID string) ([]devices.Device, error)
+	PageDevices(ctx context.Context, accountID string, req paging.Request) (paging.Page[devices.Device], error)
 	ReleaseDevice(ctx context.Context, accountID, deviceID string) error
 }
 
@@ -175,6 +176,9 @@ type page struct {
 	Info                       deviceauth.Info
 	Licenses                   []licenses.License
 	Devices                    []devices.Device
+	DevicesTotal               int64
+	DevicesNext                string // cursor of the next page of computers, "" on the last
+	DevicesPaged               bool   // this is not the first page
 }
 
 // render executes into a buffer first so a template error becomes a clean

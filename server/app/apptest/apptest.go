@@ -99,6 +99,7 @@ func Open(t testing.TB, d store.Dialect, db *store.DB, c *Clock, cfg app.Config)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
+	t.Cleanup(a.Devices.Close)
 	return &Fixture{T: t, D: d, DB: db, App: a, Clock: c, Ctx: context.Background(),
 		Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth, Signing: a.Signing}
 }

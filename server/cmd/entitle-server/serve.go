@@ -115,6 +115,7 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 		return err
 	}
 	defer db.Close()
+	defer svc.Devices.Close() // drains the check-in batcher before the database closes
 	stopMail, err := startMail(ctx, o.mail, db, logger)
 	if err != nil {
 		return err
