@@ -30,14 +30,12 @@ func (w *world) startEnrolling(stateDir, token string) *agent {
 func TestWorkspaceEnrollment(t *testing.T) {
 	w := newWorld(t)
 	tok := w.session()
-	var lics []struct {
-		ID string `json:"id"`
-	}
-	if code := w.api("GET", accountapi.PathAccountLicenses, tok, nil, &lics); code != http.StatusOK || len(lics) == 0 {
+	var lics accountapi.LicensePage
+	if code := w.api("GET", accountapi.PathAccountLicenses, tok, nil, &lics); code != http.StatusOK || len(lics.Items) == 0 {
 		t.Fatalf("licenses: %d", code)
 	}
 	var ws accountapi.WorkspaceJSON
-	if code := w.api("POST", accountapi.PathWorkspaces, tok, accountapi.WorkspaceRequest{Name: "Parc (Lyon)", LicenseID: lics[0].ID,
+	if code := w.api("POST", accountapi.PathWorkspaces, tok, accountapi.WorkspaceRequest{Name: "Parc (Lyon)", LicenseID: lics.Items[0].ID,
 		ManagementMode: accountapi.ModeRemote}, &ws); code != http.StatusCreated {
 		t.Fatalf("create workspace: %d", code)
 	}
