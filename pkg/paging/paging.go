@@ -130,3 +130,13 @@ func Trim[T any](rows []T, n int, total int64, key func(T) []string) Page[T] {
 	}
 	return p
 }
+
+// Map converts a page's items with f, keeping its cursor and total (a
+// domain's page into its wire type).
+func Map[T, U any](p Page[T], f func(T) U) Page[U] {
+	out := Page[U]{Items: make([]U, 0, len(p.Items)), NextCursor: p.NextCursor, Total: p.Total}
+	for _, it := range p.Items {
+		out.Items = append(out.Items, f(it))
+	}
+	return out
+}

@@ -101,21 +101,9 @@ func (s *Server) accountLicenses(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	req, err := paging.FromQuery(r.URL.Query())
-	if err != nil {
-		writeError(w, apiError(protocol.ErrInvalidRequest, err.Error()))
-		return
-	}
-	p, err := s.d.Licenses.PageLicenses(r.Context(), acct.ID, req)
-	if err != nil {
-		s.failure(w, r, "list licenses", err)
-		return
-	}
-	out := accountapi.LicensePage{Items: make([]accountapi.LicenseJSON, 0, len(p.Items)), NextCursor: p.NextCursor, Total: p.Total}
-	for _, l := range p.Items {
-		out.Items = append(out.Items, LicenseView(l))
-	}
-	writeJSON(w, http.StatusOK, out)
+	servePage(s, w, r, "list licenses", func(req paging.Request) (paging.Page[licenses.License], error) {
+		return s.d.Licenses.PageLicenses(r.Context(), acct.ID, req)
+	}, LicenseView)
 }
 
 func (s *Server) accountDevices(w http.ResponseWriter, r *http.Request) {
@@ -123,21 +111,9 @@ func (s *Server) accountDevices(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	req, err := paging.FromQuery(r.URL.Query())
-	if err != nil {
-		writeError(w, apiError(protocol.ErrInvalidRequest, err.Error()))
-		return
-	}
-	p, err := s.d.Devices.PageDevices(r.Context(), acct.ID, req)
-	if err != nil {
-		s.failure(w, r, "list devices", err)
-		return
-	}
-	out := accountapi.DevicePage{Items: make([]accountapi.DeviceJSON, 0, len(p.Items)), NextCursor: p.NextCursor, Total: p.Total}
-	for _, d := range p.Items {
-		out.Items = append(out.Items, DeviceView(d))
-	}
-	writeJSON(w, http.StatusOK, out)
+	servePage(s, w, r, "list devices", func(req paging.Request) (paging.Page[devices.Device], error) {
+		return s.d.Devices.PageDevices(r.Context(), acct.ID, req)
+	}, DeviceView)
 }
 
 func (s *Server) releaseDevice(w http.ResponseWriter, r *http.Request) {

@@ -75,21 +75,9 @@ func (s *Server) listAccountCommands(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	req, err := paging.FromQuery(r.URL.Query())
-	if err != nil {
-		writeError(w, apiError(protocol.ErrInvalidRequest, err.Error()))
-		return
-	}
-	page, err := s.d.Commands.List(r.Context(), deviceID, req)
-	if err != nil {
-		s.failure(w, r, "list commands", err)
-		return
-	}
-	out := paging.Page[accountapi.CommandJSON]{Items: make([]accountapi.CommandJSON, 0, len(page.Items)), NextCursor: page.NextCursor, Total: page.Total}
-	for _, rec := range page.Items {
-		out.Items = append(out.Items, commandJSON(rec))
-	}
-	writeJSON(w, http.StatusOK, out)
+	servePage(s, w, r, "list commands", func(req paging.Request) (paging.Page[commands.Record], error) {
+		return s.d.Commands.List(r.Context(), deviceID, req)
+	}, commandJSON)
 }
 
 func commandJSON(r commands.Record) accountapi.CommandJSON {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/entitle/entitle/pkg/accountapi"
 	"github.com/entitle/entitle/pkg/paging"
-	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/server/workspaces"
 )
 
@@ -64,21 +63,9 @@ func (s *Server) listWorkspaces(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	req, err := paging.FromQuery(r.URL.Query())
-	if err != nil {
-		writeError(w, apiError(protocol.ErrInvalidRequest, err.Error()))
-		return
-	}
-	page, err := s.d.Workspaces.List(r.Context(), owner, req)
-	if err != nil {
-		s.failure(w, r, "list workspaces", err)
-		return
-	}
-	out := paging.Page[accountapi.WorkspaceJSON]{Items: make([]accountapi.WorkspaceJSON, 0, len(page.Items)), NextCursor: page.NextCursor, Total: page.Total}
-	for _, ws := range page.Items {
-		out.Items = append(out.Items, workspaceJSON(ws))
-	}
-	writeJSON(w, http.StatusOK, out)
+	servePage(s, w, r, "list workspaces", func(req paging.Request) (paging.Page[workspaces.Workspace], error) {
+		return s.d.Workspaces.List(r.Context(), owner, req)
+	}, workspaceJSON)
 }
 
 func (s *Server) writeWorkspace(w http.ResponseWriter, r *http.Request, create bool) {
@@ -168,11 +155,7 @@ func (s *Server) listEnrollmentTokens(w http.ResponseWriter, r *http.Request) {
 		s.failure(w, r, "list enrollment tokens", err)
 		return
 	}
-	out := paging.Page[accountapi.EnrollmentTokenJSON]{Items: make([]accountapi.EnrollmentTokenJSON, 0, len(list)), Total: int64(len(list))}
-	for _, t := range list {
-		out.Items = append(out.Items, tokenJSON(t))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, paging.Map(paging.Page[workspaces.Token]{Items: list, Total: int64(len(list))}, tokenJSON))
 }
 
 func (s *Server) createEnrollmentToken(w http.ResponseWriter, r *http.Request) {
