@@ -15,4 +15,5 @@ const (
 	ErrInvitationUsed     = "invitation_used"     // 410: already accepted or revoked
 	ErrForbidden          = "forbidden"           // 403: the caller's role is too low
 	ErrInvitationMismatch = "invitation_mismatch" // 403: the session's account is not the invited email
+	ErrAccountExists      = "account_exists"      // 409: accept by signing in, not with a new password
 )

@@ -44,6 +44,19 @@ func (s *Service) CreateAccount(ctx context.Context, email, password string) (Ac
 // InsertAccount adds an account with a password hash in tx, audited as
 // actor; email must be normalized.
 func (s *Service) InsertAccount(ctx context.Context, tx *store.Tx, email, hash, actor string) (Account, error) {
+	acc, err := s.InsertAccountUnjournaled(ctx, tx, email, hash)
+	if err != nil {
+		return Account{}, err
+	}
+	if err := journal.Record(ctx, tx, journal.Entry{At: acc.Created, Actor: actor, Action: "account.create", Target: acc.ID, Details: map[string]any{"email": email}}); err != nil {
+		return Account{}, err
+	}
+	return acc, nil
+}
+
+// InsertAccountUnjournaled adds an account in tx for a caller whose own
+// journal row tells of it (an accepted invitation: one row per request).
+func (s *Service) InsertAccountUnjournaled(ctx context.Context, tx *store.Tx, email, hash string) (Account, error) {
 	id, err := ids.New("acc")
 	if err != nil {
 		return Account{}, err
@@ -55,9 +68,6 @@ func (s *Service) InsertAccount(ctx context.Context, tx *store.Tx, email, hash, 
 	}
 	if err != nil {
 		return Account{}, fmt.Errorf("create account: %w", err)
-	}
-	if err := journal.Record(ctx, tx, journal.Entry{At: now, Actor: actor, Action: "account.create", Target: id, Details: map[string]any{"email": email}}); err != nil {
-		return Account{}, err
 	}
 	return Account{ID: id, Email: email, Created: store.FromMillis(store.Millis(now))}, nil
 }
@@ -162,12 +172,7 @@ func (s *Service) NewSession(ctx context.Context, accountID string) (string, err
 	}
 	now := s.now()
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		// Sweeping here keeps the table bounded without a background job.
-		if _, err := tx.Exec(ctx, "DELETE FROM sessions WHERE expires_at <= ?", store.Millis(now)); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, "INSERT INTO sessions (token_hash, account_id, kind, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-			ids.HashSecret(token), accountID, sessionKindWeb, store.Millis(now), store.Millis(now.Add(s.cfg.SessionTTL))); err != nil {
+		if err := s.insertSession(ctx, tx, token, accountID, now); err != nil {
 			return err
 		}
 		// The sign-in's journal row.
@@ -177,6 +182,29 @@ func (s *Service) NewSession(ctx context.Context, accountID string) (string, err
 		return "", fmt.Errorf("create session: %w", err)
 	}
 	return token, nil
+}
+
+// NewSessionIn signs accountID in within tx, for a caller whose own journal
+// row tells of it (an accepted invitation), and returns the bearer token.
+func (s *Service) NewSessionIn(ctx context.Context, tx *store.Tx, accountID string) (string, error) {
+	token, err := ids.Token(32)
+	if err != nil {
+		return "", err
+	}
+	if err := s.insertSession(ctx, tx, token, accountID, s.now()); err != nil {
+		return "", fmt.Errorf("create session: %w", err)
+	}
+	return token, nil
+}
+
+func (s *Service) insertSession(ctx context.Context, tx *store.Tx, token, accountID string, now time.Time) error {
+	// Sweeping here keeps the table bounded without a background job.
+	if _, err := tx.Exec(ctx, "DELETE FROM sessions WHERE expires_at <= ?", store.Millis(now)); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, "INSERT INTO sessions (token_hash, account_id, kind, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+		ids.HashSecret(token), accountID, sessionKindWeb, store.Millis(now), store.Millis(now.Add(s.cfg.SessionTTL)))
+	return err
 }
 
 func errSession() *fault.Error {

@@ -152,7 +152,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	orgs, err := organizations.New(db, organizations.Config{
+	orgs, err := organizations.New(db, accts, organizations.Config{
 		Now: cfg.Now, Logger: cfg.Logger, Resolver: cfg.Resolver, PublicURL: cfg.Issuer,
 	})
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"net/http"
 
 	"github.com/entitle/entitle/pkg/accountapi"
-	"github.com/entitle/entitle/pkg/adminapi"
 	"github.com/entitle/entitle/pkg/paging"
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/server/authz"
@@ -40,12 +39,6 @@ const (
 	PathOrgJournalCSV = "/v1/orgs/{org}/journal.csv"
 )
 
-// OrgRoles is the part of *organizations.Service the organization journal
-// routes use to check the caller's role.
-type OrgRoles interface {
-	Role(ctx context.Context, orgID, accountID string) (authz.Role, error)
-}
-
 // registerJournal adds the journal routes (when the journal is wired; the
 // organization routes when roles are too).
 func (s *Server) registerJournal() {
@@ -53,40 +46,16 @@ func (s *Server) registerJournal() {
 		return
 	}
 	s.handle("GET "+accountapi.PathAccountJournal, s.accountJournal)
-	if s.d.OrgRoles == nil {
+	if s.d.Orgs == nil {
 		return
 	}
-	s.handle("GET "+PathOrgJournal, s.orgAdmin(s.OrgJournal))
-	s.handle("GET "+PathOrgJournalCSV, s.orgAdmin(s.OrgJournalCSV))
-}
-
-// orgAdmin runs h for a signed-in admin or owner of {org}: 401 without a
-// session, 404 for someone who is not a member (the organization's existence
-// is not revealed), 403 forbidden for a member below admin.
-// (The authz route table, when it lands, gives the same answers: these routes
-// are Admin there.)
-func (s *Server) orgAdmin(h func(w http.ResponseWriter, r *http.Request, org string)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		acct, _, ok := s.account(w, r)
-		if !ok {
-			return
-		}
-		org := r.PathValue("org")
-		role, err := s.d.OrgRoles.Role(r.Context(), org, acct.ID)
-		if err != nil {
-			s.failure(w, r, "organization role", err)
-			return
-		}
-		switch {
-		case role == authz.RoleNone:
-			writeError(w, apiError(protocol.ErrNotFound, "no such organization"))
-			return
-		case !role.AtLeast(authz.RoleAdmin):
-			writeJSON(w, http.StatusForbidden, apiError(adminapi.ErrForbidden, "your role does not allow this"))
-			return
-		}
-		h(w, r, org)
-	}
+	// The authz table admits admins and owners of {org} and the operator.
+	s.handleAs("GET "+PathOrgJournal, func(w http.ResponseWriter, r *http.Request, _ authz.Principal) {
+		s.OrgJournal(w, r, r.PathValue("org"))
+	})
+	s.handleAs("GET "+PathOrgJournalCSV, func(w http.ResponseWriter, r *http.Request, _ authz.Principal) {
+		s.OrgJournalCSV(w, r, r.PathValue("org"))
+	})
 }
 
 // accountJournal is GET /v1/account/journal: the signed-in person's own

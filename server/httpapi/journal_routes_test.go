@@ -17,7 +17,9 @@ import (
 	"github.com/entitle/entitle/pkg/accountapi"
 	"github.com/entitle/entitle/pkg/paging"
 	"github.com/entitle/entitle/pkg/protocol"
+	"github.com/entitle/entitle/server/app"
 	"github.com/entitle/entitle/server/httpapi/apitest"
+	"github.com/entitle/entitle/server/internal/dnstest"
 	"github.com/entitle/entitle/server/journal"
 	"github.com/entitle/entitle/server/servertest"
 	"github.com/entitle/entitle/server/store"
@@ -58,6 +60,7 @@ func (tg *tagging) last() string {
 // routeEnv is one server with clients that tag their requests.
 type routeEnv struct {
 	*apitest.Env
+	dns *dnstest.Server // the organizations' resolver answers from it
 	tag *tagging
 	api *http.Client // JSON API
 	n   int          // accounts made so far
@@ -338,9 +341,10 @@ var notJournaled = map[string]string{
 // with the caller's IP, user agent and the request's id.
 func TestEveryStateChangingRouteJournals(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
-		e := apitest.Start(t, d)
+		dns := dnstest.Start(t)
+		e := apitest.StartWith(t, d, func(c *app.Config) { c.Resolver = dns.Resolver() })
 		tag := &tagging{base: e.Server.Client().Transport}
-		re := &routeEnv{Env: e, tag: tag, api: &http.Client{Transport: tag}}
+		re := &routeEnv{Env: e, dns: dns, tag: tag, api: &http.Client{Transport: tag}}
 		ctx := context.Background()
 		seen := map[string]bool{}
 		for _, route := range e.API.Routes() {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/entitle/entitle/pkg/adminapi"
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/server/httpapi/httpmw"
 )
@@ -87,7 +88,11 @@ func writeError(w http.ResponseWriter, pe *protocol.Error) {
 	if pe.Code == protocol.ErrInvalidCredentials {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="entitle"`)
 	}
-	writeJSON(w, protocol.HTTPStatus(pe.Code), pe)
+	status := protocol.HTTPStatus(pe.Code)
+	if st, ok := adminapi.HTTPStatus(pe.Code); ok {
+		status = st
+	}
+	writeJSON(w, status, pe)
 }
 
 // failure converts a service error into the response. Errors the service
@@ -124,4 +129,18 @@ func bearer(r *http.Request) (string, bool) {
 		return "", false
 	}
 	return tok, true
+}
+
+// decodeValid decodes the JSON body into req and validates it, writing the
+// refusal when either fails.
+func decodeValid[T interface{ Validate() error }](w http.ResponseWriter, r *http.Request, req *T) bool {
+	if pe := decodeJSON(w, r, req); pe != nil {
+		writeError(w, pe)
+		return false
+	}
+	if err := (*req).Validate(); err != nil {
+		writeError(w, validationError(err))
+		return false
+	}
+	return true
 }

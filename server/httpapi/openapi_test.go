@@ -8,6 +8,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/entitle/entitle/pkg/adminapi"
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/pkg/testenv"
 	"github.com/entitle/entitle/server/httpapi/apitest"
@@ -81,6 +82,11 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		protocol.ErrRateLimited, protocol.ErrTooLarge, protocol.ErrNotFound, protocol.ErrInternal, protocol.ErrManagedRemotely,
 		protocol.ErrMethodNotAllowed,
 	} {
+		if !codes[c] {
+			t.Errorf("error code %q is not in the ErrorCode schema", c)
+		}
+	}
+	for _, c := range adminapi.Codes() {
 		if !codes[c] {
 			t.Errorf("error code %q is not in the ErrorCode schema", c)
 		}

@@ -55,17 +55,3 @@ func (s *Server) passwordReset(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
-
-// decodeValid reads a JSON body into req and validates it; on failure it has
-// answered.
-func decodeValid[T interface{ Validate() error }](w http.ResponseWriter, r *http.Request, req *T) bool {
-	if pe := decodeJSON(w, r, req); pe != nil {
-		writeError(w, pe)
-		return false
-	}
-	if err := (*req).Validate(); err != nil {
-		writeError(w, validationError(err))
-		return false
-	}
-	return true
-}

@@ -35,18 +35,18 @@ type Domains struct {
 	Keys       Keys
 	Passwords  Passwords // optional: POST /v1/password/forgot and /reset
 	// Journal reads the journal; nil serves no journal routes.
-	Journal Journal
-	// OrgRoles checks roles for the organization journal; nil serves none.
-	OrgRoles   OrgRoles
+	Journal    Journal
 	Streams    *push.Hub // nil: an in-process hub of the API's own
 	Commands   Commands
 	Workspaces Workspaces
+	// Orgs is the organizations domain; nil serves no organization routes.
+	Orgs Orgs
 }
 
 // DomainsOf returns the domains of a, as the API takes them.
 func DomainsOf(a *app.App) Domains {
 	return Domains{Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth, Keys: a.Signing, Streams: a.Push, Commands: a.Commands, Workspaces: a.Workspaces,
-		Journal: a.Journal, OrgRoles: a.Organizations}
+		Journal: a.Journal, Orgs: a.Organizations}
 }
 
 // Accounts is the part of *accounts.Service the API uses.
@@ -200,6 +200,7 @@ func (s *Server) register() {
 	s.registerWorkspaces()
 	s.handle("GET /metrics", s.metrics.Handler().ServeHTTP)
 	s.registerJournal()
+	s.registerOrgs()
 	// Unknown /v1 paths answer in the API's JSON error format, not net/http's
 	// plain-text 404. This pattern takes every method, so ServeMux's own 405
 	// never shows under /v1: notFound tells a wrong method (405 with Allow)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/entitle/entitle/pkg/protocol"
+	"github.com/entitle/entitle/server/accounts"
 	"github.com/entitle/entitle/server/authz"
 	"github.com/entitle/entitle/server/internal/check"
 	"github.com/entitle/entitle/server/internal/fault"
@@ -55,10 +56,11 @@ type Config struct {
 
 // Service is the organizations domain over a store.DB.
 type Service struct {
-	db  *store.DB
-	cfg Config
-	now func() time.Time
-	log *slog.Logger
+	db       *store.DB
+	accounts *accounts.Service
+	cfg      Config
+	now      func() time.Time
+	log      *slog.Logger
 
 	// OnMemberRemoved, when set at wiring, runs in the transaction that
 	// removes a member.
@@ -66,9 +68,9 @@ type Service struct {
 }
 
 // New returns a Service.
-func New(db *store.DB, cfg Config) (*Service, error) {
-	if db == nil {
-		return nil, errors.New("organizations: nil database")
+func New(db *store.DB, accts *accounts.Service, cfg Config) (*Service, error) {
+	if db == nil || accts == nil {
+		return nil, errors.New("organizations: nil database or accounts")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -88,7 +90,7 @@ func New(db *store.DB, cfg Config) (*Service, error) {
 	if cfg.DomainGrace <= 0 {
 		cfg.DomainGrace = 72 * time.Hour
 	}
-	return &Service{db: db, cfg: cfg, now: cfg.Now, log: cfg.Logger}, nil
+	return &Service{db: db, accounts: accts, cfg: cfg, now: cfg.Now, log: cfg.Logger}, nil
 }
 
 // Organization is an organization.
@@ -129,14 +131,18 @@ func (s *Service) create(ctx context.Context, tx *store.Tx, actor, name, owner s
 		id, name, "en", store.Millis(now)); err != nil {
 		return Organization{}, fmt.Errorf("create organization: %w", err)
 	}
-	if err := journal.Record(ctx, tx, journal.Entry{At: now, Actor: actor, Action: "org.create", Target: id, Organization: id,
-		Details: map[string]any{"name": name}}); err != nil {
-		return Organization{}, err
-	}
+	details := map[string]any{"name": name}
 	if owner != "" {
-		if _, err := s.addMember(ctx, tx, actor, id, owner, authz.RoleOwner, now); err != nil {
+		// The owner's membership is part of the creation: one journal row.
+		mem, err := insertMembership(ctx, tx, id, owner, authz.RoleOwner, now)
+		if err != nil {
 			return Organization{}, err
 		}
+		details["owner"], details["membership"] = owner, mem
+	}
+	if err := journal.Record(ctx, tx, journal.Entry{At: now, Actor: actor, Action: "org.create", Target: id, Organization: id,
+		Details: details}); err != nil {
+		return Organization{}, err
 	}
 	return Organization{ID: id, Name: name, DefaultLocale: "en", Created: store.FromMillis(store.Millis(now))}, nil
 }
@@ -184,4 +190,24 @@ func (s *Service) Role(ctx context.Context, orgID, accountID string) (authz.Role
 		return authz.RoleNone, fmt.Errorf("look up membership: %w", err)
 	}
 	return authz.Role(r), nil
+}
+
+// AccountIDByEmail returns the id of the account with email, or not_found.
+func (s *Service) AccountIDByEmail(ctx context.Context, email string) (string, error) {
+	e, err := check.NormalizeEmail(email)
+	if err != nil {
+		return "", err
+	}
+	var id string
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		id, err = accounts.IDByEmail(ctx, tx, e)
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fault.Errorf(protocol.ErrNotFound, "there is no account for %s", e)
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up account: %w", err)
+	}
+	return id, nil
 }

@@ -157,6 +157,8 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 	bgDone := make(chan struct{})
 	go func() { defer close(bgDone); svc.Background(bgCtx, logger) }()
 	defer func() { bgCancel(); <-bgDone }()
+	stopSweeps := startSweeps(ctx, svc, logger)
+	defer stopSweeps()
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
