@@ -29,7 +29,7 @@ func (s *Service) CreateAccount(ctx context.Context, email, password string) (Ac
 	if err := checkPassword(password); err != nil {
 		return Account{}, err
 	}
-	hash, err := hashPassword(password, s.cfg.PasswordHash)
+	hash, err := s.HashPassword(ctx, password)
 	if err != nil {
 		return Account{}, err
 	}
@@ -98,7 +98,13 @@ func (s *Service) Login(ctx context.Context, email, password, clientIP string) (
 	if !known {
 		hash = s.dummyHash
 	}
-	match, verr := verifyPassword(hash, password)
+	match, verr, gerr := s.verify(ctx, hash, password)
+	if gerr != nil {
+		// Refused before any work: neither a failure nor a success.
+		ipAttempt.Done(s.now(), false)
+		accAttempt.Done(s.now(), false)
+		return Account{}, gerr
+	}
 	if verr != nil {
 		s.log.Error("stored password hash is unusable", "account", acc.ID, "err", verr)
 	}

@@ -87,6 +87,9 @@ func writeError(w http.ResponseWriter, pe *protocol.Error) {
 	if pe.Code == protocol.ErrInvalidCredentials {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="entitle"`)
 	}
+	if pe.Code == protocol.ErrBusy {
+		w.Header().Set("Retry-After", "2")
+	}
 	writeJSON(w, protocol.HTTPStatus(pe.Code), pe)
 }
 
