@@ -41,14 +41,14 @@ func (s *Service) Activate(ctx context.Context, req protocol.ActivateRequest, cl
 	case protocol.MethodLicenseKey:
 		key, err := licensekey.Normalize(req.LicenseKey)
 		if err != nil {
-			return protocol.ActivateResponse{}, invalid("%s", err.Error())
+			return protocol.ActivateResponse{}, invalid("%s", licensekey.Mask(err.Error()))
 		}
 		a.actor = "ip:" + clientIP
 		var resp protocol.ActivateResponse
 		err = s.db.InTx(ctx, func(tx *store.Tx) error {
 			lic, err := licenses.ByKeyLocked(ctx, tx, key)
 			if errors.Is(err, sql.ErrNoRows) {
-				return errf(protocol.ErrUnknownLicense, "there is no license with the key %s; check the key, or ask whoever gave it to you", licensekey.Format(key))
+				return errf(protocol.ErrUnknownLicense, "there is no license with the key %s; check the key, or ask whoever gave it to you", licensekey.Mask(licensekey.Format(key)))
 			}
 			if err != nil {
 				return fmt.Errorf("look up license: %w", err)
