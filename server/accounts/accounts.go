@@ -67,8 +67,10 @@ func errWrongPassword() *fault.Error {
 }
 
 // Login checks a password. Unknown emails and wrong passwords take the same
-// time and give the same error. Failed attempts are limited per client IP and
-// per email address.
+// time and give the same error. Completed failed attempts are limited per
+// client IP and per email address from that IP (never per account alone, so
+// no one can lock an owner out from elsewhere); attempts in flight and
+// successful ones do not count.
 func (s *Service) Login(ctx context.Context, email, password, clientIP string) (Account, error) {
 	e, err := check.NormalizeEmail(email)
 	if err != nil {
@@ -82,10 +84,13 @@ func (s *Service) Login(ctx context.Context, email, password, clientIP string) (
 	if !ok {
 		return Account{}, errf(protocol.ErrRateLimited, "too many failed sign-in attempts from your network address; wait a few minutes and try again")
 	}
-	accAttempt, ok := s.loginAccount.Take(e, now)
+	// Per account and source address, not per account alone: an attacker
+	// who uses up the attempts from one address does not lock the owner
+	// out from another.
+	accAttempt, ok := s.loginAccount.Take(e+"\x00"+clientIP, now)
 	if !ok {
 		ipAttempt.Done(now, false)
-		return Account{}, errf(protocol.ErrRateLimited, "too many failed sign-in attempts for %s; wait a few minutes and try again", e)
+		return Account{}, errf(protocol.ErrRateLimited, "too many failed sign-in attempts for %s from your network address; wait a few minutes and try again", e)
 	}
 
 	acc, hash, err := s.accountByEmail(ctx, e)

@@ -16,11 +16,12 @@ type HashLimit struct {
 	// Concurrent is the number of hashes that may run at once
 	// (default 2×GOMAXPROCS).
 	Concurrent int
-	// Queue is the number of callers that may wait for a slot (default
-	// 4×Concurrent); beyond it a caller is refused with protocol.ErrBusy.
+	// Queue is the number of callers that may wait for a slot (default 256;
+	// a waiting caller holds only its goroutine, no hash memory); beyond it a
+	// caller is refused with protocol.ErrBusy.
 	Queue int
 	// Wait is how long a queued caller waits for a slot before it is
-	// refused (default 2 s).
+	// refused (default 10 s, well inside a client's timeout).
 	Wait time.Duration
 	// OnHash, when set, is called with the number of hashes running each time
 	// one starts; tests use it to observe the bound.
@@ -32,10 +33,10 @@ func (l HashLimit) orDefault() HashLimit {
 		l.Concurrent = 2 * runtime.GOMAXPROCS(0)
 	}
 	if l.Queue <= 0 {
-		l.Queue = 4 * l.Concurrent
+		l.Queue = 256
 	}
 	if l.Wait <= 0 {
-		l.Wait = 2 * time.Second
+		l.Wait = 10 * time.Second
 	}
 	return l
 }
@@ -53,9 +54,6 @@ func newHashGate(cfg HashLimit) *hashGate {
 	cfg = cfg.orDefault()
 	return &hashGate{cfg: cfg, slots: make(chan struct{}, cfg.Concurrent), waiting: make(chan struct{}, cfg.Queue)}
 }
-
-// BusyRetryAfter is the Retry-After the HTTP layer sends with protocol.ErrBusy.
-const BusyRetryAfter = 2 * time.Second
 
 func errBusy() error {
 	return errf(protocol.ErrBusy, "the server is busy checking other passwords; try again in a few seconds")

@@ -57,7 +57,7 @@ type Config struct {
 	// fields take OWASP's recommendation (19 MiB, 2 passes, 1 thread).
 	PasswordHash accounts.Argon2Params
 	// PasswordWork bounds concurrent password hashing (default 2×GOMAXPROCS
-	// running, 4× that waiting up to 2 s; beyond it "busy", HTTP 503).
+	// running, 256 waiting up to 10 s; beyond it "busy", HTTP 503).
 	PasswordWork accounts.HashLimit
 	// KeyRefresh is how often the lease signer checks which signing key is
 	// active, to follow a rotation made by another process or server

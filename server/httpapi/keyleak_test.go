@@ -1,7 +1,10 @@
 package httpapi_test
 
 import (
+	"github.com/entitle/entitle/pkg/accountapi"
+	"github.com/entitle/entitle/server/httpapi"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,4 +80,29 @@ func assertNoKey(t *testing.T, where, text, key string) {
 	if strings.Contains(flat, norm[:10]) {
 		t.Fatalf("%s carries the key's first ten symbols: %s", where, text)
 	}
+}
+
+// 50 simultaneous correct sign-ins of one account from one address all
+// succeed over real HTTP: attempts in flight are not failures (issue 16
+// item 10).
+func TestConcurrentCorrectSignInsAllSucceed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		e := apitest.Start(t, d)
+		e.Account(t, "owner@example.com", "correct horse battery", 1, time.Now().AddDate(1, 0, 0))
+		var wg sync.WaitGroup
+		statuses := make([]int, 50)
+		for i := range statuses {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				statuses[i] = e.Do(t, "POST", httpapi.PathSessions, "", accountapi.SessionRequest{Email: "owner@example.com", Password: "correct horse battery"}, nil)
+			}()
+		}
+		wg.Wait()
+		for i, s := range statuses {
+			if s != 201 {
+				t.Fatalf("sign-in %d: status %d; all: %v", i, s, statuses)
+			}
+		}
+	})
 }
