@@ -2,6 +2,9 @@ package httpapi_test
 
 import (
 	"github.com/entitle/entitle/pkg/accountapi"
+	"github.com/entitle/entitle/server/accounts"
+	"github.com/entitle/entitle/server/app"
+	"github.com/entitle/entitle/server/app/apptest"
 	"github.com/entitle/entitle/server/httpapi"
 	"strings"
 	"sync"
@@ -87,7 +90,13 @@ func assertNoKey(t *testing.T, where, text, key string) {
 // item 10).
 func TestConcurrentCorrectSignInsAllSucceed(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
-		e := apitest.Start(t, d)
+		// A cheap hash and a long queue wait, so a slow (race-instrumented,
+		// shared) machine makes sign-ins wait, never refuses them: this test
+		// is about the failure limits, not the hash gate.
+		e := apitest.StartWith(t, d, func(c *app.Config) {
+			c.PasswordHash = apptest.CheapArgon()
+			c.PasswordWork = accounts.HashLimit{Wait: 5 * time.Minute}
+		})
 		e.Account(t, "owner@example.com", "correct horse battery", 1, time.Now().AddDate(1, 0, 0))
 		var wg sync.WaitGroup
 		statuses := make([]int, 50)

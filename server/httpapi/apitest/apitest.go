@@ -35,12 +35,22 @@ type Env struct {
 // Start runs the server over a fresh database of dialect d.
 func Start(t testing.TB, d store.Dialect) *Env {
 	t.Helper()
+	return StartWith(t, d, nil)
+}
+
+// StartWith is Start with the app configuration changed by tweak (when non-nil).
+func StartWith(t testing.TB, d store.Dialect, tweak func(*app.Config)) *Env {
+	t.Helper()
 	db := storetest.Open(t, d)
 	logs := &testenv.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := app.New(db, app.Config{
+	cfg := app.Config{
 		Issuer: "apitest", OfflineGrace: 24 * time.Hour, CheckinInterval: time.Hour, Now: time.Now, Logger: logger,
-	})
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	a, err := app.New(db, cfg)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
