@@ -128,6 +128,7 @@ const (
 	ErrNoLicense          = "no_license"           // 409: account has no license with a free seat
 	ErrDeviceRevoked      = "device_revoked"       // 410: the device was deactivated (by its owner or an admin)
 	ErrRateLimited        = "rate_limited"         // 429
+	ErrBusy               = "busy"                 // 503: too much work in flight (password checks); retry after Retry-After
 	ErrTooLarge           = "too_large"            // 413
 	ErrNotFound           = "not_found"            // 404
 	ErrMethodNotAllowed   = "method_not_allowed"   // 405: the path exists with other methods (listed in Allow)
@@ -197,6 +198,8 @@ func HTTPStatus(code string) int {
 		return 413
 	case ErrRateLimited:
 		return 429
+	case ErrBusy:
+		return 503
 	default:
 		return 500
 	}

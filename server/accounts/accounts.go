@@ -29,7 +29,7 @@ func (s *Service) CreateAccount(ctx context.Context, email, password string) (Ac
 	if err := checkPassword(password); err != nil {
 		return Account{}, err
 	}
-	hash, err := hashPassword(password, s.cfg.PasswordHash)
+	hash, err := s.HashPassword(ctx, password)
 	if err != nil {
 		return Account{}, err
 	}
@@ -77,8 +77,10 @@ func errWrongPassword() *fault.Error {
 }
 
 // Login checks a password. Unknown emails and wrong passwords take the same
-// time and give the same error. Failed attempts are limited per client IP and
-// per email address.
+// time and give the same error. Completed failed attempts are limited per
+// client IP and per email address from that IP (never per account alone, so
+// no one can lock an owner out from elsewhere); attempts in flight and
+// successful ones do not count.
 func (s *Service) Login(ctx context.Context, email, password, clientIP string) (Account, error) {
 	e, err := check.NormalizeEmail(email)
 	if err != nil {
@@ -92,10 +94,13 @@ func (s *Service) Login(ctx context.Context, email, password, clientIP string) (
 	if !ok {
 		return Account{}, errf(protocol.ErrRateLimited, "too many failed sign-in attempts from your network address; wait a few minutes and try again")
 	}
-	accAttempt, ok := s.loginAccount.Take(e, now)
+	// Per account and source address, not per account alone: an attacker
+	// who uses up the attempts from one address does not lock the owner
+	// out from another.
+	accAttempt, ok := s.loginAccount.Take(e+"\x00"+clientIP, now)
 	if !ok {
 		ipAttempt.Done(now, false)
-		return Account{}, errf(protocol.ErrRateLimited, "too many failed sign-in attempts for %s; wait a few minutes and try again", e)
+		return Account{}, errf(protocol.ErrRateLimited, "too many failed sign-in attempts for %s from your network address; wait a few minutes and try again", e)
 	}
 
 	acc, hash, err := s.accountByEmail(ctx, e)
@@ -108,7 +113,13 @@ func (s *Service) Login(ctx context.Context, email, password, clientIP string) (
 	if !known {
 		hash = s.dummyHash
 	}
-	match, verr := verifyPassword(hash, password)
+	match, verr, gerr := s.verify(ctx, hash, password)
+	if gerr != nil {
+		// Refused before any work: neither a failure nor a success.
+		ipAttempt.Done(s.now(), false)
+		accAttempt.Done(s.now(), false)
+		return Account{}, gerr
+	}
 	if verr != nil {
 		s.log.Error("stored password hash is unusable", "account", acc.ID, "err", verr)
 	}

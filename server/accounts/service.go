@@ -27,6 +27,8 @@ type Config struct {
 	// PasswordHash sets the argon2id cost for new password hashes. Zero
 	// fields take OWASP's recommendation (19 MiB, 2 passes, 1 thread).
 	PasswordHash Argon2Params
+	// PasswordWork bounds concurrent password hashing; see HashLimit.
+	PasswordWork HashLimit
 }
 
 // Account is a customer account.
@@ -42,6 +44,7 @@ type Service struct {
 	now                   func() time.Time
 	log                   *slog.Logger
 	loginIP, loginAccount *ratelimit.Limiters
+	gate                  *hashGate
 	dummyHash             string // verified for unknown emails so timing does not reveal them
 }
 
@@ -66,6 +69,7 @@ func New(db *store.DB, cfg Config) (*Service, error) {
 		db: db, cfg: cfg, now: cfg.Now, log: cfg.Logger,
 		loginIP:      ratelimit.New(cfg.LoginFailuresPerIP),
 		loginAccount: ratelimit.New(cfg.LoginFailuresPerAccount),
+		gate:         newHashGate(cfg.PasswordWork),
 	}
 	pw, err := ids.Token(24)
 	if err != nil {
@@ -91,9 +95,24 @@ func checkPassword(pw string) error {
 	return nil
 }
 
-// HashPassword hashes a new password at the configured cost.
-func (s *Service) HashPassword(password string) (string, error) {
-	return hashPassword(password, s.cfg.PasswordHash)
+// HashPassword hashes a new password at the configured cost, through the
+// bound on concurrent hashing (protocol.ErrBusy when it is full).
+func (s *Service) HashPassword(ctx context.Context, password string) (string, error) {
+	var (
+		hash string
+		err  error
+	)
+	if gerr := s.gate.do(ctx, func() { hash, err = hashPassword(password, s.cfg.PasswordHash) }); gerr != nil {
+		return "", gerr
+	}
+	return hash, err
+}
+
+// verify checks password against a stored hash through the bound on
+// concurrent hashing.
+func (s *Service) verify(ctx context.Context, phc, password string) (match bool, verr, gerr error) {
+	gerr = s.gate.do(ctx, func() { match, verr = verifyPassword(phc, password) })
+	return match, verr, gerr
 }
 
 // IDByEmail returns the id of the account with a normalized email, or

@@ -61,6 +61,9 @@ type Config struct {
 	// PasswordHash sets the argon2id cost for new password hashes. Zero
 	// fields take OWASP's recommendation (19 MiB, 2 passes, 1 thread).
 	PasswordHash accounts.Argon2Params
+	// PasswordWork bounds concurrent password hashing (default 2×GOMAXPROCS
+	// running, 256 waiting up to 10 s; beyond it "busy", HTTP 503).
+	PasswordWork accounts.HashLimit
 	// KeyRefresh is how often the lease signer checks which signing key is
 	// active, to follow a rotation made by another process or server
 	// instance without a restart. Default 30 s.
@@ -102,7 +105,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	accts, err := accounts.New(db, accounts.Config{
-		SessionTTL: cfg.SessionTTL, Now: cfg.Now, Logger: cfg.Logger, PasswordHash: cfg.PasswordHash,
+		SessionTTL: cfg.SessionTTL, Now: cfg.Now, Logger: cfg.Logger, PasswordHash: cfg.PasswordHash, PasswordWork: cfg.PasswordWork,
 		LoginFailuresPerIP: cfg.LoginFailuresPerIP, LoginFailuresPerAccount: cfg.LoginFailuresPerAccount,
 	})
 	if err != nil {

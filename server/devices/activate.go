@@ -42,13 +42,13 @@ func (s *Service) Activate(ctx context.Context, req protocol.ActivateRequest, cl
 	case protocol.MethodLicenseKey:
 		key, err := licensekey.Normalize(req.LicenseKey)
 		if err != nil {
-			return protocol.ActivateResponse{}, invalid("%s", err.Error())
+			return protocol.ActivateResponse{}, invalid("%s", licensekey.Mask(err.Error()))
 		}
 		a.actor = "ip:" + clientIP
 		return s.activateTx(ctx, a, func(tx *store.Tx) (activated, error) {
 			lic, err := licenses.Scan(tx.QueryRow(ctx, "SELECT "+licenses.Cols+licenses.From+" WHERE l.license_key = ?", key))
 			if errors.Is(err, sql.ErrNoRows) {
-				return activated{}, errf(protocol.ErrUnknownLicense, "there is no license with the key %s; check the key, or ask whoever gave it to you", licensekey.Format(key))
+				return activated{}, errf(protocol.ErrUnknownLicense, "there is no license with the key %s; check the key, or ask whoever gave it to you", licensekey.Mask(licensekey.Format(key)))
 			}
 			if err != nil {
 				return activated{}, fmt.Errorf("look up license: %w", err)

@@ -66,12 +66,16 @@ func init() {
 	journalCases["POST "+adminapi.PathOrgs] = func(t *testing.T, re *routeEnv) func() int {
 		email, _, _ := re.person(t)
 		tok := re.session(t, email)
-		return func() int { return re.call(t, "POST", adminapi.PathOrgs, tok, adminapi.CreateOrgRequest{Name: "Nouvelle"}, nil) }
+		return func() int {
+			return re.call(t, "POST", adminapi.PathOrgs, tok, adminapi.CreateOrgRequest{Name: "Nouvelle"}, nil)
+		}
 	}
 	journalCases["PATCH "+adminapi.PathOrg] = func(t *testing.T, re *routeEnv) func() int {
 		tok, org := re.org(t)
 		name := "Renamed"
-		return func() int { return re.call(t, "PATCH", orgURL(adminapi.PathOrg, org), tok, adminapi.UpdateOrgRequest{Name: &name}, nil) }
+		return func() int {
+			return re.call(t, "PATCH", orgURL(adminapi.PathOrg, org), tok, adminapi.UpdateOrgRequest{Name: &name}, nil)
+		}
 	}
 	journalCases["POST "+adminapi.PathMembers] = func(t *testing.T, re *routeEnv) func() int {
 		tok, org := re.org(t)
@@ -105,7 +109,9 @@ func init() {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return func() int { return re.call(t, "DELETE", orgURL(adminapi.PathInvitations, org)+"/"+inv.ID, tok, nil, nil) }
+		return func() int {
+			return re.call(t, "DELETE", orgURL(adminapi.PathInvitations, org)+"/"+inv.ID, tok, nil, nil)
+		}
 	}
 	journalCases["POST "+adminapi.PathInvitationAccept] = func(t *testing.T, re *routeEnv) func() int {
 		_, org := re.org(t)
@@ -131,7 +137,9 @@ func init() {
 			t.Fatal(err)
 		}
 		re.dns.Set("_entitle-challenge."+name, d.Challenge)
-		return func() int { return re.call(t, "POST", orgURL(adminapi.PathDomains, org)+"/"+name+"/verify", tok, nil, nil) }
+		return func() int {
+			return re.call(t, "POST", orgURL(adminapi.PathDomains, org)+"/"+name+"/verify", tok, nil, nil)
+		}
 	}
 	journalCases["DELETE "+adminapi.PathDomain] = func(t *testing.T, re *routeEnv) func() int {
 		tok, org := re.org(t)

@@ -88,6 +88,9 @@ func writeError(w http.ResponseWriter, pe *protocol.Error) {
 	if pe.Code == protocol.ErrInvalidCredentials {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="entitle"`)
 	}
+	if pe.Code == protocol.ErrBusy {
+		w.Header().Set("Retry-After", "2")
+	}
 	status := protocol.HTTPStatus(pe.Code)
 	if st, ok := adminapi.HTTPStatus(pe.Code); ok {
 		status = st

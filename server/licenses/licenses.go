@@ -224,7 +224,7 @@ func (s *Service) SeedDemo(ctx context.Context) (Demo, error) {
 	if err != nil {
 		return Demo{}, err
 	}
-	hash, err := s.accounts.HashPassword(pw)
+	hash, err := s.accounts.HashPassword(ctx, pw)
 	if err != nil {
 		return Demo{}, err
 	}

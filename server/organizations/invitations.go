@@ -253,7 +253,7 @@ func (s *Service) Accept(ctx context.Context, token, password, sessionAccountID 
 			return Accepted{}, err
 		}
 		var err error
-		if hash, err = s.accounts.HashPassword(password); err != nil {
+		if hash, err = s.accounts.HashPassword(ctx, password); err != nil {
 			return Accepted{}, err
 		}
 	}

@@ -34,7 +34,7 @@ const PathResetPage = "/password/reset"
 
 // Hasher hashes a new password (*accounts.Service).
 type Hasher interface {
-	HashPassword(password string) (string, error)
+	HashPassword(ctx context.Context, password string) (string, error)
 }
 
 // Config configures a Service. Zero fields take the documented defaults.
@@ -144,7 +144,7 @@ func (s *Service) Reset(ctx context.Context, token, newPassword string) error {
 	if err := accounts.CheckNewPassword(newPassword); err != nil {
 		return err
 	}
-	pwHash, err := s.hash.HashPassword(newPassword)
+	pwHash, err := s.hash.HashPassword(ctx, newPassword)
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ type Env struct {
 func Start(t testing.TB, d store.Dialect) *Env { t.Helper(); return StartWith(t, d, nil) }
 
 // StartWith is Start with tweak adjusting the domains' configuration first
-// (for example a test DNS resolver, or a cheaper password hash).
+// (when non-nil: a test DNS resolver, a cheaper password hash...).
 func StartWith(t testing.TB, d store.Dialect, tweak func(*app.Config)) *Env {
 	t.Helper()
 	db := storetest.Open(t, d)

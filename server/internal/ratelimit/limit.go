@@ -77,15 +77,18 @@ func (ls *Limiters) Allow(key string, now time.Time) bool {
 }
 
 // Attempt is a claim on a token for an operation whose outcome decides
-// whether it counts: a successful login is not a failure. Attempts in flight
-// are counted against the bucket so parallel requests cannot overshoot it.
+// whether it counts: a successful login is not a failure. Only a completed
+// failure consumes a token: attempts still in flight do not count, so 50
+// simultaneous correct sign-ins all pass. Parallel failures can overshoot the
+// bucket by the number in flight, which the caller bounds (password checks
+// are capped by the accounts hash gate).
 type Attempt struct {
 	ls *Limiters
 	e  *limiterEntry
 }
 
-// Take claims a token for key; ok is false when the bucket, minus attempts
-// still in flight, is empty.
+// Take claims a token for key; ok is false when the bucket is empty (only
+// completed failures empty it).
 func (ls *Limiters) Take(key string, now time.Time) (a Attempt, ok bool) {
 	if ls.cfg.Off {
 		return Attempt{}, true
@@ -93,7 +96,7 @@ func (ls *Limiters) Take(key string, now time.Time) (a Attempt, ok bool) {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	e := ls.entry(key, now)
-	if e.lim.TokensAt(now)-float64(e.inflight) < 1 {
+	if e.lim.TokensAt(now) < 1 {
 		return Attempt{}, false
 	}
 	e.inflight++
