@@ -265,7 +265,7 @@ func (s *testServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeGrantErr(w, protocol.ErrExpiredToken, "expired")
 		case "approved":
 			s.deviceCode = ""
-			s.activate(w, s.authFP, req.Nonce, true)
+			s.activate(w, s.authFP, "", true)
 		}
 	case r.Method == http.MethodPost && r.URL.Path == protocol.PathCheckin:
 		if s.checkinHook != nil && s.checkinHook(w) {

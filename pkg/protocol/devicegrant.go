@@ -30,7 +30,6 @@ const (
 	ParamOS           = "device_os"
 	ParamArch         = "device_arch"
 	ParamAgentVersion = "device_agent_version"
-	ParamNonce        = "nonce"
 )
 
 // Bounds of the device grant's form fields.
@@ -110,14 +109,11 @@ type DeviceAuthorizeResponse struct {
 }
 
 // DeviceTokenRequest polls for the outcome of a device authorization (RFC
-// 8628 section 3.4): grant_type, device_code, client_id and, optionally,
-// Entitle's nonce, copied into the lease of the answer as in
-// ActivateRequest.Nonce.
+// 8628 section 3.4): grant_type, device_code and client_id.
 type DeviceTokenRequest struct {
 	GrantType  string
 	DeviceCode string
 	ClientID   string
-	Nonce      string
 }
 
 // Form encodes r as the form body of POST PathDeviceToken; an empty
@@ -131,9 +127,6 @@ func (r DeviceTokenRequest) Form() url.Values {
 	if r.ClientID != "" {
 		v.Set(ParamClientID, r.ClientID)
 	}
-	if r.Nonce != "" {
-		v.Set(ParamNonce, r.Nonce)
-	}
 	return v
 }
 
@@ -143,7 +136,7 @@ func ParseDeviceTokenRequest(v url.Values) (DeviceTokenRequest, error) {
 		return DeviceTokenRequest{}, err
 	}
 	return DeviceTokenRequest{GrantType: v.Get(ParamGrantType), DeviceCode: v.Get(ParamDeviceCode),
-		ClientID: v.Get(ParamClientID), Nonce: v.Get(ParamNonce)}, nil
+		ClientID: v.Get(ParamClientID)}, nil
 }
 
 // Validate checks r; the error's code is the RFC 6749 one to answer.
@@ -157,8 +150,6 @@ func (r DeviceTokenRequest) Validate() *Error {
 		return &Error{Code: ErrInvalidRequest, Message: "device_code is missing or too long"}
 	case len(r.ClientID) > MaxClientID:
 		return &Error{Code: ErrInvalidClient, Message: "client_id is too long"}
-	case r.Nonce != "" && !ValidNonce(r.Nonce):
-		return &Error{Code: ErrInvalidRequest, Message: fmt.Sprintf("nonce must be 16 to %d letters, digits, '-' or '_'", MaxNonce)}
 	}
 	return nil
 }

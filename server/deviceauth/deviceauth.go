@@ -217,14 +217,13 @@ func errExpiredToken() *fault.Error {
 	return errf(protocol.ErrExpiredToken, "this sign-in request has expired or was already used; start the sign-in again")
 }
 
-// PollDeviceAuth is PollDeviceToken without a client_id check or nonce.
+// PollDeviceAuth is PollDeviceToken without a client_id check.
 func (s *Service) PollDeviceAuth(ctx context.Context, deviceCode string) (protocol.ActivateResponse, error) {
 	return s.poll(ctx, protocol.DeviceTokenRequest{DeviceCode: deviceCode})
 }
 
 // PollDeviceToken is the computer asking whether the person approved (RFC
-// 8628 3.4). Once approved, the first poll activates the computer (the lease
-// carries req.Nonce) and later polls get expired_token. A poll sooner than
+// 8628 3.4). Once approved, the first poll activates the computer and later polls get expired_token. A poll sooner than
 // the sign-in's interval answers slow_down and raises that interval by 5 s.
 // req.ClientID must be the product the sign-in was started for.
 func (s *Service) PollDeviceToken(ctx context.Context, req protocol.DeviceTokenRequest) (protocol.DeviceTokenResponse, error) {
@@ -262,9 +261,6 @@ func (s *Service) poll(ctx context.Context, req protocol.DeviceTokenRequest) (pr
 	deviceCode := req.DeviceCode
 	if err := check.Secret("device_code", deviceCode); err != nil {
 		return protocol.ActivateResponse{}, err
-	}
-	if req.Nonce != "" && !protocol.ValidNonce(req.Nonce) {
-		return protocol.ActivateResponse{}, invalid("nonce must be 16 to %d letters, digits, '-' or '_'", protocol.MaxNonce)
 	}
 	var (
 		resp    protocol.ActivateResponse
@@ -314,7 +310,7 @@ func (s *Service) poll(ctx context.Context, req protocol.DeviceTokenRequest) (pr
 			outcome = errf(protocol.ErrAccessDenied, "the sign-in was denied in the browser")
 			return nil
 		}
-		r, err := s.devices.ActivateAccount(ctx, tx, d.accountID, d.fingerprint, d.product, d.facts, req.Nonce)
+		r, err := s.devices.ActivateAccount(ctx, tx, d.accountID, d.fingerprint, d.product, d.facts)
 		var e *fault.Error
 		if errors.As(err, &e) {
 			// Nothing was changed by the failed activation; the approval is

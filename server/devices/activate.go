@@ -216,8 +216,8 @@ func ChooseLicenses(lics []licenses.License, held, email string, now time.Time) 
 
 // ActivateAccount activates, in tx, a computer approved by a browser sign-in
 // with the license of accountID (as activateAccount).
-func (s *Service) ActivateAccount(ctx context.Context, tx *store.Tx, accountID, fingerprint, product string, facts protocol.DeviceFacts, nonce string) (protocol.ActivateResponse, error) {
-	return s.activateAccount(ctx, tx, activation{fingerprint: fingerprint, product: product, facts: facts, accountID: accountID, actor: "account:" + accountID, nonce: nonce})
+func (s *Service) ActivateAccount(ctx context.Context, tx *store.Tx, accountID, fingerprint, product string, facts protocol.DeviceFacts) (protocol.ActivateResponse, error) {
+	return s.activateAccount(ctx, tx, activation{fingerprint: fingerprint, product: product, facts: facts, accountID: accountID, actor: "account:" + accountID})
 }
 
 // activateAccount activates a with the account's license: where the computer
