@@ -268,9 +268,8 @@ func (e *Engine) resumeOp(ctx context.Context) {
 
 // startBrowser begins an RFC 8628 device authorization.
 func (e *Engine) startBrowser(ctx context.Context) (agentapi.ActivateResponse, error) {
-	var resp protocol.DeviceAuthorizeResponse
-	req := protocol.DeviceAuthorizeRequest{Fingerprint: e.fp, Product: e.cfg.ProductID, Device: e.facts}
-	if err := e.call(ctx, http.MethodPost, protocol.PathDeviceAuthorize, "", req, &resp); err != nil {
+	resp, err := e.deviceAuthorize(ctx)
+	if err != nil {
 		return agentapi.ActivateResponse{}, e.apiError(err)
 	}
 	p, err := validPending(resp, e.now())
@@ -343,8 +342,7 @@ func (e *Engine) pollLocked(ctx context.Context) {
 	code := p.DeviceCode
 	e.mu.Unlock()
 
-	var resp protocol.ActivateResponse
-	err := e.call(ctx, http.MethodPost, protocol.PathDeviceToken, "", protocol.DeviceTokenRequest{DeviceCode: code}, &resp)
+	resp, err := e.deviceToken(ctx, code)
 	if err == nil {
 		if err = e.acceptActivation(resp, ""); err == nil {
 			e.log.Info("activated", "method", "browser")

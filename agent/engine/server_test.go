@@ -11,8 +11,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -49,6 +51,7 @@ type testServer struct {
 	authState   string // "pending", "approved", "denied", "slow"
 	deviceCode  string
 	authFP      string
+	authProduct string
 	unreachable bool // the in-memory transport fails as if the server were down
 	nextCred    int
 	checkinHook func(w http.ResponseWriter) bool // may answer instead of the server
@@ -112,6 +115,14 @@ func writeErr(w http.ResponseWriter, code, msg string) {
 	json.NewEncoder(w).Encode(protocol.Error{Code: code, Message: msg})
 }
 
+// writeGrantErr answers a device grant error as RFC 6749 section 5.2 does.
+func writeGrantErr(w http.ResponseWriter, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusBadRequest)
+	json.NewEncoder(w).Encode(protocol.OAuthError{Error: code, ErrorDescription: msg})
+}
+
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(v)
@@ -135,14 +146,23 @@ func (s *testServer) leaseNonce(d *device, nonce string) string {
 	return tok
 }
 
-func (s *testServer) activate(w http.ResponseWriter, fp, nonce string) {
+// activate answers an activation; grant answers it as the device grant's
+// token response.
+func (s *testServer) activate(w http.ResponseWriter, fp, nonce string, grant ...bool) {
+	answer, fail := func(r protocol.ActivateResponse) { writeJSON(w, r) }, writeErr
+	if len(grant) > 0 && grant[0] {
+		answer = func(r protocol.ActivateResponse) {
+			writeJSON(w, protocol.NewDeviceTokenResponse(r, int(s.ttl/time.Second)))
+		}
+		fail = writeGrantErr
+	}
 	for _, d := range s.devices {
 		if d.fp == fp && !d.revoked {
 			s.nextCred++
 			delete(s.devices, d.cred)
 			d.cred = fmt.Sprintf("cred-%d", s.nextCred)
 			s.devices[d.cred] = d
-			writeJSON(w, protocol.ActivateResponse{DeviceID: d.id, Credential: d.cred, Lease: s.leaseNonce(d, nonce), Existing: true, CheckinAfter: s.checkinSecs})
+			answer(protocol.ActivateResponse{DeviceID: d.id, Credential: d.cred, Lease: s.leaseNonce(d, nonce), Existing: true, CheckinAfter: s.checkinSecs})
 			return
 		}
 	}
@@ -153,13 +173,13 @@ func (s *testServer) activate(w http.ResponseWriter, fp, nonce string) {
 		}
 	}
 	if used >= s.seats {
-		writeErr(w, protocol.ErrNoSeats, fmt.Sprintf("all %d seats are in use; deactivate a device first (or ask for more seats)", s.seats))
+		fail(w, protocol.ErrNoSeats, fmt.Sprintf("all %d seats are in use; deactivate a device first (or ask for more seats)", s.seats))
 		return
 	}
 	s.nextCred++
 	d := &device{id: fmt.Sprintf("dev_%d", s.nextCred), fp: fp, cred: fmt.Sprintf("cred-%d", s.nextCred)}
 	s.devices[d.cred] = d
-	writeJSON(w, protocol.ActivateResponse{DeviceID: d.id, Credential: d.cred, Lease: s.leaseNonce(d, nonce), SeatsUsed: used + 1, SeatsTotal: s.seats, CheckinAfter: s.checkinSecs})
+	answer(protocol.ActivateResponse{DeviceID: d.id, Credential: d.cred, Lease: s.leaseNonce(d, nonce), SeatsUsed: used + 1, SeatsTotal: s.seats, CheckinAfter: s.checkinSecs})
 }
 
 func (s *testServer) bearer(r *http.Request) (*device, bool) {
@@ -203,11 +223,13 @@ func (s *testServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.activate(w, req.Fingerprint, req.Nonce)
 	case r.Method == http.MethodPost && r.URL.Path == protocol.PathDeviceAuthorize:
-		var req protocol.DeviceAuthorizeRequest
-		if json.Unmarshal(body, &req) != nil || !lease.ValidFingerprint(req.Fingerprint) {
-			writeErr(w, protocol.ErrInvalidRequest, "bad request")
+		form, err := grantForm(r, body)
+		req, perr := protocol.ParseDeviceAuthorizeRequest(form)
+		if err != nil || perr != nil || req.Validate() != nil || !lease.ValidFingerprint(req.Fingerprint) {
+			writeGrantErr(w, protocol.ErrInvalidRequest, "bad request")
 			return
 		}
+		s.authProduct = req.Product
 		s.deviceCode = "devcode-" + req.Fingerprint[:8]
 		s.authFP = req.Fingerprint
 		s.authState = "pending"
@@ -215,24 +237,35 @@ func (s *testServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			VerificationURI: "http://server.test/device", VerificationURIComplete: "http://server.test/device?user_code=WDJB-MJHT",
 			ExpiresIn: 600, Interval: 1})
 	case r.Method == http.MethodPost && r.URL.Path == protocol.PathDeviceToken:
-		var req protocol.DeviceTokenRequest
-		if json.Unmarshal(body, &req) != nil || req.DeviceCode == "" || req.DeviceCode != s.deviceCode {
-			writeErr(w, protocol.ErrInvalidRequest, "unknown device code")
+		form, err := grantForm(r, body)
+		req, perr := protocol.ParseDeviceTokenRequest(form)
+		switch {
+		case err != nil || perr != nil:
+			writeGrantErr(w, protocol.ErrInvalidRequest, "bad request")
+			return
+		case req.Validate() != nil:
+			writeGrantErr(w, req.Validate().Code, req.Validate().Message)
+			return
+		case req.ClientID != s.authProduct:
+			writeGrantErr(w, protocol.ErrInvalidClient, "wrong client_id")
+			return
+		case req.DeviceCode != s.deviceCode:
+			writeGrantErr(w, protocol.ErrInvalidGrant, "unknown device code")
 			return
 		}
 		switch s.authState {
 		case "pending":
-			writeErr(w, protocol.ErrAuthorizationPending, "waiting")
+			writeGrantErr(w, protocol.ErrAuthorizationPending, "waiting")
 		case "slow":
 			s.authState = "pending"
-			writeErr(w, protocol.ErrSlowDown, "slow down")
+			writeGrantErr(w, protocol.ErrSlowDown, "slow down")
 		case "denied":
-			writeErr(w, protocol.ErrAccessDenied, "denied")
+			writeGrantErr(w, protocol.ErrAccessDenied, "denied")
 		case "expired":
-			writeErr(w, protocol.ErrExpiredToken, "expired")
+			writeGrantErr(w, protocol.ErrExpiredToken, "expired")
 		case "approved":
 			s.deviceCode = ""
-			s.activate(w, s.authFP, "")
+			s.activate(w, s.authFP, "", true)
 		}
 	case r.Method == http.MethodPost && r.URL.Path == protocol.PathCheckin:
 		if s.checkinHook != nil && s.checkinHook(w) {
@@ -332,3 +365,11 @@ var otherKey = func() string {
 	}
 	return k
 }()
+
+// grantForm parses a device grant's form body, refusing any other type.
+func grantForm(r *http.Request, body []byte) (url.Values, error) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		return nil, fmt.Errorf("content type %q", mt)
+	}
+	return url.ParseQuery(string(body))
+}

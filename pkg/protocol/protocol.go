@@ -85,28 +85,6 @@ type ActivateResponse struct {
 	CheckinAfter int    `json:"checkin_after"` // seconds
 }
 
-// DeviceAuthorizeRequest starts the browser sign-in (RFC 8628 section 3.1).
-type DeviceAuthorizeRequest struct {
-	Fingerprint string      `json:"fingerprint"`
-	Product     string      `json:"product"`
-	Device      DeviceFacts `json:"device"`
-}
-
-// DeviceAuthorizeResponse is RFC 8628 section 3.2.
-type DeviceAuthorizeResponse struct {
-	DeviceCode              string `json:"device_code"`
-	UserCode                string `json:"user_code"`
-	VerificationURI         string `json:"verification_uri"`
-	VerificationURIComplete string `json:"verification_uri_complete"`
-	ExpiresIn               int    `json:"expires_in"`
-	Interval                int    `json:"interval"`
-}
-
-// DeviceTokenRequest polls for the outcome of a device authorization.
-type DeviceTokenRequest struct {
-	DeviceCode string `json:"device_code"`
-}
-
 // RFC 8628 section 3.5 error codes, returned in Error.Code with status 400
 // while polling POST /v1/device/token.
 const (

@@ -58,6 +58,12 @@ type Config struct {
 	// that match no sign-in, the cost of guessing codes. Default 10 a
 	// minute, burst 10 per IP.
 	UserCodeFailuresPerIP ratelimit.Limit
+	// DeviceAuthorizePerIP bounds the browser sign-ins one client IP may
+	// start. Default 10 a minute, burst 20.
+	DeviceAuthorizePerIP ratelimit.Limit
+	// MaxPendingDeviceAuths bounds the browser sign-ins waiting at once,
+	// from everyone. Default 10,000.
+	MaxPendingDeviceAuths int
 	// PasswordHash sets the argon2id cost for new password hashes. Zero
 	// fields take OWASP's recommendation (19 MiB, 2 passes, 1 thread).
 	PasswordHash accounts.Argon2Params
@@ -151,6 +157,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	auth, err := deviceauth.New(db, devs, deviceauth.Config{
 		DeviceCodeTTL: cfg.DeviceCodeTTL, DevicePollInterval: cfg.DevicePollInterval,
 		UserCodeFailuresPerIP: cfg.UserCodeFailuresPerIP, Now: cfg.Now, Logger: cfg.Logger,
+		AuthorizePerIP: cfg.DeviceAuthorizePerIP, MaxPending: cfg.MaxPendingDeviceAuths,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)

@@ -18,6 +18,11 @@ type Job struct {
 // Jobs lists the domains' background work; Background runs it.
 func (a *App) Jobs() []Job {
 	return []Job{
+		// Expired browser sign-ins, so the table holds about those waiting.
+		{Name: "deviceauth.sweep", Every: time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.DeviceAuth.Sweep(ctx, 5000)
+			return err
+		}},
 		{Name: "commands.expire", Every: time.Minute, Run: func(ctx context.Context) error {
 			_, err := a.Commands.Expire(ctx, 1000)
 			return err

@@ -125,7 +125,7 @@ func (f *fixture) authorize(t *testing.T, hostname string) *agentFlow {
 	t.Helper()
 	a := &agentFlow{hostname: hostname}
 	req := protocol.DeviceAuthorizeRequest{Fingerprint: fingerprint(hostname), Product: "entitle", Device: facts(hostname)}
-	if st := call(t, f.srv, "POST", protocol.PathDeviceAuthorize, "", req, &a.auth); st != http.StatusOK {
+	if st := call(t, f.srv, "POST", protocol.PathDeviceAuthorize, "", req.Form(), &a.auth); st != http.StatusOK {
 		t.Fatalf("device authorize %s: status %d", hostname, st)
 	}
 	if a.auth.UserCode == "" || a.auth.DeviceCode == "" || a.auth.Interval <= 0 ||
@@ -143,18 +143,21 @@ func (f *fixture) poll(t *testing.T, a *agentFlow) (int, protocol.ActivateRespon
 		time.Sleep(time.Until(a.lastPoll.Add(time.Duration(a.auth.Interval) * time.Second)))
 	}
 	var raw json.RawMessage
-	st := call(t, f.srv, "POST", protocol.PathDeviceToken, "", protocol.DeviceTokenRequest{DeviceCode: a.auth.DeviceCode}, &raw)
+	st := call(t, f.srv, "POST", protocol.PathDeviceToken, "", protocol.DeviceTokenRequest{DeviceCode: a.auth.DeviceCode, ClientID: "entitle"}.Form(), &raw)
 	a.lastPoll = time.Now()
-	var resp protocol.ActivateResponse
-	var pe protocol.Error
-	out := any(&pe)
+	var resp protocol.DeviceTokenResponse
+	var oe protocol.OAuthError
+	out := any(&oe)
 	if st == http.StatusOK {
 		out = &resp
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		t.Fatalf("%s: poll: %d %q: %v", a.hostname, st, raw, err)
 	}
-	return st, resp, pe
+	if st == http.StatusOK && (resp.AccessToken == "" || resp.TokenType != protocol.TokenTypeBearer || resp.ExpiresIn <= 0) {
+		t.Fatalf("%s: token response %q lacks access_token, token_type or expires_in", a.hostname, raw)
+	}
+	return st, resp.Activation(), protocol.Error{Code: oe.Error, Message: oe.ErrorDescription}
 }
 
 // pollUntilAnswered polls until the answer is no longer authorization_pending.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,10 +94,20 @@ func normalizeUserCode(s string) (string, error) {
 
 func seconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
 
-// StartDeviceAuth begins a browser sign-in for a computer (RFC 8628 3.1).
-func (s *Service) StartDeviceAuth(ctx context.Context, req protocol.DeviceAuthorizeRequest, verificationURI string) (protocol.DeviceAuthorizeResponse, error) {
+// maxPollInterval caps the interval slow_down raises a sign-in's to.
+const maxPollInterval = time.Minute
+
+// StartDeviceAuth begins a browser sign-in for a computer (RFC 8628 3.1) on
+// behalf of clientIP. Starts are limited per clientIP
+// (Config.AuthorizePerIP) and in all (Config.MaxPending sign-ins waiting);
+// past either it answers slow_down.
+func (s *Service) StartDeviceAuth(ctx context.Context, req protocol.DeviceAuthorizeRequest, verificationURI, clientIP string) (protocol.DeviceAuthorizeResponse, error) {
 	if err := check.Device(req.Fingerprint, req.Product, req.Device); err != nil {
 		return protocol.DeviceAuthorizeResponse{}, err
+	}
+	if !s.startIP.Allow(clientIP, s.now()) {
+		s.log.WarnContext(ctx, "too many device sign-ins started from this address; refusing more for now", "ip", clientIP)
+		return protocol.DeviceAuthorizeResponse{}, errf(protocol.ErrSlowDown, "too many sign-ins were started from your network address; wait a minute and try again")
 	}
 	u, err := url.Parse(verificationURI)
 	if verificationURI == "" || len(verificationURI) > maxVerificationURI || err != nil || !u.IsAbs() {
@@ -117,10 +128,14 @@ func (s *Service) StartDeviceAuth(ctx context.Context, req protocol.DeviceAuthor
 			return protocol.DeviceAuthorizeResponse{}, err
 		}
 		err = s.db.InTx(ctx, func(tx *store.Tx) error {
-			// Sweeping a day after expiry keeps the table small without a
-			// background job, while late polls still get expired_token.
-			if _, err := tx.Exec(ctx, "DELETE FROM device_authorizations WHERE expires_at < ?", store.Millis(now.Add(-24*time.Hour))); err != nil {
-				return err
+			// The sweep job (Sweep) deletes expired sign-ins, so the rows
+			// counted are about those waiting.
+			var waiting int
+			if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM device_authorizations WHERE expires_at > ?", store.Millis(now)).Scan(&waiting); err != nil {
+				return fmt.Errorf("count waiting sign-ins: %w", err)
+			}
+			if waiting >= s.cfg.MaxPending {
+				return errf(protocol.ErrSlowDown, "too many sign-ins are waiting on this server; wait a minute and try again")
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO device_authorizations (id, device_code_hash, user_code, fingerprint, product, facts,
 				created_at, expires_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -134,6 +149,10 @@ func (s *Service) StartDeviceAuth(ctx context.Context, req protocol.DeviceAuthor
 		})
 		if store.IsUniqueViolation(err) && attempt < 3 {
 			continue // user code collision
+		}
+		if fault.CodeOf(err) == protocol.ErrSlowDown {
+			s.log.WarnContext(ctx, "too many device sign-ins waiting; refusing more for now", "max", s.cfg.MaxPending)
+			return protocol.DeviceAuthorizeResponse{}, err
 		}
 		if err != nil {
 			return protocol.DeviceAuthorizeResponse{}, fmt.Errorf("store device authorization: %w", err)
@@ -161,11 +180,12 @@ type deviceAuth struct {
 	created, expires                           time.Time
 	lastPolled                                 time.Time
 	accountID                                  string
+	interval                                   time.Duration // 0: the configured one
 }
 
 type scanner interface{ Scan(...any) error }
 
-const deviceAuthCols = "id, user_code, fingerprint, product, facts, created_at, expires_at, last_polled_at, status, account_id"
+const deviceAuthCols = "id, user_code, fingerprint, product, facts, created_at, expires_at, last_polled_at, status, account_id, poll_interval_ms"
 
 func scanDeviceAuth(row scanner) (deviceAuth, error) {
 	var (
@@ -174,8 +194,9 @@ func scanDeviceAuth(row scanner) (deviceAuth, error) {
 		created, expires int64
 		polled           sql.NullInt64
 		account          sql.NullString
+		interval         int64
 	)
-	if err := row.Scan(&d.id, &d.userCode, &d.fingerprint, &d.product, &facts, &created, &expires, &polled, &d.status, &account); err != nil {
+	if err := row.Scan(&d.id, &d.userCode, &d.fingerprint, &d.product, &facts, &created, &expires, &polled, &d.status, &account, &interval); err != nil {
 		return deviceAuth{}, err
 	}
 	if err := json.Unmarshal([]byte(facts), &d.facts); err != nil {
@@ -186,6 +207,7 @@ func scanDeviceAuth(row scanner) (deviceAuth, error) {
 		d.lastPolled = store.FromMillis(polled.Int64)
 	}
 	d.accountID = account.String
+	d.interval = time.Duration(interval) * time.Millisecond
 	return d, nil
 }
 
@@ -195,10 +217,48 @@ func errExpiredToken() *fault.Error {
 	return errf(protocol.ErrExpiredToken, "this sign-in request has expired or was already used; start the sign-in again")
 }
 
-// PollDeviceAuth is the computer asking whether the person approved (RFC 8628
-// 3.4). Once approved, the first poll activates the computer and later polls
-// get expired_token.
+// PollDeviceAuth is PollDeviceToken without a client_id check.
 func (s *Service) PollDeviceAuth(ctx context.Context, deviceCode string) (protocol.ActivateResponse, error) {
+	return s.poll(ctx, protocol.DeviceTokenRequest{DeviceCode: deviceCode})
+}
+
+// PollDeviceToken is the computer asking whether the person approved (RFC
+// 8628 3.4). Once approved, the first poll activates the computer and later polls get expired_token. A poll sooner than
+// the sign-in's interval answers slow_down and raises that interval by 5 s.
+// req.ClientID must be the product the sign-in was started for.
+func (s *Service) PollDeviceToken(ctx context.Context, req protocol.DeviceTokenRequest) (protocol.DeviceTokenResponse, error) {
+	if req.ClientID == "" {
+		return protocol.DeviceTokenResponse{}, errf(protocol.ErrInvalidClient, "client_id (the product) is missing")
+	}
+	r, err := s.poll(ctx, req)
+	if err != nil {
+		return protocol.DeviceTokenResponse{}, err
+	}
+	return protocol.NewDeviceTokenResponse(r, leaseLifetime(r.Lease, s.now())), nil
+}
+
+// leaseLifetime is the seconds left before the lease's exp claim (0 if the
+// lease cannot be read; it was signed here a moment ago).
+func leaseLifetime(token string, now time.Time) int {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return 0
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return 0
+	}
+	var c struct {
+		Exp int64 `json:"exp"`
+	}
+	if json.Unmarshal(payload, &c) != nil || c.Exp <= now.Unix() {
+		return 0
+	}
+	return int(c.Exp - now.Unix())
+}
+
+func (s *Service) poll(ctx context.Context, req protocol.DeviceTokenRequest) (protocol.ActivateResponse, error) {
+	deviceCode := req.DeviceCode
 	if err := check.Secret("device_code", deviceCode); err != nil {
 		return protocol.ActivateResponse{}, err
 	}
@@ -220,14 +280,26 @@ func (s *Service) PollDeviceAuth(ctx context.Context, deviceCode string) (protoc
 			outcome = errExpiredToken()
 			return nil
 		}
+		if req.ClientID != "" && req.ClientID != d.product {
+			outcome = errf(protocol.ErrInvalidGrant, "this device code was issued for another client_id")
+			return nil
+		}
+		interval := d.interval
+		if interval <= 0 {
+			interval = s.cfg.DevicePollInterval
+		}
 		// A fifth of the interval is tolerated so network jitter does not
 		// turn a well-behaved client's poll into slow_down.
-		tooSoon := !d.lastPolled.IsZero() && now.Sub(d.lastPolled) < s.cfg.DevicePollInterval-s.cfg.DevicePollInterval/5
-		if _, err := tx.Exec(ctx, "UPDATE device_authorizations SET last_polled_at = ? WHERE id = ?", store.Millis(now), d.id); err != nil {
+		tooSoon := !d.lastPolled.IsZero() && now.Sub(d.lastPolled) < interval-interval/5
+		if tooSoon {
+			interval = min(interval+5*time.Second, maxPollInterval) // RFC 8628 section 3.5
+		}
+		if _, err := tx.Exec(ctx, "UPDATE device_authorizations SET last_polled_at = ?, poll_interval_ms = ? WHERE id = ?",
+			store.Millis(now), interval.Milliseconds(), d.id); err != nil {
 			return fmt.Errorf("record poll: %w", err)
 		}
 		if tooSoon {
-			outcome = errf(protocol.ErrSlowDown, "polling too often; wait at least %d seconds between polls", seconds(s.cfg.DevicePollInterval))
+			outcome = errf(protocol.ErrSlowDown, "polling too often; wait at least %d seconds between polls", seconds(interval))
 			return nil
 		}
 		switch d.status {
@@ -386,4 +458,21 @@ func hasFreeSeat(lics []licenses.License) bool {
 		}
 	}
 	return false
+}
+
+// Sweep deletes up to limit sign-ins that have expired, and reports how many
+// it deleted; the server runs it as a background job so the table holds
+// about the sign-ins waiting. A late poll of a deleted sign-in still gets
+// expired_token.
+func (s *Service) Sweep(ctx context.Context, limit int) (int, error) {
+	var n int64
+	err := s.db.InTx(ctx, func(tx *store.Tx) (err error) {
+		n, err = tx.ExecAffected(ctx, `DELETE FROM device_authorizations WHERE id IN
+			(SELECT id FROM device_authorizations WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`, store.Millis(s.now()), limit)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sweep device authorizations: %w", err)
+	}
+	return int(n), nil
 }

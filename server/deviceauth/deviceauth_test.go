@@ -33,7 +33,8 @@ func TestDeviceAuthApprove(t *testing.T) {
 		f.Clock.Advance(time.Second)
 		_, err = f.DeviceAuth.PollDeviceAuth(f.Ctx, r.DeviceCode)
 		wantCode(t, err, protocol.ErrSlowDown)
-		f.Clock.Advance(5 * time.Second)
+		// slow_down raised this sign-in's interval to 10 s (RFC 8628 3.5).
+		f.Clock.Advance(10 * time.Second)
 		_, err = f.DeviceAuth.PollDeviceAuth(f.Ctx, r.DeviceCode)
 		wantCode(t, err, protocol.ErrAuthorizationPending)
 
@@ -51,7 +52,7 @@ func TestDeviceAuthApprove(t *testing.T) {
 			t.Fatal("approval alone must not activate; the poll does")
 		}
 
-		f.Clock.Advance(5 * time.Second)
+		f.Clock.Advance(10 * time.Second)
 		res, err := f.DeviceAuth.PollDeviceAuth(f.Ctx, r.DeviceCode)
 		if err != nil {
 			t.Fatalf("poll after approval: %v", err)
@@ -142,7 +143,7 @@ func TestDeviceAuthDenyAndExpiry(t *testing.T) {
 			wantCode(t, err, protocol.ErrNotFound)
 			_, err = f.DeviceAuth.DeviceAuthInfo(f.Ctx, "AEIO-UUUU", testIP)
 			wantCode(t, err, protocol.ErrInvalidRequest)
-			_, err = f.DeviceAuth.StartDeviceAuth(f.Ctx, protocol.DeviceAuthorizeRequest{Fingerprint: "x", Product: "signer"}, verifyURI)
+			_, err = f.DeviceAuth.StartDeviceAuth(f.Ctx, protocol.DeviceAuthorizeRequest{Fingerprint: "x", Product: "signer"}, verifyURI, testIP)
 			wantCode(t, err, protocol.ErrInvalidRequest)
 		})
 	})

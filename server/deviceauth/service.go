@@ -20,8 +20,15 @@ type Config struct {
 	// that match no sign-in, the cost of guessing codes. Default 10 a
 	// minute, burst 10 per IP.
 	UserCodeFailuresPerIP ratelimit.Limit
-	Now                   func() time.Time // default time.Now
-	Logger                *slog.Logger
+	// AuthorizePerIP bounds the sign-ins one client IP may start. Default
+	// 10 a minute, burst 20.
+	AuthorizePerIP ratelimit.Limit
+	// MaxPending bounds the sign-ins waiting (not yet expired) at once,
+	// whoever started them; beyond it a start answers slow_down. Default
+	// 10,000.
+	MaxPending int
+	Now        func() time.Time // default time.Now
+	Logger     *slog.Logger
 }
 
 // Service is the browser sign-in over a store.DB; devices activates the
@@ -33,6 +40,7 @@ type Service struct {
 	now        func() time.Time
 	log        *slog.Logger
 	userCodeIP *ratelimit.Limiters
+	startIP    *ratelimit.Limiters
 }
 
 // New returns a Service.
@@ -53,8 +61,12 @@ func New(db *store.DB, devs *devices.Service, cfg Config) (*Service, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.UserCodeFailuresPerIP = cfg.UserCodeFailuresPerIP.OrDefault(10, 10)
+	cfg.AuthorizePerIP = cfg.AuthorizePerIP.OrDefault(10, 20)
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = 10000
+	}
 	return &Service{db: db, devices: devs, cfg: cfg, now: cfg.Now, log: cfg.Logger,
-		userCodeIP: ratelimit.New(cfg.UserCodeFailuresPerIP)}, nil
+		userCodeIP: ratelimit.New(cfg.UserCodeFailuresPerIP), startIP: ratelimit.New(cfg.AuthorizePerIP)}, nil
 }
 
 // Info describes a pending browser sign-in, for the page where a person

@@ -64,7 +64,7 @@ func (f *fixture) deviceFlow(t *testing.T) {
 	var auth protocol.DeviceAuthorizeResponse
 	req := protocol.DeviceAuthorizeRequest{Fingerprint: fingerprint("browser-mac"), Product: "entitle",
 		Device: protocol.DeviceFacts{Hostname: "browser-mac", OS: "darwin", Arch: "arm64"}}
-	if st := f.srv.Call(t, c, "POST", protocol.PathDeviceAuthorize, "", req, &auth); st != 200 {
+	if st := f.srv.Call(t, c, "POST", protocol.PathDeviceAuthorize, "", req.Form(), &auth); st != 200 {
 		t.Fatalf("device authorize: %d", st)
 	}
 	if auth.VerificationURI != f.srv.Base+"/device" {
@@ -151,15 +151,20 @@ func (f *fixture) deviceFlow(t *testing.T) {
 }
 
 func pollOnce(base, deviceCode string, resp *protocol.ActivateResponse, pe *protocol.Error) (int, error) {
-	r, err := http.Post(base+protocol.PathDeviceToken, "application/json",
-		strings.NewReader(`{"device_code":"`+deviceCode+`"}`))
+	r, err := http.PostForm(base+protocol.PathDeviceToken, protocol.DeviceTokenRequest{DeviceCode: deviceCode, ClientID: "entitle"}.Form())
 	if err != nil {
 		return 0, err
 	}
 	defer r.Body.Close()
 	dec := json.NewDecoder(r.Body)
 	if r.StatusCode == 200 {
-		return 200, dec.Decode(resp)
+		var tok protocol.DeviceTokenResponse
+		err := dec.Decode(&tok)
+		*resp = tok.Activation()
+		return 200, err
 	}
-	return r.StatusCode, dec.Decode(pe)
+	var oe protocol.OAuthError
+	err = dec.Decode(&oe)
+	*pe = protocol.Error{Code: oe.Error, Message: oe.ErrorDescription}
+	return r.StatusCode, err
 }

@@ -109,8 +109,8 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	do(t, call{method: "POST", path: protocol.PathCheckin, bearer: strings.Repeat("x", 43), body: checkin}, 401, only, nil)
 
 	var auth protocol.DeviceAuthorizeResponse
-	do(t, call{method: "POST", path: protocol.PathDeviceAuthorize, body: protocol.DeviceAuthorizeRequest{Fingerprint: fingerprint("openapi-c"), Product: "entitle-signing", Device: dev("c")}}, 200, also, &auth)
-	do(t, call{method: "POST", path: protocol.PathDeviceToken, body: protocol.DeviceTokenRequest{DeviceCode: auth.DeviceCode}}, 400, also, nil)
+	do(t, call{method: "POST", path: protocol.PathDeviceAuthorize, body: protocol.DeviceAuthorizeRequest{Fingerprint: fingerprint("openapi-c"), Product: "entitle-signing", Device: dev("c")}.Form().Encode(), contentType: "application/x-www-form-urlencoded"}, 200, also, &auth)
+	do(t, call{method: "POST", path: protocol.PathDeviceToken, body: protocol.DeviceTokenRequest{DeviceCode: auth.DeviceCode, ClientID: "entitle-signing"}.Form().Encode(), contentType: "application/x-www-form-urlencoded"}, 400, also, nil)
 
 	var sess accountapi.SessionResponse
 	do(t, call{method: "POST", path: accountapi.PathSessions, body: map[string]string{"email": ownerEmail, "password": ownerPass}}, 201, also, &sess)

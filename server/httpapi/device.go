@@ -95,54 +95,6 @@ func (s *Server) countActivation(method, result string) {
 	}
 }
 
-func (s *Server) deviceAuthorize(w http.ResponseWriter, r *http.Request) {
-	var req protocol.DeviceAuthorizeRequest
-	if pe := decodeJSON(w, r, &req); pe != nil {
-		writeError(w, pe)
-		return
-	}
-	if pe := checkDevice(req.Fingerprint, req.Product, req.Device); pe != nil {
-		writeError(w, pe)
-		return
-	}
-	resp, err := s.d.DeviceAuth.StartDeviceAuth(r.Context(), req, s.verify)
-	if err != nil {
-		s.failure(w, r, "device authorize", err)
-		return
-	}
-	s.metrics.DeviceGrants.WithLabelValues("started").Inc()
-	writeJSON(w, http.StatusOK, resp)
-}
-
-func (s *Server) deviceToken(w http.ResponseWriter, r *http.Request) {
-	var req protocol.DeviceTokenRequest
-	if pe := decodeJSON(w, r, &req); pe != nil {
-		writeError(w, pe)
-		return
-	}
-	if req.DeviceCode == "" || len(req.DeviceCode) > maxCode {
-		writeError(w, apiError(protocol.ErrInvalidRequest, "device_code is missing or too long"))
-		return
-	}
-	resp, err := s.d.DeviceAuth.PollDeviceAuth(r.Context(), req.DeviceCode)
-	if err != nil {
-		pe := s.toProtocol(r.Context(), "device token", err)
-		switch pe.Code {
-		case protocol.ErrAuthorizationPending, protocol.ErrSlowDown:
-		default:
-			s.metrics.DeviceGrants.WithLabelValues(pe.Code).Inc()
-			if pe.Code == protocol.ErrNoSeats || pe.Code == protocol.ErrNoLicense {
-				s.metrics.SeatDenials.Inc()
-			}
-		}
-		writeError(w, pe)
-		return
-	}
-	s.metrics.DeviceGrants.WithLabelValues("ok").Inc()
-	s.metrics.Activations.WithLabelValues("device", "ok").Inc()
-	writeJSON(w, http.StatusOK, resp)
-}
-
 func (s *Server) checkin(w http.ResponseWriter, r *http.Request) {
 	cred, ok := bearer(r)
 	if !ok {

@@ -184,7 +184,7 @@ func (re *routeEnv) devicePage(t *testing.T, email string) (*http.Client, string
 	re.n++
 	auth, err := re.App.DeviceAuth.StartDeviceAuth(context.Background(), protocol.DeviceAuthorizeRequest{
 		Fingerprint: apitest.Fingerprint(fmt.Sprintf("desk-%d", re.n)), Product: "entitle", Device: protocol.DeviceFacts{Hostname: "desk", OS: "linux"},
-	}, re.URL("/device"))
+	}, re.URL("/device"), "192.0.2.9")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ var journalCases = map[string]func(t *testing.T, re *routeEnv) func() int{
 		return func() int {
 			return re.call(t, "POST", protocol.PathDeviceAuthorize, "", protocol.DeviceAuthorizeRequest{
 				Fingerprint: apitest.Fingerprint("authorize"), Product: "entitle", Device: protocol.DeviceFacts{Hostname: "h", OS: "linux"},
-			}, nil)
+			}.Form(), nil)
 		}
 	},
 	"POST /v1/device/token": func(t *testing.T, re *routeEnv) func() int {
@@ -218,7 +218,7 @@ var journalCases = map[string]func(t *testing.T, re *routeEnv) func() int{
 		ctx := context.Background()
 		auth, err := re.App.DeviceAuth.StartDeviceAuth(ctx, protocol.DeviceAuthorizeRequest{
 			Fingerprint: apitest.Fingerprint("token"), Product: "entitle", Device: protocol.DeviceFacts{Hostname: "h", OS: "linux"},
-		}, re.URL("/device"))
+		}, re.URL("/device"), "192.0.2.9")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -226,7 +226,7 @@ var journalCases = map[string]func(t *testing.T, re *routeEnv) func() int{
 			t.Fatal(err)
 		}
 		return func() int {
-			return re.call(t, "POST", protocol.PathDeviceToken, "", protocol.DeviceTokenRequest{DeviceCode: auth.DeviceCode}, nil)
+			return re.call(t, "POST", protocol.PathDeviceToken, "", protocol.DeviceTokenRequest{DeviceCode: auth.DeviceCode, ClientID: "entitle"}.Form(), nil)
 		}
 	},
 	"DELETE /v1/device": func(t *testing.T, re *routeEnv) func() int {

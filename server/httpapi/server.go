@@ -75,8 +75,8 @@ type Devices interface {
 
 // DeviceAuth is the part of *deviceauth.Service the API uses.
 type DeviceAuth interface {
-	StartDeviceAuth(ctx context.Context, req protocol.DeviceAuthorizeRequest, verificationURI string) (protocol.DeviceAuthorizeResponse, error)
-	PollDeviceAuth(ctx context.Context, deviceCode string) (protocol.ActivateResponse, error)
+	StartDeviceAuth(ctx context.Context, req protocol.DeviceAuthorizeRequest, verificationURI, clientIP string) (protocol.DeviceAuthorizeResponse, error)
+	PollDeviceToken(ctx context.Context, req protocol.DeviceTokenRequest) (protocol.DeviceTokenResponse, error)
 }
 
 // Keys is the part of *signing.Service the API uses.

@@ -14,6 +14,7 @@ import (
 	"github.com/entitle/entitle/pkg/protocol"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -147,15 +148,18 @@ func (s *Server) Call(t testing.TB, c *http.Client, method, path, bearer string,
 }
 
 // CallURL sends a request with client c (a string body is sent as is,
-// anything else as JSON, with an optional bearer token), decodes a JSON
+// url.Values as a form, anything else as JSON, with an optional bearer token), decodes a JSON
 // answer into out when given, and returns the HTTP status. It serves every
 // server test harness, in-process (httptest) or against the binary.
-func CallURL(t testing.TB, c *http.Client, method, url, bearer string, body, out any) int {
+func CallURL(t testing.TB, c *http.Client, method, target, bearer string, body, out any) int {
 	t.Helper()
 	var rd io.Reader
+	contentType := "application/json"
 	if body != nil {
 		if raw, ok := body.(string); ok {
 			rd = strings.NewReader(raw)
+		} else if form, ok := body.(url.Values); ok {
+			rd, contentType = strings.NewReader(form.Encode()), "application/x-www-form-urlencoded"
 		} else {
 			b, err := json.Marshal(body)
 			if err != nil {
@@ -164,19 +168,19 @@ func CallURL(t testing.TB, c *http.Client, method, url, bearer string, body, out
 			rd = bytes.NewReader(b)
 		}
 	}
-	req, err := http.NewRequest(method, url, rd)
+	req, err := http.NewRequest(method, target, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		t.Fatalf("%s %s: %v", method, target, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
@@ -185,7 +189,7 @@ func CallURL(t testing.TB, c *http.Client, method, url, bearer string, body, out
 	}
 	if out != nil && len(raw) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s %s: %d %q: %v", method, url, resp.StatusCode, raw, err)
+			t.Fatalf("%s %s: %d %q: %v", method, target, resp.StatusCode, raw, err)
 		}
 	}
 	return resp.StatusCode

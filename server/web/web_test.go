@@ -214,7 +214,7 @@ func TestDeviceApproval(t *testing.T) {
 				auth, err := e.App.DeviceAuth.StartDeviceAuth(ctx, protocol.DeviceAuthorizeRequest{
 					Fingerprint: apitest.Fingerprint("desk-" + name), Product: "entitle",
 					Device: protocol.DeviceFacts{Hostname: "desk-" + name, OS: "darwin", Arch: "arm64"},
-				}, e.URL("/device"))
+				}, e.URL("/device"), "192.0.2.9")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -266,7 +266,7 @@ func TestDeviceCodeGuessing(t *testing.T) {
 		e.Account(t, email, password, 1, time.Now().AddDate(1, 0, 0))
 		auth, err := e.App.DeviceAuth.StartDeviceAuth(context.Background(), protocol.DeviceAuthorizeRequest{
 			Fingerprint: apitest.Fingerprint("desk"), Product: "entitle", Device: protocol.DeviceFacts{Hostname: "desk"},
-		}, e.URL("/device"))
+		}, e.URL("/device"), "192.0.2.9")
 		if err != nil {
 			t.Fatal(err)
 		}

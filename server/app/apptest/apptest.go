@@ -245,7 +245,7 @@ const VerifyURI = "https://licensing.example/device"
 // StartAuth begins a browser sign-in for machine.
 func (f *Fixture) StartAuth(machine string) protocol.DeviceAuthorizeResponse {
 	f.T.Helper()
-	r, err := f.DeviceAuth.StartDeviceAuth(f.Ctx, protocol.DeviceAuthorizeRequest{Fingerprint: FP(machine), Product: "signer", Device: Facts(machine)}, VerifyURI)
+	r, err := f.DeviceAuth.StartDeviceAuth(f.Ctx, protocol.DeviceAuthorizeRequest{Fingerprint: FP(machine), Product: "signer", Device: Facts(machine)}, VerifyURI, "192.0.2.1")
 	if err != nil {
 		f.T.Fatalf("StartDeviceAuth: %v", err)
 	}
