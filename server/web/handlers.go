@@ -163,6 +163,9 @@ func (p *Pages) release(w http.ResponseWriter, r *http.Request) {
 		p.serverError(w, r, "release device", err)
 		return
 	}
+	if p.d.Nudge != nil {
+		p.d.Nudge.Notify(r.Context(), id) // an online computer learns it at once
+	}
 	http.Redirect(w, r, "/account?released=1", http.StatusSeeOther)
 }
 

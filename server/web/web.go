@@ -46,6 +46,14 @@ type Domains struct {
 	Devices    Devices
 	DeviceAuth DeviceAuth
 	Passwords  Passwords // optional: the forgot / new password pages
+	// Nudge tells a released computer that is online to check in now
+	// (the push hub); nil: it learns at its next check-in.
+	Nudge Nudger
+}
+
+// Nudger is the part of *push.Hub the pages use.
+type Nudger interface {
+	Notify(ctx context.Context, deviceID string)
 }
 
 // Accounts is the part of *accounts.Service the pages use.
