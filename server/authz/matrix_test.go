@@ -23,7 +23,7 @@ import (
 	"github.com/entitle/entitle/server/app/apptest"
 	"github.com/entitle/entitle/server/authz"
 	"github.com/entitle/entitle/server/httpapi/apitest"
-	"github.com/entitle/entitle/server/internal/dnstest"
+	"github.com/entitle/entitle/internal/dnstest"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/store/storetest"
 )

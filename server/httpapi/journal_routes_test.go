@@ -19,7 +19,7 @@ import (
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/server/app"
 	"github.com/entitle/entitle/server/httpapi/apitest"
-	"github.com/entitle/entitle/server/internal/dnstest"
+	"github.com/entitle/entitle/internal/dnstest"
 	"github.com/entitle/entitle/server/journal"
 	"github.com/entitle/entitle/server/servertest"
 	"github.com/entitle/entitle/server/store"

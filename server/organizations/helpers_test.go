@@ -6,7 +6,7 @@ import (
 	"github.com/entitle/entitle/server/app"
 	"github.com/entitle/entitle/server/app/apptest"
 	"github.com/entitle/entitle/server/authz"
-	"github.com/entitle/entitle/server/internal/dnstest"
+	"github.com/entitle/entitle/internal/dnstest"
 	"github.com/entitle/entitle/server/internal/fault"
 	"github.com/entitle/entitle/server/organizations"
 	"github.com/entitle/entitle/server/store"
