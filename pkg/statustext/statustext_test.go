@@ -177,3 +177,91 @@ func TestOfflineHeadline(t *testing.T) {
 		}
 	}
 }
+
+// TestLastErrorWordsEveryProblem: each problem code the agent can report is
+// worded from the catalog in both languages with the error that caused it,
+// never the agent's English sentence; an older agent's sentence alone, or a
+// code this client does not know, shows that sentence.
+func TestLastErrorWordsEveryProblem(t *testing.T) {
+	b := i18n.New()
+	const english = "ENGLISH SENTENCE"
+	for _, tag := range i18n.Languages() {
+		loc := b.Localizer(tag)
+		for _, code := range agentapi.ProblemCodes() {
+			for _, errCode := range agentapi.ErrorCodes() {
+				st := &agentapi.Status{LastError: english, LastErrorCode: code, LastErrorArgs: map[string]string{"error": errCode, "kind": "workspace_token"}}
+				got := LastError(loc, st)
+				if got == "" || strings.Contains(got, english) || strings.Contains(got, "<no value>") || strings.Contains(got, "problem_") || strings.Contains(got, "error_") {
+					t.Errorf("%s %s/%s: %q", tag, code, errCode, got)
+				}
+			}
+		}
+		for _, st := range []*agentapi.Status{{LastError: english}, {LastError: english, LastErrorCode: "newer_code"}} {
+			if got := LastError(loc, st); got != english {
+				t.Errorf("%s %+v: %q, want the agent's sentence", tag, st, got)
+			}
+		}
+		if got := LastError(loc, &agentapi.Status{}); got != "" {
+			t.Errorf("%s no problem: %q", tag, got)
+		}
+	}
+	fr := b.Localizer(i18n.French)
+	for _, c := range []struct {
+		st   agentapi.Status
+		want string
+	}{
+		{agentapi.Status{LastErrorCode: agentapi.ProblemCheckinFailed, LastErrorArgs: map[string]string{"error": agentapi.ErrUnavailable}},
+			"la synchronisation a échoué\u00a0: le serveur de licences est injoignable"},
+		{agentapi.Status{LastErrorCode: agentapi.ProblemEnrollmentRefused, LastErrorArgs: map[string]string{"error": agentapi.ErrNoSeats}},
+			"l’activation automatique avec le jeton d’inscription a été refusée\u00a0: tous les postes de la licence sont utilisés\u00a0: désactivez un autre poste, ou demandez des postes supplémentaires\u00a0; activez ce poste à la main, ou corrigez le jeton et redémarrez l’agent"},
+		{agentapi.Status{LastErrorCode: agentapi.ProblemEnrollmentTokenInvalid, LastErrorArgs: map[string]string{"kind": "license_key"}},
+			"l’activation automatique est coupée\u00a0: le jeton d’inscription n’est pas une clé de licence valide (faute de frappe\u00a0?)\u00a0; corrigez-le et redémarrez l’agent"},
+		{agentapi.Status{LastErrorCode: agentapi.ReasonSignInDenied}, "la connexion a été refusée dans le navigateur"},
+		{agentapi.Status{LastErrorCode: agentapi.ProblemCheckinFailed, LastErrorArgs: map[string]string{"error": "newer_error"}},
+			"la synchronisation a échoué\u00a0: erreur inattendue (newer_error)"},
+	} {
+		if got := LastError(fr, &c.st); got != c.want {
+			t.Errorf("%+v:\n got %q\nwant %q", c.st, got, c.want)
+		}
+	}
+	// Details shows it under the headline.
+	lines := Details(fr, &agentapi.Status{LastError: english, LastErrorCode: agentapi.ProblemCheckinFailed, LastErrorArgs: map[string]string{"error": agentapi.ErrUpstream}}, time.UTC)
+	if !slices.Contains(lines, "Dernière erreur\u00a0: la synchronisation a échoué\u00a0: le serveur de licences a échoué ou a envoyé une réponse invalide") {
+		t.Errorf("details: %q", lines)
+	}
+}
+
+// TestErrorTextCoversEveryCode: every local API error code has its own
+// words in both languages.
+func TestErrorTextCoversEveryCode(t *testing.T) {
+	b := i18n.New()
+	for _, tag := range i18n.Languages() {
+		loc := b.Localizer(tag)
+		unknown := ErrorText(loc, "no_such_code")
+		for _, code := range agentapi.ErrorCodes() {
+			if got := ErrorText(loc, code); got == "" || got == unknown || strings.HasPrefix(got, "error_") {
+				t.Errorf("%s %s: %q", tag, code, got)
+			}
+		}
+	}
+}
+
+// TestDeactivateNote: the managed-remotely note is worded from its code,
+// with or without the organization's name; an unknown code shows the
+// agent's note.
+func TestDeactivateNote(t *testing.T) {
+	fr := i18n.New().Localizer(i18n.French)
+	for _, c := range []struct {
+		st   agentapi.Status
+		want string
+	}{
+		{agentapi.Status{DeactivateNote: "x", DeactivateNoteCode: agentapi.NoteManagedRemotely, Organization: "Acme"}, "géré à distance par Acme\u00a0: adressez-vous à votre administrateur"},
+		{agentapi.Status{DeactivateNote: "x", DeactivateNoteCode: agentapi.NoteManagedRemotely}, "géré à distance par votre organisation\u00a0: adressez-vous à votre administrateur"},
+		{agentapi.Status{DeactivateNote: "agent words", DeactivateNoteCode: "newer"}, "agent words"},
+		{agentapi.Status{DeactivateNote: "agent words"}, "agent words"},
+	} {
+		if got := DeactivateNote(fr, &c.st); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.st, got, c.want)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pb33f/libopenapi-validator"
 
+	"github.com/entitle/entitle/internal/dnstest"
 	"github.com/entitle/entitle/pkg/adminapi"
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/pkg/testenv"
@@ -23,7 +24,6 @@ import (
 	"github.com/entitle/entitle/server/app/apptest"
 	"github.com/entitle/entitle/server/authz"
 	"github.com/entitle/entitle/server/httpapi/apitest"
-	"github.com/entitle/entitle/internal/dnstest"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/store/storetest"
 )
