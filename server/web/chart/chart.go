@@ -100,6 +100,10 @@ func SeatUse(loc *i18n.Localizer, points []Point, o Options) template.HTML {
 	attr(&b, "id", o.ID+"-desc")
 	b.WriteString(">" + esc(desc) + "</desc>\n")
 
+	if len(pts) == 0 {
+		empty(&b, loc, o)
+		return template.HTML(b.String())
+	}
 	top, yTicks := yScale(pts)
 	yLabels := make([]string, len(yTicks))
 	widest := 0
@@ -108,15 +112,13 @@ func SeatUse(loc *i18n.Localizer, points []Point, o Options) template.HTML {
 		widest = max(widest, len([]rune(yLabels[i])))
 	}
 	p := plot{left: float64(12 + charWidth*widest), top: marginTop,
-		right: float64(o.Width - marginRight), bottom: float64(o.Height - marginBottom), yMax: top}
+		right: float64(o.Width - marginRight), bottom: float64(o.Height - marginBottom), yMax: top,
+		t0: unix(pts[0].Day), t1: unix(pts[len(pts)-1].Day)}
 	if p.left > p.right-40 {
 		p.left = p.right - 40
 	}
-	if len(pts) > 0 {
-		p.t0, p.t1 = unix(pts[0].Day), unix(pts[len(pts)-1].Day)
-	}
 
-	legend(&b, loc, p)
+	legend(&b, loc, p.left)
 	b.WriteString(`<g class="grid" stroke="` + colorGrid + `" stroke-width="1">` + "\n")
 	for _, v := range yTicks {
 		y := num(p.y(v))
@@ -128,12 +130,6 @@ func SeatUse(loc *i18n.Localizer, points []Point, o Options) template.HTML {
 		b.WriteString(`<text x="` + num(p.left-6) + `" y="` + num(p.y(v)+4) + `">` + esc(yLabels[i]) + "</text>\n")
 	}
 	b.WriteString("</g>\n")
-
-	if len(pts) == 0 {
-		b.WriteString(`<text class="empty" x="` + num((p.left+p.right)/2) + `" y="` + num((p.top+p.bottom)/2) +
-			`" fill="` + colorText + `" text-anchor="middle">` + esc(loc.T("chart_seat_empty", nil)) + "</text>\n</svg>\n")
-		return template.HTML(b.String())
-	}
 
 	b.WriteString(`<g class="x-axis" fill="` + colorText + `" text-anchor="middle">` + "\n")
 	for _, t := range p.xTicks() {
@@ -154,6 +150,38 @@ func SeatUse(loc *i18n.Localizer, points []Point, o Options) template.HTML {
 	}
 	b.WriteString("</svg>\n")
 	return template.HTML(b.String())
+}
+
+// empty draws the frame of a chart without data: a baseline and the
+// message, wrapped to the width.
+func empty(b *strings.Builder, loc *i18n.Localizer, o Options) {
+	left, right, bottom := 12.0, float64(o.Width-12), float64(o.Height-marginBottom)
+	b.WriteString(`<line class="baseline" x1="` + num(left) + `" y1="` + num(bottom) + `" x2="` + num(right) + `" y2="` + num(bottom) +
+		`" stroke="` + colorGrid + `" stroke-width="1"/>` + "\n")
+	lines := wrap(loc.T("chart_seat_empty", nil), int(right-left)/charWidth)
+	y := (float64(marginTop)+bottom)/2 - float64(len(lines)-1)*8
+	b.WriteString(`<text class="empty" fill="` + colorText + `" text-anchor="middle">`)
+	for i, l := range lines {
+		b.WriteString(`<tspan x="` + num(float64(o.Width)/2) + `" y="` + num(y+float64(i)*16) + `">` + esc(l) + "</tspan>")
+	}
+	b.WriteString("</text>\n</svg>\n")
+}
+
+// wrap splits text at spaces into lines of about width characters.
+func wrap(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(text) {
+		if line != "" && len([]rune(line))+1+len([]rune(w)) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	return append(lines, line)
 }
 
 // clean returns the points by day, negative values as zero.
@@ -277,9 +305,8 @@ func (p plot) line(pts []Point, v func(Point) int) string {
 
 // legend names the two series above the plot, each with a sample of its
 // stroke.
-func legend(b *strings.Builder, loc *i18n.Localizer, p plot) {
+func legend(b *strings.Builder, loc *i18n.Localizer, x float64) {
 	b.WriteString(`<g class="legend" fill="` + colorText + `">` + "\n")
-	x := p.left
 	for _, s := range []struct{ label, color, dash string }{
 		{loc.T("chart_assigned", nil), colorAssigned, ""},
 		{loc.T("chart_seats", nil), colorSeats, ` stroke-dasharray="6 4"`},
