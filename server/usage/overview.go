@@ -89,17 +89,20 @@ type PendingOrders struct {
 func (p PendingOrders) Total() int { return p.Validated + p.Confirmed }
 
 // orgDevices selects the organization's active computers, d joined with
-// their license l and its subscription s: arguments org, org.
+// their license l and its subscription s: arguments org and "org:"+org (the
+// owner key of its workspaces). The licenses are found first, by index, then
+// their computers (devices_license).
 const orgDevices = `FROM devices d JOIN licenses l ON l.id = d.license_id
 	LEFT JOIN subscriptions s ON s.id = l.subscription_id
-	WHERE d.deactivated_at IS NULL
-	AND (l.organization_id = ? OR l.id IN (SELECT w.license_id FROM workspaces w WHERE w.organization_id = ?))`
+	WHERE d.deactivated_at IS NULL AND d.license_id IN (
+		SELECT ol.id FROM licenses ol WHERE ol.organization_id = ?
+		UNION SELECT w.license_id FROM workspaces w WHERE w.owner_key = ?)`
 
 // certUntil is the SQL expression of d.profiles' earliest_cert_until (Unix
 // seconds; NULL without profiles).
 func certUntil(d store.Dialect) string {
 	if d == store.Postgres {
-		return "CAST(CAST(d.profiles AS jsonb) ->> 'earliest_cert_until' AS BIGINT)"
+		return "CAST(CAST(d.profiles AS json) ->> 'earliest_cert_until' AS BIGINT)"
 	}
 	return "CAST(json_extract(d.profiles, '$.earliest_cert_until') AS INTEGER)"
 }
@@ -112,10 +115,7 @@ func (s *Service) Overview(ctx context.Context, org string, now time.Time) (Over
 	if ov.Plans, err = s.planSeats(ctx, org, now); err != nil {
 		return ov, err
 	}
-	if ov.Devices, err = s.deviceCounts(ctx, org, now); err != nil {
-		return ov, err
-	}
-	if ov.Certificates, err = s.certificates(ctx, org, now); err != nil {
+	if ov.Devices, ov.Certificates, err = s.computers(ctx, org, now); err != nil {
 		return ov, err
 	}
 	if ov.Licenses, err = s.licenses(ctx, org, now); err != nil {
@@ -153,55 +153,51 @@ func (s *Service) planSeats(ctx context.Context, org string, now time.Time) ([]P
 	return out, nil
 }
 
-func (s *Service) deviceCounts(ctx context.Context, org string, now time.Time) (DeviceCounts, error) {
+// computers counts the organization's computers and their certificates in
+// one pass over them (materialized, so each profile summary is parsed
+// once), then lists the soonest certificates if any expire.
+func (s *Service) computers(ctx context.Context, org string, now time.Time) (DeviceCounts, ExpiringCertificates, error) {
 	c := DeviceCounts{OnlineSince: now.Add(-2 * s.interval)}
-	err := s.db.QueryRow(ctx, `SELECT COUNT(*),
-		COALESCE(SUM(CASE WHEN d.suspended_at IS NOT NULL OR l.suspended = TRUE OR s.suspended_at IS NOT NULL THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN d.suspended_at IS NULL AND l.suspended = FALSE AND s.suspended_at IS NULL
-			AND d.last_seen_at >= ? THEN 1 ELSE 0 END), 0) `+orgDevices,
-		store.Millis(c.OnlineSince), org, org).Scan(&c.Total, &c.Suspended, &c.Online)
-	if err != nil {
-		return c, fmt.Errorf("usage: computers of %s: %w", org, err)
-	}
-	c.Offline = c.Total - c.Suspended - c.Online
-	return c, nil
-}
-
-func (s *Service) certificates(ctx context.Context, org string, now time.Time) (ExpiringCertificates, error) {
-	var c ExpiringCertificates
+	var e ExpiringCertificates
 	cert := certUntil(s.db.Dialect())
 	nowS, endS := now.Unix(), now.Add(ExpiryWindow).Unix()
-	err := s.db.QueryRow(ctx, `SELECT
-		COALESCE(SUM(CASE WHEN `+cert+` > ? AND `+cert+` <= ? THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN `+cert+` > 0 AND `+cert+` <= ? THEN 1 ELSE 0 END), 0) `+orgDevices,
-		nowS, endS, nowS, org, org).Scan(&c.Expiring, &c.Expired)
+	err := s.db.QueryRow(ctx, `WITH x AS MATERIALIZED (SELECT
+			CASE WHEN d.suspended_at IS NOT NULL OR l.suspended = TRUE OR s.suspended_at IS NOT NULL THEN 1 ELSE 0 END AS susp,
+			d.last_seen_at AS seen, `+cert+` AS c `+orgDevices+`)
+		SELECT COUNT(*), COALESCE(SUM(susp), 0),
+			COALESCE(SUM(CASE WHEN susp = 0 AND seen >= ? THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN c > ? AND c <= ? THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN c > 0 AND c <= ? THEN 1 ELSE 0 END), 0)
+		FROM x`, org, "org:"+org, store.Millis(c.OnlineSince), nowS, endS, nowS).
+		Scan(&c.Total, &c.Suspended, &c.Online, &e.Expiring, &e.Expired)
 	if err != nil {
-		return c, fmt.Errorf("usage: certificates of %s: %w", org, err)
+		return c, e, fmt.Errorf("usage: computers of %s: %w", org, err)
 	}
-	if c.Expiring == 0 {
-		return c, nil
+	c.Offline = c.Total - c.Suspended - c.Online
+	if e.Expiring == 0 {
+		return c, e, nil
 	}
-	rows, err := s.db.Query(ctx, `SELECT d.id, d.hostname, `+cert+` `+orgDevices+`
-		AND `+cert+` > ? AND `+cert+` <= ? ORDER BY 3, d.id LIMIT ?`, org, org, nowS, endS, MaxListed)
+	rows, err := s.db.Query(ctx, `WITH x AS MATERIALIZED (SELECT d.id AS id, d.hostname AS host, `+cert+` AS c `+orgDevices+`)
+		SELECT id, host, c FROM x WHERE c > ? AND c <= ? ORDER BY c, id LIMIT ?`, org, "org:"+org, nowS, endS, MaxListed)
 	if err != nil {
-		return c, fmt.Errorf("usage: certificates of %s: %w", org, err)
+		return c, e, fmt.Errorf("usage: certificates of %s: %w", org, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			e     ExpiringCertificate
+			x     ExpiringCertificate
 			until int64
 		)
-		if err := rows.Scan(&e.DeviceID, &e.Hostname, &until); err != nil {
-			return c, fmt.Errorf("usage: certificates of %s: %w", org, err)
+		if err := rows.Scan(&x.DeviceID, &x.Hostname, &until); err != nil {
+			return c, e, fmt.Errorf("usage: certificates of %s: %w", org, err)
 		}
-		e.NotAfter = time.Unix(until, 0).UTC()
-		c.Soon = append(c.Soon, e)
+		x.NotAfter = time.Unix(until, 0).UTC()
+		e.Soon = append(e.Soon, x)
 	}
 	if err := rows.Err(); err != nil {
-		return c, fmt.Errorf("usage: certificates of %s: %w", org, err)
+		return c, e, fmt.Errorf("usage: certificates of %s: %w", org, err)
 	}
-	return c, nil
+	return c, e, nil
 }
 
 func (s *Service) licenses(ctx context.Context, org string, now time.Time) (ExpiringLicenses, error) {
