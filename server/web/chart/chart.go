@@ -34,6 +34,9 @@ type Options struct {
 	// be unique in the page: letters, digits, '-' and '_', starting with a
 	// letter; default "seat-use".
 	ID string
+	// Title replaces the default title ("Seat use over time"), for a chart
+	// of one plan: already in the page's language.
+	Title string
 	// Width and Height in CSS pixels (the SVG scales with its viewBox):
 	// default 640 x 240, bounded to 200..4000 x 120..2000.
 	Width, Height int
@@ -85,7 +88,10 @@ func SeatUse(loc *i18n.Localizer, points []Point, o Options) template.HTML {
 	o = o.normalized()
 	pts := clean(points)
 	var b strings.Builder
-	title := loc.T("chart_seat_title", nil)
+	title := o.Title
+	if strings.TrimSpace(title) == "" {
+		title = loc.T("chart_seat_title", nil)
+	}
 	desc := describe(loc, pts)
 	b.WriteString(`<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-seat-use" role="img"`)
 	attr(&b, "width", itoa(o.Width))
@@ -270,21 +276,27 @@ func (p plot) y(v float64) float64 {
 	return p.bottom - min(v/p.yMax, 1)*(p.bottom-p.top)
 }
 
-// xTicks spaces at most maxXTicks date labels by whole days from the first
-// day.
+// xTicks spaces date labels by whole days from the first day, as many as
+// fit (80 px each, at most maxXTicks), and labels the last day too when it
+// is far enough from the previous label.
 func (p plot) xTicks() []float64 {
 	span := p.t1 - p.t0
 	if span < 86400 {
 		return []float64{p.t0}
 	}
-	step := math.Ceil(span/86400/(maxXTicks-1)) * 86400
+	const labelWidth = 80
+	n := min(max(int((p.right-p.left)/labelWidth), 2), maxXTicks)
+	step := math.Ceil(span/86400/float64(n-1)) * 86400
 	var out []float64
-	for i := range maxXTicks {
+	for i := range n {
 		t := p.t0 + float64(i)*step
 		if t > p.t1 {
 			break
 		}
 		out = append(out, t)
+	}
+	if last := out[len(out)-1]; last < p.t1 && p.x(p.t1)-p.x(last) >= labelWidth {
+		out = append(out, p.t1)
 	}
 	return out
 }

@@ -269,3 +269,42 @@ func FuzzSeatUse(f *testing.F) {
 		}
 	})
 }
+
+// TestXLabelsDoNotCrowd: whatever the width and the span, date labels stay
+// apart, the first day is labelled, and there are at most six.
+func TestXLabelsDoNotCrowd(t *testing.T) {
+	for _, width := range []int{200, 320, 640, 1200} {
+		for _, days := range []int{1, 2, 3, 7, 29, 30, 31, 90, 365, 731} {
+			pts := []chart.Point{{Day: d0, Seats: 10, Assigned: 5}, {Day: d0.AddDate(0, 0, days), Seats: 10, Assigned: 7}}
+			els := checkSVG(t, string(chart.SeatUse(loc("fr"), pts, chart.Options{Width: width})))
+			var xs []float64
+			for _, e := range els {
+				if e.name == "text" && e.attrs["y"] == fmt.Sprint(chart.DefaultHeight-10) {
+					var x float64
+					fmt.Sscan(e.attrs["x"], &x)
+					xs = append(xs, x)
+				}
+			}
+			if len(xs) < 1 || len(xs) > 6 {
+				t.Errorf("width %d, %d days: %d date labels", width, days, len(xs))
+				continue
+			}
+			for i := 1; i < len(xs); i++ {
+				if xs[i]-xs[i-1] < 70 {
+					t.Errorf("width %d, %d days: labels at %v", width, days, xs)
+					break
+				}
+			}
+		}
+	}
+}
+
+func TestTitleOption(t *testing.T) {
+	els := checkSVG(t, string(chart.SeatUse(loc("en"), month(), chart.Options{Title: "Pro <plan>"})))
+	if els[1].text != "Pro <plan>" {
+		t.Errorf("title %q", els[1].text)
+	}
+	if els = checkSVG(t, string(chart.SeatUse(loc("en"), month(), chart.Options{Title: "  "}))); els[1].text != "Seat use over time" {
+		t.Errorf("blank title: %q", els[1].text)
+	}
+}
