@@ -118,7 +118,7 @@ func SeatUse(loc *i18n.Localizer, points []Point, o Options) template.HTML {
 		widest = max(widest, len([]rune(yLabels[i])))
 	}
 	p := plot{left: float64(12 + charWidth*widest), top: marginTop,
-		right: float64(o.Width - marginRight), bottom: float64(o.Height - marginBottom), yMax: top,
+		right: float64(o.Width - marginRight), bottom: float64(o.Height - marginBottom - yearLine(pts)), yMax: top,
 		t0: unix(pts[0].Day), t1: unix(pts[len(pts)-1].Day)}
 	if p.left > p.right-40 {
 		p.left = p.right - 40
@@ -138,8 +138,17 @@ func SeatUse(loc *i18n.Localizer, points []Point, o Options) template.HTML {
 	b.WriteString("</g>\n")
 
 	b.WriteString(`<g class="x-axis" fill="` + colorText + `" text-anchor="middle">` + "\n")
+	zone, years := pts[0].Day.Location(), yearLine(pts) > 0
+	prevYear := 0
 	for _, t := range p.xTicks() {
-		b.WriteString(`<text x="` + num(p.x(t)) + `" y="` + num(p.bottom+18) + `">` + esc(loc.ShortDate(fromUnix(t, pts[0].Day.Location()))) + "</text>\n")
+		day := fromUnix(t, zone)
+		b.WriteString(`<text x="` + num(p.x(t)) + `" y="` + num(p.bottom+18) + `">` + esc(loc.ShortDate(day)))
+		if years && day.Year() != prevYear {
+			// Over several years, a label that starts a year says which.
+			b.WriteString(`<tspan x="` + num(p.x(t)) + `" dy="14">` + strconv.Itoa(day.Year()) + "</tspan>")
+		}
+		prevYear = day.Year()
+		b.WriteString("</text>\n")
 	}
 	b.WriteString("</g>\n")
 
@@ -188,6 +197,15 @@ func wrap(text string, width int) []string {
 		line += w
 	}
 	return append(lines, line)
+}
+
+// yearLine is the height of the second line of date labels, naming the
+// years when the series spans more than one; 0 otherwise.
+func yearLine(pts []Point) int {
+	if len(pts) > 1 && pts[0].Day.Year() != pts[len(pts)-1].Day.In(pts[0].Day.Location()).Year() {
+		return 14
+	}
+	return 0
 }
 
 // clean returns the points by day, negative values as zero.
