@@ -30,6 +30,9 @@ const (
 	ExpiryWindow = 30 * 24 * time.Hour
 	// MaxHistoryDays bounds one History query.
 	MaxHistoryDays = 731
+	// DefaultRetention is how long snapshots are kept: past it, a day's
+	// snapshot run deletes them.
+	DefaultRetention = 3 * 366 * 24 * time.Hour
 )
 
 // Config configures a Service. Zero fields take the documented defaults.
@@ -44,15 +47,19 @@ type Config struct {
 	// (default DefaultBatch), so that thousands of organizations never
 	// hold one long transaction.
 	Batch int
+	// Retention is how long snapshots are kept (default
+	// DefaultRetention, at least MaxHistoryDays).
+	Retention time.Duration
 }
 
 // Service is the usage domain over a store.DB.
 type Service struct {
-	db       *store.DB
-	now      func() time.Time
-	log      *slog.Logger
-	interval time.Duration
-	batch    int
+	db        *store.DB
+	now       func() time.Time
+	log       *slog.Logger
+	interval  time.Duration
+	batch     int
+	retention time.Duration
 }
 
 // New returns a Service.
@@ -72,7 +79,12 @@ func New(db *store.DB, cfg Config) (*Service, error) {
 	if cfg.Batch <= 0 {
 		cfg.Batch = DefaultBatch
 	}
-	return &Service{db: db, now: cfg.Now, log: cfg.Logger, interval: cfg.CheckinInterval, batch: cfg.Batch}, nil
+	if cfg.Retention <= 0 {
+		cfg.Retention = DefaultRetention
+	}
+	cfg.Retention = max(cfg.Retention, MaxHistoryDays*24*time.Hour)
+	return &Service{db: db, now: cfg.Now, log: cfg.Logger, interval: cfg.CheckinInterval, batch: cfg.Batch,
+		retention: cfg.Retention}, nil
 }
 
 // Day is the UTC calendar day of t, at 00:00 UTC: the key of a snapshot.
@@ -87,6 +99,7 @@ type Run struct {
 	Organizations int // organizations scanned
 	Subscriptions int // rows written (inserted or replaced)
 	Batches       int // transactions
+	Pruned        int // rows deleted past the retention
 }
 
 // RunDue takes today's snapshot unless one finished today already: the
@@ -108,7 +121,7 @@ func (s *Service) RunDue(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	s.log.Info("seat usage recorded", "day", run.Day.Format(time.DateOnly), "organizations", run.Organizations,
-		"subscriptions", run.Subscriptions, "batches", run.Batches)
+		"subscriptions", run.Subscriptions, "batches", run.Batches, "pruned", run.Pruned)
 	return true, nil
 }
 
@@ -129,8 +142,8 @@ const snapshotRows = `INSERT INTO seat_usage
 
 // Snapshot records the day of now for every organization's live
 // subscriptions (term started, not ended), in keyset batches of
-// organizations, one short transaction each, and marks the day done.
-// Re-running a day replaces its rows.
+// organizations, one short transaction each, marks the day done and deletes
+// the snapshots past the retention. Re-running a day replaces its rows.
 func (s *Service) Snapshot(ctx context.Context, now time.Time) (Run, error) {
 	run := Run{Day: Day(now)}
 	day, at := store.Millis(run.Day), store.Millis(now)
@@ -168,6 +181,17 @@ func (s *Service) Snapshot(ctx context.Context, now time.Time) (Run, error) {
 		day, at, store.Millis(s.now()), run.Subscriptions)
 	if err != nil {
 		return run, fmt.Errorf("usage: mark %s done: %w", run.Day.Format(time.DateOnly), err)
+	}
+	cutoff := store.Millis(Day(now.Add(-s.retention)))
+	pruned, err := s.db.Exec(ctx, "DELETE FROM seat_usage WHERE day < ?", cutoff)
+	if err != nil {
+		return run, fmt.Errorf("usage: delete snapshots past the retention: %w", err)
+	}
+	if n, err := pruned.RowsAffected(); err == nil {
+		run.Pruned = int(n)
+	}
+	if _, err := s.db.Exec(ctx, "DELETE FROM seat_usage_runs WHERE day < ?", cutoff); err != nil {
+		return run, fmt.Errorf("usage: delete runs past the retention: %w", err)
 	}
 	return run, nil
 }

@@ -258,3 +258,43 @@ func TestSnapshotStopsWithContext(t *testing.T) {
 		t.Errorf("RunDue: %v, %v", ran, err)
 	}
 }
+
+// TestRetention: a day's run deletes the snapshots and runs older than the
+// retention, and only those.
+func TestRetention(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		db := storetest.Open(t, d)
+		s := newSeed(t, db)
+		threeOrgs(s)
+		svc, err := usage.New(db, usage.Config{Now: (&clock{now: t0}).Now, Retention: time.Hour}) // raised to MaxHistoryDays
+		if err != nil {
+			t.Fatal(err)
+		}
+		keep := usage.MaxHistoryDays * day
+		for _, at := range []time.Time{t0.Add(-keep - day), t0.Add(-keep), t0.Add(-day)} {
+			for _, sub := range []string{"x1", "x2", "x3"} {
+				s.exec(`INSERT INTO seat_usage (organization_id, day, subscription_id, plan_id, seats, assigned, active_devices, taken_at)
+					VALUES ('a', ?, ?, 'pro', 1, 1, 0, 0)`, store.Millis(usage.Day(at)), sub)
+			}
+			s.exec("INSERT INTO seat_usage_runs (day, started_at, finished_at, subscriptions) VALUES (?, 0, 0, 3)", store.Millis(usage.Day(at)))
+		}
+		run, err := svc.Snapshot(ctx, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Pruned != 3 {
+			t.Errorf("pruned %d rows, want the 3 of the oldest day", run.Pruned)
+		}
+		var days, runs int
+		if err := db.QueryRow(ctx, "SELECT COUNT(DISTINCT day) FROM seat_usage").Scan(&days); err != nil || days != 3 {
+			t.Errorf("%d days kept, %v", days, err)
+		}
+		if err := db.QueryRow(ctx, "SELECT COUNT(*) FROM seat_usage_runs").Scan(&runs); err != nil || runs != 3 { // today's, and two
+			t.Errorf("%d runs kept, %v", runs, err)
+		}
+		if got := rowsOf(t, db, t0.Add(-keep)); len(got) != 3 {
+			t.Errorf("the day at the edge of the retention: %q", got)
+		}
+	})
+}

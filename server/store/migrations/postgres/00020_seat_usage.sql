@@ -20,6 +20,8 @@ CREATE TABLE seat_usage (
     taken_at        BIGINT NOT NULL,
     PRIMARY KEY (organization_id, day, subscription_id)
 );
+-- Rows past the retention are deleted by day.
+CREATE INDEX seat_usage_day ON seat_usage (day);
 
 -- One row per day the job finished, so it runs once a day however many
 -- times it is woken (and on several server instances).
@@ -32,4 +34,5 @@ CREATE TABLE seat_usage_runs (
 
 -- +goose Down
 DROP TABLE seat_usage_runs;
+DROP INDEX seat_usage_day;
 DROP TABLE seat_usage;
