@@ -32,6 +32,7 @@ import (
 	"github.com/entitle/entitle/server/push"
 	"github.com/entitle/entitle/server/signing"
 	"github.com/entitle/entitle/server/store"
+	"github.com/entitle/entitle/server/usage"
 	"github.com/entitle/entitle/server/workspaces"
 )
 
@@ -97,6 +98,9 @@ type App struct {
 	// Journal reads the journal (verify, list, export).
 	Journal    *journal.Reader
 	Workspaces *workspaces.Service
+	// Usage records seat use daily and sums up an organization for the
+	// console's overview.
+	Usage *usage.Service
 }
 
 // New builds the domains, creating the first signing key if there is none.
@@ -168,7 +172,14 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
+	use, err := usage.New(db, usage.Config{
+		Now: cfg.Now, Logger: cfg.Logger, CheckinInterval: time.Duration(signer.CheckinAfter()) * time.Second,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
 	return &App{
+		Usage:         use,
 		Organizations: orgs,
 		Accounts:      accts,
 		Licenses:      licenses.New(db, accts, cfg.Now),
