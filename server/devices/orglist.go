@@ -108,8 +108,11 @@ func likeEscape(s string) string {
 // total matching. The keyset cursor names the sort, its direction and the
 // last device shown, so a cursor of another order is refused.
 func (s *Service) PageOrgDevices(ctx context.Context, orgID string, f adminapi.DeviceFilter, req paging.Request) (paging.Page[OrgDevice], error) {
+	if orgID == "" {
+		return paging.Page[OrgDevice]{}, invalid("no organization")
+	}
 	if err := f.Validate(); err != nil {
-		return paging.Page[OrgDevice]{}, err
+		return paging.Page[OrgDevice]{}, invalid("%s", protocolMessage(err))
 	}
 	if err := req.Validate(); err != nil {
 		return paging.Page[OrgDevice]{}, invalid("%s", err.Error())
@@ -197,6 +200,9 @@ func (s *Service) OrgDevice(ctx context.Context, orgID, deviceID string) (OrgDev
 	if err := check.Secret("device id", deviceID); err != nil {
 		return OrgDevice{}, err
 	}
+	if orgID == "" {
+		return OrgDevice{}, errNoOrgDevice(deviceID)
+	}
 	list, err := s.queryOrgDevices(ctx, fmt.Sprintf(orgDeviceCols, "d.profiles")+orgDeviceFrom+" AND d.id = ?", orgID, deviceID)
 	if err != nil {
 		return OrgDevice{}, fmt.Errorf("read organization device: %w", err)
@@ -205,6 +211,15 @@ func (s *Service) OrgDevice(ctx context.Context, orgID, deviceID string) (OrgDev
 		return OrgDevice{}, errNoOrgDevice(deviceID)
 	}
 	return list[0], nil
+}
+
+// protocolMessage is the message of a wire type's validation error.
+func protocolMessage(err error) string {
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		return pe.Message
+	}
+	return err.Error()
 }
 
 func errNoOrgDevice(id string) error {
