@@ -42,6 +42,22 @@ const orgDeviceCols = `SELECT d.id, d.license_id, l.license_key, d.fingerprint, 
 const orgDeviceFrom = ` FROM devices d JOIN licenses l ON l.id = d.license_id JOIN accounts a ON a.id = l.owner_account_id
 	LEFT JOIN workspaces w ON w.license_id = d.license_id WHERE d.organization_id = ?`
 
+// countFrom is the FROM of the count: only the joins f's conditions need,
+// so the unfiltered count reads the organization's index alone.
+func countFrom(f adminapi.DeviceFilter) string {
+	from := " FROM devices d"
+	if f.Plan != "" || f.UserEmail != "" || f.Search != "" {
+		from += " JOIN licenses l ON l.id = d.license_id"
+	}
+	if f.UserEmail != "" || f.Search != "" {
+		from += " JOIN accounts a ON a.id = l.owner_account_id"
+	}
+	if f.Workspace != "" {
+		from += " JOIN workspaces w ON w.license_id = d.license_id"
+	}
+	return from + " WHERE d.organization_id = ?"
+}
+
 // orgSortColumn is the column of each sort; numeric ones are milliseconds.
 var orgSortColumn = map[string]struct {
 	col     string
@@ -132,7 +148,7 @@ func (s *Service) PageOrgDevices(ctx context.Context, orgID string, f adminapi.D
 	where, args := s.orgWhere(f)
 	args = append([]any{orgID}, args...)
 	var total int64
-	if err := s.db.QueryRow(ctx, "SELECT COUNT(*)"+orgDeviceFrom+where, args...).Scan(&total); err != nil {
+	if err := s.db.QueryRow(ctx, "SELECT COUNT(*)"+countFrom(f)+where, args...).Scan(&total); err != nil {
 		return paging.Page[OrgDevice]{}, fmt.Errorf("count organization devices: %w", err)
 	}
 	q := fmt.Sprintf(orgDeviceCols, "NULL") + orgDeviceFrom + where
