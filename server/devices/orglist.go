@@ -28,6 +28,21 @@ type OrgDevice struct {
 	SuspendedAt, DeactivatedAt   time.Time
 }
 
+// JSON is the device as the organization API and the server CLI show it;
+// connected says whether it holds a push stream to this server instance.
+func (d OrgDevice) JSON(connected bool) adminapi.OrgDeviceJSON {
+	opt := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		return &t
+	}
+	return adminapi.OrgDeviceJSON{ID: d.ID, Name: d.Name, Status: d.Status, Facts: d.Facts, LicenseID: d.LicenseID, Plan: d.Plan,
+		User: adminapi.DeviceUserJSON{AccountID: d.AccountID, Email: d.Email}, WorkspaceID: d.WorkspaceID, WorkspaceName: d.WorkspaceName,
+		Connected: connected, ActivatedAt: d.ActivatedAt, LastSeenAt: d.LastSeen, SuspendedAt: opt(d.SuspendedAt),
+		DeactivatedAt: opt(d.DeactivatedAt), Profiles: d.Profiles}
+}
+
 // The organization's device list reads devices by devices.organization_id
 // (copied from the license at activation), so the indexes
 // devices_org_{last_seen,hostname,activated} (organization_id, column, id)

@@ -87,8 +87,4 @@ func (s *Server) listCommands(w http.ResponseWriter, r *http.Request, deviceID s
 	}, commandJSON)
 }
 
-func commandJSON(r commands.Record) accountapi.CommandJSON {
-	return accountapi.CommandJSON{ID: r.ID, DeviceID: r.DeviceID, Type: r.Type, Args: r.Args, Status: r.Status,
-		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, DeliveredAt: r.DeliveredAt,
-		CompletedAt: r.CompletedAt, ResultCode: r.ResultCode, ResultArgs: r.ResultArgs}
-}
+func commandJSON(r commands.Record) accountapi.CommandJSON { return r.JSON() }

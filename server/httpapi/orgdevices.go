@@ -42,11 +42,7 @@ func (s *Server) registerOrgDevices() {
 }
 
 func (s *Server) orgDeviceView(d devices.OrgDevice) adminapi.OrgDeviceJSON {
-	v := adminapi.OrgDeviceJSON{ID: d.ID, Name: d.Name, Status: d.Status, Facts: d.Facts, LicenseID: d.LicenseID, Plan: d.Plan,
-		User: adminapi.DeviceUserJSON{AccountID: d.AccountID, Email: d.Email}, WorkspaceID: d.WorkspaceID, WorkspaceName: d.WorkspaceName,
-		Connected: d.Active && s.d.Streams.DeviceConnected(d.ID), ActivatedAt: d.ActivatedAt, LastSeenAt: d.LastSeen,
-		SuspendedAt: timePtr(d.SuspendedAt), DeactivatedAt: timePtr(d.DeactivatedAt), Profiles: d.Profiles}
-	return v
+	return d.JSON(d.Active && s.d.Streams.DeviceConnected(d.ID))
 }
 
 func (s *Server) listOrgDevices(w http.ResponseWriter, r *http.Request, _ authz.Principal) {
