@@ -71,6 +71,7 @@ type Devices interface {
 	CheckOwner(ctx context.Context, accountID, deviceID string) error
 	PageDevices(ctx context.Context, accountID string, req paging.Request) (paging.Page[devices.Device], error)
 	ReleaseDevice(ctx context.Context, accountID, deviceID string) error
+	OrgDevices
 }
 
 // DeviceAuth is the part of *deviceauth.Service the API uses.
@@ -201,6 +202,7 @@ func (s *Server) register() {
 	s.handle("GET /metrics", s.metrics.Handler().ServeHTTP)
 	s.registerJournal()
 	s.registerOrgs()
+	s.registerOrgDevices()
 	// Unknown /v1 paths answer in the API's JSON error format, not net/http's
 	// plain-text 404. This pattern takes every method, so ServeMux's own 405
 	// never shows under /v1: notFound tells a wrong method (405 with Allow)
