@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/entitle/entitle/internal/dnstest"
 	"github.com/entitle/entitle/pkg/accountapi"
 	"github.com/entitle/entitle/pkg/adminapi"
 	"github.com/entitle/entitle/pkg/paging"
@@ -12,7 +13,6 @@ import (
 	"github.com/entitle/entitle/server/app"
 	"github.com/entitle/entitle/server/app/apptest"
 	"github.com/entitle/entitle/server/httpapi/apitest"
-	"github.com/entitle/entitle/server/internal/dnstest"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/store/storetest"
 )
