@@ -204,4 +204,3 @@ func boolSQL(d store.Dialect, v bool) string {
 	}
 	return "0"
 }
-
