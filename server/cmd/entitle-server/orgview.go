@@ -58,6 +58,8 @@ func orgErrorMessage(code string) string {
 		return "org_err_invitation_mismatch"
 	case adminapi.ErrAccountExists:
 		return "org_err_account_exists"
+	case adminapi.ErrSeatsAssigned:
+		return "org_err_seats_assigned"
 	}
 	return ""
 }
