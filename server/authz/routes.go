@@ -95,11 +95,23 @@ var routes = map[string]Access{
 	"POST /v1/orgs/{org}/domains/{domain}/verify": Admin,
 	"DELETE /v1/orgs/{org}/domains/{domain}":      Admin,
 
+	// An organization's subscriptions (seat pools) and their assignment.
+	"GET /v1/orgs/{org}/subscriptions":                                Admin,
+	"GET /v1/orgs/{org}/subscriptions/{sub}":                          Admin,
+	"PATCH /v1/orgs/{org}/subscriptions/{sub}":                        Admin,
+	"GET /v1/orgs/{org}/subscriptions/{sub}/assignments":              Admin,
+	"POST /v1/orgs/{org}/subscriptions/{sub}/assignments":             Admin,
+	"DELETE /v1/orgs/{org}/subscriptions/{sub}/assignments/{account}": Admin,
+
 	// The operator.
 	"GET /v1/operator/orgs":                                 Operator,
 	"POST /v1/operator/orgs":                                Operator,
 	"GET /v1/operator/orgs/{org}":                           Operator,
 	"POST /v1/operator/orgs/{org}/domains/{domain}/approve": Operator,
+	"PATCH /v1/operator/subscriptions/{sub}":                Operator,
+	"POST /v1/operator/subscriptions/{sub}/suspend":         Operator,
+	"POST /v1/operator/subscriptions/{sub}/resume":          Operator,
+	"POST /v1/operator/subscriptions/{sub}/extend":          Operator,
 
 	// Browser pages (package web).
 	"GET /{$}":                           Web,

@@ -23,10 +23,9 @@ import (
 // license of the plan (owned by the member, so their account activation and
 // browser sign-in use it) and mails them how to install and activate, all in
 // one transaction. Assigning a member who holds a live license of the
-// subscription returns that license and changes nothing.
-func (s *Service) Assign(ctx context.Context, p authz.Principal, orgID, subID, accountID string) (licenses.License, error) {
-	var lic licenses.License
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+// subscription returns that license and changes nothing (created false).
+func (s *Service) Assign(ctx context.Context, p authz.Principal, orgID, subID, accountID string) (lic licenses.License, created bool, err error) {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		sub, err := lock(ctx, tx, orgID, subID)
 		if err != nil {
 			return err
@@ -38,6 +37,7 @@ func (s *Service) Assign(ctx context.Context, p authz.Principal, orgID, subID, a
 		}
 		lic, err = liveLicense(ctx, tx, subID, accountID)
 		if err == nil {
+			created = false
 			return nil // already assigned: the same license, no second seat
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
@@ -74,6 +74,7 @@ func (s *Service) Assign(ctx context.Context, p authz.Principal, orgID, subID, a
 		if err != nil {
 			return err
 		}
+		created = true
 		_, err = mail.Enqueue(ctx, tx, now, mail.Message{
 			Key: "assignment:" + lic.ID, Kind: mail.KindAssignment, To: lic.OwnerEmail, Locale: locale, Organization: orgID,
 			Args: map[string]string{"organization": org, "plan": pl.Name, "install_url": s.install, "license_key": lic.Key},
@@ -81,9 +82,9 @@ func (s *Service) Assign(ctx context.Context, p authz.Principal, orgID, subID, a
 		return err
 	})
 	if err != nil {
-		return licenses.License{}, err
+		return licenses.License{}, false, err
 	}
-	return lic, nil
+	return lic, created, nil
 }
 
 // usable reports why a subscription cannot take an assignment now.

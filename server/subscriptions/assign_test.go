@@ -78,9 +78,9 @@ func TestAssign(t *testing.T) {
 		sub := f.subscription(org, "pro", 2)
 		p := admin(org, own)
 
-		lic, err := f.App.Subscriptions.Assign(f.Ctx, p, org, sub, ana)
-		if err != nil {
-			t.Fatalf("Assign: %v", err)
+		lic, created, err := f.App.Subscriptions.Assign(f.Ctx, p, org, sub, ana)
+		if err != nil || !created {
+			t.Fatalf("Assign: created %v, %v", created, err)
 		}
 		subRow := f.sub(sub)
 		want := licenses.License{ID: lic.ID, Key: lic.Key, OwnerAccountID: ana, OwnerEmail: "ana@acme.test",
@@ -102,15 +102,15 @@ func TestAssign(t *testing.T) {
 
 		// Again: the same license, no second seat, no second mail.
 		before := f.Snapshot()
-		again, err := f.App.Subscriptions.Assign(f.Ctx, p, org, sub, ana)
-		if err != nil || again.ID != lic.ID {
-			t.Fatalf("second Assign = %s, %v; want %s", again.ID, err, lic.ID)
+		again, created, err := f.App.Subscriptions.Assign(f.Ctx, p, org, sub, ana)
+		if err != nil || again.ID != lic.ID || created {
+			t.Fatalf("second Assign = %s (created %v), %v; want %s", again.ID, created, err, lic.ID)
 		}
 		if after := f.Snapshot(); after != before || f.sub(sub).Assigned != 1 || len(f.mailArgs("assignment", "ana@acme.test")) != 1 {
 			t.Fatalf("a repeated assignment changed something:\n%s\n%s", before, after)
 		}
 
-		if _, err := f.App.Subscriptions.Assign(f.Ctx, p, org, sub, bob); err != nil {
+		if _, _, err := f.App.Subscriptions.Assign(f.Ctx, p, org, sub, bob); err != nil {
 			t.Fatalf("Assign bob: %v", err)
 		}
 		other := f.otherOrg()
@@ -124,7 +124,7 @@ func TestAssign(t *testing.T) {
 			{"other organization's subscription", other, sub, cat, protocol.ErrNotFound},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				_, err := f.App.Subscriptions.Assign(f.Ctx, p, tc.org, tc.sub, tc.account)
+				_, _, err := f.App.Subscriptions.Assign(f.Ctx, p, tc.org, tc.sub, tc.account)
 				apptest.WantCode(t, err, tc.code)
 			})
 		}
@@ -156,13 +156,14 @@ func TestAssignLastSeatRace(t *testing.T) {
 		}
 		sub := f.subscription(org, "pro", 3)
 		for _, m := range members[:2] {
-			if _, err := f.App.Subscriptions.Assign(f.Ctx, admin(org, own), org, sub, m); err != nil {
+			if _, _, err := f.App.Subscriptions.Assign(f.Ctx, admin(org, own), org, sub, m); err != nil {
 				t.Fatal(err)
 			}
 		}
 		rest := members[2:]
 		_, errs := apptest.Concurrently(len(rest), func(i int) (licenses.License, error) {
-			return f.App.Subscriptions.Assign(f.Ctx, admin(org, own), org, sub, rest[i])
+			lic, _, err := f.App.Subscriptions.Assign(f.Ctx, admin(org, own), org, sub, rest[i])
+			return lic, err
 		})
 		won := 0
 		for _, err := range errs {
@@ -198,7 +199,7 @@ func TestUnassign(t *testing.T) {
 		bob := f.member(org, "bob@acme.test")
 		sub := f.subscription(org, "pro", 1)
 		p := admin(org, own)
-		lic, err := f.App.Subscriptions.Assign(f.Ctx, p, org, sub, ana)
+		lic, _, err := f.App.Subscriptions.Assign(f.Ctx, p, org, sub, ana)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -241,13 +242,13 @@ func TestUnassign(t *testing.T) {
 			t.Fatalf("a repeated unassignment changed something:\n%s\n%s", before, after)
 		}
 		// The seat is free again, and the member can be given a new license.
-		if _, err := f.App.Subscriptions.Assign(f.Ctx, p, org, sub, bob); err != nil {
+		if _, _, err := f.App.Subscriptions.Assign(f.Ctx, p, org, sub, bob); err != nil {
 			t.Fatalf("Assign after release: %v", err)
 		}
 		if err := f.App.Subscriptions.Unassign(f.Ctx, p, org, sub, bob); err != nil {
 			t.Fatal(err)
 		}
-		again, err := f.App.Subscriptions.Assign(f.Ctx, p, org, sub, ana)
+		again, _, err := f.App.Subscriptions.Assign(f.Ctx, p, org, sub, ana)
 		if err != nil || again.ID == lic.ID {
 			t.Fatalf("reassign = %s, %v; want a new license", again.ID, err)
 		}
@@ -266,13 +267,13 @@ func TestMemberRemovedReleasesSeats(t *testing.T) {
 		var held []string
 		var key string
 		for _, sub := range []string{pro, team} {
-			lic, err := f.App.Subscriptions.Assign(f.Ctx, p, org, sub, ana)
+			lic, _, err := f.App.Subscriptions.Assign(f.Ctx, p, org, sub, ana)
 			if err != nil {
 				t.Fatal(err)
 			}
 			held, key = append(held, lic.ID), lic.Key
 		}
-		bobs, err := f.App.Subscriptions.Assign(f.Ctx, p, org, pro, bob)
+		bobs, _, err := f.App.Subscriptions.Assign(f.Ctx, p, org, pro, bob)
 		if err != nil {
 			t.Fatal(err)
 		}

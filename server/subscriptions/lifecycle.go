@@ -140,10 +140,12 @@ type Change struct {
 
 // Change changes a subscription, one journal row per field changed. An
 // organization's admin turns auto-renewal on or off and gives back unused
-// seats; the operator (orgID "") also changes the plan, the term and adds
-// seats. Seats below those assigned are refused (seats_assigned).
+// seats; the operator, reaching every organization (orgID ""), also changes
+// the plan, the term and adds seats. Seats below those assigned are refused
+// (seats_assigned).
 func (s *Service) Change(ctx context.Context, p authz.Principal, orgID, subID string, c Change) (Subscription, error) {
-	if !p.Operator && (c.PlanID != nil || c.TermMonths != nil) {
+	operator := p.Operator && orgID == ""
+	if !operator && (c.PlanID != nil || c.TermMonths != nil) {
 		return Subscription{}, errForbidden("only the operator changes a subscription's plan or term")
 	}
 	if c.Seats != nil && (*c.Seats < 0 || *c.Seats > MaxSeats) {
@@ -155,7 +157,7 @@ func (s *Service) Change(ctx context.Context, p authz.Principal, orgID, subID st
 	return s.change(ctx, orgID, subID, func(tx *store.Tx, sub Subscription, now time.Time) (bool, error) {
 		nudge := false
 		if c.Seats != nil && *c.Seats != sub.Seats {
-			if *c.Seats > sub.Seats && !p.Operator {
+			if *c.Seats > sub.Seats && !operator {
 				return false, errForbidden("seats are added by an order")
 			}
 			n, err := tx.ExecAffected(ctx, "UPDATE subscriptions SET seats = ? WHERE id = ? AND assigned <= ?", *c.Seats, sub.ID, *c.Seats)

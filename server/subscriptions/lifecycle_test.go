@@ -22,7 +22,7 @@ func TestSuspendResume(t *testing.T) {
 		ana := f.member(org, "ana@acme.test")
 		bob := f.member(org, "bob@acme.test")
 		sub := f.subscription(org, "pro", 2)
-		lic, err := f.App.Subscriptions.Assign(f.Ctx, admin(org, own), org, sub, ana)
+		lic, _, err := f.App.Subscriptions.Assign(f.Ctx, admin(org, own), org, sub, ana)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,7 +39,7 @@ func TestSuspendResume(t *testing.T) {
 			t.Fatalf("nudged %v, want the laptop", n)
 		}
 		apptest.WantCode(t, f.checkin(laptop.Credential, apptest.FP("ana-laptop")), protocol.ErrLicenseSuspended)
-		_, err = f.App.Subscriptions.Assign(f.Ctx, admin(org, own), org, sub, bob)
+		_, _, err = f.App.Subscriptions.Assign(f.Ctx, admin(org, own), org, sub, bob)
 		apptest.WantCode(t, err, protocol.ErrLicenseSuspended)
 		// Suspending again changes nothing.
 		before := f.Snapshot()
@@ -73,11 +73,11 @@ func TestExtendAndChange(t *testing.T) {
 		sub := f.subscription(org, "pro", 3)
 		ent := f.plan("ent", 24, 1)
 		p := admin(org, own)
-		lic, err := f.App.Subscriptions.Assign(f.Ctx, p, org, sub, ana)
+		lic, _, err := f.App.Subscriptions.Assign(f.Ctx, p, org, sub, ana)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.App.Subscriptions.Assign(f.Ctx, p, org, sub, bob); err != nil {
+		if _, _, err := f.App.Subscriptions.Assign(f.Ctx, p, org, sub, bob); err != nil {
 			t.Fatal(err)
 		}
 		laptop := f.ActivateKey(lic.Key, apptest.FP("ana-laptop"))
