@@ -1,12 +1,9 @@
 package httpapi_test
 
 import (
-	"bufio"
 	"context"
 	"net/http"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/entitle/entitle/pkg/adminapi"
 	"github.com/entitle/entitle/pkg/protocol"
@@ -87,44 +84,4 @@ func TestSubscriptionSeatsOverHTTP(t *testing.T) {
 			t.Fatalf("after release: %d %+v", st, got)
 		}
 	})
-}
-
-// stream opens a computer's push stream and returns its event names.
-func stream(t *testing.T, e *apitest.Env, credential string) <-chan string {
-	t.Helper()
-	req, _ := http.NewRequest("GET", e.URL(protocol.PathDeviceStream), nil)
-	req.Header.Set("Authorization", "Bearer "+credential)
-	resp, err := e.Server.Client().Do(req)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("stream: %v %v", resp, err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
-	events := make(chan string, 8)
-	go func() {
-		defer close(events)
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			if name, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
-				events <- name
-			}
-		}
-	}()
-	return events
-}
-
-func waitEvent(t *testing.T, events <-chan string, want string) {
-	t.Helper()
-	for {
-		select {
-		case ev, ok := <-events:
-			if !ok {
-				t.Fatalf("stream ended before %s", want)
-			}
-			if ev == want {
-				return
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("no %s event", want)
-		}
-	}
 }

@@ -22,15 +22,8 @@ func featuresJSON(f []string) string {
 	return column.JSON(f)
 }
 
+// millisKey is the created-at half of a keyset cursor.
 func millisKey(t time.Time) string { return strconv.FormatInt(store.Millis(t), 10) }
-
-func cursorMillis(s string) (int64, error) {
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return 0, fault.Invalid("%v", paging.ErrCursor)
-	}
-	return n, nil
-}
 
 // Get returns orgID's subscription subID ("" orgID: any organization's).
 func (s *Service) Get(ctx context.Context, orgID, subID string) (Subscription, error) {
@@ -87,9 +80,9 @@ func pageOf[T any](ctx context.Context, db *store.DB, req paging.Request, count,
 	n := req.Size()
 	q, qargs := query, append([]any{}, args...)
 	if cur != nil {
-		after, err := cursorMillis(cur[0])
+		after, err := strconv.ParseInt(cur[0], 10, 64)
 		if err != nil {
-			return paging.Page[T]{}, err
+			return paging.Page[T]{}, fault.Invalid("%v", paging.ErrCursor)
 		}
 		q += " AND (" + t + ".created_at > ? OR (" + t + ".created_at = ? AND " + t + ".id > ?))"
 		qargs = append(qargs, after, after, cur[1])
