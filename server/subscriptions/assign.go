@@ -26,6 +26,18 @@ import (
 // subscription returns that license and changes nothing (created false).
 func (s *Service) Assign(ctx context.Context, p authz.Principal, orgID, subID, accountID string) (lic licenses.License, created bool, err error) {
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		// On PostgreSQL, a share lock on the organization orders the
+		// assignment with a removal of the member (which locks it for
+		// update, then releases the member's seats): the membership read
+		// below cannot be one a concurrent removal is about to delete.
+		if tx.Dialect() == store.Postgres {
+			var id string
+			if err := tx.QueryRow(ctx, "SELECT id FROM organizations WHERE id = ? FOR SHARE", orgID).Scan(&id); errors.Is(err, sql.ErrNoRows) {
+				return errNoSubscription()
+			} else if err != nil {
+				return fmt.Errorf("lock organization: %w", err)
+			}
+		}
 		sub, err := lock(ctx, tx, orgID, subID)
 		if err != nil {
 			return err

@@ -304,3 +304,39 @@ func sortedCopy(s []string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestAssignRacesMemberRemoval: a member assigned a seat while being
+// removed either keeps neither membership nor seat, or the removal fails;
+// never a seat held by someone who is no longer a member.
+func TestAssignRacesMemberRemoval(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		org, own := f.org("Acme", "acme.test")
+		sub := f.subscription(org, "pro", 50)
+		ownerP := authz.Principal{AccountID: own, OrgID: org, Role: authz.RoleOwner}
+		for i := range 20 {
+			m := f.member(org, fmt.Sprintf("r%02d@acme.test", i))
+			_, errs := apptest.Concurrently(2, func(j int) (struct{}, error) {
+				if j == 0 {
+					_, _, err := f.App.Subscriptions.Assign(f.Ctx, admin(org, own), org, sub, m)
+					return struct{}{}, err
+				}
+				_, err := f.Orgs.RemoveMember(f.Ctx, ownerP, org, m)
+				return struct{}{}, err
+			})
+			if errs[1] != nil {
+				t.Fatalf("RemoveMember: %v", errs[1])
+			}
+			if errs[0] != nil && !fault.Is(errs[0], protocol.ErrNotFound) {
+				t.Fatalf("Assign: %v", errs[0])
+			}
+		}
+		if n := f.Count(`SELECT COUNT(*) FROM licenses l WHERE l.organization_id = ? AND l.revoked_at IS NULL
+			AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.organization_id = l.organization_id AND m.account_id = l.owner_account_id)`, org); n != 0 {
+			t.Fatalf("%d live licenses are held by removed members", n)
+		}
+		if got, live := f.sub(sub).Assigned, f.Count("SELECT COUNT(*) FROM licenses WHERE subscription_id = ? AND revoked_at IS NULL", sub); got != live {
+			t.Fatalf("assigned = %d, live licenses = %d", got, live)
+		}
+	})
+}
