@@ -5,15 +5,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/entitle/entitle/pkg/i18n"
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/server/app"
 	"github.com/entitle/entitle/server/app/apptest"
 	"github.com/entitle/entitle/server/authz"
 	"github.com/entitle/entitle/server/internal/fault"
 	"github.com/entitle/entitle/server/licenses"
+	"github.com/entitle/entitle/server/mail"
+	"github.com/entitle/entitle/server/organizations"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/store/storetest"
 )
@@ -337,6 +341,36 @@ func TestAssignRacesMemberRemoval(t *testing.T) {
 		}
 		if got, live := f.sub(sub).Assigned, f.Count("SELECT COUNT(*) FROM licenses WHERE subscription_id = ? AND revoked_at IS NULL", sub); got != live {
 			t.Fatalf("assigned = %d, live licenses = %d", got, live)
+		}
+	})
+}
+
+// TestAssignmentMailInOrgLanguage: the mail is queued in the organization's
+// language and renders from the catalog with the key and where to install.
+func TestAssignmentMailInOrgLanguage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		org, own := f.org("Acme", "acme.test")
+		fr := "fr"
+		if _, err := f.Orgs.Update(f.Ctx, authz.Principal{AccountID: own, OrgID: org, Role: authz.RoleOwner}, org, organizations.Change{DefaultLocale: &fr}); err != nil {
+			t.Fatal(err)
+		}
+		ana := f.member(org, "ana@acme.test")
+		lic, _, err := f.App.Subscriptions.Assign(f.Ctx, admin(org, own), org, f.subscription(org, "pro", 1), ana)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var locale, kind string
+		if err := f.DB.QueryRow(f.Ctx, "SELECT locale, kind FROM mail_outbox WHERE recipient = ?", "ana@acme.test").Scan(&locale, &kind); err != nil {
+			t.Fatal(err)
+		}
+		r, err := mail.Render(i18n.New(), kind, locale, f.mailArgs(kind, "ana@acme.test")[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(r.Subject, "Une licence Plan pro de Acme vous est attribuée") || !strings.Contains(r.Text, lic.Key) ||
+			!strings.Contains(r.Text, apptest.Issuer+"/account") {
+			t.Fatalf("mail in %s:\n%s\n%s", locale, r.Subject, r.Text)
 		}
 	})
 }
