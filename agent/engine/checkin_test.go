@@ -26,6 +26,12 @@ func TestCheckinOutcomes(t *testing.T) {
 				d.revoked = true
 			}
 		}, agentapi.StateInactive, agentapi.ErrDeviceRevoked, agentapi.EventDeactivated, false},
+		{"license revoked", func(s *testServer) {
+			s.checkinHook = func(w http.ResponseWriter) bool {
+				writeErr(w, protocol.ErrLicenseRevoked, "license ABCDE-… was withdrawn by its organization")
+				return true
+			}
+		}, agentapi.StateInactive, agentapi.ErrDeviceRevoked, agentapi.EventDeactivated, false},
 		{"suspended", func(s *testServer) { s.suspended = true }, agentapi.StateSuspended, agentapi.ErrLicenseSuspended, agentapi.EventStatus, true},
 		{"server error", func(s *testServer) { s.down = true }, agentapi.StateOffline, agentapi.ErrUpstream, agentapi.EventStatus, true},
 		{"unreachable", func(s *testServer) { s.unreachable = true }, agentapi.StateOffline, agentapi.ErrUnavailable, agentapi.EventStatus, true},

@@ -28,8 +28,8 @@ func serverCode(code string) string {
 		return agentapi.ErrNoSeats // 409
 	case protocol.ErrNoLicense:
 		return agentapi.ErrNoLicense // 409
-	case protocol.ErrDeviceRevoked:
-		return agentapi.ErrDeviceRevoked // 410
+	case protocol.ErrDeviceRevoked, protocol.ErrLicenseRevoked:
+		return agentapi.ErrDeviceRevoked // 410: deactivated, or its license withdrawn by the organization
 	case protocol.ErrRateLimited:
 		return agentapi.ErrRateLimited // 429: too many attempts (a lockout too)
 	case protocol.ErrAccessDenied:

@@ -224,15 +224,20 @@ func (e *Engine) checkinOp(ctx context.Context) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &ue) && (ue.body.Code == protocol.ErrDeviceRevoked || ue.status == http.StatusGone ||
-		ue.body.Code == protocol.ErrInvalidCredentials || ue.status == http.StatusUnauthorized):
-		reason := "this computer was deactivated remotely"
+	case errors.As(err, &ue) && (ue.body.Code == protocol.ErrDeviceRevoked || ue.body.Code == protocol.ErrLicenseRevoked ||
+		ue.status == http.StatusGone || ue.body.Code == protocol.ErrInvalidCredentials || ue.status == http.StatusUnauthorized):
+		// A license its organization withdrew ends the activation as a
+		// deactivation does, under its own reason.
+		code, reason := agentapi.ReasonDeactivatedRemote, "this computer was deactivated remotely"
+		if ue.body.Code == protocol.ErrLicenseRevoked {
+			code, reason = agentapi.ReasonLicenseRevoked, "the organization withdrew this computer's license"
+		}
 		if ue.body.Message != "" {
 			reason += " (" + ue.body.Message + ")"
 		}
 		e.log.Warn("device deactivated by the server", "code", ue.body.Code)
 		e.st.ClearActivation()
-		e.st.ReasonCode, e.st.Reason = agentapi.ReasonDeactivatedRemote, ue.body.Message
+		e.st.ReasonCode, e.st.Reason = code, ue.body.Message
 		e.lastError, e.failures = "", 0
 		_ = e.saveLocked()
 		e.publish(agentapi.Event{Type: agentapi.EventDeactivated, Time: now, Message: reason})

@@ -59,6 +59,7 @@ func TestServerCodesMapped(t *testing.T) {
 		{protocol.ErrLicenseExpired, 0, 403, agentapi.ErrLicenseExpired},
 		{protocol.ErrManagedRemotely, 0, 403, agentapi.ErrManagedRemotely},
 		{protocol.ErrDeviceRevoked, 0, 410, agentapi.ErrDeviceRevoked},
+		{protocol.ErrLicenseRevoked, 0, 410, agentapi.ErrDeviceRevoked},
 		{protocol.ErrInvalidRequest, 0, 400, agentapi.ErrBadRequest},
 		{protocol.ErrAccessDenied, 0, 403, agentapi.ErrForbidden},
 		{protocol.ErrEnrollmentRefused, 0, 403, agentapi.ErrForbidden},

@@ -91,6 +91,11 @@ type LicenseJSON struct {
 	// themselves).
 	ManagementMode string    `json:"management_mode"`
 	Created        time.Time `json:"created"`
+	// OrganizationID is the organization whose seat assignment issued the
+	// license (absent for a license issued directly); Revoked is when the
+	// organization withdrew it (absent while it is live).
+	OrganizationID string     `json:"organization_id,omitempty"`
+	Revoked        *time.Time `json:"revoked,omitempty"`
 }
 
 // DeviceJSON is an activated computer as the account API shows it.

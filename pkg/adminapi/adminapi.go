@@ -16,4 +16,5 @@ const (
 	ErrForbidden          = "forbidden"           // 403: the caller's role is too low
 	ErrInvitationMismatch = "invitation_mismatch" // 403: the session's account is not the invited email
 	ErrAccountExists      = "account_exists"      // 409: accept by signing in, not with a new password
+	ErrSeatsAssigned      = "seats_assigned"      // 409: fewer seats than are assigned; release the assigned license first
 )

@@ -6,7 +6,7 @@ func HTTPStatus(code string) (int, bool) {
 	switch code {
 	case ErrForbidden, ErrDomainNotApproved, ErrInvitationMismatch:
 		return 403, true
-	case ErrAlreadyMember, ErrLastOwner, ErrDomainUnverified, ErrAccountExists:
+	case ErrAlreadyMember, ErrLastOwner, ErrDomainUnverified, ErrAccountExists, ErrSeatsAssigned:
 		return 409, true
 	case ErrInvitationExpired, ErrInvitationUsed:
 		return 410, true
@@ -22,5 +22,5 @@ func HTTPStatus(code string) (int, bool) {
 func Codes() []string {
 	return []string{ErrAlreadyMember, ErrLastOwner, ErrDomainNotApproved, ErrDomainUnverified, ErrInvitationExpired,
 		ErrInvitationUsed, ErrForbidden, ErrInvitationMismatch, ErrAccountExists,
-		ErrIdempotencyReused, ErrTooManyDevices}
+		ErrIdempotencyReused, ErrTooManyDevices, ErrSeatsAssigned}
 }

@@ -22,6 +22,7 @@ const (
 	ReasonSignInExpired     = "signin_expired"
 	ReasonSignInFailed      = "signin_failed"        // detail
 	ReasonDeactivatedRemote = "deactivated_remotely" // detail (the server's words, may be empty)
+	ReasonLicenseRevoked    = "license_revoked"      // detail (the server's words, may be empty): the organization withdrew the license
 	ReasonStateUnreadable   = "state_unreadable"     // detail
 	ReasonLeaseUntrusted    = "lease_untrusted"      // detail
 	ReasonLeaseNotYetValid  = "lease_not_yet_valid"  // not_before
@@ -55,7 +56,7 @@ func ReasonCodes() []string {
 	return []string{
 		ReasonLicensed, ReasonLicensedNoEnd, ReasonOfflineGrace,
 		ReasonNotActivated, ReasonSignInPending, ReasonSignInDenied, ReasonSignInExpired, ReasonSignInFailed,
-		ReasonDeactivatedRemote, ReasonStateUnreadable, ReasonLeaseUntrusted, ReasonLeaseNotYetValid,
+		ReasonDeactivatedRemote, ReasonLicenseRevoked, ReasonStateUnreadable, ReasonLeaseUntrusted, ReasonLeaseNotYetValid,
 		ReasonActivationInterrupted, ReasonActivationInProgress, ReasonClockSetBackBudget,
 		ReasonForeignDevice, ReasonStateTampered, ReasonClockRolledBack, ReasonClockBehindServer,
 		ReasonSuspended, ReasonDeviceSuspended, ReasonTermEnded, ReasonLeaseExpired, ReasonLeaseExpiredOff, ReasonNotConfigured,

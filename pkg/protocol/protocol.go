@@ -105,6 +105,7 @@ const (
 	ErrNoSeats            = "no_seats"             // 409: all seats in use
 	ErrNoLicense          = "no_license"           // 409: account has no license with a free seat
 	ErrDeviceRevoked      = "device_revoked"       // 410: the device was deactivated (by its owner or an admin)
+	ErrLicenseRevoked     = "license_revoked"      // 410: the organization withdrew the license (released the seat assignment)
 	ErrRateLimited        = "rate_limited"         // 429
 	ErrBusy               = "busy"                 // 503: too much work in flight (password checks); retry after Retry-After
 	ErrTooLarge           = "too_large"            // 413
@@ -170,7 +171,7 @@ func HTTPStatus(code string) int {
 		return 405
 	case ErrNoSeats, ErrNoLicense, ErrCommandPending, ErrLocalOnly, ErrWorkspaceNameTaken, ErrLicenseInWorkspace:
 		return 409
-	case ErrDeviceRevoked:
+	case ErrDeviceRevoked, ErrLicenseRevoked:
 		return 410
 	case ErrTooLarge:
 		return 413

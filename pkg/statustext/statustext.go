@@ -47,6 +47,7 @@ var reasonIDs = map[string]string{
 	agentapi.ReasonSignInExpired:         "reason_signin_expired",
 	agentapi.ReasonSignInFailed:          "reason_signin_failed",
 	agentapi.ReasonDeactivatedRemote:     "reason_deactivated_remotely",
+	agentapi.ReasonLicenseRevoked:        "reason_license_revoked",
 	agentapi.ReasonStateUnreadable:       "reason_state_unreadable",
 	agentapi.ReasonLeaseUntrusted:        "reason_lease_untrusted",
 	agentapi.ReasonLeaseNotYetValid:      "reason_lease_not_yet_valid",
@@ -99,7 +100,7 @@ func Reason(loc *i18n.Localizer, code string, args agentapi.ReasonArgs, tz *time
 		data["plan"] = PlanName(p)
 	}
 	text := loc.T(id, data)
-	if d, _ := data["detail"].(string); d != "" && (code == agentapi.ReasonDeactivatedRemote || code == agentapi.ReasonSuspended) {
+	if d, _ := data["detail"].(string); d != "" && (code == agentapi.ReasonDeactivatedRemote || code == agentapi.ReasonLicenseRevoked || code == agentapi.ReasonSuspended) {
 		text = loc.T("reason_with_detail", i18n.Args{"reason": text, "detail": d})
 	}
 	return text

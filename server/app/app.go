@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/entitle/entitle/server/accounts"
@@ -32,6 +33,7 @@ import (
 	"github.com/entitle/entitle/server/push"
 	"github.com/entitle/entitle/server/signing"
 	"github.com/entitle/entitle/server/store"
+	"github.com/entitle/entitle/server/subscriptions"
 	"github.com/entitle/entitle/server/usage"
 	"github.com/entitle/entitle/server/workspaces"
 )
@@ -101,6 +103,9 @@ type App struct {
 	// Usage records seat use daily and sums up an organization for the
 	// console's overview.
 	Usage *usage.Service
+	// Subscriptions owns organizations' seat pools and their assignment
+	// to members.
+	Subscriptions *subscriptions.Service
 }
 
 // New builds the domains, creating the first signing key if there is none.
@@ -178,8 +183,17 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
+	subs, err := subscriptions.New(db, subscriptions.Config{Now: cfg.Now, Logger: cfg.Logger, Release: release, Notify: notify,
+		InstallURL: strings.TrimRight(cfg.Issuer, "/") + "/account"})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	// A member removed from an organization gives back the seats they
+	// held, in the removing transaction.
+	orgs.OnMemberRemoved = subs.MemberRemoved
 	return &App{
 		Usage:         use,
+		Subscriptions: subs,
 		Organizations: orgs,
 		Accounts:      accts,
 		Licenses:      licenses.New(db, accts, cfg.Now),

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pb33f/libopenapi-validator"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/entitle/entitle/server/httpapi/apitest"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/store/storetest"
+	"github.com/entitle/entitle/server/subscriptions"
 )
 
 // tenant is one organization with a member of each role and one of
@@ -38,6 +40,7 @@ type tenant struct {
 	invitation, invToken  string
 	pending               string // a claimed domain, its challenge published in DNS
 	device                string // a computer on the target's organization license
+	sub                   string // a subscription of 5 seats, one assigned to member
 	sessions              map[string]string
 }
 
@@ -120,6 +123,20 @@ func (w *world) tenant(prefix string) tenant {
 		w.t.Fatal(err)
 	}
 	tn.device = act.DeviceID
+	if _, err := w.e.DB.Exec(ctx, `INSERT INTO plans (id, code, name, features, max_profiles, devices_per_seat, term_months,
+		seat_price_cents, currency, active, created_at) VALUES (?, ?, ?, '["sign"]', 5, 1, 12, 1000, 'EUR', ?, ?)`,
+		"pln_"+tag, tag, "Plan "+tag, true, time.Now().UnixMilli()); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.e.DB.InTx(ctx, func(tx *store.Tx) error {
+		tn.sub, err = subscriptions.Credit(ctx, tx, time.Now(), subscriptions.CreditSpec{OrganizationID: tn.id, PlanID: "pln_" + tag, Quantity: 5, Actor: "system"})
+		return err
+	}); err != nil {
+		w.t.Fatal(err)
+	}
+	if _, _, err := w.e.App.Subscriptions.Assign(ctx, operator, tn.id, tn.sub, tn.member); err != nil {
+		w.t.Fatal(err)
+	}
 	tn.sessions = map[string]string{"owner": w.session(tn.owner), "admin": w.session(tn.admin), "member": w.session(tn.member)}
 	return tn
 }
@@ -137,6 +154,8 @@ func (w *world) snapshot(orgID string) string {
 		"SELECT * FROM devices WHERE organization_id = ? ORDER BY id",
 		"SELECT * FROM device_commands WHERE device_id IN (SELECT id FROM devices WHERE organization_id = ?) ORDER BY id",
 		"SELECT * FROM command_bulk_requests WHERE organization_id = ? ORDER BY id",
+		"SELECT * FROM subscriptions WHERE organization_id = ? ORDER BY id",
+		"SELECT * FROM licenses WHERE organization_id = ? ORDER BY id",
 	} {
 		rows, err := w.e.DB.Query(w.ctx(), q, orgID)
 		if err != nil {
@@ -333,6 +352,38 @@ var builders = map[string]builder{
 	},
 	"POST /v1/operator/orgs/{org}/domains/{domain}/approve": func(_ *world, org string, r tenant) call {
 		return jsonCall("POST", orgPath(adminapi.PathOperatorOrg, org)+"/domains/"+r.pending+"/approve", nil, 200)
+	},
+	"GET /v1/orgs/{org}/subscriptions": func(_ *world, org string, _ tenant) call {
+		return jsonCall("GET", orgPath(adminapi.PathSubscriptions, org), nil, 200)
+	},
+	"GET /v1/orgs/{org}/subscriptions/{sub}": func(_ *world, org string, r tenant) call {
+		return jsonCall("GET", orgPath(adminapi.PathSubscriptions, org)+"/"+r.sub, nil, 200)
+	},
+	"PATCH /v1/orgs/{org}/subscriptions/{sub}": func(_ *world, org string, r tenant) call {
+		off := false
+		return jsonCall("PATCH", orgPath(adminapi.PathSubscriptions, org)+"/"+r.sub, adminapi.UpdateSubscriptionRequest{AutoRenew: &off}, 200)
+	},
+	"GET /v1/orgs/{org}/subscriptions/{sub}/assignments": func(_ *world, org string, r tenant) call {
+		return jsonCall("GET", orgPath(adminapi.PathSubscriptions, org)+"/"+r.sub+"/assignments", nil, 200)
+	},
+	"POST /v1/orgs/{org}/subscriptions/{sub}/assignments": func(_ *world, org string, r tenant) call {
+		return jsonCall("POST", orgPath(adminapi.PathSubscriptions, org)+"/"+r.sub+"/assignments", adminapi.AssignRequest{AccountID: r.target}, 201)
+	},
+	"DELETE /v1/orgs/{org}/subscriptions/{sub}/assignments/{account}": func(_ *world, org string, r tenant) call {
+		return jsonCall("DELETE", orgPath(adminapi.PathSubscriptions, org)+"/"+r.sub+"/assignments/"+r.member, nil, 204)
+	},
+	"PATCH /v1/operator/subscriptions/{sub}": func(_ *world, _ string, r tenant) call {
+		six := 6
+		return jsonCall("PATCH", adminapi.PathOperatorSubscriptions+"/"+r.sub, adminapi.UpdateSubscriptionRequest{TermMonths: &six}, 200)
+	},
+	"POST /v1/operator/subscriptions/{sub}/suspend": func(_ *world, _ string, r tenant) call {
+		return jsonCall("POST", adminapi.PathOperatorSubscriptions+"/"+r.sub+"/suspend", adminapi.SuspendRequest{Reason: "unpaid"}, 200)
+	},
+	"POST /v1/operator/subscriptions/{sub}/resume": func(_ *world, _ string, r tenant) call {
+		return jsonCall("POST", adminapi.PathOperatorSubscriptions+"/"+r.sub+"/resume", nil, 200)
+	},
+	"POST /v1/operator/subscriptions/{sub}/extend": func(_ *world, _ string, r tenant) call {
+		return jsonCall("POST", adminapi.PathOperatorSubscriptions+"/"+r.sub+"/extend", adminapi.ExtendRequest{TermEnd: time.Now().AddDate(2, 0, 0).UTC()}, 200)
 	},
 	// Pages: their own cookie session; a bearer token must change nothing.
 	"GET /{$}":     func(*world, string, tenant) call { return call{method: "GET", path: "/"} },

@@ -104,12 +104,23 @@ var routes = map[string]Access{
 	"GET /v1/orgs/{org}/devices/{id}/commands":  Admin,
 	"POST /v1/orgs/{org}/devices/{id}/commands": Admin,
 	"POST /v1/orgs/{org}/commands":              Admin,
+	// An organization's subscriptions (seat pools) and their assignment.
+	"GET /v1/orgs/{org}/subscriptions":                                Admin,
+	"GET /v1/orgs/{org}/subscriptions/{sub}":                          Admin,
+	"PATCH /v1/orgs/{org}/subscriptions/{sub}":                        Admin,
+	"GET /v1/orgs/{org}/subscriptions/{sub}/assignments":              Admin,
+	"POST /v1/orgs/{org}/subscriptions/{sub}/assignments":             Admin,
+	"DELETE /v1/orgs/{org}/subscriptions/{sub}/assignments/{account}": Admin,
 
 	// The operator.
 	"GET /v1/operator/orgs":                                 Operator,
 	"POST /v1/operator/orgs":                                Operator,
 	"GET /v1/operator/orgs/{org}":                           Operator,
 	"POST /v1/operator/orgs/{org}/domains/{domain}/approve": Operator,
+	"PATCH /v1/operator/subscriptions/{sub}":                Operator,
+	"POST /v1/operator/subscriptions/{sub}/suspend":         Operator,
+	"POST /v1/operator/subscriptions/{sub}/resume":          Operator,
+	"POST /v1/operator/subscriptions/{sub}/extend":          Operator,
 
 	// Browser pages (package web).
 	"GET /{$}":                           Web,

@@ -168,9 +168,16 @@ func (s *Service) activateOn(ctx context.Context, tx *store.Tx, lic licenses.Lic
 	case errors.Is(err, sql.ErrNoRows):
 		// The guarded increment is what enforces the seat count, on both
 		// dialects, whatever the caller read before.
-		err := tx.WriteRow(ctx, "UPDATE licenses SET seats_used = seats_used + 1 WHERE id = ? AND seats_used < seats RETURNING seats_used",
+		// A license revoked since it was read (its seat assignment
+		// released concurrently) takes no seat either.
+		err := tx.WriteRow(ctx, "UPDATE licenses SET seats_used = seats_used + 1 WHERE id = ? AND seats_used < seats AND revoked_at IS NULL RETURNING seats_used",
 			[]any{&resp.SeatsUsed}, lic.ID)
 		if errors.Is(err, sql.ErrNoRows) {
+			var revoked sql.NullInt64
+			if err := tx.QueryRow(ctx, "SELECT revoked_at FROM licenses WHERE id = ?", lic.ID).Scan(&revoked); err == nil && revoked.Valid {
+				lic.Revoked = store.FromMillis(revoked.Int64)
+				return activated{}, licenses.ErrRevoked(lic)
+			}
 			return activated{}, ErrNoSeats(lic)
 		}
 		if err != nil {

@@ -267,7 +267,7 @@ func writePostgresBatch(ctx context.Context, tx *store.Tx, batch []*checkinItem)
 	sb.WriteString(`) AS v(idx, now, hostname, os, arch, agent_version, profiles, credential_hash, fingerprint),
 	licenses l JOIN accounts a ON a.id = l.owner_account_id
 	WHERE d.credential_hash = v.credential_hash AND d.fingerprint = v.fingerprint AND d.deactivated_at IS NULL AND d.suspended_at IS NULL AND l.id = d.license_id
-	AND l.term_start <= v.now AND (l.term_end IS NULL OR l.term_end > v.now) AND l.suspended = FALSE
+	AND l.term_start <= v.now AND (l.term_end IS NULL OR l.term_end > v.now) AND l.suspended = FALSE AND l.revoked_at IS NULL
 	RETURNING v.idx, d.id, d.product, d.open_commands, l.id, l.plan, l.features, l.max_profiles, l.term_end, l.subscription, l.management_mode, a.email`)
 	rows, err := tx.Query(ctx, sb.String(), args...)
 	if err != nil {

@@ -58,7 +58,7 @@ const (
 	profiles = COALESCE(?, profiles)
 	WHERE credential_hash = ? AND fingerprint = ? AND deactivated_at IS NULL AND suspended_at IS NULL
 	AND EXISTS (SELECT 1 FROM licenses l WHERE l.id = devices.license_id
-		AND l.term_start <= ? AND (l.term_end IS NULL OR l.term_end > ?) AND l.suspended = ?)
+		AND l.term_start <= ? AND (l.term_end IS NULL OR l.term_end > ?) AND l.suspended = ? AND l.revoked_at IS NULL)
 	RETURNING id, product, open_commands, license_id,
 	(SELECT l.plan FROM licenses l WHERE l.id = devices.license_id),
 	(SELECT l.features FROM licenses l WHERE l.id = devices.license_id),
@@ -74,7 +74,7 @@ const (
 	profiles = COALESCE(?, d.profiles)
 	FROM licenses l JOIN accounts a ON a.id = l.owner_account_id
 	WHERE d.credential_hash = ? AND d.fingerprint = ? AND d.deactivated_at IS NULL AND d.suspended_at IS NULL AND l.id = d.license_id
-	AND l.term_start <= ? AND (l.term_end IS NULL OR l.term_end > ?) AND l.suspended = ?
+	AND l.term_start <= ? AND (l.term_end IS NULL OR l.term_end > ?) AND l.suspended = ? AND l.revoked_at IS NULL
 	RETURNING d.id, d.product, d.open_commands, l.id, l.plan, l.features, l.max_profiles, l.term_end, l.subscription, l.management_mode, a.email`
 )
 
@@ -142,6 +142,11 @@ func (s *Service) checkinSlow(ctx context.Context, credential string, req protoc
 	if err != nil {
 		return protocol.CheckinResponse{}, err
 	}
+	if !row.lic.Revoked.IsZero() && row.fingerprint == req.Fingerprint {
+		// Withdrawn by its organization: its devices were released with
+		// it, and say why.
+		return protocol.CheckinResponse{}, licenses.ErrRevoked(row.lic)
+	}
 	if row.deactivated.Valid {
 		return protocol.CheckinResponse{}, errRevoked(row.deactivated.Int64)
 	}
@@ -205,7 +210,7 @@ func (s *Service) checkinLookup(ctx context.Context, credential string) (checkin
 	var (
 		features                string
 		termStart, created      int64
-		termEnd                 sql.NullInt64
+		termEnd, revoked        sql.NullInt64
 		subscription, suspended bool
 	)
 	l := &r.lic
@@ -213,7 +218,8 @@ func (s *Service) checkinLookup(ctx context.Context, credential string) (checkin
 		&r.deviceID, &r.fingerprint, &r.product, &r.facts.Hostname, &r.facts.OS, &r.facts.Arch, &r.facts.AgentVersion, &r.deactivated,
 		&r.suspended, &r.openCommands,
 		&l.ID, &l.Key, &l.OwnerAccountID, &l.OwnerEmail, &l.Plan.Name, &features, &l.Plan.MaxProfiles,
-		&l.Seats, &l.SeatsUsed, &termStart, &termEnd, &subscription, &suspended, &l.ManagementMode, &created}, ids.HashSecret(credential))
+		&l.Seats, &l.SeatsUsed, &termStart, &termEnd, &subscription, &suspended, &l.ManagementMode, &created,
+		&l.OrganizationID, &l.SubscriptionID, &revoked}, ids.HashSecret(credential))
 	if errors.Is(err, sql.ErrNoRows) {
 		return checkinRow{}, errBadCredential()
 	}
@@ -230,6 +236,9 @@ func (s *Service) checkinLookup(ctx context.Context, credential string) (checkin
 	}
 	l.Subscription, l.Suspended = subscription, suspended
 	l.Created = store.FromMillis(created)
+	if revoked.Valid {
+		l.Revoked = store.FromMillis(revoked.Int64)
+	}
 	return r, nil
 }
 

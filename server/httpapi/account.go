@@ -26,6 +26,7 @@ func LicenseView(l licenses.License) accountapi.LicenseJSON {
 		ID: l.ID, Key: l.Key, OwnerEmail: l.OwnerEmail, Plan: l.Plan.Name, Features: l.Plan.Features,
 		MaxProfiles: l.Plan.MaxProfiles, Seats: l.Seats, SeatsUsed: l.SeatsUsed, TermStart: l.TermStart,
 		Subscription: l.Subscription, Suspended: l.Suspended, ManagementMode: l.ManagementMode, Created: l.Created,
+		OrganizationID: l.OrganizationID, Revoked: timePtr(l.Revoked),
 	}
 	if v.Features == nil {
 		v.Features = []string{}

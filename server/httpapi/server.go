@@ -41,12 +41,15 @@ type Domains struct {
 	Workspaces Workspaces
 	// Orgs is the organizations domain; nil serves no organization routes.
 	Orgs Orgs
+	// Subscriptions is the seat pools' domain; nil (or no Orgs) serves no
+	// subscription routes.
+	Subscriptions Subscriptions
 }
 
 // DomainsOf returns the domains of a, as the API takes them.
 func DomainsOf(a *app.App) Domains {
 	return Domains{Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth, Keys: a.Signing, Streams: a.Push, Commands: a.Commands, Workspaces: a.Workspaces,
-		Journal: a.Journal, Orgs: a.Organizations}
+		Journal: a.Journal, Orgs: a.Organizations, Subscriptions: a.Subscriptions}
 }
 
 // Accounts is the part of *accounts.Service the API uses.
@@ -203,6 +206,7 @@ func (s *Server) register() {
 	s.registerJournal()
 	s.registerOrgs()
 	s.registerOrgDevices()
+	s.registerSubscriptions()
 	// Unknown /v1 paths answer in the API's JSON error format, not net/http's
 	// plain-text 404. This pattern takes every method, so ServeMux's own 405
 	// never shows under /v1: notFound tells a wrong method (405 with Allow)

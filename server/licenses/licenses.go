@@ -17,6 +17,7 @@ import (
 	"github.com/entitle/entitle/server/accounts"
 	"github.com/entitle/entitle/server/internal/check"
 	"github.com/entitle/entitle/server/internal/column"
+	"github.com/entitle/entitle/server/internal/fault"
 	"github.com/entitle/entitle/server/internal/ids"
 	"github.com/entitle/entitle/server/journal"
 	"github.com/entitle/entitle/server/store"
@@ -25,7 +26,8 @@ import (
 // Cols selects a License (Scan reads it); the query must alias licenses as l
 // and join the owner account as a (From does).
 const Cols = `l.id, l.license_key, l.owner_account_id, a.email, l.plan, l.features, l.max_profiles,
-	l.seats, l.seats_used, l.term_start, l.term_end, l.subscription, l.suspended, l.management_mode, l.created_at`
+	l.seats, l.seats_used, l.term_start, l.term_end, l.subscription, l.suspended, l.management_mode, l.created_at,
+	COALESCE(l.organization_id, ''), COALESCE(l.subscription_id, ''), l.revoked_at`
 
 // From is the FROM clause Cols needs.
 const From = ` FROM licenses l JOIN accounts a ON a.id = l.owner_account_id`
@@ -52,13 +54,17 @@ func ScanWith(row scanner, before ...any) (License, error) {
 		l                       License
 		features                string
 		termStart, created      int64
-		termEnd                 sql.NullInt64
+		termEnd, revoked        sql.NullInt64
 		subscription, suspended bool
 	)
 	dest := append(before, &l.ID, &l.Key, &l.OwnerAccountID, &l.OwnerEmail, &l.Plan.Name, &features, &l.Plan.MaxProfiles,
-		&l.Seats, &l.SeatsUsed, &termStart, &termEnd, &subscription, &suspended, &l.ManagementMode, &created)
+		&l.Seats, &l.SeatsUsed, &termStart, &termEnd, &subscription, &suspended, &l.ManagementMode, &created,
+		&l.OrganizationID, &l.SubscriptionID, &revoked)
 	if err := row.Scan(dest...); err != nil {
 		return License{}, err
+	}
+	if revoked.Valid {
+		l.Revoked = store.FromMillis(revoked.Int64)
 	}
 	if err := json.Unmarshal([]byte(features), &l.Plan.Features); err != nil {
 		return License{}, fmt.Errorf("license %s: features: %w", l.ID, err)
@@ -83,6 +89,9 @@ func ShortKey(formatted string) string {
 
 // Usable reports why a license cannot take activations or check-ins now.
 func Usable(l License, now time.Time) error {
+	if !l.Revoked.IsZero() {
+		return ErrRevoked(l)
+	}
 	if l.Suspended {
 		return errf(protocol.ErrLicenseSuspended, "license %s is suspended; contact your license administrator", ShortKey(l.Key))
 	}
@@ -93,6 +102,13 @@ func Usable(l License, now time.Time) error {
 		return errf(protocol.ErrLicenseExpired, "license %s is not valid before %s", ShortKey(l.Key), l.TermStart.Format("2 January 2006"))
 	}
 	return nil
+}
+
+// ErrRevoked is the error of a license its organization withdrew (a
+// released seat assignment): its computers stop at their next check-in.
+func ErrRevoked(l License) *fault.Error {
+	return errf(protocol.ErrLicenseRevoked, "license %s was withdrawn by its organization on %s; ask your administrator for a license",
+		ShortKey(l.Key), l.Revoked.Format("2 January 2006"))
 }
 
 // CreateLicense issues a license with a new key to an existing account.
@@ -117,6 +133,22 @@ func (s *Service) CreateLicense(ctx context.Context, spec LicenseSpec) (License,
 }
 
 func (s *Service) insertLicense(ctx context.Context, tx *store.Tx, ownerID, ownerEmail string, spec LicenseSpec, actor string) (License, error) {
+	now := s.now()
+	lic, err := Insert(ctx, tx, now, ownerID, spec)
+	if err != nil {
+		return License{}, err
+	}
+	detail := map[string]any{"owner": ownerEmail, "plan": spec.Plan.Name, "seats": spec.Seats, "management_mode": spec.ManagementMode}
+	if err := journal.Record(ctx, tx, journal.Entry{At: now, Actor: actor, Action: "license.create", Target: lic.ID, Details: detail}); err != nil {
+		return License{}, err
+	}
+	return lic, nil
+}
+
+// Insert issues, in tx, a license with a new key to the existing account
+// ownerID, without a journal row: the caller's row tells of it (a seat
+// assignment; CreateLicense writes license.create).
+func Insert(ctx context.Context, tx *store.Tx, now time.Time, ownerID string, spec LicenseSpec) (License, error) {
 	if err := checkPlan(spec.Plan); err != nil {
 		return License{}, err
 	}
@@ -126,7 +158,6 @@ func (s *Service) insertLicense(ctx context.Context, tx *store.Tx, ownerID, owne
 	if err := checkManagementMode(spec.ManagementMode); err != nil {
 		return License{}, err
 	}
-	now := s.now()
 	start := spec.TermStart
 	if start.IsZero() {
 		start = now
@@ -149,9 +180,11 @@ func (s *Service) insertLicense(ctx context.Context, tx *store.Tx, ownerID, owne
 		}
 		norm := strings.ReplaceAll(key, "-", "")
 		_, err = tx.Exec(ctx, `INSERT INTO licenses (id, license_key, owner_account_id, plan, features, max_profiles, seats, seats_used,
-			term_start, term_end, subscription, suspended, management_mode, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`,
+			term_start, term_end, subscription, suspended, management_mode, created_at, organization_id, subscription_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			id, norm, ownerID, spec.Plan.Name, column.JSON(features), spec.Plan.MaxProfiles, spec.Seats,
-			store.Millis(start), column.NullMillis(spec.TermEnd), spec.Subscription, false, spec.ManagementMode, store.Millis(now))
+			store.Millis(start), column.NullMillis(spec.TermEnd), spec.Subscription, spec.Suspended, spec.ManagementMode, store.Millis(now),
+			nullString(spec.OrganizationID), nullString(spec.SubscriptionID))
 		// A key collision needs 2^60 keys to become likely; retrying once is
 		// for correctness, not expectation. On PostgreSQL a failed statement
 		// aborts the transaction, so a retry there cannot succeed anyway.
@@ -161,12 +194,15 @@ func (s *Service) insertLicense(ctx context.Context, tx *store.Tx, ownerID, owne
 		if err != nil {
 			return License{}, fmt.Errorf("create license: %w", err)
 		}
-		detail := map[string]any{"owner": ownerEmail, "plan": spec.Plan.Name, "seats": spec.Seats, "management_mode": spec.ManagementMode}
-		if err := journal.Record(ctx, tx, journal.Entry{At: now, Actor: actor, Action: "license.create", Target: id, Details: detail}); err != nil {
-			return License{}, err
-		}
 		return Scan(tx.QueryRow(ctx, "SELECT "+Cols+From+" WHERE l.id = ?", id))
 	}
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // ListLicenses lists an account's licenses, oldest first; "" lists all.

@@ -28,6 +28,13 @@ type License struct {
 	// computers, carried in every lease: one of the ManagementModes.
 	ManagementMode string
 	Created        time.Time
+	// OrganizationID and SubscriptionID name the organization and the
+	// subscription whose seat assignment issued the license ("" for a
+	// license issued directly).
+	OrganizationID, SubscriptionID string
+	// Revoked is when the organization withdrew the license (its seat was
+	// released); zero = live. A revoked license is never deleted.
+	Revoked time.Time
 }
 
 // LicenseSpec describes a license to create. The owner account must exist.
@@ -39,6 +46,10 @@ type LicenseSpec struct {
 	TermStart, TermEnd time.Time
 	Subscription       bool
 	ManagementMode     string // one of ManagementModes; "" = not managed
+	// OrganizationID and SubscriptionID: the seat assignment that issues
+	// the license (Insert), "" for none.
+	OrganizationID, SubscriptionID string
+	Suspended                      bool // issued suspended (its subscription is)
 }
 
 // Management modes of a license, as leases carry them ("mgmt").

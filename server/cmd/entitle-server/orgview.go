@@ -62,6 +62,8 @@ func orgErrorMessage(code string) string {
 		return "org_err_idempotency_key_reused"
 	case adminapi.ErrTooManyDevices:
 		return "org_err_too_many_devices"
+	case adminapi.ErrSeatsAssigned:
+		return "org_err_seats_assigned"
 	}
 	return ""
 }
