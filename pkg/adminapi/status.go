@@ -6,7 +6,8 @@ func HTTPStatus(code string) (int, bool) {
 	switch code {
 	case ErrForbidden, ErrDomainNotApproved, ErrInvitationMismatch:
 		return 403, true
-	case ErrAlreadyMember, ErrLastOwner, ErrDomainUnverified, ErrAccountExists:
+	case ErrAlreadyMember, ErrLastOwner, ErrDomainUnverified, ErrAccountExists,
+		ErrOrderState, ErrOrderEmpty, ErrPlanInactive, ErrCurrencyMismatch, ErrPlanCodeTaken:
 		return 409, true
 	case ErrInvitationExpired, ErrInvitationUsed:
 		return 410, true
@@ -17,5 +18,6 @@ func HTTPStatus(code string) (int, bool) {
 // Codes lists the error codes of this package.
 func Codes() []string {
 	return []string{ErrAlreadyMember, ErrLastOwner, ErrDomainNotApproved, ErrDomainUnverified, ErrInvitationExpired,
-		ErrInvitationUsed, ErrForbidden, ErrInvitationMismatch, ErrAccountExists}
+		ErrInvitationUsed, ErrForbidden, ErrInvitationMismatch, ErrAccountExists,
+		ErrOrderState, ErrOrderEmpty, ErrPlanInactive, ErrCurrencyMismatch, ErrPlanCodeTaken}
 }
