@@ -55,14 +55,6 @@ func New(db *store.DB, now func() time.Time) (*Service, error) {
 	return &Service{db: db, now: now}, nil
 }
 
-// valid turns a wire type's refusal into the domain's.
-func valid(err error) error {
-	if pe, ok := errors.AsType[*protocol.Error](err); ok {
-		return fault.Errorf(pe.Code, "%s", pe.Message)
-	}
-	return err
-}
-
 func errNotFound(id string) *fault.Error {
 	return fault.Errorf(protocol.ErrNotFound, "no plan %s", id)
 }
@@ -79,7 +71,7 @@ func (s *Service) Create(ctx context.Context, actor string, r adminapi.CreatePla
 		r.DevicesPerSeat = 1
 	}
 	if err := r.Validate(); err != nil {
-		return Plan{}, valid(err)
+		return Plan{}, fault.Wire(err)
 	}
 	id, err := ids.New("plan")
 	if err != nil {
@@ -211,7 +203,7 @@ func (s *Service) List(ctx context.Context, activeOnly bool, req paging.Request)
 // lines already in orders keep the price they copied.
 func (s *Service) Update(ctx context.Context, actor, id string, r adminapi.UpdatePlanRequest) (Plan, error) {
 	if err := r.Validate(); err != nil {
-		return Plan{}, valid(err)
+		return Plan{}, fault.Wire(err)
 	}
 	var p Plan
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
