@@ -95,11 +95,29 @@ var routes = map[string]Access{
 	"POST /v1/orgs/{org}/domains/{domain}/verify": Admin,
 	"DELETE /v1/orgs/{org}/domains/{domain}":      Admin,
 
+	// Orders: the catalog is for every member to see; orders, their
+	// invoices and amounts are the admins'.
+	"GET /v1/orgs/{org}/plans":                          Member,
+	"GET /v1/orgs/{org}/orders":                         Admin,
+	"POST /v1/orgs/{org}/orders":                        Admin,
+	"GET /v1/orgs/{org}/orders/{order}":                 Admin,
+	"POST /v1/orgs/{org}/orders/{order}/lines":          Admin,
+	"DELETE /v1/orgs/{org}/orders/{order}/lines/{line}": Admin,
+	"POST /v1/orgs/{org}/orders/{order}/validate":       Admin,
+	"POST /v1/orgs/{org}/orders/{order}/confirm":        Admin,
+	"POST /v1/orgs/{org}/orders/{order}/cancel":         Admin,
+	"GET /v1/orgs/{org}/orders/{order}/invoice":         Admin,
+
 	// The operator.
 	"GET /v1/operator/orgs":                                 Operator,
 	"POST /v1/operator/orgs":                                Operator,
 	"GET /v1/operator/orgs/{org}":                           Operator,
 	"POST /v1/operator/orgs/{org}/domains/{domain}/approve": Operator,
+	"GET /v1/operator/plans":                                Operator,
+	"POST /v1/operator/plans":                               Operator,
+	"PATCH /v1/operator/plans/{plan}":                       Operator,
+	"GET /v1/operator/orders":                               Operator,
+	"POST /v1/operator/orders/{order}/payment":              Operator,
 
 	// Browser pages (package web).
 	"GET /{$}":                           Web,
