@@ -59,7 +59,8 @@ func TestLifecycle(t *testing.T) {
 		if len(o.Lines) != 2 || o.TotalCents != 3750+1234500 {
 			t.Fatalf("cart %+v", o)
 		}
-		o = step("remove line", 1, func() (orders.Order, error) { return f.Orders.RemoveLine(f.Ctx, admin, org, o.ID, o.Lines[0].ID) })
+		i := slices.IndexFunc(o.Lines, func(l orders.Line) bool { return l.PlanID == basic.ID })
+		o = step("remove line", 1, func() (orders.Order, error) { return f.Orders.RemoveLine(f.Ctx, admin, org, o.ID, o.Lines[i].ID) })
 		// A later price change does not touch the line already written.
 		newPrice := int64(99)
 		if _, err := f.Plans.Update(f.Ctx, "operator:test", pro.ID, adminapi.UpdatePlanRequest{SeatPriceCents: &newPrice}); err != nil {
