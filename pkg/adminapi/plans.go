@@ -49,8 +49,24 @@ type CreatePlanRequest struct {
 	Currency       string   `json:"currency"`
 }
 
-// Validate checks every field.
+// Defaults fills what may be left out: one computer a seat, euros, no
+// features.
+func (r CreatePlanRequest) Defaults() CreatePlanRequest {
+	if r.DevicesPerSeat == 0 {
+		r.DevicesPerSeat = 1
+	}
+	if r.Currency == "" {
+		r.Currency = "EUR"
+	}
+	if r.Features == nil {
+		r.Features = []string{}
+	}
+	return r
+}
+
+// Validate checks every field (after Defaults).
 func (r CreatePlanRequest) Validate() error {
+	r = r.Defaults()
 	if !validCode(r.Code) {
 		return invalid("code is required: 1 to 64 lowercase letters, digits, '-' or '_'")
 	}

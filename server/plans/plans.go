@@ -61,15 +61,7 @@ func errNotFound(id string) *fault.Error {
 
 // Create adds a plan to the catalog (active).
 func (s *Service) Create(ctx context.Context, actor string, r adminapi.CreatePlanRequest) (Plan, error) {
-	if r.Features == nil {
-		r.Features = []string{}
-	}
-	if r.Currency == "" {
-		r.Currency = "EUR"
-	}
-	if r.DevicesPerSeat == 0 {
-		r.DevicesPerSeat = 1
-	}
+	r = r.Defaults()
 	if err := r.Validate(); err != nil {
 		return Plan{}, fault.Wire(err)
 	}
