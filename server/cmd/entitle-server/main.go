@@ -80,7 +80,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&a.publicURL, "public-url", "", "base URL agents and browsers reach the server at (default http://<listen address>)")
 	pf.DurationVar(&a.offlineGrace, "offline-grace", 7*24*time.Hour, "how long a lease stays valid without a check-in")
 	pf.DurationVar(&a.checkinInterval, "checkin-interval", 6*time.Hour, "how often agents are asked to check in")
-	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.accountCmd(), a.licenseCmd(), a.keysCmd(), a.demoCmd(), a.mailCmd(), a.orgCmd(), a.operatorCmd())
+	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.accountCmd(), a.licenseCmd(), a.keysCmd(), a.demoCmd(), a.mailCmd(), a.orgCmd(), a.operatorCmd(), a.planCmd(), a.orderCmd())
 	root.AddCommand(a.journalCmd())
 	return root
 }

@@ -58,6 +58,16 @@ func orgErrorMessage(code string) string {
 		return "org_err_invitation_mismatch"
 	case adminapi.ErrAccountExists:
 		return "org_err_account_exists"
+	case adminapi.ErrOrderState:
+		return "order_err_state"
+	case adminapi.ErrOrderEmpty:
+		return "order_err_empty"
+	case adminapi.ErrPlanInactive:
+		return "order_err_plan_inactive"
+	case adminapi.ErrCurrencyMismatch:
+		return "order_err_currency"
+	case adminapi.ErrPlanCodeTaken:
+		return "order_err_code_taken"
 	}
 	return ""
 }
