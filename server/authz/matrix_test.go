@@ -48,9 +48,9 @@ func (t tenant) markers() []string {
 }
 
 type world struct {
-	t   *testing.T
-	e   *apitest.Env
-	dns *dnstest.Server
+	t    *testing.T
+	e    *apitest.Env
+	dns  *dnstest.Server
 	op   string // operator token
 	n    int
 	plan string // an active plan every tenant orders
@@ -209,7 +209,9 @@ func jsonCall(method, path string, body any, allowed int) call {
 
 func orgPath(p, org string) string { return strings.Replace(p, "{org}", org, 1) }
 
-func orderPath(p, org, order string) string { return strings.Replace(orgPath(p, org), "{order}", order, 1) }
+func orderPath(p, org, order string) string {
+	return strings.Replace(orgPath(p, org), "{order}", order, 1)
+}
 
 // routes gives every route a request. A route the server serves without a
 // builder here fails the test, as does one missing from the authz table.

@@ -46,7 +46,9 @@ func (re *routeEnv) order(t *testing.T, status string) (string, string, orders.O
 	return tok, org, o
 }
 
-func orderURL(p, org, order string) string { return strings.Replace(orgURL(p, org), "{order}", order, 1) }
+func orderURL(p, org, order string) string {
+	return strings.Replace(orgURL(p, org), "{order}", order, 1)
+}
 
 // The order and plan routes' cases of TestEveryStateChangingRouteJournals.
 func init() {

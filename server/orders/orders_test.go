@@ -163,11 +163,14 @@ func TestWrongStateRefused(t *testing.T) {
 				_, err := f.Orders.SetLine(f.Ctx, admin, org, o.ID, adminapi.LineRequest{PlanID: p.ID, Quantity: 7})
 				return err
 			},
-			"remove line": func(o orders.Order) error { _, err := f.Orders.RemoveLine(f.Ctx, admin, org, o.ID, o.Lines[0].ID); return err },
-			"validate":    func(o orders.Order) error { _, err := f.Orders.Validate(f.Ctx, admin, org, o.ID); return err },
-			"confirm":     func(o orders.Order) error { _, err := f.Orders.Confirm(f.Ctx, admin, org, o.ID, ""); return err },
-			"cancel":      func(o orders.Order) error { _, err := f.Orders.Cancel(f.Ctx, admin, org, o.ID); return err },
-			"pay":         func(o orders.Order) error { _, err := f.Orders.Pay(f.Ctx, "operator:test", o.ID, "ref"); return err },
+			"remove line": func(o orders.Order) error {
+				_, err := f.Orders.RemoveLine(f.Ctx, admin, org, o.ID, o.Lines[0].ID)
+				return err
+			},
+			"validate": func(o orders.Order) error { _, err := f.Orders.Validate(f.Ctx, admin, org, o.ID); return err },
+			"confirm":  func(o orders.Order) error { _, err := f.Orders.Confirm(f.Ctx, admin, org, o.ID, ""); return err },
+			"cancel":   func(o orders.Order) error { _, err := f.Orders.Cancel(f.Ctx, admin, org, o.ID); return err },
+			"pay":      func(o orders.Order) error { _, err := f.Orders.Pay(f.Ctx, "operator:test", o.ID, "ref"); return err },
 			"invoice": func(o orders.Order) error {
 				_, err := f.Orders.RenderInvoice(f.Ctx, org, o.ID, "")
 				return err

@@ -129,4 +129,3 @@ func yesNo(loc *i18n.Localizer, b bool) string {
 	}
 	return loc.T("plan_no", nil)
 }
-
