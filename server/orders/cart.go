@@ -3,6 +3,7 @@ package orders
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/entitle/entitle/pkg/adminapi"
@@ -213,63 +214,67 @@ func check(ctx context.Context, tx *store.Tx, o *Order) error {
 	return nil
 }
 
-// Validate marks a cart reviewed: its total is computed and its lines can
-// no longer change. Validating a validated order returns it.
-func (s *Service) Validate(ctx context.Context, actor, orgID, orderID string) (Order, error) {
+// transition runs one status change of an order of orgID ("" for any: the
+// operator) in a transaction: it locks the order, returns it as it is when
+// its status is already done (a retry), refuses with order_state unless its
+// status is one of from (need words it for people), and otherwise runs
+// apply, which writes the change, its journal row and its mail.
+func (s *Service) transition(ctx context.Context, orgID, orderID, done, need string, from []string,
+	apply func(tx *store.Tx, o *Order, now time.Time) error) (Order, error) {
 	var o Order
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		if o, err = load(ctx, tx, orgID, orderID, true); err != nil {
 			return err
 		}
-		switch o.Status {
-		case adminapi.OrderValidated:
+		if o.Status == done {
 			return nil
-		case adminapi.OrderCart:
-		default:
-			return errState(o, "a cart")
 		}
-		if err := check(ctx, tx, &o); err != nil {
-			return err
+		if !slices.Contains(from, o.Status) {
+			return errState(o, need)
 		}
-		now := s.now()
-		o.Status, o.Validated = adminapi.OrderValidated, store.FromMillis(store.Millis(now))
-		if err := exec(ctx, tx, "UPDATE orders SET status = ?, validated_at = ?, total_cents = ?, currency = ? WHERE id = ?",
-			o.Status, store.Millis(now), o.TotalCents, o.Currency, o.ID); err != nil {
-			return err
-		}
-		return journal.Record(ctx, tx, journal.Entry{At: now, Actor: actor, Action: "order.validate", Target: o.ID, Organization: orgID,
-			Details: map[string]any{"total_cents": o.TotalCents, "currency": o.Currency}})
+		return apply(tx, &o, s.now())
 	})
-	return o, err
+	if err != nil {
+		return Order{}, err
+	}
+	return o, nil
+}
+
+// Validate marks a cart reviewed: its total is computed and its lines can
+// no longer change. Validating a validated order returns it.
+func (s *Service) Validate(ctx context.Context, actor, orgID, orderID string) (Order, error) {
+	return s.transition(ctx, orgID, orderID, adminapi.OrderValidated, "a cart", []string{adminapi.OrderCart},
+		func(tx *store.Tx, o *Order, now time.Time) error {
+			if err := check(ctx, tx, o); err != nil {
+				return err
+			}
+			o.Status, o.Validated = adminapi.OrderValidated, store.FromMillis(store.Millis(now))
+			if err := exec(ctx, tx, "UPDATE orders SET status = ?, validated_at = ?, total_cents = ?, currency = ? WHERE id = ?",
+				o.Status, store.Millis(now), o.TotalCents, o.Currency, o.ID); err != nil {
+				return err
+			}
+			return journal.Record(ctx, tx, journal.Entry{At: now, Actor: actor, Action: "order.validate", Target: o.ID, Organization: o.OrganizationID,
+				Details: map[string]any{"total_cents": o.TotalCents, "currency": o.Currency}})
+		})
 }
 
 // Cancel cancels an order not yet paid. Cancelling a cancelled order
 // returns it. A cancelled renewal order leaves its subscription to end at
-// its term (it is not raised again).
+// its term (it is not raised again). A confirmed order keeps its invoice
+// number (the numbers stay without gaps; the invoice page says cancelled).
 func (s *Service) Cancel(ctx context.Context, actor, orgID, orderID string) (Order, error) {
-	var o Order
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		if o, err = load(ctx, tx, orgID, orderID, true); err != nil {
-			return err
-		}
-		switch o.Status {
-		case adminapi.OrderCancelled:
-			return nil
-		case adminapi.OrderPaid:
-			return errState(o, "not yet paid")
-		}
-		now := s.now()
-		from := o.Status
-		o.Status, o.Cancelled = adminapi.OrderCancelled, store.FromMillis(store.Millis(now))
-		if err := exec(ctx, tx, "UPDATE orders SET status = ?, cancelled_at = ? WHERE id = ?", o.Status, store.Millis(now), o.ID); err != nil {
-			return err
-		}
-		return journal.Record(ctx, tx, journal.Entry{At: now, Actor: actor, Action: "order.cancel", Target: o.ID, Organization: o.OrganizationID,
-			Details: map[string]any{"from": from, "invoice": o.InvoiceNumber}})
-	})
-	return o, err
+	return s.transition(ctx, orgID, orderID, adminapi.OrderCancelled, "not yet paid",
+		[]string{adminapi.OrderCart, adminapi.OrderValidated, adminapi.OrderConfirmed},
+		func(tx *store.Tx, o *Order, now time.Time) error {
+			from := o.Status
+			o.Status, o.Cancelled = adminapi.OrderCancelled, store.FromMillis(store.Millis(now))
+			if err := exec(ctx, tx, "UPDATE orders SET status = ?, cancelled_at = ? WHERE id = ?", o.Status, store.Millis(now), o.ID); err != nil {
+				return err
+			}
+			return journal.Record(ctx, tx, journal.Entry{At: now, Actor: actor, Action: "order.cancel", Target: o.ID, Organization: o.OrganizationID,
+				Details: map[string]any{"from": from, "invoice": o.InvoiceNumber}})
+		})
 }
 
 // exec runs a statement that must change exactly one row.

@@ -63,30 +63,17 @@ func (s *Service) Confirm(ctx context.Context, actor, orgID, orderID, purchaseOr
 	if err := fault.Wire(adminapi.ConfirmRequest{PurchaseOrder: purchaseOrder}.Validate()); err != nil {
 		return Order{}, err
 	}
-	var o Order
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		if o, err = load(ctx, tx, orgID, orderID, true); err != nil {
-			return err
-		}
-		switch o.Status {
-		case adminapi.OrderConfirmed:
-			return nil
-		case adminapi.OrderValidated:
-		default:
-			return errState(o, "validated")
-		}
-		if err := check(ctx, tx, &o); err != nil {
-			return err
-		}
-		o.PurchaseOrder = purchaseOrder
-		now := s.now()
-		if err := s.confirm(ctx, tx, actor, &o, now); err != nil {
-			return err
-		}
-		return mailBilling(ctx, tx, now, o, mail.KindInvoice, map[string]string{"due": rfc3339(o.Due)})
-	})
-	return o, err
+	return s.transition(ctx, orgID, orderID, adminapi.OrderConfirmed, "validated", []string{adminapi.OrderValidated},
+		func(tx *store.Tx, o *Order, now time.Time) error {
+			if err := check(ctx, tx, o); err != nil {
+				return err
+			}
+			o.PurchaseOrder = purchaseOrder
+			if err := s.confirm(ctx, tx, actor, o, now); err != nil {
+				return err
+			}
+			return mailBilling(ctx, tx, now, *o, mail.KindInvoice, map[string]string{"due": rfc3339(o.Due)})
+		})
 }
 
 // confirm issues o (validated, or a new renewal order) through the
@@ -145,50 +132,37 @@ func (s *Service) Pay(ctx context.Context, actor, orderID, reference string) (Or
 	if err := fault.Wire(adminapi.PaymentRequest{Reference: reference}.Validate()); err != nil {
 		return Order{}, err
 	}
-	var o Order
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		if o, err = load(ctx, tx, "", orderID, true); err != nil {
-			return err
-		}
-		switch o.Status {
-		case adminapi.OrderPaid:
-			return nil
-		case adminapi.OrderConfirmed:
-		default:
-			return errState(o, "confirmed")
-		}
-		now := s.now()
-		subs := make([]string, 0, len(o.Lines))
-		for i, l := range o.Lines {
-			if o.Kind == adminapi.OrderRenewal {
-				if err := subscriptions.Renew(ctx, tx, now, l.SubscriptionID, o.ID, actor); err != nil {
+	return s.transition(ctx, "", orderID, adminapi.OrderPaid, "confirmed", []string{adminapi.OrderConfirmed},
+		func(tx *store.Tx, o *Order, now time.Time) error {
+			subs := make([]string, 0, len(o.Lines))
+			for i, l := range o.Lines {
+				if o.Kind == adminapi.OrderRenewal {
+					if err := subscriptions.Renew(ctx, tx, now, l.SubscriptionID, o.ID, actor); err != nil {
+						return err
+					}
+					subs = append(subs, l.SubscriptionID)
+					continue
+				}
+				id, err := subscriptions.Credit(ctx, tx, now, subscriptions.CreditSpec{OrganizationID: o.OrganizationID, PlanID: l.PlanID,
+					Quantity: l.Quantity, SubscriptionID: l.SubscriptionID, OrderID: o.ID, Actor: actor})
+				if err != nil {
 					return err
 				}
-				subs = append(subs, l.SubscriptionID)
-				continue
+				if err := exec(ctx, tx, "UPDATE order_lines SET subscription_id = ? WHERE id = ?", id, l.ID); err != nil {
+					return err
+				}
+				o.Lines[i].SubscriptionID = id
+				subs = append(subs, id)
 			}
-			id, err := subscriptions.Credit(ctx, tx, now, subscriptions.CreditSpec{OrganizationID: o.OrganizationID, PlanID: l.PlanID,
-				Quantity: l.Quantity, SubscriptionID: l.SubscriptionID, OrderID: o.ID, Actor: actor})
-			if err != nil {
+			o.Status, o.Paid, o.PaymentReference = adminapi.OrderPaid, store.FromMillis(store.Millis(now)), reference
+			if err := exec(ctx, tx, "UPDATE orders SET status = ?, paid_at = ?, payment_reference = ? WHERE id = ?",
+				o.Status, store.Millis(now), reference, o.ID); err != nil {
 				return err
 			}
-			if err := exec(ctx, tx, "UPDATE order_lines SET subscription_id = ? WHERE id = ?", id, l.ID); err != nil {
+			if err := journal.Record(ctx, tx, journal.Entry{At: now, Actor: actor, Action: "order.pay", Target: o.ID, Organization: o.OrganizationID,
+				Details: map[string]any{"invoice": o.InvoiceNumber, "reference": reference, "subscriptions": subs}}); err != nil {
 				return err
 			}
-			o.Lines[i].SubscriptionID = id
-			subs = append(subs, id)
-		}
-		o.Status, o.Paid, o.PaymentReference = adminapi.OrderPaid, store.FromMillis(store.Millis(now)), reference
-		if err := exec(ctx, tx, "UPDATE orders SET status = ?, paid_at = ?, payment_reference = ? WHERE id = ?",
-			o.Status, store.Millis(now), reference, o.ID); err != nil {
-			return err
-		}
-		if err := journal.Record(ctx, tx, journal.Entry{At: now, Actor: actor, Action: "order.pay", Target: o.ID, Organization: o.OrganizationID,
-			Details: map[string]any{"invoice": o.InvoiceNumber, "reference": reference, "subscriptions": subs}}); err != nil {
-			return err
-		}
-		return mailBilling(ctx, tx, now, o, mail.KindReceipt, map[string]string{"paid": rfc3339(now), "reference": reference})
-	})
-	return o, err
+			return mailBilling(ctx, tx, now, *o, mail.KindReceipt, map[string]string{"paid": rfc3339(now), "reference": reference})
+		})
 }
