@@ -85,16 +85,9 @@ func (s *Server) listPlans(w http.ResponseWriter, r *http.Request, _ authz.Princ
 }
 
 func (s *Server) servePlans(w http.ResponseWriter, r *http.Request, activeOnly bool) {
-	req, ok := pageRequest(w, r)
-	if !ok {
-		return
-	}
-	page, err := s.d.Plans.List(r.Context(), activeOnly, req)
-	if err != nil {
-		s.failure(w, r, "list plans", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, mapPage(page, PlanView))
+	servePage(s, w, r, "list plans", func(req paging.Request) (paging.Page[plans.Plan], error) {
+		return s.d.Plans.List(r.Context(), activeOnly, req)
+	}, PlanView)
 }
 
 func (s *Server) createPlan(w http.ResponseWriter, r *http.Request, p authz.Principal) {
@@ -124,29 +117,15 @@ func (s *Server) updatePlan(w http.ResponseWriter, r *http.Request, p authz.Prin
 }
 
 func (s *Server) listOrders(w http.ResponseWriter, r *http.Request, _ authz.Principal) {
-	req, ok := pageRequest(w, r)
-	if !ok {
-		return
-	}
-	page, err := s.d.Orders.List(r.Context(), r.PathValue("org"), req)
-	if err != nil {
-		s.failure(w, r, "list orders", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, mapPage(page, OrderView))
+	servePage(s, w, r, "list orders", func(req paging.Request) (paging.Page[orders.Order], error) {
+		return s.d.Orders.List(r.Context(), r.PathValue("org"), req)
+	}, OrderView)
 }
 
 func (s *Server) operatorListOrders(w http.ResponseWriter, r *http.Request, _ authz.Principal) {
-	req, ok := pageRequest(w, r)
-	if !ok {
-		return
-	}
-	page, err := s.d.Orders.ListAll(r.Context(), r.URL.Query().Get("status"), req)
-	if err != nil {
-		s.failure(w, r, "list orders", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, mapPage(page, OrderView))
+	servePage(s, w, r, "list orders", func(req paging.Request) (paging.Page[orders.Order], error) {
+		return s.d.Orders.ListAll(r.Context(), r.URL.Query().Get("status"), req)
+	}, OrderView)
 }
 
 func (s *Server) createOrder(w http.ResponseWriter, r *http.Request, p authz.Principal) {
