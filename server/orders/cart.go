@@ -50,13 +50,12 @@ func insertOrder(ctx context.Context, tx *store.Tx, orgID, actor, kind string, n
 	if err != nil {
 		return Order{}, err
 	}
-	o := Order{ID: id, OrganizationID: orgID, Status: adminapi.OrderCart, Kind: kind, CreatedBy: actor, Provider: "", Currency: "EUR",
+	o := Order{ID: id, OrganizationID: orgID, Status: adminapi.OrderCart, Kind: kind, CreatedBy: actor, Provider: "invoice", Currency: "EUR",
 		Created: store.FromMillis(store.Millis(now)), Lines: []Line{}}
 	if _, err := tx.Exec(ctx, `INSERT INTO orders (id, organization_id, status, kind, created_by, currency, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, o.ID, orgID, o.Status, kind, actor, o.Currency, store.Millis(now)); err != nil {
 		return Order{}, fmt.Errorf("create order: %w", err)
 	}
-	o.Provider = "invoice" // the column's default until confirmed
 	return o, nil
 }
 
