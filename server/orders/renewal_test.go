@@ -2,6 +2,7 @@ package orders_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"github.com/entitle/entitle/pkg/paging"
 	"strings"
 	"testing"
@@ -9,7 +10,9 @@ import (
 
 	"github.com/entitle/entitle/pkg/adminapi"
 	"github.com/entitle/entitle/pkg/i18n"
+	"github.com/entitle/entitle/server/app/apptest"
 	"github.com/entitle/entitle/server/mail"
+	"github.com/entitle/entitle/server/orders"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/store/storetest"
 )
@@ -152,6 +155,57 @@ func TestMailsRender(t *testing.T) {
 		}
 		if kinds != 2 {
 			t.Fatalf("%d mails, want the invoice and the receipt", kinds)
+		}
+	})
+}
+
+// TestRenewalRacedByInstances: two server instances running the renewal
+// job at once raise one renewal order per subscription, and take one
+// invoice number each.
+func TestRenewalRacedByInstances(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		org, _ := f.org("")
+		p := f.plan(100, "EUR")
+		const subs = 5
+		for i := range subs {
+			o := f.validated(org, p, i+1)
+			if _, err := f.Orders.Confirm(f.Ctx, admin, org, o.ID, ""); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.Orders.Pay(f.Ctx, "operator:test", o.ID, "ref"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.Clock.Advance(340 * 24 * time.Hour)
+		other, err := orders.New(f.DB, orders.Config{Now: f.Clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raised, errs := apptest.Concurrently(4, func(i int) (int, error) {
+			if i%2 == 0 {
+				return f.Orders.RaiseRenewals(f.Ctx, 100)
+			}
+			return other.RaiseRenewals(f.Ctx, 100)
+		})
+		sum := 0
+		for i, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum += raised[i]
+		}
+		if sum != subs || f.Count("SELECT COUNT(*) FROM orders WHERE kind = ?", adminapi.OrderRenewal) != subs {
+			t.Fatalf("raised %d renewal orders (%v), want %d", sum, raised, subs)
+		}
+		if n := f.Count("SELECT SUM(last) FROM invoice_counters"); n != 2*subs {
+			t.Fatalf("invoice counter at %d, want %d (no number lost to a raced renewal)", n, 2*subs)
+		}
+		// The renewals fall in the next year: its numbers start again at 1.
+		next := f.Clock.Now().UTC().Year()
+		if n := f.Count("SELECT COUNT(*) FROM orders WHERE invoice_number IN (?, ?, ?, ?, ?)", fmt.Sprintf("%d-000001", next),
+			fmt.Sprintf("%d-000002", next), fmt.Sprintf("%d-000003", next), fmt.Sprintf("%d-000004", next), fmt.Sprintf("%d-000005", next)); n != subs {
+			t.Fatalf("%d renewal invoices numbered %d-000001..5, want %d", n, next, subs)
 		}
 	})
 }
