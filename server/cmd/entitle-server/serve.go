@@ -21,6 +21,7 @@ import (
 	"github.com/entitle/entitle/pkg/version"
 	"github.com/entitle/entitle/server/httpapi"
 	"github.com/entitle/entitle/server/httpapi/httpmw"
+	"github.com/entitle/entitle/server/orders"
 	"github.com/entitle/entitle/server/passwordreset"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/web"
@@ -33,6 +34,7 @@ type serveOpts struct {
 	shutdownTimeout                                   time.Duration
 	limitActivations, limitLoginIP, limitLoginAccount string
 	mail                                              mailOpts
+	seller                                            orders.Seller
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -52,6 +54,10 @@ func (a *app) serveCmd() *cobra.Command {
 	f.StringVar(&o.limitLoginIP, "limit-login-ip", "", `failed sign-ins per client IP: "PER_MINUTE/BURST", or "off" (default 20/20)`)
 	f.StringVar(&o.limitLoginAccount, "limit-login-account", "", `failed sign-ins per account: "PER_MINUTE/BURST", or "off" (default 10/10)`)
 	mailFlags(f, &o.mail)
+	f.StringVar(&o.seller.Name, "seller-name", "Entitle", "who issues the invoices of orders, as printed on them")
+	f.StringArrayVar(&o.seller.Address, "seller-address", nil, "a line of the seller's postal address on invoices (repeat for each line)")
+	f.StringVar(&o.seller.Email, "seller-email", "", "the seller's contact email on invoices")
+	f.StringVar(&o.seller.TaxID, "seller-tax-id", "", "the seller's VAT number on invoices")
 	return cmd
 }
 
@@ -110,6 +116,7 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 	}
 	db, svc, err := a.open(ctx, logger, a.issuer(), func(c *domains.Config) {
 		c.ActivationsPerLicense, c.LoginFailuresPerIP, c.LoginFailuresPerAccount = act, ip, acct
+		c.Seller = o.seller
 	})
 	if err != nil {
 		return err
