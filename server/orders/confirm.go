@@ -8,6 +8,7 @@ import (
 
 	"github.com/entitle/entitle/pkg/adminapi"
 	"github.com/entitle/entitle/server/internal/fault"
+	"github.com/entitle/entitle/server/internal/ids"
 	"github.com/entitle/entitle/server/journal"
 	"github.com/entitle/entitle/server/mail"
 	"github.com/entitle/entitle/server/organizations"
@@ -114,7 +115,10 @@ func mailBilling(ctx context.Context, tx *store.Tx, now time.Time, o Order, kind
 	args["amount_cents"] = strconv.FormatInt(o.TotalCents, 10)
 	args["currency"] = o.Currency
 	for _, to := range b.Contacts {
-		if _, err := mail.Enqueue(ctx, tx, now, mail.Message{Key: kind + ":" + o.ID + ":" + to, Kind: kind, To: to, Locale: b.Locale,
+		// The key names the recipient by a hash: an address may be 254
+		// bytes, a key at most 200.
+		key := kind + ":" + o.ID + ":" + ids.HashSecret(to)[:16]
+		if _, err := mail.Enqueue(ctx, tx, now, mail.Message{Key: key, Kind: kind, To: to, Locale: b.Locale,
 			Args: args, Organization: o.OrganizationID}); err != nil {
 			return err
 		}

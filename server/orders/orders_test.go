@@ -346,3 +346,26 @@ func TestFailedTransactionLeavesNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestLongBillingAddress: a billing contact at a long address (the mail's
+// idempotency key is bounded) still gets the invoice.
+func TestLongBillingAddress(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		dom := strings.Repeat("a", 60) + "." + strings.Repeat("b", 60) + ".example"
+		email := strings.Repeat("c", 60) + "@" + dom
+		owner := f.Account(email)
+		o, err := f.App.Organizations.Create(f.Ctx, "account:"+owner.ID, "Long", owner.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := f.plan(100, "EUR")
+		ord := f.validated(o.ID, p, 1)
+		if _, err := f.Orders.Confirm(f.Ctx, admin, o.ID, ord.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		if n := f.Count("SELECT COUNT(*) FROM mail_outbox WHERE recipient = ?", email); n != 1 {
+			t.Fatalf("%d mails to the owner at a %d-byte address, want 1", n, len(email))
+		}
+	})
+}
