@@ -2,6 +2,8 @@ package orders
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -43,8 +45,12 @@ func (s *Service) Create(ctx context.Context, actor, orgID string, lines []admin
 
 func insertOrder(ctx context.Context, tx *store.Tx, orgID, actor, kind string, now time.Time) (Order, error) {
 	var one int
-	if err := tx.QueryRow(ctx, "SELECT 1 FROM organizations WHERE id = ?", orgID).Scan(&one); err != nil {
+	err := tx.QueryRow(ctx, "SELECT 1 FROM organizations WHERE id = ?", orgID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
 		return Order{}, fault.Errorf(protocol.ErrNotFound, "no such organization")
+	}
+	if err != nil {
+		return Order{}, fmt.Errorf("create order: %w", err)
 	}
 	id, err := ids.New("ord")
 	if err != nil {
