@@ -29,7 +29,9 @@ import (
 	"github.com/entitle/entitle/server/internal/ratelimit"
 	"github.com/entitle/entitle/server/journal"
 	"github.com/entitle/entitle/server/licenses"
+	"github.com/entitle/entitle/server/orders"
 	"github.com/entitle/entitle/server/organizations"
+	"github.com/entitle/entitle/server/plans"
 	"github.com/entitle/entitle/server/push"
 	"github.com/entitle/entitle/server/signing"
 	"github.com/entitle/entitle/server/store"
@@ -83,6 +85,8 @@ type Config struct {
 	// Notify replaces the push hub as the way a queued command reaches a
 	// connected computer (tests); nil: the hub, App.Push.
 	Notify commands.Notifier
+	// Seller is who issues the invoices of orders (default name "Entitle").
+	Seller orders.Seller
 }
 
 // App is the set of domain services over one database.
@@ -106,6 +110,10 @@ type App struct {
 	// Subscriptions owns organizations' seat pools and their assignment
 	// to members.
 	Subscriptions *subscriptions.Service
+	// Plans is the operator's catalog; Orders the carts, invoices,
+	// payments and renewal orders.
+	Plans  *plans.Service
+	Orders *orders.Service
 }
 
 // New builds the domains, creating the first signing key if there is none.
@@ -191,9 +199,19 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	// A member removed from an organization gives back the seats they
 	// held, in the removing transaction.
 	orgs.OnMemberRemoved = subs.MemberRemoved
+	catalog, err := plans.New(db, cfg.Now)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	ords, err := orders.New(db, orders.Config{Now: cfg.Now, Logger: cfg.Logger, Seller: cfg.Seller})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
 	return &App{
 		Usage:         use,
 		Subscriptions: subs,
+		Plans:         catalog,
+		Orders:        ords,
 		Organizations: orgs,
 		Accounts:      accts,
 		Licenses:      licenses.New(db, accts, cfg.Now),
