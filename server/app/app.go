@@ -42,7 +42,11 @@ import (
 
 // Config configures the domains. Zero fields take the documented defaults.
 type Config struct {
-	Issuer             string           // lease "iss" (the server's public base URL)
+	Issuer string // lease "iss" (the server's public base URL)
+	// PublicURL is the base URL of the links the server mails (invitations,
+	// assignments); default Issuer. serve sets it to the address it listens
+	// on when no --public-url is given, while the lease issuer stays stable.
+	PublicURL          string
 	OfflineGrace       time.Duration    // default 7 days: lease exp = min(license term end, now+grace)
 	CheckinInterval    time.Duration    // default 15 min: lease "chk" = now + interval; CheckinAfter in responses
 	DeviceCodeTTL      time.Duration    // default 10 min
@@ -180,7 +184,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("app: %w", err)
 	}
 	orgs, err := organizations.New(db, accts, organizations.Config{
-		Now: cfg.Now, Logger: cfg.Logger, Resolver: cfg.Resolver, PublicURL: cfg.Issuer,
+		Now: cfg.Now, Logger: cfg.Logger, Resolver: cfg.Resolver, PublicURL: cfg.publicURL(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
@@ -192,7 +196,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("app: %w", err)
 	}
 	subs, err := subscriptions.New(db, subscriptions.Config{Now: cfg.Now, Logger: cfg.Logger, Release: release, Notify: notify,
-		InstallURL: strings.TrimRight(cfg.Issuer, "/") + "/account"})
+		InstallURL: strings.TrimRight(cfg.publicURL(), "/") + "/account"})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
@@ -223,4 +227,11 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		Journal:       journal.NewReader(db),
 		Workspaces:    spaces,
 	}, nil
+}
+
+func (c Config) publicURL() string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	return c.Issuer
 }

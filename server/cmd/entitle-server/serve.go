@@ -139,6 +139,7 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 	db, svc, err := a.open(ctx, logger, a.issuer(), func(c *domains.Config) {
 		c.ActivationsPerLicense, c.LoginFailuresPerIP, c.LoginFailuresPerAccount = act, ip, acct
 		c.Resolver = resolver
+		c.PublicURL = public
 		c.Seller = o.seller
 	})
 	if err != nil {
