@@ -81,6 +81,7 @@ var frenchRules = []struct{ what, re string }{
 	{"English spelling (write licence)", `(?i)\blicenses?\b`},
 	{"« ordinateur » (the seeds say poste)", `(?i)\bordinateurs?\b`},
 	{"« espace de travail » (the seeds say Workspace)", `(?i)espaces? de travail`},
+	{"« siège » (a license's seats are its postes)", `(?i)\bsièges?\b`},
 }
 
 // frenchCode is what the rules leave alone: template actions, URLs,
@@ -128,6 +129,7 @@ func TestFrenchRulesCatch(t *testing.T) {
 		{"la license est suspendue", true},
 		{"cet ordinateur", true},
 		{"l’espace de travail", true},
+		{"il garde son siège", true},
 		{"lancez `entitle status`\u00a0; voir https://x.example:8080/a et --license-key", false},
 	} {
 		if got := len(frenchProblems(c.text)) > 0; got != c.bad {
