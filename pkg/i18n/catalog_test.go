@@ -64,48 +64,13 @@ func TestCatalogComplete(t *testing.T) {
 	}
 }
 
-// frenchRules are the typographic and vocabulary rules of the French
-// catalog: the typographic apostrophe, « guillemets » (never ASCII double
-// quotes), a no-break space (U+00A0 or U+202F) before : ; ? ! and inside « »,
-// the ellipsis character, and the seeds' vocabulary (licence, poste,
-// Workspace).
-var frenchRules = []struct{ what, re string }{
-	{"plain space before a double punctuation mark", ` [:;?!»]`},
-	{"no space before ; ? ! or :", `[\pL\pN)»}][;?!]|[\pL)»][:](\s|$)`},
-	{"plain space after «", `« `},
-	{"no space after «", `«[^\x{00a0}\x{202f}]`},
-	{"no space before »", `[^\x{00a0}\x{202f}]»`},
-	{"straight apostrophe", `\pL'\pL`},
-	{"ASCII double quote (write « »)", `"`},
-	{"three dots (write …)", `\.\.\.`},
-	{"English spelling (write licence)", `(?i)\blicenses?\b`},
-	{"« ordinateur » (the seeds say poste)", `(?i)\bordinateurs?\b`},
-	{"« espace de travail » (the seeds say Workspace)", `(?i)espaces? de travail`},
-	{"« siège » (a license's seats are its postes)", `(?i)\bsièges?\b`},
-}
-
-// frenchCode is what the rules leave alone: template actions, URLs,
-// host:port, flags, `commands` and command lines quoted for the reader.
-var frenchCode = regexp.MustCompile("{{[^}]*}}|https?://\\S+|\\b\\w+:\\w+\\b|--[\\w-]+|`[^`]*`|\\b[a-z]+(_[a-z]+)+\\b")
-
-// frenchProblems returns the rules text breaks.
-func frenchProblems(text string) []string {
-	text = frenchCode.ReplaceAllString(text, "x")
-	var out []string
-	for _, r := range frenchRules {
-		if regexp.MustCompile(r.re).MatchString(text) {
-			out = append(out, r.what)
-		}
-	}
-	return out
-}
-
-// TestFrenchTypography applies frenchRules to every French message.
+// TestFrenchTypography applies i18ntest.FrenchProblems to every French
+// message.
 func TestFrenchTypography(t *testing.T) {
 	b := New()
 	for _, id := range b.IDs(French) {
 		text, _ := b.Text(French, id)
-		for _, p := range frenchProblems(text) {
+		for _, p := range i18ntest.FrenchProblems(text) {
 			t.Errorf("%s: %s in %q", id, p, text)
 		}
 	}
@@ -132,8 +97,8 @@ func TestFrenchRulesCatch(t *testing.T) {
 		{"il garde son siège", true},
 		{"lancez `entitle status`\u00a0; voir https://x.example:8080/a et --license-key", false},
 	} {
-		if got := len(frenchProblems(c.text)) > 0; got != c.bad {
-			t.Errorf("%q: problems %v, want bad=%v", c.text, frenchProblems(c.text), c.bad)
+		if got := len(i18ntest.FrenchProblems(c.text)) > 0; got != c.bad {
+			t.Errorf("%q: problems %v, want bad=%v", c.text, i18ntest.FrenchProblems(c.text), c.bad)
 		}
 	}
 }
