@@ -46,6 +46,13 @@ func Localize(loc *i18n.Localizer, root *cobra.Command) {
 			c.Short = loc.T("cli_completion_short", nil)
 		}
 	}
+	if root.Version != "" {
+		root.InitDefaultVersionFlag()
+		if f := root.Flags().Lookup("version"); f != nil {
+			f.Usage = loc.T("cli_version_flag", i18n.Args{"name": root.Name()})
+		}
+	}
+	seen := map[*pflag.Flag]bool{}
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		c.DisableFlagsInUseLine = true
@@ -53,11 +60,41 @@ func Localize(loc *i18n.Localizer, root *cobra.Command) {
 		if f := c.Flags().Lookup("help"); f != nil {
 			f.Usage = loc.T("cli_help_flag", nil)
 		}
+		for _, fs := range []*pflag.FlagSet{c.Flags(), c.PersistentFlags()} {
+			fs.VisitAll(func(f *pflag.Flag) {
+				if !seen[f] {
+					seen[f] = true
+					localizeDefault(loc, f)
+				}
+			})
+		}
 		for _, sub := range c.Commands() {
 			walk(sub)
 		}
 	}
 	walk(root)
+}
+
+// zeroDefaults are the default values pflag does not print, by flag type.
+var zeroDefaults = map[string]string{
+	"bool": "false", "duration": "0s", "int": "0", "int64": "0", "uint": "0", "float64": "0", "count": "0",
+	"stringSlice": "[]", "stringArray": "[]", "intSlice": "[]",
+}
+
+// localizeDefault moves a flag's default value from pflag's English
+// " (default X)" into its usage, in the reader's words, and leaves pflag a
+// zero default, which it does not print.
+func localizeDefault(loc *i18n.Localizer, f *pflag.Flag) {
+	typ := f.Value.Type()
+	zero, known := zeroDefaults[typ]
+	switch {
+	case typ == "string" && f.DefValue != "":
+		f.Usage += " " + loc.T("cli_help_default_text", i18n.Args{"value": f.DefValue})
+		f.DefValue = ""
+	case known && f.DefValue != zero && f.DefValue != "" && !(typ == "duration" && f.DefValue == "0"):
+		f.Usage += " " + loc.T("cli_help_default", i18n.Args{"value": f.DefValue})
+		f.DefValue = zero
+	}
 }
 
 // FlagError words pflag's parse errors by their types; other errors are returned

@@ -75,7 +75,8 @@ func TestServerCLIInFrench(t *testing.T) {
 			want    []string // in the output, or in the error
 			wantErr bool
 		}{
-			{[]string{"--help"}, "", []string{"Serveur de licences Entitle", "Utilisation\u00a0:", "Gérer les licences", "afficher les résultats en JSON"}, false},
+			{[]string{"--help"}, "", []string{"Serveur de licences Entitle", "Utilisation\u00a0:", "Gérer les licences", "afficher les résultats en JSON",
+				"(par défaut\u00a0: «\u00a0text\u00a0»)", "(par défaut\u00a0: 168h0m0s)", "afficher la version du programme entitle-server"}, false},
 			{[]string{"license", "create", "--help"}, "", []string{"Local et à distance", "Local seulement", "À distance seulement"}, false},
 			{[]string{"migrate"}, "", []string{"La base de données est à jour."}, false},
 			{[]string{"account", "create", "--email", "boss@example.com"}, "", []string{"donnez le mot de passe sur l’entrée standard avec --password-stdin"}, true},
@@ -98,6 +99,11 @@ func TestServerCLIInFrench(t *testing.T) {
 			for _, w := range c.want {
 				if !strings.Contains(out, w) {
 					t.Errorf("%v: %q lacks %q", c.args, out, w)
+				}
+			}
+			for _, english := range []string{"(default", "help for", "version for", "Usage:", "Flags:"} {
+				if strings.Contains(out, english) {
+					t.Errorf("%v: English %q in %q", c.args, english, out)
 				}
 			}
 		}
