@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -61,14 +60,7 @@ func TestServerCLIInFrench(t *testing.T) {
 		t.Setenv(i18n.EnvLang, "")
 		t.Setenv("LANG", "fr_FR.UTF-8")
 		dsn := storetest.DSN(t, d)
-		run := func(stdin string, args ...string) (string, error) {
-			t.Helper()
-			var out, errb bytes.Buffer
-			root := newRoot(strings.NewReader(stdin), &out, &errb)
-			root.SetArgs(append(args, "--db", dsn))
-			err := root.Execute()
-			return out.String() + errb.String(), err
-		}
+		run := func(stdin string, args ...string) (string, error) { return runIn(t, dsn, stdin, args...) }
 		for _, c := range []struct {
 			args    []string
 			stdin   string
