@@ -95,6 +95,8 @@ func TestFrenchRulesCatch(t *testing.T) {
 		{"cet ordinateur", true},
 		{"l’espace de travail", true},
 		{"il garde son siège", true},
+		{"aide de entitle-tray", true},
+		{"aide d’entitle-tray\u00a0; publiez-le et réessayez", false},
 		{"lancez `entitle status`\u00a0; voir https://x.example:8080/a et --license-key", false},
 	} {
 		if got := len(i18ntest.FrenchProblems(c.text)) > 0; got != c.bad {

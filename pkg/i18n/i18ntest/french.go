@@ -20,6 +20,7 @@ var frenchRules = []struct{ what, re string }{
 	{"« ordinateur » (the seeds say poste)", `(?i)\bordinateurs?\b`},
 	{"« espace de travail » (the seeds say Workspace)", `(?i)espaces? de travail`},
 	{"« siège » (a license's seats are its postes)", `(?i)\bsièges?\b`},
+	{"no elision (d’, qu’, n’, s’, j’, m’, t’ before a vowel)", `(?i)(^|[^\pL’-])(de|que|ne|se|je|me|te) [aeiouyéèêàâîôû]`},
 }
 
 // frenchCode is what the rules leave alone: template actions, URLs,
