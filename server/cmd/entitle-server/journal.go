@@ -43,7 +43,8 @@ func (o *journalOpts) flags(cmd *cobra.Command, loc *i18n.Localizer, page bool) 
 
 // filter builds the journal filter; --org given (even empty) selects one
 // chain, otherwise every organization's.
-func (o *journalOpts) filter(cmd *cobra.Command, loc *i18n.Localizer) (journal.Filter, error) {
+func (o *journalOpts) filter(cmd *cobra.Command, a *app) (journal.Filter, error) {
+	loc := a.loc
 	q := accountapi.JournalQuery{Account: o.account, Actor: o.actor, Action: o.action, Page: paging.Request{Limit: o.limit, Cursor: o.cursor}}
 	for _, t := range []struct {
 		flag string
@@ -60,7 +61,7 @@ func (o *journalOpts) filter(cmd *cobra.Command, loc *i18n.Localizer) (journal.F
 		*t.dst = at
 	}
 	if err := q.Validate(); err != nil {
-		return journal.Filter{}, err
+		return journal.Filter{}, a.failure(err)
 	}
 	f := journal.FilterOf(q)
 	f.Organization = o.org
@@ -184,7 +185,7 @@ func (a *app) journalListCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			loc := a.loc
-			f, err := o.filter(cmd, loc)
+			f, err := o.filter(cmd, a)
 			if err != nil {
 				return err
 			}
@@ -239,7 +240,7 @@ func (a *app) journalExportCmd() *cobra.Command {
 			if o.format != "csv" {
 				return errors.New(loc.T("journal_bad_format", i18n.Args{"format": o.format}))
 			}
-			f, err := o.filter(cmd, loc)
+			f, err := o.filter(cmd, a)
 			if err != nil {
 				return err
 			}

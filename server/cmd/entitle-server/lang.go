@@ -9,6 +9,7 @@ import (
 
 	"github.com/entitle/entitle/pkg/adminapi"
 	"github.com/entitle/entitle/pkg/i18n"
+	"github.com/entitle/entitle/pkg/paging"
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/server/internal/fault"
 )
@@ -82,14 +83,25 @@ var faultIDs = map[string]string{
 // field. Other errors (the database, the system) pass through.
 func (a *app) failure(err error) error {
 	var fe *fault.Error
-	if !errors.As(err, &fe) {
+	var pe *protocol.Error // a wire type's Validate
+	var code, detail string
+	switch {
+	case errors.Is(err, paging.ErrLimit):
+		return errors.New(a.loc.T("srv_err_page_limit", i18n.Args{"max": paging.MaxLimit}))
+	case errors.Is(err, paging.ErrCursor):
+		return errors.New(a.loc.T("srv_err_page_cursor", nil))
+	case errors.As(err, &fe):
+		code, detail = fe.Code, fe.Message
+	case errors.As(err, &pe):
+		code, detail = pe.Code, pe.Message
+	default:
 		return err
 	}
-	if id, ok := faultIDs[fe.Code]; ok {
+	if id, ok := faultIDs[code]; ok {
 		return errors.New(a.loc.T(id, nil))
 	}
-	if fe.Code == protocol.ErrInvalidRequest {
-		return errors.New(a.loc.T("srv_err_invalid_request", i18n.Args{"detail": fe.Message}))
+	if code == protocol.ErrInvalidRequest {
+		return errors.New(a.loc.T("srv_err_invalid_request", i18n.Args{"detail": detail}))
 	}
-	return errors.New(a.loc.T("srv_err_refused", i18n.Args{"code": fe.Code}))
+	return errors.New(a.loc.T("srv_err_refused", i18n.Args{"code": code}))
 }

@@ -80,6 +80,9 @@ func TestServerCLIInFrench(t *testing.T) {
 			{[]string{"keys", "activate", "no-such-key"}, "", []string{"introuvable\u00a0: rien ne porte cet identifiant"}, true},
 			{[]string{"keys", "activate", "a", "b"}, "", []string{"attend 1 identifiant, en a reçu 2"}, true},
 			{[]string{"demo"}, "", []string{"Compte de démonstration\u00a0:", "(3 postes)"}, false},
+			{[]string{"org", "list", "--limit", "9999"}, "", []string{"--limit doit être compris entre 1 et 500"}, true},
+			{[]string{"journal", "list", "--limit", "9999"}, "", []string{"la demande n’est pas valide\u00a0:"}, true},
+			{[]string{"mail", "list"}, "", []string{"ÉTAT", "DERNIÈRE ERREUR"}, false},
 		} {
 			out, err := run(c.stdin, c.args...)
 			if (err != nil) != c.wantErr {

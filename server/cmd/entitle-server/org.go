@@ -51,7 +51,7 @@ func (a *app) orgCmd() *cobra.Command {
 		Use: "list", Short: loc.T("org_list_short", nil), Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := page.Validate(); err != nil {
-				return err
+				return a.failure(err)
 			}
 			return a.admin(cmd.Context(), func(svc *domains.App) error {
 				p, err := svc.Organizations.ListFor(cmd.Context(), "", page)
@@ -116,7 +116,7 @@ func (a *app) orgMemberCmd(loc *i18n.Localizer) *cobra.Command {
 		Use: "list ORG", Short: loc.T("org_member_list_short", nil), Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := page.Validate(); err != nil {
-				return err
+				return a.failure(err)
 			}
 			return a.admin(cmd.Context(), func(svc *domains.App) error {
 				if _, err := svc.Organizations.Get(cmd.Context(), args[0]); err != nil {
