@@ -507,8 +507,10 @@ func TestProfiles(t *testing.T) {
 			absent: []string{"profiles-expiring"}},
 		{name: "unlicensed", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 5, Unlicensed: 2}, icon: IconActive,
 			labels: map[string]string{"profiles-unlicensed": "⚠ 2 profiles are beyond your plan's limit"}},
-		{name: "warnings bounded", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 1, Warnings: []string{"a", "b\nc", "", "d", "e"}}, icon: IconActive,
-			labels: map[string]string{"profiles-warning-0": "⚠ a", "profiles-warning-1": "⚠ b c", "profiles-more": "… and 2 more warnings"},
+		{name: "warnings bounded", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 1, Warnings: []string{"English for logs"},
+			NotProfiles: []agentapi.NotAProfile{{Name: "a.p12", Code: "pkcs12_at_root"}, {Name: "b\nc.pem"}, {Name: ""}, {Name: "d"}, {Name: "e"}}}, icon: IconActive,
+			labels: map[string]string{"profiles-warning-0": "⚠ a.p12 in the profile folder is not a profile", "profiles-warning-1": "⚠ b c.pem in the profile folder is not a profile",
+				"profiles-more": "… and 2 more warnings"},
 			absent: []string{"profiles-warning-2", "profiles-warning-3"}},
 	}
 	for _, tc := range tests {
