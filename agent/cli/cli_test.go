@@ -155,7 +155,7 @@ func TestAgainstRunningAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, errOut, code := a.run(t, "", "activate", "--license-key", key)
-	if code != ExitError || !strings.Contains(errOut, "cannot reach the licensing server") {
+	if code != ExitError || !strings.Contains(errOut, "licensing server cannot be reached at http://") {
 		t.Fatalf("activate: exit %d\n%s", code, errOut)
 	}
 	_, errOut, code = a.run(t, "secret-pw\n", "activate", "--email", "a@b.example", "--password-stdin")

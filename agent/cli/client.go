@@ -13,6 +13,7 @@ import (
 	"github.com/entitle/entitle/pkg/agentapi"
 	"github.com/entitle/entitle/pkg/agentclient"
 	"github.com/entitle/entitle/pkg/i18n"
+	"github.com/entitle/entitle/pkg/statustext"
 )
 
 // connect loads the configuration and returns a client of the agent it names
@@ -79,18 +80,18 @@ var apiErrorIDs = map[string]string{
 	agentapi.ErrForbidden: "cli_api_forbidden", agentapi.ErrNotFound: "cli_api_not_found",
 	agentapi.ErrConflict: "cli_api_conflict", agentapi.ErrTooLarge: "cli_api_too_large",
 	agentapi.ErrRateLimited: "cli_api_rate_limited", agentapi.ErrUpstream: "cli_api_server_error",
-	agentapi.ErrUnavailable: "cli_api_unavailable", agentapi.ErrInternalError: "cli_api_internal",
+	agentapi.ErrInternalError:    "cli_api_internal",
 	agentapi.ErrMethodNotAllowed: "cli_api_bad_request",
 }
 
-// refusalIDs are the catalog texts of the licensing server's refusals that
-// the agent passes on with their own code: the sentence is made here, in the
-// reader's language, and says "the licensing server refused" around it.
-var refusalIDs = map[string]string{
-	agentapi.ErrInvalidCredentials: "cli_refused_invalid_credentials", agentapi.ErrLicenseSuspended: "cli_refused_license_suspended",
-	agentapi.ErrLicenseExpired: "cli_refused_license_expired", agentapi.ErrManagedRemotely: "cli_refused_managed_remotely",
-	agentapi.ErrUnknownLicense: "cli_refused_unknown_license", agentapi.ErrNoSeats: "cli_refused_no_seats",
-	agentapi.ErrNoLicense: "cli_refused_no_license", agentapi.ErrDeviceRevoked: "cli_refused_device_revoked",
+// refusals are the licensing server's refusals that the agent passes on
+// with their own code: the sentence is made here, in the reader's language
+// (pkg/statustext, shared with the tray), and says "the licensing server
+// refused" around it.
+var refusals = map[string]bool{
+	agentapi.ErrInvalidCredentials: true, agentapi.ErrLicenseSuspended: true, agentapi.ErrLicenseExpired: true,
+	agentapi.ErrManagedRemotely: true, agentapi.ErrUnknownLicense: true, agentapi.ErrNoSeats: true,
+	agentapi.ErrNoLicense: true, agentapi.ErrDeviceRevoked: true,
 }
 
 // apiFail maps a local API error to an exit code and the reader's words:
@@ -107,8 +108,15 @@ func apiFail(loc *i18n.Localizer, err error) error {
 		if org := ae.Args["organization"]; ae.Code == agentapi.ErrManagedRemotely && org != "" {
 			return fail(ExitError, errors.New(loc.T("cli_managed_by", i18n.Args{"organization": org})))
 		}
-		if rid, ok := refusalIDs[ae.Code]; ok {
-			return fail(ExitError, errors.New(loc.T("cli_api_server_error", i18n.Args{"message": loc.T(rid, nil)})))
+		if refusals[ae.Code] {
+			return fail(ExitError, errors.New(loc.T("cli_api_server_error", i18n.Args{"message": statustext.ErrorText(loc, ae.Code)})))
+		}
+		if ae.Code == agentapi.ErrUnavailable {
+			// The agent's message is a raw network error, for the log.
+			if u := ae.Args["server_url"]; u != "" {
+				return fail(ExitError, errors.New(loc.T("cli_api_unavailable", i18n.Args{"server_url": u})))
+			}
+			return fail(ExitError, errors.New(statustext.ErrorText(loc, ae.Code)))
 		}
 		if ae.Code == agentapi.ErrNotConfigured {
 			return fail(ExitError, errors.New(loc.T("cli_api_not_configured", nil)))

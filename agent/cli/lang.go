@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/entitle/entitle/agent/flagtext"
 	"github.com/entitle/entitle/agent/localapi"
 	"github.com/entitle/entitle/agent/terminal"
+	"github.com/entitle/entitle/internal/clihelp"
 	"github.com/entitle/entitle/pkg/i18n"
 )
 
@@ -30,51 +30,9 @@ func detectLanguage(args []string, env Env) language.Tag {
 // catalog's.
 func localizeFlags(loc *i18n.Localizer, fs *pflag.FlagSet) { flagtext.LocalizeConfigFlags(loc, fs) }
 
-// helpHeadings are the English headings of cobra's usage template and the
-// catalog messages that replace them.
-var helpHeadings = []struct{ en, id string }{
-	{"Usage:", "cli_help_usage"}, {"Aliases:", "cli_help_aliases"}, {"Examples:", "cli_help_examples"},
-	{"Available Commands:", "cli_help_commands"}, {"Global Flags:", "cli_help_global_flags"}, {"Flags:", "cli_help_flags"}, // i18n:ignore: cobra's English, replaced by the catalog's
-	{"Additional help topics:", "cli_help_topics"}, {"Additional Commands:", "cli_help_more_commands"}, // i18n:ignore: cobra's English, replaced by the catalog's
-}
-
-// localizeHelp translates cobra's help: the headings of its usage template,
-// its closing line and the --help flag of every command.
-func localizeHelp(loc *i18n.Localizer, root *cobra.Command) {
-	tmpl := root.UsageTemplate()
-	for _, h := range helpHeadings {
-		tmpl = strings.ReplaceAll(tmpl, h.en, loc.T(h.id, nil))
-	}
-	const more = `Use "{{.CommandPath}} [command] --help" for more information about a command.` // i18n:ignore: cobra's English, replaced by the catalog's
-	tmpl = strings.ReplaceAll(tmpl, more, loc.T("cli_help_more", i18n.Args{"command": "{{.CommandPath}}"}))
-	tmpl = strings.ReplaceAll(tmpl, "{{.CommandPath}} [command]", "{{.CommandPath}} "+loc.T("cli_help_command_arg", nil))
-	// cobra writes " [flags]" into UseLine itself: drop it there and write
-	// it here in the reader's words.
-	tmpl = strings.ReplaceAll(tmpl, "{{.UseLine}}", "{{.UseLine}}{{if .HasAvailableFlags}} "+loc.T("cli_help_flags_arg", nil)+"{{end}}")
-	root.SetUsageTemplate(tmpl)
-	root.InitDefaultHelpCmd()
-	root.InitDefaultCompletionCmd()
-	for _, c := range root.Commands() {
-		switch c.Name() {
-		case "help":
-			c.Short = loc.T("cli_help_command_short", nil)
-		case "completion":
-			c.Short = loc.T("cli_completion_short", nil)
-		}
-	}
-	var walk func(c *cobra.Command)
-	walk = func(c *cobra.Command) {
-		c.DisableFlagsInUseLine = true
-		c.InitDefaultHelpFlag()
-		if f := c.Flags().Lookup("help"); f != nil {
-			f.Usage = loc.T("cli_help_flag", nil)
-		}
-		for _, sub := range c.Commands() {
-			walk(sub)
-		}
-	}
-	walk(root)
-}
+// localizeHelp translates cobra's help (internal/clihelp, shared with
+// entitle-server).
+func localizeHelp(loc *i18n.Localizer, root *cobra.Command) { clihelp.Localize(loc, root) }
 
 // configError says what is wrong with the configuration in the reader's
 // language when it can (the file's syntax), else in the configuration's
@@ -118,16 +76,6 @@ func terminalSecret(env Env) func(prompt string) (string, error) {
 	}
 }
 
-// unknownCommand matches cobra's error for a command it does not know (it
-// has no error type for it).
-var unknownCommand = regexp.MustCompile(`^unknown command "([^"]*)" for "([^"]*)"`) // i18n:ignore: cobra's English error, matched to be reworded
-
-// usageError words cobra's and pflag's argument errors for the reader, by
-// their types (pflag) or their one fixed form (cobra); other errors pass
-// through unchanged.
-func usageError(loc *i18n.Localizer, err error) error {
-	if m := unknownCommand.FindStringSubmatch(err.Error()); m != nil {
-		return errors.New(loc.T("cli_unknown_command", i18n.Args{"command": m[1], "parent": m[2]}))
-	}
-	return flagtext.Error(loc, err)
-}
+// usageError words cobra's and pflag's argument errors for the reader
+// (internal/clihelp); other errors pass through unchanged.
+func usageError(loc *i18n.Localizer, err error) error { return clihelp.UsageError(loc, err) }

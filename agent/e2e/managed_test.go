@@ -81,7 +81,7 @@ func TestRemoteManagedLicense(t *testing.T) {
 	}
 	st := a.status()
 	wantNote := "managed remotely by " + w.email + "; ask your administrator"
-	if st.DeactivateOK || st.DeactivateNote != wantNote || st.Organization != w.email {
+	if st.DeactivateOK || st.DeactivateNote != wantNote || st.DeactivateNoteCode != agentapi.NoteManagedRemotely || st.Organization != w.email {
 		t.Fatalf("status: deactivate_allowed %v, note %q, organization %q; want false, %q, %q",
 			st.DeactivateOK, st.DeactivateNote, st.Organization, wantNote, w.email)
 	}

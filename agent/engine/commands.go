@@ -116,7 +116,7 @@ func (c *commandEnv) Deactivate(ctx context.Context) error {
 	_ = e.saveLocked()
 	e.recomputeLocked()
 	e.mu.Unlock()
-	e.publish(agentapi.Event{Type: agentapi.EventDeactivated, Time: e.now()})
+	e.publish(agentapi.Event{Type: agentapi.EventDeactivated, Time: e.now(), Code: agentapi.ReasonDeactivatedRemote})
 	return nil
 }
 

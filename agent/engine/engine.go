@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"reflect"
@@ -85,8 +86,8 @@ type Engine struct {
 	loadErr     error
 	claims      *lease.Claims
 	leaseErr    error
-	lastError   string
-	delivery    string // agentapi.Delivery* (stream.go)
+	lastErr     problem // the last problem of the agent's own work (problem.go)
+	delivery    string  // agentapi.Delivery* (stream.go)
 	nextCheckin time.Time
 	nextPoll    time.Time
 	failures    int
@@ -203,7 +204,7 @@ func New(opts Options) (*Engine, error) {
 	if tok := opts.Config.EnrollmentToken; tok.IsSet() && e.untouched {
 		key, kerr := enrollKey(tok.Reveal())
 		if kerr != nil {
-			e.lastError = kerr.Error()
+			e.lastErr = problem{code: agentapi.ProblemEnrollmentTokenInvalid, args: map[string]string{"kind": enrollTokenKind(tok.Reveal())}, msg: kerr.Error()}
 			e.log.Error("enrollment token refused", "err", kerr)
 		} else {
 			e.enrollKey, e.nextEnroll = key, now
@@ -281,7 +282,9 @@ func (e *Engine) statusLocked(v view, ent agentapi.Entitlement) agentapi.Status 
 		Entitlement:   ent,
 		Activated:     v.mine() || (e.st.Activated() && e.claims == nil && e.loadErr == nil),
 		ServerURL:     e.cfg.ServerURL,
-		LastError:     e.lastError,
+		LastError:     e.lastErr.msg,
+		LastErrorCode: e.lastErr.code,
+		LastErrorArgs: maps.Clone(e.lastErr.args),
 		HelpURL:       e.cfg.HelpURL,
 		AgentVersion:  e.version,
 		MissingConfig: slices.Clone(e.missing),
@@ -326,6 +329,7 @@ func (e *Engine) statusLocked(v view, ent agentapi.Entitlement) agentapi.Status 
 		}
 		s.DeactivateOK = false
 		s.DeactivateNote = fmt.Sprintf("managed remotely by %s; ask your administrator", org)
+		s.DeactivateNoteCode = agentapi.NoteManagedRemotely
 	}
 	return s
 }

@@ -74,6 +74,15 @@ func apiCode(err error) string {
 	return ""
 }
 
+// apiArgs returns the arguments of a local API error.
+func apiArgs(err error) map[string]string {
+	var ae *agentapi.Error
+	if errors.As(err, &ae) {
+		return ae.Args
+	}
+	return nil
+}
+
 func activateKey(t testing.TB, e *Engine) {
 	t.Helper()
 	if _, err := e.Activate(context.Background(), agentapi.ActivateRequest{Method: agentapi.ActivateLicenseKey, LicenseKey: " " + strings.ToLower(goodKey) + " "}); err != nil {
@@ -208,8 +217,12 @@ func TestActivateByPasswordOverTCP(t *testing.T) {
 	if ent := e.Entitlement(""); !ent.Entitled || ent.State != agentapi.StateOffline || !strings.Contains(ent.Reason, "offline since") || !strings.Contains(ent.Reason, "grace until") {
 		t.Fatalf("offline: %+v", ent)
 	}
-	if st := e.Status(); st.OfflineSince == nil || st.GraceUntil == nil || st.LastError == "" {
+	if st := e.Status(); st.OfflineSince == nil || st.GraceUntil == nil || st.LastError == "" ||
+		st.LastErrorCode != agentapi.ProblemCheckinFailed || st.LastErrorArgs["error"] != agentapi.ErrUnavailable {
 		t.Fatalf("offline status: %+v", st)
+	}
+	if err := e.CheckNow(context.Background()); apiCode(err) != agentapi.ErrUnavailable || apiArgs(err)["server_url"] == "" {
+		t.Fatalf("closed server, again: %v", err)
 	}
 }
 

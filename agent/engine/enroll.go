@@ -30,6 +30,7 @@ import (
 	"strings"
 
 	"github.com/entitle/entitle/agent/state"
+	"github.com/entitle/entitle/pkg/agentapi"
 	"github.com/entitle/entitle/pkg/licensekey"
 	"github.com/entitle/entitle/pkg/protocol"
 )
@@ -86,7 +87,7 @@ func (e *Engine) enrollOp(ctx context.Context) {
 		if err != nil {
 			e.st.Activating = nil
 			e.enrollStopped = true
-			e.lastError = enrollPrefix + " is off: the state folder cannot be written: " + err.Error()
+			e.lastErr = problem{code: agentapi.ProblemEnrollmentUnwritable, msg: enrollPrefix + " is off: the state folder cannot be written: " + err.Error()}
 			e.recomputeLocked()
 			e.mu.Unlock()
 			return
@@ -120,15 +121,16 @@ func (e *Engine) enrollOp(ctx context.Context) {
 	now := e.now()
 	var ue *upstreamError
 	var ne *networkError
-	msg := licensekey.Mask(e.apiError(err).Message)
+	ae := e.apiError(err)
+	msg := licensekey.Mask(ae.Message)
 	if errors.As(err, &ne) || (errors.As(err, &ue) && ue.transient()) {
 		e.enrollFailures++
 		e.nextEnroll = now.Add(backoff(e.enrollFailures, e.jitter()))
-		e.lastError = enrollPrefix + " failed (will retry): " + msg
+		e.lastErr = failure(agentapi.ProblemEnrollmentRetrying, ae, enrollPrefix+" failed (will retry): "+msg)
 		e.log.Warn("enrollment failed", "err", e.masked(err), "failures", e.enrollFailures, "retry_at", e.nextEnroll)
 	} else {
 		e.enrollStopped = true
-		e.lastError = enrollPrefix + " was refused: " + msg + "; activate this computer by hand, or fix the token and restart the agent"
+		e.lastErr = failure(agentapi.ProblemEnrollmentRefused, ae, enrollPrefix+" was refused: "+msg+"; activate this computer by hand, or fix the token and restart the agent")
 		e.log.Error("enrollment refused; not retrying", "err", e.masked(err))
 	}
 	e.recomputeLocked()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -219,6 +220,9 @@ func TestEnrollRetriesWithBackoff(t *testing.T) {
 				if st.Activated || !strings.Contains(st.LastError, "will retry") || !strings.Contains(st.LastError, tc.want) {
 					t.Fatalf("first failure: activated %v, last error %q", st.Activated, st.LastError)
 				}
+				if st.LastErrorCode != agentapi.ProblemEnrollmentRetrying || st.LastErrorArgs["error"] == "" {
+					t.Fatalf("first failure: last error code %q args %v", st.LastErrorCode, st.LastErrorArgs)
+				}
 				attempts := func() int { // every attempt so far failed
 					e.mu.Lock()
 					defer e.mu.Unlock()
@@ -296,11 +300,14 @@ func TestEnrollRefused(t *testing.T) {
 		setup    func(s *testServer)
 		requests int
 		want     string
+		// The code and arguments clients word (pkg/statustext).
+		code string
+		args map[string]string
 	}{
-		{"unknown license", otherKey, nil, 1, "no such license key"},
-		{"no seats", goodKey, func(s *testServer) { s.seats = 0 }, 1, "all 0 seats are in use"},
-		{"malformed token", "NOT-A-KEY-0000", nil, 0, "not a valid license key"},
-		{"mistyped token", goodKey[:len(goodKey)-1] + flipChar(goodKey[len(goodKey)-1]), nil, 0, "not a valid license key"},
+		{"unknown license", otherKey, nil, 1, "no such license key", agentapi.ProblemEnrollmentRefused, map[string]string{"error": agentapi.ErrUnknownLicense}},
+		{"no seats", goodKey, func(s *testServer) { s.seats = 0 }, 1, "all 0 seats are in use", agentapi.ProblemEnrollmentRefused, map[string]string{"error": agentapi.ErrNoSeats}},
+		{"malformed token", "NOT-A-KEY-0000", nil, 0, "not a valid license key", agentapi.ProblemEnrollmentTokenInvalid, map[string]string{"kind": "license_key"}},
+		{"mistyped token", goodKey[:len(goodKey)-1] + flipChar(goodKey[len(goodKey)-1]), nil, 0, "not a valid license key", agentapi.ProblemEnrollmentTokenInvalid, map[string]string{"kind": "license_key"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -317,6 +324,9 @@ func TestEnrollRefused(t *testing.T) {
 				st := e.Status()
 				if st.Activated || !strings.Contains(st.LastError, tc.want) || !strings.Contains(st.LastError, "enrollment token") {
 					t.Fatalf("activated %v, last error %q", st.Activated, st.LastError)
+				}
+				if st.LastErrorCode != tc.code || !maps.Equal(st.LastErrorArgs, tc.args) {
+					t.Fatalf("last error code %q args %v, want %q %v", st.LastErrorCode, st.LastErrorArgs, tc.code, tc.args)
 				}
 				if n := srv.count(protocol.PathActivations); n != tc.requests {
 					t.Fatalf("%d activation requests, want %d (no retry after a refusal)", n, tc.requests)

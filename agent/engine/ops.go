@@ -122,7 +122,7 @@ func (e *Engine) beginActivationLocked(act *state.Activating) error {
 	// its credential (and so its seat) is not lost.
 	e.st.Pending, e.st.Reason = nil, ""
 	e.st.Activating = act
-	e.lastError, e.resumeFailures = "", 0
+	e.lastErr, e.resumeFailures = problem{}, 0
 	if err := e.saveLocked(); err != nil {
 		e.st.Activating = nil
 		return &agentapi.Error{Code: agentapi.ErrInternalError, Message: "cannot record the activation before sending it: " + err.Error()}
@@ -146,7 +146,8 @@ func (e *Engine) activationFailed(act *state.Activating, err error) {
 		if act.Method != state.ActivatingPassword {
 			e.resumeFailures++
 			e.nextResume = e.now().Add(backoff(e.resumeFailures, e.jitter()))
-			e.lastError = "activation not finished (will retry): " + e.apiError(err).Message
+			ae := e.apiError(err)
+			e.lastErr = failure(agentapi.ProblemActivationRetrying, ae, "activation not finished (will retry): "+ae.Message)
 		}
 		e.recomputeLocked()
 		e.poke()
@@ -201,7 +202,7 @@ func (e *Engine) acceptActivation(resp protocol.ActivateResponse, nonce string) 
 	e.loadErr = nil
 	e.setStateLocked(st)
 	e.rebaseClockLocked(now, c.IssuedTime())
-	e.failures, e.lastError, e.resumeFailures = 0, "", 0
+	e.failures, e.lastErr, e.resumeFailures = 0, problem{}, 0
 	e.nextCheckin = now.Add(e.checkinDelayLocked(now))
 	saveErr := e.saveLocked()
 	e.recomputeLocked()
@@ -260,7 +261,8 @@ func (e *Engine) resumeOp(ctx context.Context) {
 	e.activationFailed(&act, err)
 	e.mu.Lock()
 	if e.st.Activating == nil {
-		e.lastError = "the interrupted activation was refused: " + e.apiError(err).Message
+		ae := e.apiError(err)
+		e.lastErr = failure(agentapi.ProblemActivationRefused, ae, "the interrupted activation was refused: "+ae.Message)
 		e.recomputeLocked()
 	}
 	e.mu.Unlock()
@@ -285,7 +287,7 @@ func (e *Engine) startBrowser(ctx context.Context) (agentapi.ActivateResponse, e
 	e.st.Activating = nil
 	e.st.Pending = p
 	e.st.Reason, e.st.ReasonCode = "", ""
-	e.lastError = ""
+	e.lastErr = problem{}
 	e.nextPoll = e.now().Add(time.Duration(p.Interval) * time.Second)
 	_ = e.saveLocked()
 	e.recomputeLocked()
@@ -335,7 +337,7 @@ func (e *Engine) pollLocked(ctx context.Context) {
 		return
 	}
 	if !now.Before(p.ExpiresAt) {
-		e.endPendingLocked(agentapi.ReasonSignInExpired, "the browser sign-in code expired; start the sign-in again")
+		e.endPendingLocked(agentapi.ReasonSignInExpired, nil, "the browser sign-in code expired; start the sign-in again")
 		e.mu.Unlock()
 		return
 	}
@@ -366,27 +368,33 @@ func (e *Engine) pollLocked(ctx context.Context) {
 		e.st.Pending.Interval = min(e.st.Pending.Interval+5, 60) // RFC 8628 section 3.5
 		_ = e.saveLocked()
 	case errors.As(err, &ue) && ue.body.Code == protocol.ErrAccessDenied:
-		e.endPendingLocked(agentapi.ReasonSignInDenied, "the sign-in was denied in the browser")
+		e.endPendingLocked(agentapi.ReasonSignInDenied, nil, "the sign-in was denied in the browser")
 		return
 	case errors.As(err, &ue) && ue.body.Code == protocol.ErrExpiredToken:
-		e.endPendingLocked(agentapi.ReasonSignInExpired, "the browser sign-in code expired; start the sign-in again")
+		e.endPendingLocked(agentapi.ReasonSignInExpired, nil, "the browser sign-in code expired; start the sign-in again")
 		return
 	case errors.As(err, &ne) || (errors.As(err, &ue) && ue.transient()):
-		e.lastError = e.apiError(err).Message
+		ae := e.apiError(err)
+		e.lastErr = failure(agentapi.ProblemSignInPollFailed, ae, ae.Message)
 	default:
-		e.endPendingLocked(agentapi.ReasonSignInFailed, e.apiError(err).Message)
+		ae := e.apiError(err)
+		e.endPendingLocked(agentapi.ReasonSignInFailed, ae, ae.Message)
 		return
 	}
 	e.nextPoll = now.Add(min(time.Duration(e.st.Pending.Interval)*time.Second, maxPollWait))
 	e.recomputeLocked()
 }
 
-// endPendingLocked ends a browser sign-in with a reason code; why is the
-// English detail shown as the last error (and, for a failure, as the
-// reason's detail).
-func (e *Engine) endPendingLocked(code, why string) {
+// endPendingLocked ends a browser sign-in with a reason code, which is the
+// last problem's code too (with ae's code as its error, when there is one);
+// why is the English detail kept for logs as the last error (and, for a
+// failure, as the reason's detail).
+func (e *Engine) endPendingLocked(code string, ae *agentapi.Error, why string) {
 	e.st.Pending = nil
-	e.lastError = why
+	e.lastErr = problem{code: code, msg: why}
+	if ae != nil {
+		e.lastErr = failure(code, ae, why)
+	}
 	e.st.ReasonCode, e.st.Reason = code, ""
 	if code == agentapi.ReasonSignInFailed {
 		e.st.Reason = why
@@ -451,7 +459,7 @@ func (e *Engine) clearLocked() {
 	}
 	e.loadErr = nil
 	e.setStateLocked(kept)
-	e.lastError, e.failures = "", 0
+	e.lastErr, e.failures = problem{}, 0
 	e.nextCheckin, e.nextPoll = time.Time{}, time.Time{}
 	_ = e.saveLocked()
 	e.recomputeLocked()

@@ -141,7 +141,8 @@ func (e *Engine) apiError(err error) *agentapi.Error {
 	case errors.As(err, &ae):
 		return ae
 	case errors.As(err, &ne):
-		return &agentapi.Error{Code: agentapi.ErrUnavailable, Message: fmt.Sprintf("cannot reach the licensing server at %s: %v", e.cfg.ServerURL, ne.err)}
+		return &agentapi.Error{Code: agentapi.ErrUnavailable, Message: fmt.Sprintf("cannot reach the licensing server at %s: %v", e.cfg.ServerURL, ne.err),
+			Args: map[string]string{"server_url": e.cfg.ServerURL}}
 	case errors.As(err, &ue):
 		code := agentapi.ErrUpstream
 		if ue.status < 500 { // an invalid answer (badUpstream) or a 5xx is the server failing, whatever its code says

@@ -238,21 +238,25 @@ func (e *Engine) checkinOp(ctx context.Context) error {
 		e.log.Warn("device deactivated by the server", "code", ue.body.Code)
 		e.st.ClearActivation()
 		e.st.ReasonCode, e.st.Reason = code, ue.body.Message
-		e.lastError, e.failures = "", 0
+		e.lastErr, e.failures = problem{}, 0
 		_ = e.saveLocked()
-		e.publish(agentapi.Event{Type: agentapi.EventDeactivated, Time: now, Message: reason})
+		ev := agentapi.Event{Type: agentapi.EventDeactivated, Time: now, Code: code, Message: reason}
+		if ue.body.Message != "" {
+			ev.Args = map[string]string{"detail": ue.body.Message}
+		}
+		e.publish(ev)
 		return e.apiError(err)
 	case errors.As(err, &ue) && ue.body.Code == protocol.ErrDeviceSuspended:
 		e.st.Suspended, e.st.Reason, e.st.ReasonCode = true, "", agentapi.ReasonDeviceSuspended
 		e.st.OfflineSince = nil
-		e.lastError, e.failures = ue.message(), 0
+		e.lastErr, e.failures = failure(agentapi.ProblemCheckinFailed, e.apiError(err), ue.message()), 0
 		e.nextCheckin = now.Add(e.checkinDelayLocked(now))
 		_ = e.saveLocked()
 		return e.apiError(err)
 	case errors.As(err, &ue) && ue.body.Code == protocol.ErrLicenseSuspended:
 		e.st.Suspended, e.st.Reason, e.st.ReasonCode = true, ue.body.Message, agentapi.ReasonSuspended
 		e.st.OfflineSince = nil
-		e.lastError, e.failures = ue.message(), 0
+		e.lastErr, e.failures = failure(agentapi.ProblemCheckinFailed, e.apiError(err), ue.message()), 0
 		e.nextCheckin = now.Add(e.checkinDelayLocked(now))
 		_ = e.saveLocked()
 		return e.apiError(err)
@@ -262,13 +266,13 @@ func (e *Engine) checkinOp(ctx context.Context) error {
 			_ = e.saveLocked()
 		}
 		e.failures++
-		e.lastError = e.apiError(err).Message
+		e.lastErr = failure(agentapi.ProblemCheckinFailed, e.apiError(err), e.apiError(err).Message)
 		e.nextCheckin = now.Add(backoff(e.failures, e.jitter()))
 		e.log.Warn("check-in failed", "err", err, "failures", e.failures, "retry_at", e.nextCheckin)
 		return e.apiError(err)
 	default:
 		e.failures++
-		e.lastError = e.apiError(err).Message
+		e.lastErr = failure(agentapi.ProblemCheckinFailed, e.apiError(err), e.apiError(err).Message)
 		e.nextCheckin = now.Add(backoff(e.failures, e.jitter()))
 		e.log.Warn("check-in refused", "err", err, "retry_at", e.nextCheckin)
 		return e.apiError(err)
@@ -296,7 +300,7 @@ func (e *Engine) acceptCheckin(resp protocol.CheckinResponse, deviceID string, p
 	// refills the set-back budget.
 	e.rebaseClockLocked(now, c.IssuedTime())
 	e.st.LeaseIssuedMax = max(e.st.LeaseIssuedMax, c.IssuedAt)
-	e.failures, e.lastError = 0, ""
+	e.failures, e.lastErr = 0, problem{}
 	e.nextCheckin = now.Add(e.checkinDelayLocked(now))
 	e.resultsReportedLocked(reported)
 	_ = e.saveLocked()

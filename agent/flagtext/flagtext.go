@@ -5,40 +5,16 @@
 package flagtext
 
 import (
-	"errors"
-
 	"github.com/spf13/pflag"
 
 	"github.com/entitle/entitle/agent/config"
+	"github.com/entitle/entitle/internal/clihelp"
 	"github.com/entitle/entitle/pkg/i18n"
 )
 
-// Error words pflag's parse errors by their types; other errors are returned
-// unchanged.
-func Error(loc *i18n.Localizer, err error) error {
-	var ne *pflag.NotExistError
-	var vr *pflag.ValueRequiredError
-	var iv *pflag.InvalidValueError
-	var is *pflag.InvalidSyntaxError
-	switch {
-	case errors.As(err, &ne):
-		flag := "--" + ne.GetSpecifiedName()
-		if sh := ne.GetSpecifiedShortnames(); sh != "" {
-			flag = "-" + ne.GetSpecifiedName() // the unknown letter, not the whole group
-			if len(ne.GetSpecifiedName()) != 1 {
-				flag = "-" + sh
-			}
-		}
-		return errors.New(loc.T("cli_unknown_flag", i18n.Args{"flag": flag}))
-	case errors.As(err, &vr) && vr.GetFlag() != nil:
-		return errors.New(loc.T("cli_flag_needs_value", i18n.Args{"flag": "--" + vr.GetFlag().Name}))
-	case errors.As(err, &iv) && iv.GetFlag() != nil:
-		return errors.New(loc.T("cli_flag_bad_value", i18n.Args{"flag": "--" + iv.GetFlag().Name, "value": iv.GetValue()}))
-	case errors.As(err, &is):
-		return errors.New(loc.T("cli_flag_bad_syntax", i18n.Args{"flag": is.GetSpecifiedFlag()}))
-	}
-	return err
-}
+// Error words pflag's parse errors by their types (internal/clihelp);
+// other errors are returned unchanged.
+func Error(loc *i18n.Localizer, err error) error { return clihelp.FlagError(loc, err) }
 
 // usageIDs are the catalog messages of the configuration flags that
 // agent/config registers.

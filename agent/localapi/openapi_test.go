@@ -92,3 +92,33 @@ func TestOpenAPIReasonCodes(t *testing.T) {
 		t.Fatalf("openapi reason_code enum %v\nagentapi.ReasonCodes     %v", enum, want)
 	}
 }
+
+// enumFrom returns the OpenAPI enum whose first value is first (it may wrap
+// onto the following lines).
+func enumFrom(t *testing.T, first string) []string {
+	t.Helper()
+	doc := string(openapiYAML)
+	i := strings.Index(doc, "enum: ["+first+",")
+	if i < 0 {
+		t.Fatalf("no enum starting with %s", first)
+	}
+	body, _, _ := strings.Cut(doc[i+len("enum: ["):], "]")
+	var out []string
+	for _, v := range strings.Split(body, ",") {
+		out = append(out, strings.TrimSpace(v))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestOpenAPIProblemAndErrorCodes keeps the documented last_error_code and
+// error enums equal to the codes the agent can send, which pkg/statustext
+// words.
+func TestOpenAPIProblemAndErrorCodes(t *testing.T) {
+	for first, want := range map[string][]string{"checkin_failed": agentapi.ProblemCodes(), "bad_request": agentapi.ErrorCodes()} {
+		want = slices.Sorted(slices.Values(want))
+		if got := enumFrom(t, first); !slices.Equal(got, want) {
+			t.Errorf("openapi enum %v\nagentapi codes %v", got, want)
+		}
+	}
+}

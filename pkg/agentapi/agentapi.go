@@ -121,23 +121,30 @@ type NotAProfile struct {
 
 // Status is the body of GET /v1/status: everything the tray shows.
 type Status struct {
-	Entitlement    Entitlement     `json:"entitlement"`
-	Activated      bool            `json:"activated"`
-	ServerURL      string          `json:"server_url"`
-	Account        string          `json:"account,omitempty"`
-	Organization   string          `json:"organization,omitempty"`
-	Workspace      string          `json:"workspace,omitempty"`
-	OfflineSince   *time.Time      `json:"offline_since,omitempty"`
-	GraceUntil     *time.Time      `json:"grace_until,omitempty"`
-	LastCheckin    *time.Time      `json:"last_checkin,omitempty"`
-	NextCheckin    *time.Time      `json:"next_checkin,omitempty"`
-	LastError      string          `json:"last_error,omitempty"`
-	Pending        *PendingAuth    `json:"pending_auth,omitempty"` // a browser sign-in in progress
-	Profiles       *ProfilesStatus `json:"profiles,omitempty"`
-	HelpURL        string          `json:"help_url,omitempty"`
-	AgentVersion   string          `json:"agent_version"`
-	DeactivateOK   bool            `json:"deactivate_allowed"`
-	DeactivateNote string          `json:"deactivate_note,omitempty"` // why not, when not allowed
+	Entitlement  Entitlement `json:"entitlement"`
+	Activated    bool        `json:"activated"`
+	ServerURL    string      `json:"server_url"`
+	Account      string      `json:"account,omitempty"`
+	Organization string      `json:"organization,omitempty"`
+	Workspace    string      `json:"workspace,omitempty"`
+	OfflineSince *time.Time  `json:"offline_since,omitempty"`
+	GraceUntil   *time.Time  `json:"grace_until,omitempty"`
+	LastCheckin  *time.Time  `json:"last_checkin,omitempty"`
+	NextCheckin  *time.Time  `json:"next_checkin,omitempty"`
+	// LastError is the English sentence of the last problem, for logs;
+	// LastErrorCode (Problem* codes) and LastErrorArgs are what a client
+	// words for its reader.
+	LastError      string            `json:"last_error,omitempty"`
+	LastErrorCode  string            `json:"last_error_code,omitempty"`
+	LastErrorArgs  map[string]string `json:"last_error_args,omitempty"`
+	Pending        *PendingAuth      `json:"pending_auth,omitempty"` // a browser sign-in in progress
+	Profiles       *ProfilesStatus   `json:"profiles,omitempty"`
+	HelpURL        string            `json:"help_url,omitempty"`
+	AgentVersion   string            `json:"agent_version"`
+	DeactivateOK   bool              `json:"deactivate_allowed"`
+	DeactivateNote string            `json:"deactivate_note,omitempty"` // why not, when not allowed (English, for logs)
+	// DeactivateNoteCode is DeactivateNote's code (Note* constants).
+	DeactivateNoteCode string `json:"deactivate_note_code,omitempty"`
 	// MissingConfig names the settings the agent needs and lacks
 	// ("server_url", "pinned_keys"); the state is then not_configured.
 	MissingConfig []string `json:"missing_config,omitempty"`
@@ -186,12 +193,17 @@ type ActivateResponse struct {
 
 // Event is one server-sent event of GET /v1/events. Type is the SSE event
 // name; Status is the full status after the change, so a client never needs a
-// second request.
+// second request. Code and Args say why, for a client's own words (deactivated:
+// the reason code deactivated_remotely, detail); Message is then the English
+// sentence, for logs. For EventMessage, Message is an administrator's text,
+// shown as written.
 type Event struct {
-	Type    string    `json:"type"` // status, profile_added, profile_changed, profile_removed, cert_expiring, deactivated
-	Time    time.Time `json:"time"`
-	Message string    `json:"message,omitempty"`
-	Status  *Status   `json:"status,omitempty"`
+	Type    string            `json:"type"` // status, profile_added, profile_changed, profile_removed, cert_expiring, deactivated, message
+	Time    time.Time         `json:"time"`
+	Code    string            `json:"code,omitempty"`
+	Args    map[string]string `json:"args,omitempty"`
+	Message string            `json:"message,omitempty"`
+	Status  *Status           `json:"status,omitempty"`
 }
 
 // Event types.

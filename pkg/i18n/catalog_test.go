@@ -64,26 +64,43 @@ func TestCatalogComplete(t *testing.T) {
 	}
 }
 
-// TestFrenchTypography: French texts use the typographic apostrophe and a
-// no-break space before : ; ? ! and inside « ».
+// TestFrenchTypography applies i18ntest.FrenchProblems to every French
+// message.
 func TestFrenchTypography(t *testing.T) {
 	b := New()
-	bad := []struct{ what, re string }{
-		{"plain space before a double punctuation mark", ` [:;?!»]`},
-		{"no space before ; ? ! or :", `[\pL\pN)»}][;?!]|[\pL)»][:](\s|$)`},
-		{"plain space after «", `« `},
-		{"no space after «", `«[^\x{00a0}\x{202f}]`},
-		{"no space before »", `[^\x{00a0}\x{202f}]»`},
-		{"straight apostrophe", `\pL'\pL`},
-	}
 	for _, id := range b.IDs(French) {
 		text, _ := b.Text(French, id)
-		text = placeholder.ReplaceAllString(text, "x")
-		text = regexp.MustCompile(`https?://\S+|\b\w+:\w+\b|--[\w-]+`).ReplaceAllString(text, "x") // URLs, host:port
-		for _, r := range bad {
-			if regexp.MustCompile(r.re).MatchString(text) {
-				t.Errorf("%s: %s in %q", id, r.what, text)
-			}
+		for _, p := range i18ntest.FrenchProblems(text) {
+			t.Errorf("%s: %s in %q", id, p, text)
+		}
+	}
+}
+
+// TestFrenchRulesCatch proves each rule fires on a bad text and stays quiet
+// on good ones.
+func TestFrenchRulesCatch(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		bad  bool
+	}{
+		{"Licence active\u00a0: formule {{.plan}}", false},
+		{"Supprimer «\u202f{{.name}}\u202f»\u00a0?", false},
+		{"lancez `entitle status --json` ; voir https://x.example:8080/a", true}, // plain space before ;
+		{"Licence active : oui", true},
+		{"Licence active: oui", true},
+		{"le profil \"perso\"", true},
+		{"l'agent", true},
+		{"Patientez...", true},
+		{"la license est suspendue", true},
+		{"cet ordinateur", true},
+		{"l’espace de travail", true},
+		{"il garde son siège", true},
+		{"aide de entitle-tray", true},
+		{"aide d’entitle-tray\u00a0; publiez-le et réessayez", false},
+		{"lancez `entitle status`\u00a0; voir https://x.example:8080/a et --license-key", false},
+	} {
+		if got := len(i18ntest.FrenchProblems(c.text)) > 0; got != c.bad {
+			t.Errorf("%q: problems %v, want bad=%v", c.text, i18ntest.FrenchProblems(c.text), c.bad)
 		}
 	}
 }
@@ -159,6 +176,8 @@ func TestNoUnusedMessages(t *testing.T) {
 // catalog. A new package that shows text to a person belongs here.
 var scannedDirs = []string{
 	"agent/cli",
+	"internal/clihelp",
+	"server/cmd/entitle-server",
 	"agent/flagtext",
 	"agent/profiles/profilescli",
 	"agent/terminal",

@@ -2,8 +2,9 @@
 // and French, and the locale rules that go with them.
 //
 // Messages are data: pkg/i18n/locales/<lang>/<area>.toml, one file per area
-// (common, cli, agent, profiles, tray, server, web, mail), embedded in the
-// binary. Each message has an id, a text written as a Go template whose
+// (common, cli, agent, problems, profiles, tray, servercli, org, journal, web,
+// mail), embedded in the binary. Each message has an id, a text written as a
+// Go template whose
 // placeholders are named ({{.feature}}), and for counted messages the CLDR
 // plural forms of its language ("one" and "other"; in French "one" covers 0
 // and 1, in English only 1).

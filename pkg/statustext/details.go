@@ -70,8 +70,8 @@ func Details(loc *i18n.Localizer, st *agentapi.Status, tz *time.Location) []stri
 	if len(st.MissingConfig) > 0 {
 		add("detail_missing_config", i18n.Args{"settings": strings.Join(st.MissingConfig, ", ")})
 	}
-	if st.LastError != "" {
-		add("detail_last_error", i18n.Args{"error": st.LastError})
+	if text := LastError(loc, st); text != "" {
+		add("detail_last_error", i18n.Args{"error": text})
 	}
 	if st.HelpURL != "" {
 		add("detail_help", i18n.Args{"url": st.HelpURL})

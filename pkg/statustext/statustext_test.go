@@ -99,7 +99,8 @@ func TestReasonCodesDocumented(t *testing.T) {
 	b := i18n.New()
 	ph := regexp.MustCompile(`{{\.(\w+)}}`)
 	var rows []string
-	for _, line := range strings.Split(string(doc), "\n") {
+	reasons, problems, _ := strings.Cut(string(doc), "## Problem codes")
+	for _, line := range strings.Split(reasons, "\n") {
 		if strings.HasPrefix(line, "| `") {
 			code, _, _ := strings.Cut(strings.TrimPrefix(line, "| `"), "`")
 			if code == "reason_code" {
@@ -121,6 +122,22 @@ func TestReasonCodesDocumented(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(rows, want) {
 		t.Fatalf("docs/reason-codes.md lists %v\nagentapi.ReasonCodes   %v", rows, want)
+	}
+	// The problem codes' table lists each once.
+	var listed []string
+	code := regexp.MustCompile("`([a-z_]+)`")
+	for _, line := range strings.Split(problems, "\n") {
+		if first, _, ok := strings.Cut(strings.TrimPrefix(line, "| "), " |"); ok && strings.HasPrefix(line, "| `") {
+			for _, m := range code.FindAllStringSubmatch(first, -1) {
+				listed = append(listed, m[1])
+			}
+		}
+	}
+	want = agentapi.ProblemCodes()
+	slices.Sort(listed)
+	slices.Sort(want)
+	if !slices.Equal(listed, want) {
+		t.Fatalf("docs/reason-codes.md lists the problem codes %v\nagentapi.ProblemCodes %v", listed, want)
 	}
 }
 

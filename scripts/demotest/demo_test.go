@@ -6,9 +6,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/entitle/entitle/pkg/i18n/i18ntest"
 )
 
 // foreign listens on a loopback port like another program would, answering
@@ -74,7 +77,7 @@ func TestRunDemoFailsClearly(t *testing.T) {
 			if code == 0 || !strings.Contains(stderr, tt.want(d)) {
 				t.Errorf("run-demo.sh: exit %d, want non-zero and %q in stderr:\n%s\nstdout:\n%s", code, tt.want(d), stderr, d.Stdout)
 			}
-			if strings.Contains(stderr+d.Stdout.String(), "no license") || strings.Contains(d.Stdout.String(), Ready) {
+			if strings.Contains(stderr+d.Stdout.String(), "no license") || strings.Contains(d.Stdout.String(), Ready) || strings.Contains(d.Stdout.String(), ReadyFr) {
 				t.Errorf("run-demo.sh went on past the failure:\n%s\n%s", stderr, d.Stdout)
 			}
 		})
@@ -97,5 +100,39 @@ func TestRunDemo(t *testing.T) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || !body.Entitled || body.State != "active" {
 		t.Fatalf("GET /v1/entitlement: %d %+v %v\n%s", resp.StatusCode, body, err, d.Stderr)
+	}
+}
+
+// TestRunDemoInFrench: with a French locale `make run` speaks French, its
+// own lines (a failure, the banner) under the catalog's French rules and the
+// demo account's lines from the server's French output.
+func TestRunDemoInFrench(t *testing.T) {
+	bin := Bin(t)
+	d := Start(t, bin, foreign(t), 0, "LANG=fr_FR.UTF-8")
+	want := fmt.Sprintf("make run\u00a0: le port %d (127.0.0.1) est déjà pris par un autre programme", d.ServerPort)
+	if code := d.WaitExit(t, 90*time.Second); code == 0 || !strings.Contains(d.Stderr.String(), want) {
+		t.Fatalf("port busy: exit %d, want %q in:\n%s", code, want, d.Stderr)
+	}
+	// The shell command it suggests ('sport = :PORT') is not French text.
+	if p := i18ntest.FrenchProblems(regexp.MustCompile(`'[^']*'`).ReplaceAllString(d.Stderr.String(), "x")); p != nil {
+		t.Errorf("French failure %q breaks %v", d.Stderr, p)
+	}
+
+	d = Start(t, bin, 0, 0, "LANG=fr_FR.UTF-8")
+	d.WaitReady(t, 120*time.Second)
+	out := d.Stdout.String()
+	for _, w := range []string{"Entitle fonctionne avec ses réglages intégrés", "Compte de démonstration\u00a0: demo@", "Clé de licence\u00a0:", "(3 postes)", ReadyFr} {
+		if !strings.Contains(out, w) {
+			t.Errorf("banner lacks %q:\n%s", w, out)
+		}
+	}
+	// The banner's own French lines (not the commands it shows).
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "bin/") || strings.HasPrefix(strings.TrimSpace(line), "curl") {
+			continue
+		}
+		if p := i18ntest.FrenchProblems(line); p != nil {
+			t.Errorf("banner line %q breaks %v", line, p)
+		}
 	}
 }

@@ -17,8 +17,12 @@ import (
 	"github.com/entitle/entitle/pkg/testenv"
 )
 
-// Ready is the line run-demo.sh prints once the demo is up.
-const Ready = "Press Ctrl-C to stop."
+// Ready and ReadyFr are the line run-demo.sh prints once the demo is up, in
+// English and in French.
+const (
+	Ready   = "Press Ctrl-C to stop."
+	ReadyFr = "Appuyez sur Ctrl-C pour arrêter."
+)
 
 // Bin builds entitle and entitle-server into one folder, as `make build`
 // does into bin/, and returns it.
@@ -58,6 +62,8 @@ type Demo struct {
 // Start runs scripts/run-demo.sh with the programs of bin, in a new
 // process group that the test's cleanup stops. env adds variables; ports
 // are ENTITLE_RUN_SERVER_PORT and ENTITLE_RUN_AGENT_PORT (0: a free one).
+// The machine's locale is left out (the demo speaks English unless env sets
+// LANG or ENTITLE_LANG).
 func Start(t testing.TB, bin string, serverPort, agentPort int, env ...string) *Demo {
 	t.Helper()
 	if serverPort == 0 {
@@ -73,7 +79,7 @@ func Start(t testing.TB, bin string, serverPort, agentPort int, env ...string) *
 	d.cmd = exec.Command(filepath.Join(testenv.RepoRoot(t), "scripts", "run-demo.sh"))
 	var base []string
 	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); !strings.HasPrefix(k, "ENTITLE_") {
+		if k, _, _ := strings.Cut(kv, "="); !strings.HasPrefix(k, "ENTITLE_") && k != "LANG" && !strings.HasPrefix(k, "LC_") {
 			base = append(base, kv)
 		}
 	}
@@ -108,7 +114,7 @@ func Start(t testing.TB, bin string, serverPort, agentPort int, env ...string) *
 func (d *Demo) WaitReady(t testing.TB, timeout time.Duration) {
 	t.Helper()
 	deadline := time.After(timeout)
-	for !strings.Contains(d.Stdout.String(), Ready) {
+	for out := ""; !strings.Contains(out, Ready) && !strings.Contains(out, ReadyFr); out = d.Stdout.String() {
 		select {
 		case <-d.done:
 			t.Fatalf("run-demo.sh exited (%v) before it was ready\nstdout:\n%s\nstderr:\n%s", d.err, d.Stdout, d.Stderr)

@@ -332,7 +332,7 @@ func outcome(op model.Op, err error) model.Outcome {
 	switch {
 	case err == nil:
 	case errors.As(err, &ae):
-		o.Code, o.Message = ae.Code, ae.Message
+		o.Code, o.Args, o.Message = ae.Code, ae.Args, ae.Message
 		if o.Code == "" {
 			o.Code = model.CodeUnknown
 		}

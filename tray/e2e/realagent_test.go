@@ -298,7 +298,7 @@ func TestRealAgentRemoteManaged(t *testing.T) {
 	if it := tr.WaitItem(t, "Deactivate this computer…", 5*time.Second); it.Enabled {
 		t.Fatal("Deactivate this computer… is enabled on a license managed remotely")
 	}
-	note := tr.WaitItem(t, "managed remotely by "+demo.Email+"; ask your administrator", 5*time.Second)
+	note := tr.WaitItem(t, "managed remotely by "+demo.Email+": ask your administrator", 5*time.Second)
 	if note.Enabled {
 		t.Errorf("the reason %q is a clickable item", note.Label)
 	}

@@ -117,12 +117,14 @@ func TestPluralsFrench(t *testing.T) {
 		}
 	}
 	s := st(agentapi.StateActive, func(s *agentapi.Status) {
-		s.Profiles.Warnings = []string{"a", "b", "c", "d", "e"}
+		s.Profiles.Warnings = []string{"English for logs"}
+		s.Profiles.NotProfiles = []agentapi.NotAProfile{{Name: "a"}, {Name: "b"}, {Name: "c"}, {Name: "d"}, {Name: "e"}}
 		s.Profiles.Invalid = 1
 	})
 	m := Build(fr, s, ConnConnected, UIState{}, now)
 	check(t, m, want{icon: IconAttention, status: "Actif — formule Pro", labels: map[string]string{
-		"profiles-more": "… et 2 autres avertissements", "profiles-invalid": "⚠ 1 profil n’est pas valide"}})
+		"profiles-more": "… et 2 autres avertissements", "profiles-invalid": "⚠ 1 profil n’est pas valide",
+		"profiles-warning-0": "⚠ a, dans le dossier des profils, n’est pas un profil"}})
 }
 
 // TestNotificationsFrench: notifications and results are French too.

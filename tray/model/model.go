@@ -358,7 +358,7 @@ func actionLines(loc *i18n.Localizer, s *agentapi.Status, ui UIState) []Item {
 
 func deactivateLines(loc *i18n.Localizer, s *agentapi.Status, ui UIState) []Item {
 	if !s.DeactivateOK {
-		note := clean(s.DeactivateNote)
+		note := clean(statustext.DeactivateNote(loc, s))
 		if note == "" {
 			note = loc.T("tray_deactivate_note", nil)
 		}

@@ -451,8 +451,25 @@ func TestResultTextHasNoRawErrors(t *testing.T) {
 			t.Errorf("%s: %q", code, got)
 		}
 	}
-	if got := ResultText(en, Outcome{Op: OpDeactivate, Code: agentapi.ErrForbidden, Message: "managed remotely by Acme; ask your administrator"}); got != "Deactivation failed: managed remotely by Acme; ask your administrator" {
-		t.Errorf("forbidden: %q", got)
+	// The agent's English message is never shown: the code and its
+	// arguments are worded.
+	fr := i18n.New().Localizer(i18n.French)
+	for _, c := range []struct {
+		loc  *i18n.Localizer
+		o    Outcome
+		want string
+	}{
+		{en, Outcome{Op: OpDeactivate, Code: agentapi.ErrManagedRemotely, Args: map[string]string{"organization": "Acme"}, Message: "managed remotely by Acme; ask your administrator"},
+			"Deactivation failed: managed remotely by Acme: ask your administrator"},
+		{fr, Outcome{Op: OpDeactivate, Code: agentapi.ErrManagedRemotely, Args: map[string]string{"organization": "Acme"}, Message: "managed remotely by Acme; ask your administrator"},
+			"Échec de la désactivation\u00a0: géré à distance par Acme\u00a0: adressez-vous à votre administrateur"},
+		{fr, Outcome{Op: OpDeactivate, Code: agentapi.ErrForbidden, Message: "requests from web browsers are not accepted"}, "Échec de la désactivation\u00a0: non autorisé"},
+		{fr, Outcome{Op: OpCheck, Code: agentapi.ErrConflict, Message: "this computer is not activated"}, ""},
+	} {
+		got := ResultText(c.loc, c.o)
+		if strings.Contains(got, c.o.Message) || c.want != "" && got != c.want {
+			t.Errorf("%+v: %q, want %q", c.o, got, c.want)
+		}
 	}
 	if got := ResultText(en, Outcome{Op: OpCheck}); got != "Checked with the licensing server" {
 		t.Errorf("ok: %q", got)
@@ -490,8 +507,10 @@ func TestProfiles(t *testing.T) {
 			absent: []string{"profiles-expiring"}},
 		{name: "unlicensed", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 5, Unlicensed: 2}, icon: IconActive,
 			labels: map[string]string{"profiles-unlicensed": "⚠ 2 profiles are beyond your plan's limit"}},
-		{name: "warnings bounded", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 1, Warnings: []string{"a", "b\nc", "", "d", "e"}}, icon: IconActive,
-			labels: map[string]string{"profiles-warning-0": "⚠ a", "profiles-warning-1": "⚠ b c", "profiles-more": "… and 2 more warnings"},
+		{name: "warnings bounded", p: &agentapi.ProfilesStatus{Folder: "/p", Count: 1, Warnings: []string{"English for logs"},
+			NotProfiles: []agentapi.NotAProfile{{Name: "a.p12", Code: "pkcs12_at_root"}, {Name: "b\nc.pem"}, {Name: ""}, {Name: "d"}, {Name: "e"}}}, icon: IconActive,
+			labels: map[string]string{"profiles-warning-0": "⚠ a.p12 in the profile folder is not a profile", "profiles-warning-1": "⚠ b c.pem in the profile folder is not a profile",
+				"profiles-more": "… and 2 more warnings"},
 			absent: []string{"profiles-warning-2", "profiles-warning-3"}},
 	}
 	for _, tc := range tests {

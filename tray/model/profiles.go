@@ -8,7 +8,7 @@ import (
 	"github.com/entitle/entitle/pkg/i18n"
 )
 
-// maxWarnings bounds how many of the agent's profile warnings are listed.
+// maxWarnings bounds how many files that are not profiles are listed.
 const maxWarnings = 3
 
 func profileLines(loc *i18n.Localizer, s *agentapi.Status, now time.Time) []Item {
@@ -46,13 +46,15 @@ func profileLines(loc *i18n.Localizer, s *agentapi.Status, now time.Time) []Item
 	if p.Unlicensed > 0 {
 		warn("profiles-unlicensed", "tray_profiles_unlicensed", p.Unlicensed, nil)
 	}
-	for i, w := range p.Warnings {
+	// The agent's free-text Warnings are English (for logs); the counts
+	// above and the files that are not profiles, by code, say the same here.
+	for i, np := range p.NotProfiles {
 		if i == maxWarnings {
-			items = append(items, info("profiles-more", loc.Plural("tray_more_warnings", len(p.Warnings)-maxWarnings, nil)))
+			items = append(items, info("profiles-more", loc.Plural("tray_more_warnings", len(p.NotProfiles)-maxWarnings, nil)))
 			break
 		}
-		if w = clean(w); w != "" {
-			items = append(items, info(fmt.Sprintf("profiles-warning-%d", i), loc.T("tray_warning", i18n.Args{"text": w}))) // i18n:ignore: an item id
+		if name := clean(np.Name); name != "" {
+			items = append(items, info(fmt.Sprintf("profiles-warning-%d", i), loc.T("tray_warning", i18n.Args{"text": loc.T("tray_not_profile", i18n.Args{"file": name})}))) // i18n:ignore: an item id
 		}
 	}
 	items = append(items, Item{ID: "open-profiles", Label: loc.T("tray_open_profiles", nil), Enabled: p.Folder != "", Action: ActionOpenProfiles})

@@ -3,6 +3,7 @@ package model
 import (
 	"github.com/entitle/entitle/pkg/agentapi"
 	"github.com/entitle/entitle/pkg/i18n"
+	"github.com/entitle/entitle/pkg/statustext"
 )
 
 // Op is an action the tray runs against the agent.
@@ -23,13 +24,12 @@ const (
 )
 
 // Outcome is how an action ended: Code is "" on success, else a local API
-// error code (agentapi.Err*) or CodeNotRunning / CodeUnknown. Message is the
-// agent's words; it is shown only for codes whose message is written for a
-// person (forbidden, conflict), never for network or internal failures,
-// whose detail is a raw error that belongs in the log.
+// error code (agentapi.Err*) or CodeNotRunning / CodeUnknown, with its Args.
+// Message is the agent's English words, for the log: the menu words the code.
 type Outcome struct {
 	Op      Op
 	Code    string
+	Args    map[string]string
 	Message string
 	SignIn  bool // activation: a browser sign-in was started
 }
@@ -73,10 +73,10 @@ func ResultText(loc *i18n.Localizer, o Outcome) string {
 	if !ok {
 		id = "tray_failed"
 	}
-	return loc.T(id, i18n.Args{"reason": reasonText(loc, o.Code, o.Message)})
+	return loc.T(id, i18n.Args{"reason": reasonText(loc, o.Code, o.Args)})
 }
 
-func reasonText(loc *i18n.Localizer, code, msg string) string {
+func reasonText(loc *i18n.Localizer, code string, args map[string]string) string {
 	switch code {
 	case agentapi.ErrUnavailable:
 		return loc.T("tray_err_unavailable", nil)
@@ -88,12 +88,12 @@ func reasonText(loc *i18n.Localizer, code, msg string) string {
 		return loc.T("tray_err_unauthorized", nil)
 	case CodeNotRunning:
 		return loc.T("tray_err_not_running", nil)
-	case agentapi.ErrForbidden, agentapi.ErrConflict:
-		// The agent words these for a person (an organization's note).
-		if m := clean(msg); m != "" {
-			return m
-		}
+	case agentapi.ErrManagedRemotely:
+		return statustext.DeactivateNote(loc, &agentapi.Status{DeactivateNoteCode: agentapi.NoteManagedRemotely, Organization: clean(args["organization"])})
+	case agentapi.ErrForbidden:
 		return loc.T("tray_err_not_allowed", nil)
+	case agentapi.ErrConflict:
+		return statustext.ErrorText(loc, code)
 	}
 	return loc.T("tray_err_unexpected", nil)
 }

@@ -1,6 +1,8 @@
 package profilescli
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -36,6 +38,15 @@ func TestProfilesFrench(t *testing.T) {
 	if _, err := runIn(t, a, fr, false, "", "profiles", "show", "personne"); err == nil ||
 		!strings.Contains(err.Error(), "aucun profil n’a l’identifiant, le début d’identifiant ou le nom «\u00a0personne\u00a0»") {
 		t.Errorf("show unknown: %v", err)
+	}
+	// A file at the folder root is named in French from its code.
+	if err := os.WriteFile(filepath.Join(a.m.Dir(), "mine.p12"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a.m.Rescan()
+	out, err = runIn(t, a, fr, false, "", "profiles", "list")
+	if err != nil || !strings.Contains(out, "mine.p12, dans le dossier des profils, n’est pas un profil\u00a0: un fichier PKCS#12 à la racine du dossier") {
+		t.Errorf("list with a loose file: %v %q", err, out)
 	}
 }
 

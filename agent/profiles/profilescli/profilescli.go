@@ -391,9 +391,19 @@ func warnUnusable(loc *i18n.Localizer, w io.Writer, p agentapi.ProfileInfo) {
 	}
 }
 
+// looseIDs word the codes of agentapi.NotAProfile; an unknown code (a newer
+// agent) shows the agent's English reason.
+var looseIDs = map[string]string{
+	profiles.LoosePKCS12: "profiles_loose_pkcs12", profiles.LooseCertificate: "profiles_loose_certificate", profiles.LooseOther: "profiles_loose_other",
+}
+
 func printLoose(loc *i18n.Localizer, w io.Writer, loose []agentapi.NotAProfile) {
 	for _, l := range loose {
-		fmt.Fprintln(w, loc.T("profiles_list_loose", i18n.Args{"file": safe(l.Name), "reason": l.Reason}))
+		reason := l.Reason
+		if id, ok := looseIDs[l.Code]; ok {
+			reason = loc.T(id, nil)
+		}
+		fmt.Fprintln(w, loc.T("profiles_list_loose", i18n.Args{"file": safe(l.Name), "reason": reason}))
 		if l.Command != "" {
 			fmt.Fprintln(w, loc.T("profiles_list_loose_hint", i18n.Args{"command": l.Command}))
 		}

@@ -21,7 +21,7 @@ import (
 // deviceCmd is the operator's `device` commands: an organization's
 // computers, as its administrators see them.
 func (a *app) deviceCmd() *cobra.Command {
-	loc := a.localizer()
+	loc := a.loc
 	cmd := &cobra.Command{Use: "device", Short: loc.T("device_cmd_short", nil)}
 	var (
 		org  string
@@ -40,7 +40,7 @@ func (a *app) deviceCmd() *cobra.Command {
 			return a.admin(cmd.Context(), func(svc *domains.App) error {
 				p, err := svc.Devices.PageOrgDevices(cmd.Context(), org, f, page)
 				if err != nil {
-					return orgError(loc, err)
+					return a.failure(err)
 				}
 				out := paging.Map(p, func(d devices.OrgDevice) adminapi.OrgDeviceJSON { return d.JSON(false) })
 				if a.jsonOut {
@@ -73,7 +73,7 @@ func (a *app) deviceCmd() *cobra.Command {
 // commandCmd is the operator's `command` commands: remote commands to an
 // organization's computers, and any computer's command list.
 func (a *app) commandCmd() *cobra.Command {
-	loc := a.localizer()
+	loc := a.loc
 	cmd := &cobra.Command{Use: "command", Short: loc.T("command_cmd_short", nil)}
 	var (
 		org, device, typ string
@@ -94,12 +94,12 @@ func (a *app) commandCmd() *cobra.Command {
 			return a.adminDB(cmd.Context(), func(db *store.DB, svc *domains.App) error {
 				ctx := cmd.Context()
 				if err := svc.Devices.CheckOrg(ctx, org, device); err != nil {
-					return orgError(loc, err)
+					return a.failure(err)
 				}
 				rec, err := svc.Commands.Enqueue(ctx, commands.Queue{DeviceID: device, Type: req.Type, Args: req.Args,
 					TTL: ttl, Actor: cliOperator.Actor(), Organization: org})
 				if err != nil {
-					return orgError(loc, err)
+					return a.failure(err)
 				}
 				// The serving instances hear the nudge over PostgreSQL (this
 				// process holds no stream); on SQLite the computer learns at
@@ -138,7 +138,7 @@ func (a *app) commandCmd() *cobra.Command {
 			return a.admin(cmd.Context(), func(svc *domains.App) error {
 				p, err := svc.Commands.List(cmd.Context(), listDevice, page)
 				if err != nil {
-					return orgError(loc, err)
+					return a.failure(err)
 				}
 				out := paging.Map(p, commands.Record.JSON)
 				if a.jsonOut {

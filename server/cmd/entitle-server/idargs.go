@@ -1,11 +1,13 @@
 package main
 
 import (
-	"fmt"
+	"errors"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/entitle/entitle/pkg/i18n"
 )
 
 // takesIDs makes cmd take exactly n ids as positional arguments, whatever
@@ -21,7 +23,7 @@ func (a *app) takesIDs(cmd *cobra.Command, n int, run func(cmd *cobra.Command, i
 	cmd.DisableFlagParsing = true
 	cmd.Args = cobra.ArbitraryArgs
 	cmd.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
-		flags, pos, help, err := splitIDArgs(cmd, args)
+		flags, pos, help, err := splitIDArgs(a.loc, cmd, args)
 		if err != nil {
 			return err
 		}
@@ -36,7 +38,7 @@ func (a *app) takesIDs(cmd *cobra.Command, n int, run func(cmd *cobra.Command, i
 			return err
 		}
 		if len(pos) != n {
-			return fmt.Errorf("%s: accepts %d id(s), received %d (an id may begin with '-'; \"--\" ends the flags)", cmd.CommandPath(), n, len(pos))
+			return errors.New(a.loc.T("srv_err_ids", i18n.Args{"command": cmd.CommandPath(), "want": n, "got": len(pos)}))
 		}
 		ids = pos
 		return a.applyConfig(cmd)
@@ -45,7 +47,7 @@ func (a *app) takesIDs(cmd *cobra.Command, n int, run func(cmd *cobra.Command, i
 }
 
 // splitIDArgs separates the flags (with their values) from the ids in args.
-func splitIDArgs(cmd *cobra.Command, args []string) (flags, ids []string, help bool, err error) {
+func splitIDArgs(loc *i18n.Localizer, cmd *cobra.Command, args []string) (flags, ids []string, help bool, err error) {
 	all := cmd.Flags()
 	inherited := cmd.InheritedFlags()
 	lookup := func(name string) *pflag.Flag {
@@ -66,12 +68,12 @@ func splitIDArgs(cmd *cobra.Command, args []string) (flags, ids []string, help b
 			name, _, hasValue := strings.Cut(arg[2:], "=")
 			f := lookup(name)
 			if f == nil {
-				return nil, nil, false, fmt.Errorf("unknown flag: --%s", name)
+				return nil, nil, false, errors.New(loc.T("cli_unknown_flag", i18n.Args{"flag": "--" + name}))
 			}
 			flags = append(flags, arg)
 			if !hasValue && f.NoOptDefVal == "" {
 				if i+1 >= len(args) {
-					return nil, nil, false, fmt.Errorf("flag needs an argument: --%s", name)
+					return nil, nil, false, errors.New(loc.T("cli_flag_needs_value", i18n.Args{"flag": "--" + name}))
 				}
 				i++
 				flags = append(flags, args[i])

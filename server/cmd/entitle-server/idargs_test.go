@@ -110,10 +110,10 @@ func TestKeysActivateIDBeginningWithDash(t *testing.T) {
 			args []string
 			want string
 		}{
-			{[]string{"keys", "activate", "--nope", kid, "--db", dsn}, "unknown flag: --nope"},
-			{[]string{"keys", "activate", "--db", dsn}, "accepts 1 id(s), received 0"},
-			{[]string{"keys", "activate", kid, old, "--db", dsn}, "accepts 1 id(s), received 2"},
-			{[]string{"keys", "activate", "--db"}, "flag needs an argument: --db"},
+			{[]string{"keys", "activate", "--nope", kid, "--db", dsn}, "unknown option --nope"},
+			{[]string{"keys", "activate", "--db", dsn}, "expects 1 id, got 0"},
+			{[]string{"keys", "activate", kid, old, "--db", dsn}, "expects 1 id, got 2"},
+			{[]string{"keys", "activate", "--db"}, "the option --db needs a value"},
 		} {
 			if _, _, err := runRaw(tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("entitle-server %s: %v, want %q", strings.Join(tc.args, " "), err, tc.want)

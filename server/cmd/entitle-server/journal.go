@@ -27,23 +27,24 @@ type journalOpts struct {
 	format, output              string
 }
 
-func (o *journalOpts) flags(cmd *cobra.Command, page bool) {
+func (o *journalOpts) flags(cmd *cobra.Command, loc *i18n.Localizer, page bool) {
 	f := cmd.Flags()
-	f.StringVar(&o.org, "org", "", `only this organization's journal ("" with --org= for personal accounts and the server)`)
-	f.StringVar(&o.account, "account", "", "only rows of this account (the person who acted or signed in)")
-	f.StringVar(&o.actor, "actor", "", `only rows by this actor, e.g. "account:acc_…", "admin", "operator:…"`)
-	f.StringVar(&o.action, "action", "", `only this action ("device.activate") or prefix ("device.*")`)
-	f.StringVar(&o.since, "since", "", "only rows at or after this RFC 3339 time")
-	f.StringVar(&o.until, "until", "", "only rows before this RFC 3339 time")
+	f.StringVar(&o.org, "org", "", loc.T("srv_flag_journal_org", nil))
+	f.StringVar(&o.account, "account", "", loc.T("srv_flag_journal_account", nil))
+	f.StringVar(&o.actor, "actor", "", loc.T("srv_flag_journal_actor", nil))
+	f.StringVar(&o.action, "action", "", loc.T("srv_flag_journal_action", nil))
+	f.StringVar(&o.since, "since", "", loc.T("srv_flag_journal_since", nil))
+	f.StringVar(&o.until, "until", "", loc.T("srv_flag_journal_until", nil))
 	if page {
-		f.IntVar(&o.limit, "limit", paging.DefaultLimit, "rows per page (at most 500)")
-		f.StringVar(&o.cursor, "cursor", "", "continue after the page that printed this cursor")
+		f.IntVar(&o.limit, "limit", paging.DefaultLimit, loc.T("srv_flag_journal_limit", nil))
+		f.StringVar(&o.cursor, "cursor", "", loc.T("org_flag_cursor", nil))
 	}
 }
 
 // filter builds the journal filter; --org given (even empty) selects one
 // chain, otherwise every organization's.
-func (o *journalOpts) filter(cmd *cobra.Command, loc *i18n.Localizer) (journal.Filter, error) {
+func (o *journalOpts) filter(cmd *cobra.Command, a *app) (journal.Filter, error) {
+	loc := a.loc
 	q := accountapi.JournalQuery{Account: o.account, Actor: o.actor, Action: o.action, Page: paging.Request{Limit: o.limit, Cursor: o.cursor}}
 	for _, t := range []struct {
 		flag string
@@ -60,18 +61,12 @@ func (o *journalOpts) filter(cmd *cobra.Command, loc *i18n.Localizer) (journal.F
 		*t.dst = at
 	}
 	if err := q.Validate(); err != nil {
-		return journal.Filter{}, err
+		return journal.Filter{}, a.failure(err)
 	}
 	f := journal.FilterOf(q)
 	f.Organization = o.org
 	f.AnyOrganization = !cmd.Flags().Changed("org")
 	return f, nil
-}
-
-// localizer is the operator's language, from ENTITLE_LANG or the system's.
-func localizer() *i18n.Localizer {
-	b := i18n.New()
-	return b.Localizer(b.Match(i18n.Preferences("", "", os.LookupEnv)...))
 }
 
 // journalDB opens the database alone: the journal commands read it and need
@@ -81,12 +76,12 @@ func (a *app) journalDB(ctx context.Context, fn func(*store.DB) error) error {
 	if err != nil {
 		return err
 	}
-	if err := sqliteDir(a.dsn); err != nil {
+	if err := a.sqliteDir(a.dsn); err != nil {
 		return err
 	}
 	db, err := store.Open(ctx, a.dsn, logger)
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return errors.New(a.loc.T("srv_err_open_database", i18n.Args{"error": err}))
 	}
 	defer db.Close()
 	return fn(db)
@@ -95,7 +90,7 @@ func (a *app) journalDB(ctx context.Context, fn func(*store.DB) error) error {
 func (a *app) journalCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "journal",
-		Short: "Check, list and export the journal (every change and sign-in, hash-chained per organization)",
+		Short: a.loc.T("srv_journal_short", nil),
 	}
 	cmd.AddCommand(a.journalVerifyCmd(), a.journalListCmd(), a.journalExportCmd())
 	return cmd
@@ -126,10 +121,10 @@ func (a *app) journalVerifyCmd() *cobra.Command {
 	var org string
 	cmd := &cobra.Command{
 		Use:   "verify",
-		Short: "Recompute every chain of the journal; exit 1 naming the first broken row if one was edited, deleted or inserted",
+		Short: a.loc.T("srv_journal_verify_short", nil),
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			loc := localizer()
+			loc := a.loc
 			return a.journalDB(cmd.Context(), func(db *store.DB) error {
 				var orgs []string
 				if cmd.Flags().Changed("org") {
@@ -159,7 +154,7 @@ func (a *app) journalVerifyCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVar(&org, "org", "", `verify only this organization's chain ("" with --org= for personal accounts and the server)`)
+	cmd.Flags().StringVar(&org, "org", "", a.loc.T("srv_flag_journal_verify_org", nil))
 	return cmd
 }
 
@@ -186,11 +181,11 @@ func (a *app) journalListCmd() *cobra.Command {
 	var o journalOpts
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List journal rows, newest first, a page at a time",
+		Short: a.loc.T("srv_journal_list_short", nil),
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			loc := localizer()
-			f, err := o.filter(cmd, loc)
+			loc := a.loc
+			f, err := o.filter(cmd, a)
 			if err != nil {
 				return err
 			}
@@ -206,7 +201,7 @@ func (a *app) journalListCmd() *cobra.Command {
 			})
 		},
 	}
-	o.flags(cmd, true)
+	o.flags(cmd, a.loc, true)
 	return cmd
 }
 
@@ -238,14 +233,14 @@ func (a *app) journalExportCmd() *cobra.Command {
 	var o journalOpts
 	cmd := &cobra.Command{
 		Use:   "export",
-		Short: "Export every journal row the filters select, newest first, as CSV (RFC 4180)",
+		Short: a.loc.T("srv_journal_export_short", nil),
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			loc := localizer()
+			loc := a.loc
 			if o.format != "csv" {
 				return errors.New(loc.T("journal_bad_format", i18n.Args{"format": o.format}))
 			}
-			f, err := o.filter(cmd, loc)
+			f, err := o.filter(cmd, a)
 			if err != nil {
 				return err
 			}
@@ -255,7 +250,7 @@ func (a *app) journalExportCmd() *cobra.Command {
 				}
 				file, err := os.OpenFile(o.output, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 				if err != nil {
-					return fmt.Errorf("export: %w", err)
+					return errors.New(loc.T("srv_err_export", i18n.Args{"error": err}))
 				}
 				if err := exportCSV(cmd.Context(), db, f, file); err != nil {
 					file.Close()
@@ -265,9 +260,9 @@ func (a *app) journalExportCmd() *cobra.Command {
 			})
 		},
 	}
-	o.flags(cmd, false)
-	cmd.Flags().StringVar(&o.format, "format", "csv", "export format: csv")
-	cmd.Flags().StringVar(&o.output, "output", "", "write to this new file (mode 0600) instead of standard output")
+	o.flags(cmd, a.loc, false)
+	cmd.Flags().StringVar(&o.format, "format", "csv", a.loc.T("srv_flag_journal_format", nil))
+	cmd.Flags().StringVar(&o.output, "output", "", a.loc.T("srv_flag_journal_output", nil))
 	return cmd
 }
 

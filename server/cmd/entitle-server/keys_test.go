@@ -102,7 +102,7 @@ func TestKeysStandbyRotation(t *testing.T) {
 		}
 
 		// An unknown key is refused and changes nothing.
-		if _, err := run(t, dsn, "keys", "activate", "no-such-key"); err == nil || !strings.Contains(err.Error(), "not_found") {
+		if _, err := run(t, dsn, "keys", "activate", "no-such-key"); err == nil || !strings.Contains(err.Error(), "not found") {
 			t.Fatalf("keys activate no-such-key: %v, want a not_found error", err)
 		}
 		if _, err := run(t, dsn, "keys", "activate"); err == nil {
@@ -115,7 +115,7 @@ func TestKeysStandbyRotation(t *testing.T) {
 		}
 
 		out, err := run(t, dsn, "keys", "activate", added.KID)
-		if err != nil || !strings.Contains(out, "now signing with key "+added.KID) {
+		if err != nil || !strings.Contains(out, "Now signing with key "+added.KID) {
 			t.Fatalf("keys activate: %v\n%s", err, out)
 		}
 		var after shownKeys

@@ -63,7 +63,7 @@ func TestLicenseManagementModeCommands(t *testing.T) {
 			t.Errorf("modes by plan = %v; want Team remote and Solo empty", modes)
 		}
 		out, err = runIn(t, dsn, "", "license", "list")
-		if err != nil || !strings.Contains(out, "MANAGED") || !strings.Contains(out, "remote") {
+		if err != nil || !strings.Contains(out, "MANAGED") || !strings.Contains(out, "Remote only") {
 			t.Errorf("license list = %v\n%s", err, out)
 		}
 	})

@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/entitle/entitle/pkg/i18n"
 	"github.com/entitle/entitle/pkg/paging"
 	"github.com/entitle/entitle/server/mail"
 	"github.com/entitle/entitle/server/store"
@@ -21,13 +21,13 @@ type mailOpts struct {
 	port                            int
 }
 
-func mailFlags(f *pflag.FlagSet, o *mailOpts) {
-	f.StringVar(&o.host, "smtp-host", "", "SMTP relay host; empty: mail stays in the outbox (see entitle-server mail list)")
-	f.IntVar(&o.port, "smtp-port", 0, "SMTP relay port (default 587, 465 with --smtp-tls tls)")
-	f.StringVar(&o.user, "smtp-user", "", "SMTP user name (empty: no authentication)")
-	f.StringVar(&o.password, "smtp-password", "", "SMTP password (prefer the ENTITLE_SERVER_SMTP_PASSWORD environment variable)")
-	f.StringVar(&o.tls, "smtp-tls", mail.TLSStartTLS, "SMTP TLS mode: starttls, tls, opportunistic or none")
-	f.StringVar(&o.from, "smtp-from", "", `From address of the server's mail, e.g. "Entitle <no-reply@example.com>"`)
+func mailFlags(loc *i18n.Localizer, f *pflag.FlagSet, o *mailOpts) {
+	f.StringVar(&o.host, "smtp-host", "", loc.T("srv_flag_smtp_host", nil))
+	f.IntVar(&o.port, "smtp-port", 0, loc.T("srv_flag_smtp_port", nil))
+	f.StringVar(&o.user, "smtp-user", "", loc.T("srv_flag_smtp_user", nil))
+	f.StringVar(&o.password, "smtp-password", "", loc.T("srv_flag_smtp_password", nil))
+	f.StringVar(&o.tls, "smtp-tls", mail.TLSStartTLS, loc.T("srv_flag_smtp_tls", nil))
+	f.StringVar(&o.from, "smtp-from", "", loc.T("srv_flag_smtp_from", nil))
 }
 
 // startMail starts the outbox worker when SMTP is configured; the returned
@@ -57,12 +57,12 @@ func startMail(ctx context.Context, o mailOpts, db *store.DB, logger *slog.Logge
 }
 
 func (a *app) mailCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "mail", Short: "Inspect and requeue the mail outbox"}
+	cmd := &cobra.Command{Use: "mail", Short: a.loc.T("srv_mail_short", nil)}
 	var state, cursor string
 	var limit int
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List the outbox, oldest first (--state pending|sent|failed)",
+		Short: a.loc.T("srv_mail_list_short", nil),
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.journalDB(cmd.Context(), func(db *store.DB) error {
@@ -73,34 +73,36 @@ func (a *app) mailCmd() *cobra.Command {
 				if a.jsonOut {
 					return a.printJSON(page)
 				}
-				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tKIND\tTO\tSTATE\tATTEMPTS\tCREATED\tLAST ERROR")
+				rows := make([][]string, 0, len(page.Items))
 				for _, r := range page.Items {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Kind, r.To, r.State, r.Attempts, r.Created.UTC().Format(time.RFC3339), r.LastError)
+					rows = append(rows, []string{r.ID, r.Kind, r.To, r.State, a.loc.Number(r.Attempts), r.Created.UTC().Format(time.RFC3339), r.LastError})
+				}
+				if err := a.table(a.columns("srv_col_id", "srv_col_kind", "srv_col_to", "srv_col_state", "srv_col_attempts", "srv_col_created", "srv_col_last_error"), rows); err != nil {
+					return err
 				}
 				if page.NextCursor != "" {
-					fmt.Fprintf(tw, "next page: --cursor %s\n", page.NextCursor)
+					_, err = fmt.Fprintln(a.stdout, a.loc.T("srv_next_page", i18n.Args{"cursor": page.NextCursor}))
 				}
-				return tw.Flush()
+				return err
 			})
 		},
 	}
-	list.Flags().StringVar(&state, "state", "", "only mail in this state: pending, sent or failed")
-	list.Flags().IntVar(&limit, "limit", 0, "rows per page (default 50, at most 500)")
-	list.Flags().StringVar(&cursor, "cursor", "", "the next_cursor of the previous page")
+	list.Flags().StringVar(&state, "state", "", a.loc.T("srv_flag_mail_state", nil))
+	list.Flags().IntVar(&limit, "limit", 0, a.loc.T("srv_flag_mail_limit", nil))
+	list.Flags().StringVar(&cursor, "cursor", "", a.loc.T("srv_flag_cursor", nil))
 	retry := &cobra.Command{
 		Use:   "retry ID",
-		Short: "Requeue a failed mail for an immediate attempt",
+		Short: a.loc.T("srv_mail_retry_short", nil),
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.journalDB(cmd.Context(), func(db *store.DB) error {
 				if err := mail.Retry(cmd.Context(), db, time.Now(), "admin", args[0]); err != nil {
-					return err
+					return a.failure(err)
 				}
 				if a.jsonOut {
 					return a.printJSON(map[string]string{"id": args[0], "state": mail.StatePending})
 				}
-				_, err := fmt.Fprintf(a.stdout, "mail %s requeued\n", args[0])
+				_, err := fmt.Fprintln(a.stdout, a.loc.T("srv_mail_requeued", i18n.Args{"id": args[0]}))
 				return err
 			})
 		},

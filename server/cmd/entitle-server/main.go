@@ -27,6 +27,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/entitle/entitle/internal/clihelp"
+	"github.com/entitle/entitle/pkg/i18n"
 	"github.com/entitle/entitle/pkg/version"
 	"github.com/entitle/entitle/server/store"
 )
@@ -34,16 +36,25 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := newRoot(os.Stdin, os.Stdout, os.Stderr).ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "entitle-server:", err)
+	b := i18n.New()
+	loc := b.Localizer(detectLanguage(b, os.Args[1:], os.LookupEnv))
+	if err := newLocalizedRoot(loc, os.Stdin, os.Stdout, os.Stderr).ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, loc.T("srv_error_prefix", i18n.Args{"error": usageText(loc, err)}))
 		os.Exit(1)
 	}
 }
 
-// app holds the global options and the process's standard streams.
+// usageText words err for the reader: cobra's and pflag's parse errors are
+// reworded (internal/clihelp); the commands' own errors are already words.
+func usageText(loc *i18n.Localizer, err error) string { return clihelp.UsageError(loc, err).Error() }
+
+// app holds the global options, the process's standard streams and the
+// reader's language.
 type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	loc            *i18n.Localizer
+	lang           string // --lang, read by detectLanguage before the flags are parsed
 
 	dsn        string
 	configFile string
@@ -59,11 +70,20 @@ type app struct {
 
 const envPrefix = "ENTITLE_SERVER_"
 
+// newRoot is the command in the language of the environment (the tests';
+// main reads --lang from the arguments too).
 func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	b := i18n.New()
+	return newLocalizedRoot(b.Localizer(detectLanguage(b, nil, os.LookupEnv)), stdin, stdout, stderr)
+}
+
+// newLocalizedRoot is the command speaking loc's language: help, errors,
+// tables and confirmations (--json output is codes and data).
+func newLocalizedRoot(loc *i18n.Localizer, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, loc: loc}
 	root := &cobra.Command{
 		Use:           "entitle-server",
-		Short:         "Entitle licensing server",
+		Short:         loc.T("srv_root_short", nil),
 		Version:       version.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -72,16 +92,20 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.dsn, "db", "sqlite:"+filepath.Join("run", "server.db"), "database: a postgres:// URL or a SQLite file (sqlite:PATH)")
-	pf.StringVar(&a.configFile, "config", "", "TOML file with flag values (keys are flag names)")
-	pf.StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text or json")
-	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	pf.BoolVar(&a.jsonOut, "json", false, "print results as JSON")
-	pf.StringVar(&a.publicURL, "public-url", "", "base URL agents and browsers reach the server at (default http://<listen address>)")
-	pf.DurationVar(&a.offlineGrace, "offline-grace", 7*24*time.Hour, "how long a lease stays valid without a check-in")
-	pf.DurationVar(&a.checkinInterval, "checkin-interval", 6*time.Hour, "how often agents are asked to check in")
+	pf.StringVar(&a.dsn, "db", "sqlite:"+filepath.Join("run", "server.db"), loc.T("srv_flag_db", nil))
+	pf.StringVar(&a.configFile, "config", "", loc.T("srv_flag_config", nil))
+	pf.StringVar(&a.logFormat, "log-format", "text", loc.T("srv_flag_log_format", nil))
+	pf.StringVar(&a.logLevel, "log-level", "info", loc.T("srv_flag_log_level", nil))
+	pf.BoolVar(&a.jsonOut, "json", false, loc.T("srv_flag_json", nil))
+	pf.StringVar(&a.publicURL, "public-url", "", loc.T("srv_flag_public_url", nil))
+	pf.DurationVar(&a.offlineGrace, "offline-grace", 7*24*time.Hour, loc.T("srv_flag_offline_grace", nil))
+	pf.DurationVar(&a.checkinInterval, "checkin-interval", 6*time.Hour, loc.T("srv_flag_checkin_interval", nil))
+	pf.StringVar(&a.lang, langFlag, "", loc.T("srv_flag_lang", nil))
 	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.accountCmd(), a.licenseCmd(), a.keysCmd(), a.demoCmd(), a.mailCmd(), a.orgCmd(), a.operatorCmd())
 	root.AddCommand(a.journalCmd(), a.deviceCmd(), a.commandCmd(), a.subscriptionCmd(), a.planCmd(), a.orderCmd())
+	clihelp.Localize(loc, root)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	return root
 }
 
@@ -96,7 +120,7 @@ func (a *app) applyConfig(cmd *cobra.Command) error {
 	file := map[string]any{}
 	if a.configFile != "" {
 		if _, err := toml.DecodeFile(a.configFile, &file); err != nil {
-			return fmt.Errorf("read config %s: %w", a.configFile, err)
+			return errors.New(a.loc.T("srv_err_config_read", i18n.Args{"file": a.configFile, "error": err}))
 		}
 	}
 	var errs []error
@@ -130,7 +154,7 @@ func (a *app) applyConfig(cmd *cobra.Command) error {
 	})
 	for k := range file {
 		if !known[k] {
-			errs = append(errs, fmt.Errorf("%s: unknown setting %q for %q", a.configFile, k, cmd.CommandPath()))
+			errs = append(errs, errors.New(a.loc.T("srv_err_config_unknown", i18n.Args{"file": a.configFile, "key": k, "command": cmd.CommandPath()})))
 		}
 	}
 	return errors.Join(errs...)
@@ -168,7 +192,7 @@ func setFlag(f *pflag.Flag, v string) error {
 func (a *app) logger(floor slog.Level) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(a.logLevel)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
+		return nil, errors.New(a.loc.T("srv_err_log_level", i18n.Args{"value": a.logLevel}))
 	}
 	lvl = max(lvl, floor)
 	opts := &slog.HandlerOptions{Level: lvl}
@@ -178,13 +202,13 @@ func (a *app) logger(floor slog.Level) (*slog.Logger, error) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(a.stderr, opts)), nil
 	default:
-		return nil, fmt.Errorf("--log-format must be text or json, not %q", a.logFormat)
+		return nil, errors.New(a.loc.T("srv_err_log_format", i18n.Args{"value": a.logFormat}))
 	}
 }
 
 // sqliteDir creates the folder of a SQLite database file so the default
 // ./run/server.db works on a fresh checkout.
-func sqliteDir(dsn string) error {
+func (a *app) sqliteDir(dsn string) error {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		return nil
 	}
@@ -200,7 +224,7 @@ func sqliteDir(dsn string) error {
 	}
 	if dir := filepath.Dir(path); dir != "" && dir != "." {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("create database folder: %w", err)
+			return errors.New(a.loc.T("srv_err_db_folder", i18n.Args{"error": err}))
 		}
 	}
 	return nil
@@ -209,12 +233,12 @@ func sqliteDir(dsn string) error {
 // open opens the database and builds the server domains; the caller closes the
 // returned DB.
 func (a *app) open(ctx context.Context, logger *slog.Logger, issuer string, tune ...func(*domains.Config)) (*store.DB, *domains.App, error) {
-	if err := sqliteDir(a.dsn); err != nil {
+	if err := a.sqliteDir(a.dsn); err != nil {
 		return nil, nil, err
 	}
 	db, err := store.Open(ctx, a.dsn, logger)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open database: %w", err)
+		return nil, nil, errors.New(a.loc.T("srv_err_open_database", i18n.Args{"error": err}))
 	}
 	cfg := domains.Config{
 		Issuer: issuer, OfflineGrace: a.offlineGrace, CheckinInterval: a.checkinInterval,
@@ -226,7 +250,7 @@ func (a *app) open(ctx context.Context, logger *slog.Logger, issuer string, tune
 	svc, err := domains.New(db, cfg)
 	if err != nil {
 		db.Close()
-		return nil, nil, fmt.Errorf("start licensing service: %w", err)
+		return nil, nil, errors.New(a.loc.T("srv_err_start", i18n.Args{"error": err}))
 	}
 	return db, svc, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/entitle/entitle/pkg/i18n"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,7 +111,7 @@ func TestParseLimit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := parseLimit("limit", tt.in)
+			got, err := parseLimit(english, "limit", tt.in)
 			if (err == nil) != tt.ok || got != tt.want {
 				t.Fatalf("parseLimit(%q) = %+v, %v", tt.in, got, err)
 			}
@@ -138,7 +139,7 @@ func TestLicenseSpec(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			spec, err := tt.o.spec(now)
+			spec, err := tt.o.spec(english, now)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err %v", err)
 			}
@@ -162,7 +163,7 @@ func TestReadSecret(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
-			got, err := readSecret(strings.NewReader(tt.in))
+			got, err := readSecret(english, strings.NewReader(tt.in))
 			if (err == nil) != tt.ok || got != tt.want {
 				t.Fatalf("readSecret = %q, %v", got, err)
 			}
@@ -190,4 +191,16 @@ func TestSharedConfigFileServesAdminCommands(t *testing.T) {
 			}
 		})
 	}
+}
+
+// english is the localizer of the tests that check English words.
+var english = i18n.New().Localizer(i18n.English)
+
+// TestMain runs the tests in English whatever the machine's locale (a test
+// that wants French sets ENTITLE_LANG itself).
+func TestMain(m *testing.M) {
+	if err := os.Setenv(i18n.EnvLang, "en"); err != nil {
+		panic(err)
+	}
+	os.Exit(m.Run())
 }

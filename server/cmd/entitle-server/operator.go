@@ -12,7 +12,7 @@ import (
 // operatorCmd is `operator token create|list|revoke`: the bearer tokens of
 // the operator API (/v1/operator/..., and every organization's routes).
 func (a *app) operatorCmd() *cobra.Command {
-	loc := a.localizer()
+	loc := a.loc
 	cmd := &cobra.Command{Use: "operator", Short: loc.T("org_operator_short", nil)}
 	token := &cobra.Command{Use: "token", Short: loc.T("org_token_short", nil)}
 	var name string
@@ -22,7 +22,7 @@ func (a *app) operatorCmd() *cobra.Command {
 			return a.admin(cmd.Context(), func(svc *domains.App) error {
 				t, secret, err := svc.Organizations.CreateOperatorToken(cmd.Context(), cliOperator.Actor(), name)
 				if err != nil {
-					return orgError(loc, err)
+					return a.failure(err)
 				}
 				if a.jsonOut {
 					v := tokenJSON(t)
@@ -66,7 +66,7 @@ func (a *app) operatorCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.admin(cmd.Context(), func(svc *domains.App) error {
 				if err := svc.Organizations.RevokeOperatorToken(cmd.Context(), cliOperator.Actor(), args[0]); err != nil {
-					return orgError(loc, err)
+					return a.failure(err)
 				}
 				if a.jsonOut {
 					return a.printJSON(map[string]string{"id": args[0], "status": "revoked"})

@@ -13,7 +13,7 @@ import (
 // orderCmd is the operator's `order` commands: every organization's
 // orders and the recording of payments.
 func (a *app) orderCmd() *cobra.Command {
-	loc := a.localizer()
+	loc := a.loc
 	cmd := &cobra.Command{Use: "order", Short: loc.T("order_cmd_short", nil)}
 	var (
 		page   paging.Request
@@ -28,7 +28,7 @@ func (a *app) orderCmd() *cobra.Command {
 			return a.admin(cmd.Context(), func(svc *domains.App) error {
 				p, err := svc.Orders.ListAll(cmd.Context(), status, page)
 				if err != nil {
-					return orgError(loc, err)
+					return a.failure(err)
 				}
 				if a.jsonOut {
 					return a.printJSON(paging.Map(p, httpapi.OrderView))
@@ -51,7 +51,7 @@ func (a *app) orderCmd() *cobra.Command {
 			return a.admin(cmd.Context(), func(svc *domains.App) error {
 				o, err := svc.Orders.Get(cmd.Context(), "", args[0])
 				if err != nil {
-					return orgError(loc, err)
+					return a.failure(err)
 				}
 				if a.jsonOut {
 					return a.printJSON(httpapi.OrderView(o))
@@ -81,7 +81,7 @@ func (a *app) orderCmd() *cobra.Command {
 			return a.admin(cmd.Context(), func(svc *domains.App) error {
 				o, err := svc.Orders.Pay(cmd.Context(), cliOperator.Actor(), args[0], reference)
 				if err != nil {
-					return orgError(loc, err)
+					return a.failure(err)
 				}
 				if a.jsonOut {
 					return a.printJSON(httpapi.OrderView(o))

@@ -14,7 +14,7 @@ import (
 
 // orgCmd is the operator's `org` commands.
 func (a *app) orgCmd() *cobra.Command {
-	loc := a.localizer()
+	loc := a.loc
 	cmd := &cobra.Command{Use: "org", Short: loc.T("org_cmd_short", nil)}
 	var name, owner string
 	create := &cobra.Command{
@@ -32,7 +32,7 @@ func (a *app) orgCmd() *cobra.Command {
 				}
 				o, err := svc.Organizations.Create(ctx, cliOperator.Actor(), name, ownerID)
 				if err != nil {
-					return orgError(loc, err)
+					return a.failure(err)
 				}
 				if a.jsonOut {
 					return a.printJSON(orgJSON(o))
@@ -51,12 +51,12 @@ func (a *app) orgCmd() *cobra.Command {
 		Use: "list", Short: loc.T("org_list_short", nil), Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := page.Validate(); err != nil {
-				return err
+				return a.failure(err)
 			}
 			return a.admin(cmd.Context(), func(svc *domains.App) error {
 				p, err := svc.Organizations.ListFor(cmd.Context(), "", page)
 				if err != nil {
-					return orgError(loc, err)
+					return a.failure(err)
 				}
 				out := paging.Page[adminapi.OrgJSON]{Items: []adminapi.OrgJSON{}, NextCursor: p.NextCursor, Total: p.Total}
 				rows := [][]string{}
@@ -79,7 +79,7 @@ func (a *app) orgCmd() *cobra.Command {
 			return a.admin(cmd.Context(), func(svc *domains.App) error {
 				o, err := svc.Organizations.Get(cmd.Context(), args[0])
 				if err != nil {
-					return orgError(loc, err)
+					return a.failure(err)
 				}
 				if a.jsonOut {
 					return a.printJSON(orgJSON(o))
@@ -116,15 +116,15 @@ func (a *app) orgMemberCmd(loc *i18n.Localizer) *cobra.Command {
 		Use: "list ORG", Short: loc.T("org_member_list_short", nil), Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := page.Validate(); err != nil {
-				return err
+				return a.failure(err)
 			}
 			return a.admin(cmd.Context(), func(svc *domains.App) error {
 				if _, err := svc.Organizations.Get(cmd.Context(), args[0]); err != nil {
-					return orgError(loc, err)
+					return a.failure(err)
 				}
 				p, err := svc.Organizations.Members(cmd.Context(), args[0], page)
 				if err != nil {
-					return orgError(loc, err)
+					return a.failure(err)
 				}
 				out := paging.Page[adminapi.MemberJSON]{Items: []adminapi.MemberJSON{}, NextCursor: p.NextCursor, Total: p.Total}
 				rows := [][]string{}
@@ -151,7 +151,7 @@ func (a *app) orgMemberCmd(loc *i18n.Localizer) *cobra.Command {
 			return a.admin(cmd.Context(), func(svc *domains.App) error {
 				m, err := svc.Organizations.AddMember(cmd.Context(), cliOperator, args[0], email, authz.Role(role))
 				if err != nil {
-					return orgError(loc, err)
+					return a.failure(err)
 				}
 				if a.jsonOut {
 					return a.printJSON(memberJSON(m))
@@ -176,7 +176,7 @@ func (a *app) orgDomainCmd(loc *i18n.Localizer) *cobra.Command {
 			return a.admin(cmd.Context(), func(svc *domains.App) error {
 				d, err := svc.Organizations.ApproveDomain(cmd.Context(), cliOperator, args[0], args[1])
 				if err != nil {
-					return orgError(loc, err)
+					return a.failure(err)
 				}
 				if a.jsonOut {
 					return a.printJSON(domainJSON(d))

@@ -15,7 +15,7 @@ import (
 
 // planCmd is the operator's `plan` commands: the catalog.
 func (a *app) planCmd() *cobra.Command {
-	loc := a.localizer()
+	loc := a.loc
 	cmd := &cobra.Command{Use: "plan", Short: loc.T("plan_cmd_short", nil)}
 	var c adminapi.CreatePlanRequest
 	create := &cobra.Command{
@@ -24,7 +24,7 @@ func (a *app) planCmd() *cobra.Command {
 			return a.admin(cmd.Context(), func(svc *domains.App) error {
 				p, err := svc.Plans.Create(cmd.Context(), cliOperator.Actor(), c)
 				if err != nil {
-					return orgError(loc, err)
+					return a.failure(err)
 				}
 				if a.jsonOut {
 					return a.printJSON(httpapi.PlanView(p))
@@ -56,7 +56,7 @@ func (a *app) planCmd() *cobra.Command {
 			return a.admin(cmd.Context(), func(svc *domains.App) error {
 				p, err := svc.Plans.List(cmd.Context(), false, page)
 				if err != nil {
-					return orgError(loc, err)
+					return a.failure(err)
 				}
 				if a.jsonOut {
 					return a.printJSON(paging.Map(p, httpapi.PlanView))
@@ -100,7 +100,7 @@ func (a *app) planCmd() *cobra.Command {
 			return a.admin(cmd.Context(), func(svc *domains.App) error {
 				p, err := svc.Plans.Update(cmd.Context(), cliOperator.Actor(), args[0], u)
 				if err != nil {
-					return orgError(loc, err)
+					return a.failure(err)
 				}
 				if a.jsonOut {
 					return a.printJSON(httpapi.PlanView(p))

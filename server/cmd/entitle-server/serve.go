@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/entitle/entitle/pkg/i18n"
 	"github.com/entitle/entitle/pkg/version"
 	"github.com/entitle/entitle/server/httpapi"
 	"github.com/entitle/entitle/server/httpapi/httpmw"
@@ -42,36 +42,36 @@ func (a *app) serveCmd() *cobra.Command {
 	var o serveOpts
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the licensing server",
+		Short: a.loc.T("srv_serve_short", nil),
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return a.serve(cmd.Context(), o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.listen, "listen", "127.0.0.1:8780", "address to listen on (host:port; port 0 picks a free port)")
-	f.StringSliceVar(&o.trustedProxies, "trusted-proxies", nil, "load balancers (IPs or CIDRs) whose X-Forwarded-For is believed")
-	f.StringVar(&o.addrFile, "addr-file", "", "write the bound host:port to this file once listening")
-	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish after SIGINT/SIGTERM")
-	f.StringVar(&o.limitActivations, "limit-activations", "", `activations per license: "PER_MINUTE/BURST", or "off" (default 10/20)`)
-	f.StringVar(&o.limitLoginIP, "limit-login-ip", "", `failed sign-ins per client IP: "PER_MINUTE/BURST", or "off" (default 20/20)`)
-	f.StringVar(&o.limitLoginAccount, "limit-login-account", "", `failed sign-ins per account: "PER_MINUTE/BURST", or "off" (default 10/10)`)
-	f.StringVar(&o.dnsResolver, "dns-resolver", "", "DNS server (host:port) that domain-ownership checks ask instead of the system resolver")
-	mailFlags(f, &o.mail)
-	f.StringVar(&o.seller.Name, "seller-name", "Entitle", "who issues the invoices of orders, as printed on them")
-	f.StringArrayVar(&o.seller.Address, "seller-address", nil, "a line of the seller's postal address on invoices (repeat for each line)")
-	f.StringVar(&o.seller.Email, "seller-email", "", "the seller's contact email on invoices")
-	f.StringVar(&o.seller.TaxID, "seller-tax-id", "", "the seller's VAT number on invoices")
+	f.StringVar(&o.listen, "listen", "127.0.0.1:8780", a.loc.T("srv_flag_listen", nil))
+	f.StringSliceVar(&o.trustedProxies, "trusted-proxies", nil, a.loc.T("srv_flag_trusted_proxies", nil))
+	f.StringVar(&o.addrFile, "addr-file", "", a.loc.T("srv_flag_addr_file", nil))
+	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 15*time.Second, a.loc.T("srv_flag_shutdown_timeout", nil))
+	f.StringVar(&o.limitActivations, "limit-activations", "", a.loc.T("srv_flag_limit_activations", nil))
+	f.StringVar(&o.limitLoginIP, "limit-login-ip", "", a.loc.T("srv_flag_limit_login_ip", nil))
+	f.StringVar(&o.limitLoginAccount, "limit-login-account", "", a.loc.T("srv_flag_limit_login_account", nil))
+	mailFlags(a.loc, f, &o.mail)
+	f.StringVar(&o.dnsResolver, "dns-resolver", "", a.loc.T("srv_flag_dns_resolver", nil))
+	f.StringVar(&o.seller.Name, "seller-name", "Entitle", a.loc.T("srv_flag_seller_name", nil))
+	f.StringArrayVar(&o.seller.Address, "seller-address", nil, a.loc.T("srv_flag_seller_address", nil))
+	f.StringVar(&o.seller.Email, "seller-email", "", a.loc.T("srv_flag_seller_email", nil))
+	f.StringVar(&o.seller.TaxID, "seller-tax-id", "", a.loc.T("srv_flag_seller_tax_id", nil))
 	return cmd
 }
 
 // resolverAt is a resolver that asks only the DNS server at addr (host:port),
 // over UDP with a TCP fallback for truncated answers, as the system resolver
 // would; "" is the system resolver.
-func resolverAt(addr string) (*net.Resolver, error) {
+func resolverAt(loc *i18n.Localizer, addr string) (*net.Resolver, error) {
 	if addr == "" {
 		return net.DefaultResolver, nil
 	}
 	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return nil, fmt.Errorf("--dns-resolver %q: want host:port: %w", addr, err)
+		return nil, errors.New(loc.T("srv_err_dns_resolver", i18n.Args{"value": addr}))
 	}
 	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		d := net.Dialer{Timeout: 5 * time.Second}
@@ -81,7 +81,7 @@ func resolverAt(addr string) (*net.Resolver, error) {
 
 // parseLimit reads a "PER_MINUTE/BURST" or "off" rate limit; "" keeps the
 // service default.
-func parseLimit(flag, s string) (ratelimit.Limit, error) {
+func parseLimit(loc *i18n.Localizer, flag, s string) (ratelimit.Limit, error) {
 	switch s {
 	case "":
 		return ratelimit.Limit{}, nil
@@ -92,19 +92,19 @@ func parseLimit(flag, s string) (ratelimit.Limit, error) {
 	r, err1 := strconv.ParseFloat(rate, 64)
 	b, err2 := strconv.Atoi(burst)
 	if !ok || err1 != nil || err2 != nil || r <= 0 || b <= 0 || r > 1e9 || b > 1e9 {
-		return ratelimit.Limit{}, fmt.Errorf("--%s %q: want PER_MINUTE/BURST (positive numbers) or off", flag, s)
+		return ratelimit.Limit{}, errors.New(loc.T("srv_err_limit", i18n.Args{"flag": flag, "value": s}))
 	}
 	return ratelimit.Limit{PerMinute: r, Burst: b}, nil
 }
 
-func (o serveOpts) limits() (act, ip, acct ratelimit.Limit, err error) {
-	if act, err = parseLimit("limit-activations", o.limitActivations); err != nil {
+func (o serveOpts) limits(loc *i18n.Localizer) (act, ip, acct ratelimit.Limit, err error) {
+	if act, err = parseLimit(loc, "limit-activations", o.limitActivations); err != nil {
 		return
 	}
-	if ip, err = parseLimit("limit-login-ip", o.limitLoginIP); err != nil {
+	if ip, err = parseLimit(loc, "limit-login-ip", o.limitLoginIP); err != nil {
 		return
 	}
-	acct, err = parseLimit("limit-login-account", o.limitLoginAccount)
+	acct, err = parseLimit(loc, "limit-login-account", o.limitLoginAccount)
 	return
 }
 
@@ -119,7 +119,7 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", o.listen, err)
+		return errors.New(a.loc.T("srv_err_listen", i18n.Args{"addr": o.listen, "error": err}))
 	}
 	defer ln.Close()
 	addr := ln.Addr().String()
@@ -128,11 +128,11 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 		public = "http://" + addr
 	}
 
-	act, ip, acct, err := o.limits()
+	act, ip, acct, err := o.limits(a.loc)
 	if err != nil {
 		return err
 	}
-	resolver, err := resolverAt(o.dnsResolver)
+	resolver, err := resolverAt(a.loc, o.dnsResolver)
 	if err != nil {
 		return err
 	}
@@ -195,6 +195,7 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 	go func() { served <- srv.Serve(ln) }()
 	if o.addrFile != "" {
 		if err := writeAddrFile(o.addrFile, addr); err != nil {
+			err = errors.New(a.loc.T("srv_err_addr_file", i18n.Args{"error": err}))
 			_ = srv.Close()
 			<-served
 			return err
@@ -204,7 +205,7 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 
 	select {
 	case err := <-served:
-		return fmt.Errorf("serve: %w", err)
+		return errors.New(a.loc.T("srv_err_serve", i18n.Args{"error": err}))
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down", "deadline", o.shutdownTimeout)
@@ -217,7 +218,7 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 		logger.Error("serve", "error", serr)
 	}
 	if err != nil {
-		return fmt.Errorf("graceful shutdown: %w", err)
+		return errors.New(a.loc.T("srv_err_shutdown", i18n.Args{"error": err}))
 	}
 	logger.Info("stopped")
 	return nil
@@ -233,18 +234,18 @@ func ping(ctx context.Context, db *store.DB) error {
 func writeAddrFile(path, addr string) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".addr-*")
 	if err != nil {
-		return fmt.Errorf("address file: %w", err)
+		return err
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.WriteString(addr + "\n"); err != nil {
 		tmp.Close()
-		return fmt.Errorf("address file: %w", err)
+		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("address file: %w", err)
+		return err
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("address file: %w", err)
+		return err
 	}
 	return nil
 }

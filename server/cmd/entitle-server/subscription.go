@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -18,7 +19,7 @@ import (
 // subscriptionCmd is the operator's `subscription` commands: list the
 // organizations' seat pools, suspend, resume and extend them.
 func (a *app) subscriptionCmd() *cobra.Command {
-	loc := a.localizer()
+	loc := a.loc
 	cmd := &cobra.Command{Use: "subscription", Short: loc.T("sub_cmd_short", nil)}
 	var (
 		page paging.Request
@@ -33,7 +34,7 @@ func (a *app) subscriptionCmd() *cobra.Command {
 			return a.admin(cmd.Context(), func(svc *domains.App) error {
 				p, err := svc.Subscriptions.List(cmd.Context(), org, page)
 				if err != nil {
-					return orgError(loc, err)
+					return a.failure(err)
 				}
 				out := paging.Page[adminapi.SubscriptionJSON]{Items: []adminapi.SubscriptionJSON{}, NextCursor: p.NextCursor, Total: p.Total}
 				rows := [][]string{}
@@ -75,7 +76,7 @@ func (a *app) subscriptionCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			end, err := parseDay(until)
 			if err != nil {
-				return fmt.Errorf("--until: %w", err)
+				return errors.New(loc.T("sub_err_until", i18n.Args{"value": until}))
 			}
 			return a.subscriptionAction(cmd, loc, "sub_extended", func(svc *domains.App) (subscriptions.Subscription, error) {
 				return svc.Subscriptions.Extend(cmd.Context(), cliOperator, args[0], end)
@@ -94,7 +95,7 @@ func (a *app) subscriptionAction(cmd *cobra.Command, loc *i18n.Localizer, done s
 	return a.admin(cmd.Context(), func(svc *domains.App) error {
 		x, err := fn(svc)
 		if err != nil {
-			return orgError(loc, err)
+			return a.failure(err)
 		}
 		if a.jsonOut {
 			return a.printJSON(httpapi.SubscriptionView(x))
@@ -120,15 +121,15 @@ func subscriptionRow(loc *i18n.Localizer, x subscriptions.Subscription) []string
 		x.TermEnd.UTC().Format("2006-01-02"), state}
 }
 
-// parseDay reads a day (2031-03-01, the end of that day's start in UTC) or
-// an RFC 3339 time.
+// parseDay reads a day (2031-03-01, the start of that day in UTC) or an
+// RFC 3339 time.
 func parseDay(s string) (time.Time, error) {
 	if t, err := time.Parse("2006-01-02", s); err == nil {
 		return t, nil
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither a day (2031-03-01) nor an RFC 3339 time", s)
+		return time.Time{}, err
 	}
 	return t, nil
 }

@@ -84,7 +84,7 @@ func TestSubscriptionCommands(t *testing.T) {
 		if out, err := runIn(t, dsn, "", "subscription", "extend", subID, "--until", "soon"); err == nil {
 			t.Fatalf("extend --until soon succeeded:\n%s", out)
 		}
-		if out, err := runIn(t, dsn, "", "subscription", "suspend", "sub_none"); err == nil || !strings.Contains(err.Error(), "no such subscription") {
+		if out, err := runIn(t, dsn, "", "subscription", "suspend", "sub_none"); err == nil || !strings.Contains(err.Error(), "nothing has this id") {
 			t.Fatalf("suspend of an unknown subscription: %v\n%s", err, out)
 		}
 	})

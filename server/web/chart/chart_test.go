@@ -92,7 +92,7 @@ func TestLocalizedLabels(t *testing.T) {
 		want []string
 	}{
 		{"en", []string{">Dec 2<", ">1,000<", "From December 2, 2026 to December 12, 2026.", "Last day: 1,200 of 1,234.", ">Seats<", ">Assigned<", "Seat use over time"}},
-		{"fr", []string{">2 déc.<", ">1\u202f000<", "Du 2 décembre 2026 au 12 décembre 2026.", "Dernier jour\u00a0: 1\u202f200 sur 1\u202f234.", ">Sièges<", ">Attribués<", "Utilisation des sièges"}},
+		{"fr", []string{">2 déc.<", ">1\u202f000<", "Du 2 décembre 2026 au 12 décembre 2026.", "Dernier jour\u00a0: 1\u202f200 sur 1\u202f234.", ">Licences<", ">Attribuées<", "Utilisation des licences"}},
 	} {
 		svg := string(chart.SeatUse(loc(tc.lang), pts, chart.Options{}))
 		for _, w := range tc.want {
