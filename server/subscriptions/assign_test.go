@@ -147,13 +147,14 @@ func (f *fixture) otherOrg() string {
 	return o.ID
 }
 
-// TestAssignLastSeatRace: 50 members race for the last seat; exactly one
-// gets it, the others are told no_seats, and the pool is never over-assigned.
+// TestAssignLastSeatRace: 50 assignments race for the last seat; exactly
+// one gets it, the others are told no_seats, and the pool is never
+// over-assigned.
 func TestAssignLastSeatRace(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		f := newFixture(t, d)
 		org, own := f.org("Acme", "acme.test")
-		const n = 50
+		const n = 2 + 50 // two seats taken first, then 50 racers for the third
 		members := make([]string, n)
 		for i := range members {
 			members[i] = f.member(org, fmt.Sprintf("m%02d@acme.test", i))
