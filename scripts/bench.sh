@@ -42,6 +42,9 @@ if [ -n "${SCALE:-}" ]; then sizes=1000,1000000; fi
 section "Check-ins and activations in process at ${sizes} devices, both databases, with p99 (target: 1M within 10% of 1k, p99 < 100 ms)"
 ENTITLE_BENCH_DEVICES=$sizes bench scale.txt -bench 'BenchmarkScale' -benchtime "$benchtime" -timeout 60m ./server/devices/
 
+section "Organization device list: one page of 50 with its total at 10,000 computers in one organization, each sort, filter and search, both databases (target: < 100 ms a page)"
+bench orgdevices.txt -bench 'BenchmarkOrgDeviceList' -benchtime "$benchtime" ./server/devices/
+
 section "SQLite: long check-in run from 1,000 devices in process, WAL size (bound: store.WALTargetBytes = 16 MiB)"
 bench wal.txt -bench 'BenchmarkCheckinWAL' -benchtime "$walrun" ./server/store/
 
@@ -109,4 +112,9 @@ for db in sqlite postgres-2; do
   row "command latency p50 / p99, $(metric push.txt BenchmarkPushLatency/$db agents) agents, $db (ms)" \
     "$(metric push.txt BenchmarkPushLatency/$db p50-ms) / $(metric push.txt BenchmarkPushLatency/$db p99-ms)" "" "p99 < 1000"
   row "  server memory per connected agent, $db (KiB)" "$(metric push.txt BenchmarkPushLatency/$db KiB/agent)" "" "<= 30"
+done
+for db in sqlite postgres; do
+  for c in last_seen last_seen_deep user_deep search; do
+    row "organization device list, 10k computers, $c, $db (ms/page)" "$(metric orgdevices.txt BenchmarkOrgDeviceList/$db/$c ms/page)" "" "< 100"
+  done
 done

@@ -35,7 +35,8 @@ type world struct {
 	key       string
 	server    *proc
 	serverURL string
-	listen    string // the server's fixed address, reused on restart
+	listen    string   // the server's fixed address, reused on restart
+	serveArgs []string // extra `serve` flags (a test DNS server, an SMTP relay)
 }
 
 // proc is a running child process whose output goes to the test log.
@@ -140,8 +141,11 @@ func run(t *testing.T, stdin string, args ...string) (string, error) {
 func newWorld(t *testing.T) *world { return newWorldOn(t, "") }
 
 // newWorldOn is newWorld on the database dsn ("" for a fresh SQLite file).
-func newWorldOn(t *testing.T, dsn string) *world {
-	w := &world{t: t, dir: t.TempDir()}
+func newWorldOn(t *testing.T, dsn string) *world { return newWorldWith(t, dsn) }
+
+// newWorldWith is newWorldOn with extra `serve` flags.
+func newWorldWith(t *testing.T, dsn string, serveArgs ...string) *world {
+	w := &world{t: t, dir: t.TempDir(), serveArgs: serveArgs}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); w.serverBin = testenv.BuildBinary(t, "./server/cmd/entitle-server") }()
@@ -188,8 +192,9 @@ func newWorldOn(t *testing.T, dsn string) *world {
 func (w *world) startServer(listen string) {
 	addrFile := filepath.Join(w.dir, "server.addr")
 	os.Remove(addrFile)
-	w.server = start(w.t, "server", w.serverBin, "serve", "--listen", listen, "--addr-file", addrFile, "--db", w.db,
-		"--offline-grace", "5s", "--checkin-interval", "1s", "--limit-activations", "off")
+	args := []string{w.serverBin, "serve", "--listen", listen, "--addr-file", addrFile, "--db", w.db,
+		"--offline-grace", "5s", "--checkin-interval", "1s", "--limit-activations", "off"}
+	w.server = start(w.t, "server", append(args, w.serveArgs...)...)
 	w.listen = testenv.ReadAddrFile(w.t, addrFile, 20*time.Second)
 	w.serverURL = "http://" + w.listen
 }

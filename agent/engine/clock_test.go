@@ -101,13 +101,7 @@ func TestWithWall(t *testing.T) {
 // mark and the comparison were on the monotonic clock and the expired
 // lease was valid again, and that mark was saved.
 func TestClockSetBackWhileRunning(t *testing.T) {
-	srv := newTestServer(t)
-	clk := newOSClock(t)
-	srv.now = clk.Wall
-	srv.ttl = 7 * 24 * time.Hour
-	dir := t.TempDir()
-	e := newEngine(t, srv, dir, fpA, withNow(clk.Now))
-	activateKey(t, e)
+	srv, clk, dir, e := activatedOnOSClock(t)
 
 	srv.set(func(s *testServer) { s.unreachable = true })
 	clk.Sleep(8 * 24 * time.Hour) // offline; the lease expired a day ago
@@ -208,13 +202,7 @@ func TestSlowedClockSpendsBudget(t *testing.T) {
 // Honest clocks: a suspended computer (the wall clock runs, the monotonic
 // one stops) and a clock set forward earn nothing and cost nothing.
 func TestHonestClockKeepsBudget(t *testing.T) {
-	srv := newTestServer(t)
-	clk := newOSClock(t)
-	srv.now = clk.Wall
-	srv.ttl = 7 * 24 * time.Hour
-	dir := t.TempDir()
-	e := newEngine(t, srv, dir, fpA, withNow(clk.Now))
-	activateKey(t, e)
+	_, clk, dir, e := activatedOnOSClock(t)
 	for range 10 {
 		clk.SetForward(8 * time.Hour) // suspended for the night
 		clk.Sleep(time.Hour)
@@ -239,13 +227,7 @@ func TestHonestClockKeepsBudget(t *testing.T) {
 // a set-back against it, so a stale reading would let each stop-and-set-back
 // cycle gain the staleness (ten minutes before).
 func TestOfflineClockReadingSavedEveryTick(t *testing.T) {
-	srv := newTestServer(t)
-	clk := newOSClock(t)
-	srv.now = clk.Wall
-	srv.ttl = 7 * 24 * time.Hour
-	dir := t.TempDir()
-	e := newEngine(t, srv, dir, fpA, withNow(clk.Now))
-	activateKey(t, e)
+	srv, clk, dir, e := activatedOnOSClock(t)
 	srv.set(func(s *testServer) { s.unreachable = true })
 	_ = e.CheckNow(context.Background()) // offline from now on
 	for range 5 {
@@ -268,4 +250,18 @@ func TestOfflineClockReadingSavedEveryTick(t *testing.T) {
 	if debt < 5*time.Minute {
 		t.Fatalf("set-back across a restart charged %v, want 5m", debt)
 	}
+}
+
+// activatedOnOSClock is an engine activated against a test server, both on
+// one OS-like clock (wall and monotonic readings) and week-long leases.
+func activatedOnOSClock(t *testing.T) (*testServer, *osClock, string, *Engine) {
+	t.Helper()
+	srv := newTestServer(t)
+	clk := newOSClock(t)
+	srv.now = clk.Wall
+	srv.ttl = 7 * 24 * time.Hour
+	dir := t.TempDir()
+	e := newEngine(t, srv, dir, fpA, withNow(clk.Now))
+	activateKey(t, e)
+	return srv, clk, dir, e
 }

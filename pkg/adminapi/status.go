@@ -10,6 +10,10 @@ func HTTPStatus(code string) (int, bool) {
 		return 409, true
 	case ErrInvitationExpired, ErrInvitationUsed:
 		return 410, true
+	case ErrIdempotencyReused:
+		return 409, true
+	case ErrTooManyDevices:
+		return 400, true
 	}
 	return 0, false
 }
@@ -17,5 +21,6 @@ func HTTPStatus(code string) (int, bool) {
 // Codes lists the error codes of this package.
 func Codes() []string {
 	return []string{ErrAlreadyMember, ErrLastOwner, ErrDomainNotApproved, ErrDomainUnverified, ErrInvitationExpired,
-		ErrInvitationUsed, ErrForbidden, ErrInvitationMismatch, ErrAccountExists, ErrSeatsAssigned}
+		ErrInvitationUsed, ErrForbidden, ErrInvitationMismatch, ErrAccountExists,
+		ErrIdempotencyReused, ErrTooManyDevices, ErrSeatsAssigned}
 }

@@ -14,6 +14,13 @@ var monthIDs = [12]string{
 	"month_july", "month_august", "month_september", "month_october", "month_november", "month_december",
 }
 
+// shortMonthIDs are the catalog ids of the abbreviated month names.
+var shortMonthIDs = [12]string{
+	"month_short_january", "month_short_february", "month_short_march", "month_short_april", "month_short_may",
+	"month_short_june", "month_short_july", "month_short_august", "month_short_september", "month_short_october",
+	"month_short_november", "month_short_december",
+}
+
 // Number formats n with the locale's digit grouping: "1,234" in English,
 // "1 234" in French (U+202F, the narrow no-break space CLDR gives French).
 func (l *Localizer) Number(n int) string {
@@ -39,6 +46,16 @@ func (l *Localizer) Date(t time.Time) string {
 		"day":   strconv.Itoa(t.Day()),
 		"month": l.T(monthIDs[t.Month()-1], nil),
 		"year":  strconv.Itoa(t.Year()),
+	})
+}
+
+// ShortDate formats the day and abbreviated month of t in t's location, for
+// chart axes and narrow columns: "Dec 2", "2 déc." (catalog messages
+// date_short and month_short_*).
+func (l *Localizer) ShortDate(t time.Time) string {
+	return l.T("date_short", Args{
+		"day":   strconv.Itoa(t.Day()),
+		"month": l.T(shortMonthIDs[t.Month()-1], nil),
 	})
 }
 

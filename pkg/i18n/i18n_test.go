@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,6 +50,9 @@ func TestFormats(t *testing.T) {
 		{fr.Number(1234), "1\u202f234"},
 		{en.Number(-1234567), "-1,234,567"},
 		{fr.Number(7), "7"},
+		{en.ShortDate(d), "Dec 2"},
+		{fr.ShortDate(d), "2 déc."},
+		{fr.ShortDate(first), "1 mars"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
@@ -59,6 +63,9 @@ func TestFormats(t *testing.T) {
 		for m := time.January; m <= time.December; m++ {
 			if got := b.Localizer(tag).Date(time.Date(2026, m, 15, 0, 0, 0, 0, time.UTC)); got == "" || got[0] == 'm' && tag == English {
 				t.Errorf("%s month %d: %q", tag, m, got)
+			}
+			if got := b.Localizer(tag).ShortDate(time.Date(2026, m, 15, 0, 0, 0, 0, time.UTC)); !strings.HasPrefix(got, "15 ") && !strings.HasSuffix(got, " 15") || strings.Contains(got, "month_") {
+				t.Errorf("%s short month %d: %q", tag, m, got)
 			}
 		}
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/entitle/entitle/server/signing"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/subscriptions"
+	"github.com/entitle/entitle/server/usage"
 	"github.com/entitle/entitle/server/workspaces"
 )
 
@@ -99,6 +100,9 @@ type App struct {
 	// Journal reads the journal (verify, list, export).
 	Journal    *journal.Reader
 	Workspaces *workspaces.Service
+	// Usage records seat use daily and sums up an organization for the
+	// console's overview.
+	Usage *usage.Service
 	// Subscriptions owns organizations' seat pools and their assignment
 	// to members.
 	Subscriptions *subscriptions.Service
@@ -173,6 +177,12 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
+	use, err := usage.New(db, usage.Config{
+		Now: cfg.Now, Logger: cfg.Logger, CheckinInterval: time.Duration(signer.CheckinAfter()) * time.Second,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
 	subs, err := subscriptions.New(db, subscriptions.Config{Now: cfg.Now, Logger: cfg.Logger, Release: release, Notify: notify,
 		InstallURL: strings.TrimRight(cfg.Issuer, "/") + "/account"})
 	if err != nil {
@@ -182,6 +192,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	// held, in the removing transaction.
 	orgs.OnMemberRemoved = subs.MemberRemoved
 	return &App{
+		Usage:         use,
 		Subscriptions: subs,
 		Organizations: orgs,
 		Accounts:      accts,

@@ -32,6 +32,12 @@ func (a *App) Jobs() []Job {
 			_, err := a.Workspaces.Reclaim(ctx, 1000)
 			return err
 		}},
+		// Seat use of the day, for the overview chart: at start, then the
+		// first wake-up of each new day (UTC).
+		{Name: "usage.snapshot", Every: time.Hour, Run: func(ctx context.Context) error {
+			_, err := a.Usage.RunDue(ctx)
+			return err
+		}},
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pb33f/libopenapi-validator"
 
+	"github.com/entitle/entitle/internal/dnstest"
 	"github.com/entitle/entitle/pkg/adminapi"
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/pkg/testenv"
@@ -24,7 +25,6 @@ import (
 	"github.com/entitle/entitle/server/app/apptest"
 	"github.com/entitle/entitle/server/authz"
 	"github.com/entitle/entitle/server/httpapi/apitest"
-	"github.com/entitle/entitle/server/internal/dnstest"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/store/storetest"
 	"github.com/entitle/entitle/server/subscriptions"
@@ -39,6 +39,7 @@ type tenant struct {
 	newcomer              string // email of an account that is not a member
 	invitation, invToken  string
 	pending               string // a claimed domain, its challenge published in DNS
+	device                string // a computer on the target's organization license
 	sub                   string // a subscription of 5 seats, one assigned to member
 	sessions              map[string]string
 }
@@ -116,6 +117,12 @@ func (w *world) tenant(prefix string) tenant {
 	}
 	tn.pending = d.Domain
 	w.dns.Set(d.RecordName(), d.Challenge)
+	lic := apptest.OrgLicense(w.t, w.e.App, w.e.DB, tn.id, "target@"+tn.domain, "Pro", 3, "remote")
+	act, err := w.e.App.Devices.Activate(ctx, apptest.KeyRequest(lic.Key, apptest.FP(tag)), "192.0.2.1")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	tn.device = act.DeviceID
 	if _, err := w.e.DB.Exec(ctx, `INSERT INTO plans (id, code, name, features, max_profiles, devices_per_seat, term_months,
 		seat_price_cents, currency, active, created_at) VALUES (?, ?, ?, '["sign"]', 5, 1, 12, 1000, 'EUR', ?, ?)`,
 		"pln_"+tag, tag, "Plan "+tag, true, time.Now().UnixMilli()); err != nil {
@@ -144,6 +151,9 @@ func (w *world) snapshot(orgID string) string {
 		"SELECT * FROM invitations WHERE organization_id = ? ORDER BY id",
 		"SELECT * FROM domains WHERE organization_id = ? ORDER BY id",
 		"SELECT * FROM mail_outbox WHERE organization_id = ? ORDER BY id",
+		"SELECT * FROM devices WHERE organization_id = ? ORDER BY id",
+		"SELECT * FROM device_commands WHERE device_id IN (SELECT id FROM devices WHERE organization_id = ?) ORDER BY id",
+		"SELECT * FROM command_bulk_requests WHERE organization_id = ? ORDER BY id",
 		"SELECT * FROM subscriptions WHERE organization_id = ? ORDER BY id",
 		"SELECT * FROM licenses WHERE organization_id = ? ORDER BY id",
 	} {
@@ -309,6 +319,29 @@ var builders = map[string]builder{
 	},
 	"DELETE /v1/orgs/{org}/domains/{domain}": func(_ *world, org string, r tenant) call {
 		return jsonCall("DELETE", orgPath(adminapi.PathDomains, org)+"/"+r.pending, nil, 204)
+	},
+	"GET /v1/orgs/{org}/devices": func(_ *world, org string, _ tenant) call {
+		return jsonCall("GET", orgPath(adminapi.PathOrgDevices, org)+"?sort=hostname&order=asc", nil, 200)
+	},
+	"GET /v1/orgs/{org}/devices/{id}": func(_ *world, org string, r tenant) call {
+		return jsonCall("GET", orgPath(adminapi.PathOrgDevices, org)+"/"+r.device, nil, 200)
+	},
+	"PATCH /v1/orgs/{org}/devices/{id}": func(_ *world, org string, r tenant) call {
+		name := "Poste de test"
+		return jsonCall("PATCH", orgPath(adminapi.PathOrgDevices, org)+"/"+r.device, adminapi.RenameDeviceRequest{Name: &name}, 200)
+	},
+	"DELETE /v1/orgs/{org}/devices/{id}": func(_ *world, org string, r tenant) call {
+		return jsonCall("DELETE", orgPath(adminapi.PathOrgDevices, org)+"/"+r.device, nil, 204)
+	},
+	"GET /v1/orgs/{org}/devices/{id}/commands": func(_ *world, org string, r tenant) call {
+		return jsonCall("GET", orgPath(adminapi.PathOrgDevices, org)+"/"+r.device+"/commands", nil, 200)
+	},
+	"POST /v1/orgs/{org}/devices/{id}/commands": func(_ *world, org string, r tenant) call {
+		return jsonCall("POST", orgPath(adminapi.PathOrgDevices, org)+"/"+r.device+"/commands", map[string]string{"type": "refresh_lease"}, 201)
+	},
+	"POST /v1/orgs/{org}/commands": func(_ *world, org string, r tenant) call {
+		return jsonCall("POST", orgPath(adminapi.PathOrgCommands, org), adminapi.BulkCommandRequest{DeviceIDs: []string{r.device},
+			Type: "refresh_lease", IdempotencyKey: "matrix"}, 201)
 	},
 	"GET /v1/operator/orgs": func(*world, string, tenant) call { return jsonCall("GET", adminapi.PathOperatorOrgs, nil, 200) },
 	"POST /v1/operator/orgs": func(_ *world, _ string, r tenant) call {

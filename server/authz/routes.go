@@ -95,6 +95,15 @@ var routes = map[string]Access{
 	"POST /v1/orgs/{org}/domains/{domain}/verify": Admin,
 	"DELETE /v1/orgs/{org}/domains/{domain}":      Admin,
 
+	// An organization's computers and their remote commands (admins only:
+	// a member manages their own computers from the account routes).
+	"GET /v1/orgs/{org}/devices":                Admin,
+	"GET /v1/orgs/{org}/devices/{id}":           Admin,
+	"PATCH /v1/orgs/{org}/devices/{id}":         Admin,
+	"DELETE /v1/orgs/{org}/devices/{id}":        Admin,
+	"GET /v1/orgs/{org}/devices/{id}/commands":  Admin,
+	"POST /v1/orgs/{org}/devices/{id}/commands": Admin,
+	"POST /v1/orgs/{org}/commands":              Admin,
 	// An organization's subscriptions (seat pools) and their assignment.
 	"GET /v1/orgs/{org}/subscriptions":                                Admin,
 	"GET /v1/orgs/{org}/subscriptions/{sub}":                          Admin,

@@ -37,7 +37,8 @@ const (
 	MinTTL     = time.Minute
 )
 
-// ReleaseFunc frees a device's seat within tx, journaling it under action
+// ReleaseFunc frees a device's seat within tx, journaling it under action (an
+// empty action: not journaled, the caller journals the change it is part of)
 // (package devices provides it).
 type ReleaseFunc func(ctx context.Context, tx *store.Tx, deviceID, actor, action string, details map[string]any) error
 
@@ -115,23 +116,14 @@ func (s *Service) Enqueue(ctx context.Context, q Queue) (Record, error) {
 	if err := check.Secret("device id", q.DeviceID); err != nil {
 		return Record{}, err
 	}
-	if err := (protocol.Command{ID: "new", Type: q.Type, Args: q.Args}).Validate(); err != nil {
-		return Record{}, fault.Invalid("%v", err)
-	}
-	ttl := q.TTL
-	if ttl == 0 {
-		ttl = DefaultTTL
-	}
-	if ttl < MinTTL || ttl > MaxTTL {
-		return Record{}, fault.Invalid("the time to live must be between %s and %s", MinTTL, MaxTTL)
-	}
-	id, err := ids.New("cmd")
+	ttl, err := validCommand(q.Type, q.Args, q.TTL)
 	if err != nil {
 		return Record{}, err
 	}
-	now := s.now()
-	rec := Record{ID: id, DeviceID: q.DeviceID, Organization: q.Organization, Type: q.Type, Args: q.Args,
-		Status: protocol.CommandPending, CreatedBy: q.Actor, CreatedAt: now.UTC(), ExpiresAt: now.Add(ttl).UTC()}
+	rec, err := s.newRecord(q.DeviceID, q.Organization, q.Type, q.Args, q.Actor, ttl)
+	if err != nil {
+		return Record{}, err
+	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		var (
 			mode        string
@@ -153,7 +145,7 @@ func (s *Service) Enqueue(ctx context.Context, q Queue) (Record, error) {
 		if mode == licenses.ManagedLocal {
 			return errf(protocol.ErrLocalOnly, "device %s is managed locally only: it takes no remote commands", q.DeviceID)
 		}
-		return s.insert(ctx, tx, &rec)
+		return s.insert(ctx, tx, &rec, true)
 	})
 	if err != nil {
 		return Record{}, err
@@ -164,7 +156,35 @@ func (s *Service) Enqueue(ctx context.Context, q Queue) (Record, error) {
 	return rec, nil
 }
 
-func (s *Service) insert(ctx context.Context, tx *store.Tx, rec *Record) error {
+// validCommand checks a command's type and arguments (the agent's own
+// check) and its time to live, returning the TTL to use.
+func validCommand(typ string, args map[string]string, ttl time.Duration) (time.Duration, error) {
+	if err := (protocol.Command{ID: "new", Type: typ, Args: args}).Validate(); err != nil {
+		return 0, fault.Invalid("%v", err)
+	}
+	if ttl == 0 {
+		ttl = DefaultTTL
+	}
+	if ttl < MinTTL || ttl > MaxTTL {
+		return 0, fault.Invalid("the time to live must be between %s and %s", MinTTL, MaxTTL)
+	}
+	return ttl, nil
+}
+
+func (s *Service) newRecord(deviceID, org, typ string, args map[string]string, actor string, ttl time.Duration) (Record, error) {
+	id, err := ids.New("cmd")
+	if err != nil {
+		return Record{}, err
+	}
+	now := s.now()
+	return Record{ID: id, DeviceID: deviceID, Organization: org, Type: typ, Args: args,
+		Status: protocol.CommandPending, CreatedBy: actor, CreatedAt: now.UTC(), ExpiresAt: now.Add(ttl).UTC()}, nil
+}
+
+// insert stores rec within tx and applies what its type changes on the
+// server. With journaled, it writes the command's journal row; without,
+// the caller journals the change it is part of (a bulk request).
+func (s *Service) insert(ctx context.Context, tx *store.Tx, rec *Record, journaled bool) error {
 	ms := store.Millis(rec.CreatedAt)
 	details := map[string]any{"device": rec.DeviceID, "type": rec.Type}
 	switch rec.Type {
@@ -173,7 +193,11 @@ func (s *Service) insert(ctx context.Context, tx *store.Tx, rec *Record) error {
 		// check-in. The command is done when queued.
 		rec.Status, rec.CompletedAt = protocol.CommandSucceeded, &rec.CreatedAt
 		details["command"] = rec.ID
-		if err := s.release(ctx, tx, rec.DeviceID, rec.CreatedBy, "command.deactivate", details); err != nil {
+		action := "command.deactivate"
+		if !journaled {
+			action = ""
+		}
+		if err := s.release(ctx, tx, rec.DeviceID, rec.CreatedBy, action, details); err != nil {
 			return err
 		}
 	case protocol.CmdSuspend:
@@ -204,6 +228,9 @@ func (s *Service) insert(ctx context.Context, tx *store.Tx, rec *Record) error {
 	}
 	if _, err := tx.Exec(ctx, "UPDATE devices SET open_commands = open_commands + 1 WHERE id = ?", rec.DeviceID); err != nil {
 		return fmt.Errorf("count open command: %w", err)
+	}
+	if !journaled {
+		return nil
 	}
 	return journal.Record(ctx, tx, journal.Entry{At: rec.CreatedAt, Actor: rec.CreatedBy, Organization: rec.Organization,
 		Action: "command.queue", Target: rec.ID, Details: details})

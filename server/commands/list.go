@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/entitle/entitle/pkg/accountapi"
 	"github.com/entitle/entitle/pkg/paging"
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/server/internal/fault"
@@ -96,4 +97,11 @@ func (s *Service) List(ctx context.Context, deviceID string, req paging.Request)
 	return paging.Trim(list, req.Size(), total, func(r Record) []string {
 		return []string{strconv.FormatInt(store.Millis(r.CreatedAt), 10), r.ID}
 	}), nil
+}
+
+// JSON is the command as the APIs and the server CLI show it.
+func (r Record) JSON() accountapi.CommandJSON {
+	return accountapi.CommandJSON{ID: r.ID, DeviceID: r.DeviceID, Type: r.Type, Args: r.Args, Status: r.Status,
+		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, DeliveredAt: r.DeliveredAt,
+		CompletedAt: r.CompletedAt, ResultCode: r.ResultCode, ResultArgs: r.ResultArgs}
 }

@@ -187,9 +187,10 @@ func (s *Service) activateOn(ctx context.Context, tx *store.Tx, lic licenses.Lic
 			return activated{}, err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO devices (id, license_id, account_id, fingerprint, product, hostname, os, arch, agent_version,
-			credential_hash, activated_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			credential_hash, activated_at, last_seen_at, organization_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT organization_id FROM licenses WHERE id = ?), ''))`,
 			resp.DeviceID, lic.ID, accountID, a.fingerprint, a.product, a.facts.Hostname, a.facts.OS, a.facts.Arch, a.facts.AgentVersion,
-			ids.HashSecret(credential), store.Millis(now), store.Millis(now)); err != nil {
+			ids.HashSecret(credential), store.Millis(now), store.Millis(now), lic.ID); err != nil {
 			return activated{}, fmt.Errorf("add device: %w", err)
 		}
 	default:

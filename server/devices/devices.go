@@ -310,8 +310,10 @@ func (s *Service) deactivate(ctx context.Context, deviceID, actor, action string
 }
 
 // ReleaseIn frees a device's seat within tx, journaled under action with
-// details (an administrator's remote deactivation, package commands).
-// Releasing a deactivated device changes nothing.
+// details (an administrator's remote deactivation, package commands); an
+// empty action writes no row, for a caller that journals the release as part
+// of a larger change (a bulk command request). Releasing a deactivated
+// device changes nothing.
 func (s *Service) ReleaseIn(ctx context.Context, tx *store.Tx, deviceID, actor, action string, details map[string]any) error {
 	return s.deactivateIn(ctx, tx, deviceID, actor, action, details)
 }
@@ -319,12 +321,12 @@ func (s *Service) ReleaseIn(ctx context.Context, tx *store.Tx, deviceID, actor, 
 func (s *Service) deactivateIn(ctx context.Context, tx *store.Tx, deviceID, actor, action string, extra map[string]any) error {
 	now := s.now()
 	var (
-		licenseID, mgmt, owner string
-		deactivated            sql.NullInt64
+		licenseID, mgmt, owner, org string
+		deactivated                 sql.NullInt64
 	)
-	err := tx.QueryRow(ctx, `SELECT l.id, l.management_mode, a.email, d.deactivated_at FROM licenses l
+	err := tx.QueryRow(ctx, `SELECT l.id, l.management_mode, a.email, d.deactivated_at, d.organization_id FROM licenses l
 		JOIN devices d ON d.license_id = l.id JOIN accounts a ON a.id = l.owner_account_id WHERE d.id = ?`+licenses.Lock(tx),
-		deviceID).Scan(&licenseID, &mgmt, &owner, &deactivated)
+		deviceID).Scan(&licenseID, &mgmt, &owner, &deactivated, &org)
 	if err != nil {
 		return fmt.Errorf("look up device license: %w", err)
 	}
@@ -342,11 +344,15 @@ func (s *Service) deactivateIn(ctx context.Context, tx *store.Tx, deviceID, acto
 	if _, err := tx.Exec(ctx, "UPDATE licenses SET seats_used = seats_used - 1 WHERE id = ? AND seats_used > 0", licenseID); err != nil {
 		return fmt.Errorf("free seat: %w", err)
 	}
+	if action == "" {
+		return nil // the caller journals the release with the rest of its change
+	}
 	details := map[string]any{"license": licenseID}
 	for k, v := range extra {
 		details[k] = v
 	}
-	return journal.Record(ctx, tx, journal.Entry{At: now, Actor: actor, Action: action, Target: deviceID, Details: details})
+	// A device of an organization's license belongs to its journal.
+	return journal.Record(ctx, tx, journal.Entry{At: now, Actor: actor, Organization: org, Action: action, Target: deviceID, Details: details})
 }
 
 // actionSelfDeactivate is the audit action of a device deactivating itself.

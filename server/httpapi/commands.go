@@ -15,6 +15,7 @@ import (
 type Commands interface {
 	Enqueue(ctx context.Context, q commands.Queue) (commands.Record, error)
 	List(ctx context.Context, deviceID string, req paging.Request) (paging.Page[commands.Record], error)
+	EnqueueBulk(ctx context.Context, b commands.Bulk) (commands.BulkOutcome, error)
 }
 
 func (s *Server) registerCommands() {
@@ -48,17 +49,26 @@ func (s *Server) queueAccountCommand(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req accountapi.CommandRequest
-	if pe := decodeJSON(w, r, &req); pe != nil {
-		writeError(w, pe)
+	s.queueCommand(w, r, deviceID, "account:"+accountID, "")
+}
+
+func (s *Server) listAccountCommands(w http.ResponseWriter, r *http.Request) {
+	_, deviceID, ok := s.ownDevice(w, r)
+	if !ok {
 		return
 	}
-	if err := req.Validate(); err != nil {
-		writeError(w, validationError(err))
+	s.listCommands(w, r, deviceID)
+}
+
+// queueCommand queues the command of the request's body for deviceID, which
+// the caller may command: the account routes' and the organization's.
+func (s *Server) queueCommand(w http.ResponseWriter, r *http.Request, deviceID, actor, org string) {
+	var req accountapi.CommandRequest
+	if !decodeValid(w, r, &req) {
 		return
 	}
 	rec, err := s.d.Commands.Enqueue(r.Context(), commands.Queue{DeviceID: deviceID, Type: req.Type, Args: req.Args,
-		TTL: time.Duration(req.TTLSeconds) * time.Second, Actor: "account:" + accountID})
+		TTL: time.Duration(req.TTLSeconds) * time.Second, Actor: actor, Organization: org})
 	if err != nil {
 		s.failure(w, r, "queue command", err)
 		return
@@ -70,18 +80,11 @@ func (s *Server) queueAccountCommand(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, commandJSON(rec))
 }
 
-func (s *Server) listAccountCommands(w http.ResponseWriter, r *http.Request) {
-	_, deviceID, ok := s.ownDevice(w, r)
-	if !ok {
-		return
-	}
+// listCommands answers a page of deviceID's commands.
+func (s *Server) listCommands(w http.ResponseWriter, r *http.Request, deviceID string) {
 	servePage(s, w, r, "list commands", func(req paging.Request) (paging.Page[commands.Record], error) {
 		return s.d.Commands.List(r.Context(), deviceID, req)
 	}, commandJSON)
 }
 
-func commandJSON(r commands.Record) accountapi.CommandJSON {
-	return accountapi.CommandJSON{ID: r.ID, DeviceID: r.DeviceID, Type: r.Type, Args: r.Args, Status: r.Status,
-		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, DeliveredAt: r.DeliveredAt,
-		CompletedAt: r.CompletedAt, ResultCode: r.ResultCode, ResultArgs: r.ResultArgs}
-}
+func commandJSON(r commands.Record) accountapi.CommandJSON { return r.JSON() }

@@ -14,12 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entitle/entitle/internal/dnstest"
 	"github.com/entitle/entitle/pkg/accountapi"
 	"github.com/entitle/entitle/pkg/paging"
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/server/app"
 	"github.com/entitle/entitle/server/httpapi/apitest"
-	"github.com/entitle/entitle/server/internal/dnstest"
 	"github.com/entitle/entitle/server/journal"
 	"github.com/entitle/entitle/server/servertest"
 	"github.com/entitle/entitle/server/store"

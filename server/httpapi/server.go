@@ -74,6 +74,7 @@ type Devices interface {
 	CheckOwner(ctx context.Context, accountID, deviceID string) error
 	PageDevices(ctx context.Context, accountID string, req paging.Request) (paging.Page[devices.Device], error)
 	ReleaseDevice(ctx context.Context, accountID, deviceID string) error
+	OrgDevices
 }
 
 // DeviceAuth is the part of *deviceauth.Service the API uses.
@@ -204,6 +205,7 @@ func (s *Server) register() {
 	s.handle("GET /metrics", s.metrics.Handler().ServeHTTP)
 	s.registerJournal()
 	s.registerOrgs()
+	s.registerOrgDevices()
 	s.registerSubscriptions()
 	// Unknown /v1 paths answer in the API's JSON error format, not net/http's
 	// plain-text 404. This pattern takes every method, so ServeMux's own 405

@@ -3,10 +3,10 @@ package organizations_test
 import (
 	"testing"
 
+	"github.com/entitle/entitle/internal/dnstest"
 	"github.com/entitle/entitle/server/app"
 	"github.com/entitle/entitle/server/app/apptest"
 	"github.com/entitle/entitle/server/authz"
-	"github.com/entitle/entitle/server/internal/dnstest"
 	"github.com/entitle/entitle/server/internal/fault"
 	"github.com/entitle/entitle/server/organizations"
 	"github.com/entitle/entitle/server/store"

@@ -113,6 +113,14 @@ func (h *Hub) Connected() int {
 	return n
 }
 
+// DeviceConnected reports whether deviceID holds a stream to this instance
+// (with several instances, another may hold it: false is "not here").
+func (h *Hub) DeviceConnected(deviceID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs[deviceID]) > 0
+}
+
 // Notify nudges deviceID wherever its stream is connected. On PostgreSQL
 // it goes through NOTIFY (every instance, this one included, hears it);
 // should that fail, or before the first LISTEN is up, this instance's own

@@ -12,70 +12,10 @@ import (
 	"encoding/asn1"
 	"errors"
 	"testing"
-	"time"
 
+	"github.com/entitle/entitle/agent/profiles/certcheck/p12test"
 	"software.sslmate.com/src/go-pkcs12"
 )
-
-// costlyPKCS12 is a 76-byte PKCS#12 file whose legacy SHA-1 MAC asks for
-// 2^40 key-derivation rounds (issue 16: it kept the agent at 100% CPU).
-func costlyPKCS12(t testing.TB) []byte {
-	t.Helper()
-	type algID struct {
-		Algorithm  asn1.ObjectIdentifier
-		Parameters asn1.RawValue
-	}
-	type digestInfo struct {
-		Algorithm algID
-		Digest    []byte
-	}
-	type macData struct {
-		Mac        digestInfo
-		Salt       []byte
-		Iterations int64
-	}
-	type contentInfo struct {
-		Type    asn1.ObjectIdentifier
-		Content asn1.RawValue
-	}
-	type pfx struct {
-		Version  int
-		AuthSafe contentInfo
-		MacData  macData
-	}
-	emptySafe, _ := asn1.Marshal([]contentInfo{})
-	octets, _ := asn1.Marshal(emptySafe)
-	der, err := asn1.Marshal(pfx{
-		Version: 3,
-		AuthSafe: contentInfo{Type: oidData, Content: asn1.RawValue{
-			Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: octets}},
-		MacData: macData{
-			Mac:        digestInfo{Algorithm: algID{Algorithm: asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}, Parameters: asn1.NullRawValue}, Digest: make([]byte, 20)},
-			Salt:       make([]byte, 5),
-			Iterations: 1 << 40,
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(der) != 76 {
-		t.Fatalf("crafted file is %d bytes, want 76", len(der))
-	}
-	return der
-}
-
-// within runs f and fails the test if it has not returned after a
-// generous deadline (a hang, not a speed target).
-func within(t *testing.T, what string, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); f() }()
-	select {
-	case <-done:
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("%s did not return: the file's work is not bounded", what)
-	}
-}
 
 func TestParsePKCS12BoundsWork(t *testing.T) {
 	k, c := cert(t, 0, nil, nil)
@@ -97,8 +37,8 @@ func TestParsePKCS12BoundsWork(t *testing.T) {
 		password string
 		want     error // nil: opens
 	}{
-		{"MAC asks for 2^40 rounds, no password", costlyPKCS12(t), "", ErrTooCostly},
-		{"MAC asks for 2^40 rounds, a password", costlyPKCS12(t), "pw", ErrTooCostly},
+		{"MAC asks for 2^40 rounds, no password", p12test.CostlyPKCS12(t), "", ErrTooCostly},
+		{"MAC asks for 2^40 rounds, a password", p12test.CostlyPKCS12(t), "pw", ErrTooCostly},
 		{"PBES2 over the limit", costlyModern, "pw", ErrTooCostly},
 		{"too large", append(fine, make([]byte, MaxPKCS12Size)...), "pw", ErrTooCostly},
 		{"modern, 4096 rounds", fine, "pw", nil},
@@ -107,7 +47,7 @@ func TestParsePKCS12BoundsWork(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error
-			within(t, "ParsePKCS12", func() { _, _, _, err = ParsePKCS12(context.Background(), tc.data, tc.password) })
+			p12test.Within(t, "ParsePKCS12", func() { _, _, _, err = ParsePKCS12(context.Background(), tc.data, tc.password) })
 			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
 				t.Fatalf("ParsePKCS12 = %v, want %v", err, tc.want)
 			}
@@ -136,7 +76,7 @@ func TestParsePKCS12BoundsNestedKeyBag(t *testing.T) {
 }
 
 func FuzzCheckPKCS12Cost(f *testing.F) {
-	f.Add(costlyPKCS12(f), "")
+	f.Add(p12test.CostlyPKCS12(f), "")
 	f.Add(nestedCostlyPKCS12(f, "pw"), "pw")
 	k, c := cert(f, 0, nil, nil)
 	if d, err := pkcs12.Modern.WithIterations(16).Encode(k, c, nil, "pw"); err == nil {
@@ -220,7 +160,7 @@ func TestParsePKCS12BoundsKeyInsideEncryptedSafe(t *testing.T) {
 	for _, pw := range []string{"pw", ""} {
 		data := nestedCostlyPKCS12(t, pw)
 		var err error
-		within(t, "ParsePKCS12", func() { _, _, _, err = ParsePKCS12(context.Background(), data, pw) })
+		p12test.Within(t, "ParsePKCS12", func() { _, _, _, err = ParsePKCS12(context.Background(), data, pw) })
 		if !errors.Is(err, ErrTooCostly) {
 			t.Fatalf("password %q: ParsePKCS12 = %v, want ErrTooCostly for the key bag inside the 3DES safe", pw, err)
 		}
@@ -277,7 +217,7 @@ func TestRC2SafeDecrypts(t *testing.T) {
 // BenchmarkRefuseCostlyPKCS12 measures what the 76-byte file of issue 16
 // costs now (before: 2^40 SHA-1 rounds, days of CPU).
 func BenchmarkRefuseCostlyPKCS12(b *testing.B) {
-	data := costlyPKCS12(b)
+	data := p12test.CostlyPKCS12(b)
 	for b.Loop() {
 		if _, _, _, err := ParsePKCS12(context.Background(), data, ""); !errors.Is(err, ErrTooCostly) {
 			b.Fatal(err)

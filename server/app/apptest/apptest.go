@@ -251,3 +251,21 @@ func (f *Fixture) StartAuth(machine string) protocol.DeviceAuthorizeResponse {
 	}
 	return r
 }
+
+// OrgLicense issues ownerEmail (an existing account) a license of the
+// organization orgID, as an assigned seat of a subscription does: a row of
+// licenses with organization_id set, of plan, with the management mode mode.
+func OrgLicense(t testing.TB, a *app.App, db *store.DB, orgID, ownerEmail, plan string, seats int, mode string) licenses.License {
+	t.Helper()
+	ctx := context.Background()
+	l, err := a.Licenses.CreateLicense(ctx, licenses.LicenseSpec{OwnerEmail: ownerEmail, Seats: seats, ManagementMode: mode,
+		TermStart: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), // no term end: the fixture clock may be any date
+		Plan:      licenses.Plan{Name: plan, Features: []string{"sign"}, MaxProfiles: 5}})
+	if err != nil {
+		t.Fatalf("create organization license: %v", err)
+	}
+	if _, err := db.Exec(ctx, "UPDATE licenses SET organization_id = ? WHERE id = ?", orgID, l.ID); err != nil {
+		t.Fatalf("make the license the organization's: %v", err)
+	}
+	return l
+}

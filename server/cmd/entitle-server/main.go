@@ -80,8 +80,8 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&a.publicURL, "public-url", "", "base URL agents and browsers reach the server at (default http://<listen address>)")
 	pf.DurationVar(&a.offlineGrace, "offline-grace", 7*24*time.Hour, "how long a lease stays valid without a check-in")
 	pf.DurationVar(&a.checkinInterval, "checkin-interval", 6*time.Hour, "how often agents are asked to check in")
-	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.accountCmd(), a.licenseCmd(), a.keysCmd(), a.demoCmd(), a.mailCmd(), a.orgCmd(), a.operatorCmd(), a.subscriptionCmd())
-	root.AddCommand(a.journalCmd())
+	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.accountCmd(), a.licenseCmd(), a.keysCmd(), a.demoCmd(), a.mailCmd(), a.orgCmd(), a.operatorCmd())
+	root.AddCommand(a.journalCmd(), a.deviceCmd(), a.commandCmd(), a.subscriptionCmd())
 	return root
 }
 
@@ -234,6 +234,11 @@ func (a *app) open(ctx context.Context, logger *slog.Logger, issuer string, tune
 // admin runs fn with the domains for the one-shot admin commands, which log
 // only warnings so their stdout stays clean for scripts.
 func (a *app) admin(ctx context.Context, fn func(*domains.App) error) error {
+	return a.adminDB(ctx, func(_ *store.DB, svc *domains.App) error { return fn(svc) })
+}
+
+// adminDB is admin for a command that also needs the database itself.
+func (a *app) adminDB(ctx context.Context, fn func(*store.DB, *domains.App) error) error {
 	logger, err := a.logger(slog.LevelWarn)
 	if err != nil {
 		return err
@@ -243,7 +248,7 @@ func (a *app) admin(ctx context.Context, fn func(*domains.App) error) error {
 		return err
 	}
 	defer db.Close()
-	return fn(svc)
+	return fn(db, svc)
 }
 
 func (a *app) issuer() string {

@@ -58,6 +58,10 @@ func orgErrorMessage(code string) string {
 		return "org_err_invitation_mismatch"
 	case adminapi.ErrAccountExists:
 		return "org_err_account_exists"
+	case adminapi.ErrIdempotencyReused:
+		return "org_err_idempotency_key_reused"
+	case adminapi.ErrTooManyDevices:
+		return "org_err_too_many_devices"
 	case adminapi.ErrSeatsAssigned:
 		return "org_err_seats_assigned"
 	}

@@ -32,6 +32,7 @@ type serveOpts struct {
 	addrFile                                          string
 	shutdownTimeout                                   time.Duration
 	limitActivations, limitLoginIP, limitLoginAccount string
+	dnsResolver                                       string
 	mail                                              mailOpts
 }
 
@@ -51,8 +52,25 @@ func (a *app) serveCmd() *cobra.Command {
 	f.StringVar(&o.limitActivations, "limit-activations", "", `activations per license: "PER_MINUTE/BURST", or "off" (default 10/20)`)
 	f.StringVar(&o.limitLoginIP, "limit-login-ip", "", `failed sign-ins per client IP: "PER_MINUTE/BURST", or "off" (default 20/20)`)
 	f.StringVar(&o.limitLoginAccount, "limit-login-account", "", `failed sign-ins per account: "PER_MINUTE/BURST", or "off" (default 10/10)`)
+	f.StringVar(&o.dnsResolver, "dns-resolver", "", "DNS server (host:port) that domain-ownership checks ask instead of the system resolver")
 	mailFlags(f, &o.mail)
 	return cmd
+}
+
+// resolverAt is a resolver that asks only the DNS server at addr (host:port),
+// over UDP with a TCP fallback for truncated answers, as the system resolver
+// would; "" is the system resolver.
+func resolverAt(addr string) (*net.Resolver, error) {
+	if addr == "" {
+		return net.DefaultResolver, nil
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return nil, fmt.Errorf("--dns-resolver %q: want host:port: %w", addr, err)
+	}
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		d := net.Dialer{Timeout: 5 * time.Second}
+		return d.DialContext(ctx, network, addr)
+	}}, nil
 }
 
 // parseLimit reads a "PER_MINUTE/BURST" or "off" rate limit; "" keeps the
@@ -108,8 +126,13 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 	if err != nil {
 		return err
 	}
+	resolver, err := resolverAt(o.dnsResolver)
+	if err != nil {
+		return err
+	}
 	db, svc, err := a.open(ctx, logger, a.issuer(), func(c *domains.Config) {
 		c.ActivationsPerLicense, c.LoginFailuresPerIP, c.LoginFailuresPerAccount = act, ip, acct
+		c.Resolver = resolver
 	})
 	if err != nil {
 		return err

@@ -5,11 +5,16 @@ package mailtest
 
 import (
 	"bytes"
+	"encoding/base64"
 	"io"
 	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
 	"net"
 	"net/mail"
+	"net/textproto"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +28,7 @@ type Mail struct {
 	To        []string
 	MessageID string
 	Subject   string // decoded (RFC 2047)
+	Text      string // the text/plain part, transfer encoding undone
 	Raw       []byte
 }
 
@@ -156,6 +162,7 @@ func (x *session) Data(r io.Reader) error {
 			subj = d
 		}
 		m.Subject = subj
+		m.Text = plainText(textproto.MIMEHeader(msg.Header), msg.Body)
 	}
 	x.s.mu.Lock()
 	x.s.mails = append(x.s.mails, m)
@@ -165,4 +172,40 @@ func (x *session) Data(r io.Reader) error {
 	default:
 	}
 	return nil
+}
+
+// plainText finds the first text/plain part of a body with header h
+// (walking multipart bodies) and undoes its transfer encoding; "" if none.
+func plainText(h textproto.MIMEHeader, body io.Reader) string {
+	mt, params, err := mime.ParseMediaType(h.Get("Content-Type"))
+	if err != nil {
+		mt = "text/plain"
+	}
+	if strings.HasPrefix(mt, "multipart/") {
+		mr := multipart.NewReader(body, params["boundary"])
+		for {
+			p, err := mr.NextRawPart()
+			if err != nil {
+				return ""
+			}
+			if t := plainText(p.Header, p); t != "" {
+				return t
+			}
+		}
+	}
+	if mt != "text/plain" {
+		return ""
+	}
+	var r io.Reader = body
+	switch strings.ToLower(h.Get("Content-Transfer-Encoding")) {
+	case "quoted-printable":
+		r = quotedprintable.NewReader(body)
+	case "base64":
+		r = base64.NewDecoder(base64.StdEncoding, body)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
