@@ -6,7 +6,8 @@ func HTTPStatus(code string) (int, bool) {
 	switch code {
 	case ErrForbidden, ErrDomainNotApproved, ErrInvitationMismatch:
 		return 403, true
-	case ErrAlreadyMember, ErrLastOwner, ErrDomainUnverified, ErrAccountExists, ErrSeatsAssigned:
+	case ErrAlreadyMember, ErrLastOwner, ErrDomainUnverified, ErrAccountExists, ErrSeatsAssigned,
+		ErrOrderState, ErrOrderEmpty, ErrPlanInactive, ErrCurrencyMismatch, ErrPlanCodeTaken:
 		return 409, true
 	case ErrInvitationExpired, ErrInvitationUsed:
 		return 410, true
@@ -22,5 +23,6 @@ func HTTPStatus(code string) (int, bool) {
 func Codes() []string {
 	return []string{ErrAlreadyMember, ErrLastOwner, ErrDomainNotApproved, ErrDomainUnverified, ErrInvitationExpired,
 		ErrInvitationUsed, ErrForbidden, ErrInvitationMismatch, ErrAccountExists,
-		ErrIdempotencyReused, ErrTooManyDevices, ErrSeatsAssigned}
+		ErrIdempotencyReused, ErrTooManyDevices, ErrSeatsAssigned,
+		ErrOrderState, ErrOrderEmpty, ErrPlanInactive, ErrCurrencyMismatch, ErrPlanCodeTaken}
 }

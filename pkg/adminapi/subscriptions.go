@@ -22,7 +22,6 @@ const (
 // Bounds of the subscription fields.
 const (
 	MaxSubscriptionSeats = 1_000_000
-	MaxTermMonths        = 120
 	MaxReason            = 500
 	MaxID                = 64
 )

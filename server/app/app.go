@@ -29,7 +29,9 @@ import (
 	"github.com/entitle/entitle/server/internal/ratelimit"
 	"github.com/entitle/entitle/server/journal"
 	"github.com/entitle/entitle/server/licenses"
+	"github.com/entitle/entitle/server/orders"
 	"github.com/entitle/entitle/server/organizations"
+	"github.com/entitle/entitle/server/plans"
 	"github.com/entitle/entitle/server/push"
 	"github.com/entitle/entitle/server/signing"
 	"github.com/entitle/entitle/server/store"
@@ -40,7 +42,11 @@ import (
 
 // Config configures the domains. Zero fields take the documented defaults.
 type Config struct {
-	Issuer             string           // lease "iss" (the server's public base URL)
+	Issuer string // lease "iss" (the server's public base URL)
+	// PublicURL is the base URL of the links the server mails (invitations,
+	// assignments); default Issuer. serve sets it to the address it listens
+	// on when no --public-url is given, while the lease issuer stays stable.
+	PublicURL          string
 	OfflineGrace       time.Duration    // default 7 days: lease exp = min(license term end, now+grace)
 	CheckinInterval    time.Duration    // default 15 min: lease "chk" = now + interval; CheckinAfter in responses
 	DeviceCodeTTL      time.Duration    // default 10 min
@@ -83,6 +89,8 @@ type Config struct {
 	// Notify replaces the push hub as the way a queued command reaches a
 	// connected computer (tests); nil: the hub, App.Push.
 	Notify commands.Notifier
+	// Seller is who issues the invoices of orders (default name "Entitle").
+	Seller orders.Seller
 }
 
 // App is the set of domain services over one database.
@@ -106,6 +114,10 @@ type App struct {
 	// Subscriptions owns organizations' seat pools and their assignment
 	// to members.
 	Subscriptions *subscriptions.Service
+	// Plans is the operator's catalog; Orders the carts, invoices,
+	// payments and renewal orders.
+	Plans  *plans.Service
+	Orders *orders.Service
 }
 
 // New builds the domains, creating the first signing key if there is none.
@@ -172,7 +184,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("app: %w", err)
 	}
 	orgs, err := organizations.New(db, accts, organizations.Config{
-		Now: cfg.Now, Logger: cfg.Logger, Resolver: cfg.Resolver, PublicURL: cfg.Issuer,
+		Now: cfg.Now, Logger: cfg.Logger, Resolver: cfg.Resolver, PublicURL: cfg.publicURL(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
@@ -184,16 +196,26 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("app: %w", err)
 	}
 	subs, err := subscriptions.New(db, subscriptions.Config{Now: cfg.Now, Logger: cfg.Logger, Release: release, Notify: notify,
-		InstallURL: strings.TrimRight(cfg.Issuer, "/") + "/account"})
+		InstallURL: strings.TrimRight(cfg.publicURL(), "/") + "/account"})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
 	// A member removed from an organization gives back the seats they
 	// held, in the removing transaction.
 	orgs.OnMemberRemoved = subs.MemberRemoved
+	catalog, err := plans.New(db, cfg.Now)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	ords, err := orders.New(db, orders.Config{Now: cfg.Now, Logger: cfg.Logger, Seller: cfg.Seller})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
 	return &App{
 		Usage:         use,
 		Subscriptions: subs,
+		Plans:         catalog,
+		Orders:        ords,
 		Organizations: orgs,
 		Accounts:      accts,
 		Licenses:      licenses.New(db, accts, cfg.Now),
@@ -205,4 +227,11 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		Journal:       journal.NewReader(db),
 		Workspaces:    spaces,
 	}, nil
+}
+
+func (c Config) publicURL() string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	return c.Issuer
 }

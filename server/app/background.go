@@ -27,6 +27,12 @@ func (a *App) Jobs() []Job {
 			_, err := a.Commands.Expire(ctx, 1000)
 			return err
 		}},
+		// Renewal orders (with their invoice) for subscriptions reaching
+		// their term end within 30 days.
+		{Name: "orders.renewals", Every: time.Hour, Run: func(ctx context.Context) error {
+			_, err := a.Orders.RaiseRenewals(ctx, 500)
+			return err
+		}},
 		// Computers idle past their workspace's reclaim policy.
 		{Name: "workspaces.reclaim", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
 			_, err := a.Workspaces.Reclaim(ctx, 1000)

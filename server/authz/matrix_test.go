@@ -42,6 +42,8 @@ type tenant struct {
 	device                string // a computer on the target's organization license
 	sub                   string // a subscription of 5 seats, one assigned to member
 	sessions              map[string]string
+	// Orders: a cart with one line, a validated and a confirmed order.
+	cart, cartLine, validated, confirmed string
 }
 
 // markers are strings only this tenant's data contains.
@@ -50,11 +52,12 @@ func (t tenant) markers() []string {
 }
 
 type world struct {
-	t   *testing.T
-	e   *apitest.Env
-	dns *dnstest.Server
-	op  string // operator token
-	n   int
+	t    *testing.T
+	e    *apitest.Env
+	dns  *dnstest.Server
+	op   string // operator token
+	n    int
+	plan string // an active plan every tenant orders
 }
 
 func (w *world) ctx() context.Context { return context.Background() }
@@ -138,7 +141,43 @@ func (w *world) tenant(prefix string) tenant {
 		w.t.Fatal(err)
 	}
 	tn.sessions = map[string]string{"owner": w.session(tn.owner), "admin": w.session(tn.admin), "member": w.session(tn.member)}
+	w.orders(&tn)
 	return tn
+}
+
+// orders gives the tenant a cart, a validated and a confirmed order.
+func (w *world) orders(tn *tenant) {
+	w.t.Helper()
+	ctx := w.ctx()
+	if w.plan == "" {
+		p, err := w.e.App.Plans.Create(ctx, "operator:matrix", adminapi.CreatePlanRequest{Code: "matrix", Name: "Matrix", TermMonths: 12, SeatPriceCents: 1000})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		w.plan = p.ID
+	}
+	line := []adminapi.LineRequest{{PlanID: w.plan, Quantity: 1}}
+	var ids [3]string
+	for i := range ids {
+		o, err := w.e.App.Orders.Create(ctx, "account:"+tn.owner, tn.id, line)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		ids[i] = o.ID
+		if i == 0 {
+			tn.cartLine = o.Lines[0].ID
+			continue
+		}
+		if _, err := w.e.App.Orders.Validate(ctx, "account:"+tn.owner, tn.id, o.ID); err != nil {
+			w.t.Fatal(err)
+		}
+		if i == 2 {
+			if _, err := w.e.App.Orders.Confirm(ctx, "account:"+tn.owner, tn.id, o.ID, "PO-1"); err != nil {
+				w.t.Fatal(err)
+			}
+		}
+	}
+	tn.cart, tn.validated, tn.confirmed = ids[0], ids[1], ids[2]
 }
 
 // snapshot is every row of the organization's tables, as text.
@@ -156,6 +195,9 @@ func (w *world) snapshot(orgID string) string {
 		"SELECT * FROM command_bulk_requests WHERE organization_id = ? ORDER BY id",
 		"SELECT * FROM subscriptions WHERE organization_id = ? ORDER BY id",
 		"SELECT * FROM licenses WHERE organization_id = ? ORDER BY id",
+		"SELECT * FROM orders WHERE organization_id = ? ORDER BY id",
+		"SELECT l.* FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.organization_id = ? ORDER BY l.id",
+		"SELECT * FROM subscriptions WHERE organization_id = ? ORDER BY id",
 	} {
 		rows, err := w.e.DB.Query(w.ctx(), q, orgID)
 		if err != nil {
@@ -195,6 +237,10 @@ func jsonCall(method, path string, body any, allowed int) call {
 }
 
 func orgPath(p, org string) string { return strings.Replace(p, "{org}", org, 1) }
+
+func orderPath(p, org, order string) string {
+	return strings.Replace(orgPath(p, org), "{order}", order, 1)
+}
 
 // routes gives every route a request. A route the server serves without a
 // builder here fails the test, as does one missing from the authz table.
@@ -384,6 +430,49 @@ var builders = map[string]builder{
 	},
 	"POST /v1/operator/subscriptions/{sub}/extend": func(_ *world, _ string, r tenant) call {
 		return jsonCall("POST", adminapi.PathOperatorSubscriptions+"/"+r.sub+"/extend", adminapi.ExtendRequest{TermEnd: time.Now().AddDate(2, 0, 0).UTC()}, 200)
+	},
+	"GET /v1/orgs/{org}/plans": func(_ *world, org string, _ tenant) call {
+		return jsonCall("GET", orgPath(adminapi.PathOrgPlans, org), nil, 200)
+	},
+	"GET /v1/orgs/{org}/orders": func(_ *world, org string, _ tenant) call {
+		return jsonCall("GET", orgPath(adminapi.PathOrders, org), nil, 200)
+	},
+	"POST /v1/orgs/{org}/orders": func(w *world, org string, _ tenant) call {
+		return jsonCall("POST", orgPath(adminapi.PathOrders, org), adminapi.CreateOrderRequest{Lines: []adminapi.LineRequest{{PlanID: w.plan, Quantity: 2}}}, 201)
+	},
+	"GET /v1/orgs/{org}/orders/{order}": func(_ *world, org string, r tenant) call {
+		return jsonCall("GET", orderPath(adminapi.PathOrder, org, r.cart), nil, 200)
+	},
+	"POST /v1/orgs/{org}/orders/{order}/lines": func(w *world, org string, r tenant) call {
+		return jsonCall("POST", orderPath(adminapi.PathOrderLines, org, r.cart), adminapi.LineRequest{PlanID: w.plan, Quantity: 5}, 200)
+	},
+	"DELETE /v1/orgs/{org}/orders/{order}/lines/{line}": func(_ *world, org string, r tenant) call {
+		return jsonCall("DELETE", strings.Replace(orderPath(adminapi.PathOrderLine, org, r.cart), "{line}", r.cartLine, 1), nil, 200)
+	},
+	"POST /v1/orgs/{org}/orders/{order}/validate": func(_ *world, org string, r tenant) call {
+		return jsonCall("POST", orderPath(adminapi.PathOrderValidate, org, r.cart), nil, 200)
+	},
+	"POST /v1/orgs/{org}/orders/{order}/confirm": func(_ *world, org string, r tenant) call {
+		return jsonCall("POST", orderPath(adminapi.PathOrderConfirm, org, r.validated), adminapi.ConfirmRequest{PurchaseOrder: "PO-7"}, 200)
+	},
+	"POST /v1/orgs/{org}/orders/{order}/cancel": func(_ *world, org string, r tenant) call {
+		return jsonCall("POST", orderPath(adminapi.PathOrderCancel, org, r.cart), nil, 200)
+	},
+	"GET /v1/orgs/{org}/orders/{order}/invoice": func(_ *world, org string, r tenant) call {
+		return jsonCall("GET", orderPath(adminapi.PathOrderInvoice, org, r.confirmed), nil, 200)
+	},
+	"GET /v1/operator/plans": func(*world, string, tenant) call { return jsonCall("GET", adminapi.PathOperatorPlans, nil, 200) },
+	"POST /v1/operator/plans": func(w *world, _ string, _ tenant) call {
+		w.n++
+		return jsonCall("POST", adminapi.PathOperatorPlans, adminapi.CreatePlanRequest{Code: fmt.Sprintf("p%d", w.n), Name: "New", TermMonths: 1}, 201)
+	},
+	"PATCH /v1/operator/plans/{plan}": func(w *world, _ string, _ tenant) call {
+		name := "Matrix renamed"
+		return jsonCall("PATCH", strings.Replace(adminapi.PathOperatorPlan, "{plan}", w.plan, 1), adminapi.UpdatePlanRequest{Name: &name}, 200)
+	},
+	"GET /v1/operator/orders": func(*world, string, tenant) call { return jsonCall("GET", adminapi.PathOperatorOrders, nil, 200) },
+	"POST /v1/operator/orders/{order}/payment": func(_ *world, _ string, r tenant) call {
+		return jsonCall("POST", strings.Replace(adminapi.PathOperatorOrderPayment, "{order}", r.confirmed, 1), adminapi.PaymentRequest{Reference: "VIR-1"}, 200)
 	},
 	// Pages: their own cookie session; a bearer token must change nothing.
 	"GET /{$}":     func(*world, string, tenant) call { return call{method: "GET", path: "/"} },

@@ -111,6 +111,18 @@ var routes = map[string]Access{
 	"GET /v1/orgs/{org}/subscriptions/{sub}/assignments":              Admin,
 	"POST /v1/orgs/{org}/subscriptions/{sub}/assignments":             Admin,
 	"DELETE /v1/orgs/{org}/subscriptions/{sub}/assignments/{account}": Admin,
+	// Orders: the catalog is for every member to see; orders, their
+	// invoices and amounts are the admins'.
+	"GET /v1/orgs/{org}/plans":                          Member,
+	"GET /v1/orgs/{org}/orders":                         Admin,
+	"POST /v1/orgs/{org}/orders":                        Admin,
+	"GET /v1/orgs/{org}/orders/{order}":                 Admin,
+	"POST /v1/orgs/{org}/orders/{order}/lines":          Admin,
+	"DELETE /v1/orgs/{org}/orders/{order}/lines/{line}": Admin,
+	"POST /v1/orgs/{org}/orders/{order}/validate":       Admin,
+	"POST /v1/orgs/{org}/orders/{order}/confirm":        Admin,
+	"POST /v1/orgs/{org}/orders/{order}/cancel":         Admin,
+	"GET /v1/orgs/{org}/orders/{order}/invoice":         Admin,
 
 	// The operator.
 	"GET /v1/operator/orgs":                                 Operator,
@@ -121,6 +133,11 @@ var routes = map[string]Access{
 	"POST /v1/operator/subscriptions/{sub}/suspend":         Operator,
 	"POST /v1/operator/subscriptions/{sub}/resume":          Operator,
 	"POST /v1/operator/subscriptions/{sub}/extend":          Operator,
+	"GET /v1/operator/plans":                                Operator,
+	"POST /v1/operator/plans":                               Operator,
+	"PATCH /v1/operator/plans/{plan}":                       Operator,
+	"GET /v1/operator/orders":                               Operator,
+	"POST /v1/operator/orders/{order}/payment":              Operator,
 
 	// Browser pages (package web).
 	"GET /{$}":                           Web,

@@ -201,7 +201,8 @@ func (s *Service) activateOn(ctx context.Context, tx *store.Tx, lic licenses.Lic
 		action = "device.reactivate"
 	}
 	detail := map[string]any{"license": lic.ID, "fingerprint": a.fingerprint, "hostname": a.facts.Hostname, "seats_used": resp.SeatsUsed}
-	if err := journal.Record(ctx, tx, journal.Entry{At: now, Actor: a.actor, Action: action, Target: resp.DeviceID, IP: a.clientIP, Details: detail}); err != nil {
+	if err := journal.Record(ctx, tx, journal.Entry{At: now, Actor: a.actor, Action: action, Target: resp.DeviceID, IP: a.clientIP,
+		Organization: lic.OrganizationID, Details: detail}); err != nil {
 		return activated{}, err
 	}
 	ll := leaseLicense(lic)

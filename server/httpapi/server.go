@@ -44,12 +44,16 @@ type Domains struct {
 	// Subscriptions is the seat pools' domain; nil (or no Orgs) serves no
 	// subscription routes.
 	Subscriptions Subscriptions
+	// Plans and Orders are the catalog and the orders; both (and Orgs) are
+	// needed to serve the order routes.
+	Plans  Plans
+	Orders Orders
 }
 
 // DomainsOf returns the domains of a, as the API takes them.
 func DomainsOf(a *app.App) Domains {
 	return Domains{Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth, Keys: a.Signing, Streams: a.Push, Commands: a.Commands, Workspaces: a.Workspaces,
-		Journal: a.Journal, Orgs: a.Organizations, Subscriptions: a.Subscriptions}
+		Journal: a.Journal, Orgs: a.Organizations, Subscriptions: a.Subscriptions, Plans: a.Plans, Orders: a.Orders}
 }
 
 // Accounts is the part of *accounts.Service the API uses.
@@ -207,6 +211,7 @@ func (s *Server) register() {
 	s.registerOrgs()
 	s.registerOrgDevices()
 	s.registerSubscriptions()
+	s.registerOrders()
 	// Unknown /v1 paths answer in the API's JSON error format, not net/http's
 	// plain-text 404. This pattern takes every method, so ServeMux's own 405
 	// never shows under /v1: notFound tells a wrong method (405 with Allow)

@@ -24,8 +24,9 @@ const (
 	KindInvitation     = "invitation"      // args: organization, inviter, accept_url, expires
 	KindAssignment     = "assignment"      // args: organization, plan, install_url, license_key
 	KindPasswordReset  = "password_reset"  // args: reset_url, expires
-	KindRenewalNotice  = "renewal_notice"  // args: organization, plan, term_end, invoice
-	KindInvoice        = "invoice"         // args: organization, invoice, amount, due
+	KindRenewalNotice  = "renewal_notice"  // args: organization, plan, term_end, invoice, amount_cents, currency, due
+	KindInvoice        = "invoice"         // args: organization, invoice, amount_cents, currency, due
+	KindReceipt        = "payment_receipt" // args: organization, invoice, amount_cents, currency, paid, reference
 	KindLicenseRevoked = "license_revoked" // args: organization, plan
 )
 

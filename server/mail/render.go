@@ -3,6 +3,7 @@ package mail
 import (
 	"fmt"
 	"html/template"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,8 @@ func catalogIDs(kind string) (subject, text string, ok bool) {
 		return "mail_renewal_notice_subject", "mail_renewal_notice_text", true
 	case KindInvoice:
 		return "mail_invoice_subject", "mail_invoice_text", true
+	case KindReceipt:
+		return "mail_payment_receipt_subject", "mail_payment_receipt_text", true
 	case KindLicenseRevoked:
 		return "mail_license_revoked_subject", "mail_license_revoked_text", true
 	}
@@ -37,7 +40,7 @@ func catalogIDs(kind string) (subject, text string, ok bool) {
 
 // dateArgs are the arguments that carry a time (RFC 3339 when enqueued):
 // they are written as a date in the recipient's language.
-var dateArgs = [...]string{"expires", "due", "term_end"}
+var dateArgs = [...]string{"expires", "due", "term_end", "paid"}
 
 var htmlBody = template.Must(template.New("mail").Parse(`<!DOCTYPE html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
@@ -63,6 +66,11 @@ func Render(b *i18n.Bundle, kind, locale string, args map[string]string) (Render
 		if t, err := time.Parse(time.RFC3339, args[k]); err == nil {
 			a[k] = loc.DateTime(t.UTC())
 		}
+	}
+	// An amount travels as integer cents and a currency code; it is
+	// written in the recipient's language as "amount".
+	if c, err := strconv.ParseInt(args["amount_cents"], 10, 64); err == nil {
+		a["amount"] = loc.Money(c, args["currency"])
 	}
 	r := Rendered{
 		// A subject is one line: a newline in an argument must not start a header.

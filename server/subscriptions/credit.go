@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/entitle/entitle/pkg/adminapi"
 	"github.com/entitle/entitle/server/internal/fault"
 	"github.com/entitle/entitle/server/internal/ids"
-	"github.com/entitle/entitle/server/journal"
 	"github.com/entitle/entitle/server/store"
 )
 
@@ -28,7 +28,9 @@ type CreditSpec struct {
 // the organization's and of the same plan) or to a new subscription of the
 // plan whose term starts now and lasts the plan's term, and returns the
 // subscription's id. It is called by server/orders in the transaction that
-// records the payment; the order's state makes that call happen once.
+// records the payment; the order's state makes that call happen once. It
+// writes no journal row: the payment's row (order.pay) names the
+// subscriptions it credited, so one change is one row.
 func Credit(ctx context.Context, tx *store.Tx, now time.Time, c CreditSpec) (string, error) {
 	switch {
 	case c.OrganizationID == "" || c.PlanID == "":
@@ -53,11 +55,6 @@ func Credit(ctx context.Context, tx *store.Tx, now time.Time, c CreditSpec) (str
 		id, c.OrganizationID, p.ID, c.Quantity, p.TermMonths, store.Millis(now), store.Millis(end), true, store.Millis(now)); err != nil {
 		return "", fmt.Errorf("create subscription: %w", err)
 	}
-	if err := journal.Record(ctx, tx, journal.Entry{At: now, Actor: c.Actor, Action: "subscription.create", Target: id,
-		Organization: c.OrganizationID, Details: map[string]any{"plan": p.Code, "seats": c.Quantity, "order": c.OrderID,
-			"term_end": store.Millis(end)}}); err != nil {
-		return "", err
-	}
 	return id, nil
 }
 
@@ -75,14 +72,14 @@ func addSeats(ctx context.Context, tx *store.Tx, now time.Time, c CreditSpec) er
 	if _, err := tx.Exec(ctx, "UPDATE subscriptions SET seats = seats + ? WHERE id = ?", c.Quantity, s.ID); err != nil {
 		return fmt.Errorf("add seats: %w", err)
 	}
-	return journal.Record(ctx, tx, journal.Entry{At: now, Actor: c.Actor, Action: "subscription.credit", Target: s.ID,
-		Organization: s.OrganizationID, Details: map[string]any{"added": c.Quantity, "seats": s.Seats + c.Quantity, "order": c.OrderID}})
+	return nil
 }
 
 // Renew extends subscriptionID by its term (term_months), in tx, when its
 // renewal order orderID is paid: the new term starts where the current one
 // ends, or now if it has already ended. The subscription's live licenses
-// follow the new term end, and its open renewal order is cleared.
+// follow the new term end, and its open renewal order is cleared. Like
+// Credit it writes no journal row: the paid renewal order's row tells it.
 func Renew(ctx context.Context, tx *store.Tx, now time.Time, subscriptionID, orderID, actor string) error {
 	s, err := lock(ctx, tx, "", subscriptionID)
 	if err != nil {
@@ -97,12 +94,7 @@ func Renew(ctx context.Context, tx *store.Tx, now time.Time, subscriptionID, ord
 		store.Millis(start), store.Millis(end), s.ID); err != nil {
 		return fmt.Errorf("renew subscription: %w", err)
 	}
-	if err := setLicenseTerm(ctx, tx, s.ID, end); err != nil {
-		return err
-	}
-	return journal.Record(ctx, tx, journal.Entry{At: now, Actor: actor, Action: "subscription.renew", Target: s.ID,
-		Organization: s.OrganizationID, Details: map[string]any{"order": orderID, "term_start": store.Millis(start),
-			"term_end": store.Millis(end), "previous_term_end": store.Millis(s.TermEnd)}})
+	return setLicenseTerm(ctx, tx, s.ID, end)
 }
 
 // setLicenseTerm moves the term end of the subscription's live licenses.
@@ -152,19 +144,32 @@ func DueForRenewal(ctx context.Context, tx *store.Tx, now, before time.Time, lim
 }
 
 // SetRenewalOrder records orderID as subscriptionID's open renewal order, in
-// tx; "" clears it (the renewal order was cancelled). It writes no journal
+// tx, unless it has one already (order_state); "" clears it (the renewal
+// order was cancelled). It writes no journal
 // row: the caller's row (the renewal order raised or cancelled) tells of it.
 func SetRenewalOrder(ctx context.Context, tx *store.Tx, subscriptionID, orderID string) error {
-	var order any
-	if orderID != "" {
-		order = orderID
+	if orderID == "" {
+		n, err := tx.ExecAffected(ctx, "UPDATE subscriptions SET renewal_order_id = NULL WHERE id = ?", subscriptionID)
+		if err != nil {
+			return fmt.Errorf("clear renewal order: %w", err)
+		}
+		if n == 0 {
+			return errNoSubscription()
+		}
+		return nil
 	}
-	n, err := tx.ExecAffected(ctx, "UPDATE subscriptions SET renewal_order_id = ? WHERE id = ?", order, subscriptionID)
+	// Guarded: of two instances raising the same renewal, one wins and the
+	// other's transaction (its order and invoice number) rolls back.
+	n, err := tx.ExecAffected(ctx, "UPDATE subscriptions SET renewal_order_id = ? WHERE id = ? AND renewal_order_id IS NULL", orderID, subscriptionID)
 	if err != nil {
 		return fmt.Errorf("set renewal order: %w", err)
 	}
 	if n == 0 {
-		return errNoSubscription()
+		var one int
+		if err := tx.QueryRow(ctx, "SELECT 1 FROM subscriptions WHERE id = ?", subscriptionID).Scan(&one); err != nil {
+			return errNoSubscription()
+		}
+		return fault.Errorf(adminapi.ErrOrderState, "subscription %s has a renewal order already", subscriptionID)
 	}
 	return nil
 }

@@ -81,7 +81,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	pf.DurationVar(&a.offlineGrace, "offline-grace", 7*24*time.Hour, "how long a lease stays valid without a check-in")
 	pf.DurationVar(&a.checkinInterval, "checkin-interval", 6*time.Hour, "how often agents are asked to check in")
 	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.accountCmd(), a.licenseCmd(), a.keysCmd(), a.demoCmd(), a.mailCmd(), a.orgCmd(), a.operatorCmd())
-	root.AddCommand(a.journalCmd(), a.deviceCmd(), a.commandCmd(), a.subscriptionCmd())
+	root.AddCommand(a.journalCmd(), a.deviceCmd(), a.commandCmd(), a.subscriptionCmd(), a.planCmd(), a.orderCmd())
 	return root
 }
 

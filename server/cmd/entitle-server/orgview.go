@@ -64,6 +64,16 @@ func orgErrorMessage(code string) string {
 		return "org_err_too_many_devices"
 	case adminapi.ErrSeatsAssigned:
 		return "org_err_seats_assigned"
+	case adminapi.ErrOrderState:
+		return "order_err_state"
+	case adminapi.ErrOrderEmpty:
+		return "order_err_empty"
+	case adminapi.ErrPlanInactive:
+		return "order_err_plan_inactive"
+	case adminapi.ErrCurrencyMismatch:
+		return "order_err_currency"
+	case adminapi.ErrPlanCodeTaken:
+		return "order_err_code_taken"
 	}
 	return ""
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/entitle/entitle/pkg/version"
 	"github.com/entitle/entitle/server/httpapi"
 	"github.com/entitle/entitle/server/httpapi/httpmw"
+	"github.com/entitle/entitle/server/orders"
 	"github.com/entitle/entitle/server/passwordreset"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/web"
@@ -34,6 +35,7 @@ type serveOpts struct {
 	limitActivations, limitLoginIP, limitLoginAccount string
 	dnsResolver                                       string
 	mail                                              mailOpts
+	seller                                            orders.Seller
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -54,6 +56,10 @@ func (a *app) serveCmd() *cobra.Command {
 	f.StringVar(&o.limitLoginAccount, "limit-login-account", "", `failed sign-ins per account: "PER_MINUTE/BURST", or "off" (default 10/10)`)
 	f.StringVar(&o.dnsResolver, "dns-resolver", "", "DNS server (host:port) that domain-ownership checks ask instead of the system resolver")
 	mailFlags(f, &o.mail)
+	f.StringVar(&o.seller.Name, "seller-name", "Entitle", "who issues the invoices of orders, as printed on them")
+	f.StringArrayVar(&o.seller.Address, "seller-address", nil, "a line of the seller's postal address on invoices (repeat for each line)")
+	f.StringVar(&o.seller.Email, "seller-email", "", "the seller's contact email on invoices")
+	f.StringVar(&o.seller.TaxID, "seller-tax-id", "", "the seller's VAT number on invoices")
 	return cmd
 }
 
@@ -133,6 +139,8 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 	db, svc, err := a.open(ctx, logger, a.issuer(), func(c *domains.Config) {
 		c.ActivationsPerLicense, c.LoginFailuresPerIP, c.LoginFailuresPerAccount = act, ip, acct
 		c.Resolver = resolver
+		c.PublicURL = public
+		c.Seller = o.seller
 	})
 	if err != nil {
 		return err

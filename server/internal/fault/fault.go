@@ -44,3 +44,12 @@ func Is(err error, code string) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Code == code
 }
+
+// Wire turns a wire type's Validate refusal (a *protocol.Error) into an
+// *Error with its code and message; other errors pass as they are.
+func Wire(err error) error {
+	if pe, ok := errors.AsType[*protocol.Error](err); ok {
+		return Errorf(pe.Code, "%s", pe.Message)
+	}
+	return err
+}
