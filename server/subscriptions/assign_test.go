@@ -375,3 +375,26 @@ func TestAssignmentMailInOrgLanguage(t *testing.T) {
 		}
 	})
 }
+
+// TestAssignPlanALicenseCannotCarry: a catalog plan whose features a license
+// cannot carry is refused at assignment with whose fix it is, and the seat
+// stays free.
+func TestAssignPlanALicenseCannotCarry(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		org, own := f.org("Acme", "acme.test")
+		ana := f.member(org, "ana@acme.test")
+		sub := f.subscription(org, "odd", 1)
+		if _, err := f.DB.Exec(f.Ctx, `UPDATE plans SET features = '["Sign Here"]' WHERE code = 'odd'`); err != nil {
+			t.Fatal(err)
+		}
+		before := f.Snapshot()
+		_, _, err := f.App.Subscriptions.Assign(f.Ctx, admin(org, own), org, sub, ana)
+		if e := apptest.WantCode(t, err, protocol.ErrInvalidRequest); !strings.Contains(e.Message, "ask the operator to correct the plan") {
+			t.Fatalf("message %q", e.Message)
+		}
+		if after := f.Snapshot(); after != before || f.sub(sub).Assigned != 0 {
+			t.Fatalf("a refused assignment changed something")
+		}
+	})
+}
