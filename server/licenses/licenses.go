@@ -183,7 +183,7 @@ func Insert(ctx context.Context, tx *store.Tx, now time.Time, ownerID string, sp
 			term_start, term_end, subscription, suspended, management_mode, created_at, organization_id, subscription_id)
 			VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			id, norm, ownerID, spec.Plan.Name, column.JSON(features), spec.Plan.MaxProfiles, spec.Seats,
-			store.Millis(start), column.NullMillis(spec.TermEnd), spec.Subscription, spec.Suspended, spec.ManagementMode, store.Millis(now),
+			store.Millis(start), column.NullMillis(spec.TermEnd), spec.Subscription, false, spec.ManagementMode, store.Millis(now),
 			nullString(spec.OrganizationID), nullString(spec.SubscriptionID))
 		// A key collision needs 2^60 keys to become likely; retrying once is
 		// for correctness, not expectation. On PostgreSQL a failed statement

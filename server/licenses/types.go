@@ -49,7 +49,6 @@ type LicenseSpec struct {
 	// OrganizationID and SubscriptionID: the seat assignment that issues
 	// the license (Insert), "" for none.
 	OrganizationID, SubscriptionID string
-	Suspended                      bool // issued suspended (its subscription is)
 }
 
 // Management modes of a license, as leases carry them ("mgmt").

@@ -75,6 +75,11 @@ func (s *Service) Assign(ctx context.Context, p authz.Principal, orgID, subID, a
 			Seats: pl.DevicesPerSeat, TermStart: now, TermEnd: sub.TermEnd, Subscription: true,
 			ManagementMode: licenses.ManagedLocalRemote, OrganizationID: orgID, SubscriptionID: subID,
 		})
+		if fe := (*fault.Error)(nil); errors.As(err, &fe) && fe.Code == protocol.ErrInvalidRequest {
+			// The catalog allows what a license does not (longer names,
+			// other feature spellings): say whose fix it is.
+			return fault.Invalid("plan %s cannot be issued as a license (%s); ask the operator to correct the plan", pl.Code, fe.Message)
+		}
 		if err != nil {
 			return err
 		}

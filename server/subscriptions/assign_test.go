@@ -147,13 +147,14 @@ func (f *fixture) otherOrg() string {
 	return o.ID
 }
 
-// TestAssignLastSeatRace: 50 members race for the last seat; exactly one
-// gets it, the others are told no_seats, and the pool is never over-assigned.
+// TestAssignLastSeatRace: 50 assignments race for the last seat; exactly
+// one gets it, the others are told no_seats, and the pool is never
+// over-assigned.
 func TestAssignLastSeatRace(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		f := newFixture(t, d)
 		org, own := f.org("Acme", "acme.test")
-		const n = 50
+		const n = 2 + 50 // two seats taken first, then 50 racers for the third
 		members := make([]string, n)
 		for i := range members {
 			members[i] = f.member(org, fmt.Sprintf("m%02d@acme.test", i))
@@ -371,6 +372,29 @@ func TestAssignmentMailInOrgLanguage(t *testing.T) {
 		if !strings.Contains(r.Subject, "Une licence Plan pro de Acme vous est attribuée") || !strings.Contains(r.Text, lic.Key) ||
 			!strings.Contains(r.Text, apptest.Issuer+"/account") {
 			t.Fatalf("mail in %s:\n%s\n%s", locale, r.Subject, r.Text)
+		}
+	})
+}
+
+// TestAssignPlanALicenseCannotCarry: a catalog plan whose features a license
+// cannot carry is refused at assignment with whose fix it is, and the seat
+// stays free.
+func TestAssignPlanALicenseCannotCarry(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		org, own := f.org("Acme", "acme.test")
+		ana := f.member(org, "ana@acme.test")
+		sub := f.subscription(org, "odd", 1)
+		if _, err := f.DB.Exec(f.Ctx, `UPDATE plans SET features = '["Sign Here"]' WHERE code = 'odd'`); err != nil {
+			t.Fatal(err)
+		}
+		before := f.Snapshot()
+		_, _, err := f.App.Subscriptions.Assign(f.Ctx, admin(org, own), org, sub, ana)
+		if e := apptest.WantCode(t, err, protocol.ErrInvalidRequest); !strings.Contains(e.Message, "ask the operator to correct the plan") {
+			t.Fatalf("message %q", e.Message)
+		}
+		if after := f.Snapshot(); after != before || f.sub(sub).Assigned != 0 {
+			t.Fatalf("a refused assignment changed something")
 		}
 	})
 }

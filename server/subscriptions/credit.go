@@ -2,11 +2,10 @@ package subscriptions
 
 import (
 	"context"
-
 	"fmt"
-	"github.com/entitle/entitle/pkg/adminapi"
 	"time"
 
+	"github.com/entitle/entitle/pkg/adminapi"
 	"github.com/entitle/entitle/server/internal/fault"
 	"github.com/entitle/entitle/server/internal/ids"
 	"github.com/entitle/entitle/server/store"
