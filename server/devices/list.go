@@ -98,13 +98,21 @@ func (s *Service) queryDevices(ctx context.Context, query string, args ...any) (
 		d.LicenseKey = licensekey.Format(d.LicenseKey)
 		d.ActivatedAt, d.LastSeen = store.FromMillis(activated), store.FromMillis(lastSeen)
 		d.Active = !deactivated.Valid
-		if profiles.Valid && strings.TrimSpace(profiles.String) != "" {
-			var p protocol.ProfileSummary
-			if err := json.Unmarshal([]byte(profiles.String), &p); err == nil {
-				d.Profiles = &p
-			}
-		}
+		d.Profiles = parseProfiles(profiles)
 		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// parseProfiles reads the profiles column: the summary the agent last
+// reported, nil when none (or unreadable).
+func parseProfiles(col sql.NullString) *protocol.ProfileSummary {
+	if !col.Valid || strings.TrimSpace(col.String) == "" {
+		return nil
+	}
+	var p protocol.ProfileSummary
+	if err := json.Unmarshal([]byte(col.String), &p); err != nil {
+		return nil
+	}
+	return &p
 }

@@ -3,7 +3,6 @@ package devices
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -45,11 +44,11 @@ func (d OrgDevice) JSON(connected bool) adminapi.OrgDeviceJSON {
 
 // The organization's device list reads devices by devices.organization_id
 // (copied from the license at activation), so the indexes
-// devices_org_{last_seen,hostname,activated} (organization_id, column, id)
-// serve both the filter and the order: a page of those sorts walks the index
-// from the cursor and stops after a page. The user sort orders by the
-// license owner's email, which no device index holds: it sorts the
-// organization's computers (bounded by the organization, not the table).
+// devices_org_{last_seen,activated} (organization_id, column, id) serve both
+// the filter and the order: a page of those sorts walks the index from the
+// cursor and stops after a page. The hostname sort (no index: check-ins
+// write the column) and the user sort (the license owner's email) sort the
+// organization's computers, bounded by the organization, not the table.
 const orgDeviceCols = `SELECT d.id, d.license_id, l.license_key, d.fingerprint, d.hostname, d.os, d.arch, d.agent_version,
 	d.activated_at, d.last_seen_at, d.deactivated_at, %s, d.name, d.suspended_at, a.id, a.email, l.plan,
 	COALESCE(w.id, ''), COALESCE(w.name, '')`
@@ -307,12 +306,7 @@ func (s *Service) queryOrgDevices(ctx context.Context, query string, args ...any
 		if suspended.Valid {
 			d.SuspendedAt = store.FromMillis(suspended.Int64)
 		}
-		if profiles.Valid && strings.TrimSpace(profiles.String) != "" {
-			var p protocol.ProfileSummary
-			if err := json.Unmarshal([]byte(profiles.String), &p); err == nil {
-				d.Profiles = &p
-			}
-		}
+		d.Profiles = parseProfiles(profiles)
 		out = append(out, d)
 	}
 	return out, rows.Err()
