@@ -314,7 +314,20 @@ var builders = map[string]builder{
 	"POST /device/approve": func(*world, string, tenant) call {
 		return call{method: "POST", path: "/device/approve", body: "csrf=x"}
 	},
-	"POST /device/deny": func(*world, string, tenant) call { return call{method: "POST", path: "/device/deny", body: "csrf=x"} },
+	"POST /device/deny":  func(*world, string, tenant) call { return call{method: "POST", path: "/device/deny", body: "csrf=x"} },
+	"GET /static/{file}": func(*world, string, tenant) call { return call{method: "GET", path: "/static/console.css"} },
+	"POST /language": func(*world, string, tenant) call {
+		return call{method: "POST", path: "/language", body: "csrf=x&lang=fr"}
+	},
+	"GET /account/computers": func(*world, string, tenant) call { return call{method: "GET", path: "/account/computers"} },
+	"GET /account/devices/{id}/release": func(*world, string, tenant) call {
+		return call{method: "GET", path: "/account/devices/dev_x/release"}
+	},
+	"GET /account/activity": func(*world, string, tenant) call { return call{method: "GET", path: "/account/activity"} },
+	"GET /account/password": func(*world, string, tenant) call { return call{method: "GET", path: "/account/password"} },
+	"POST /account/password": func(*world, string, tenant) call {
+		return call{method: "POST", path: "/account/password", body: "csrf=x"}
+	},
 }
 
 // Callers of the matrix.

@@ -115,6 +115,15 @@ var routes = map[string]Access{
 	"GET /device":                        Web,
 	"POST /device/approve":               Web,
 	"POST /device/deny":                  Web,
+
+	// The web console's shell and the person's own pages.
+	"GET /static/{file}":                Web,
+	"POST /language":                    Web,
+	"GET /account/computers":            Web,
+	"GET /account/devices/{id}/release": Web,
+	"GET /account/activity":             Web,
+	"GET /account/password":             Web,
+	"POST /account/password":            Web,
 }
 
 // Lookup returns who may call the route with ServeMux pattern p.
