@@ -47,7 +47,11 @@ func (p *Pages) licensesPage(w http.ResponseWriter, r *http.Request, c *call) {
 		c.fail(w, r, "list licenses", err)
 		return
 	}
-	c.show(w, r, http.StatusOK, "licenses", c.view("web_licenses_title", licensesView{Licenses: pg.Items, Pager: pr}))
+	v := c.view("web_licenses_title", licensesView{Licenses: pg.Items, Pager: pr})
+	if r.URL.Query().Get("joined") == "1" {
+		v.Notice = c.T("web_accept_done", nil)
+	}
+	c.show(w, r, http.StatusOK, "licenses", v)
 }
 
 type computersView struct {

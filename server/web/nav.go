@@ -26,6 +26,7 @@ type Organizations interface {
 	AddDomain(ctx context.Context, p authz.Principal, orgID, name string) (organizations.Domain, error)
 	Domains(ctx context.Context, orgID string, req paging.Request) (paging.Page[organizations.Domain], error)
 	VerifyDomain(ctx context.Context, p authz.Principal, orgID, name string) (organizations.Domain, error)
+	AccountIDByEmail(ctx context.Context, email string) (string, error)
 }
 
 // navItem is one link of a navigation section: a catalog label and the

@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/entitle/entitle/pkg/i18n"
 	"github.com/entitle/entitle/pkg/paging"
@@ -89,12 +90,14 @@ type DeviceAuth interface {
 type Config struct {
 	PublicURL string // https URLs make the cookies Secure and __Host- prefixed
 	Logger    *slog.Logger
+	Now       func() time.Time // default time.Now
 }
 
 // Pages is the set of page handlers; register them with Register.
 type Pages struct {
 	d       Domains
 	logger  *slog.Logger
+	now     func() time.Time
 	cat     *i18n.Bundle
 	tmpl    templates
 	origin  string // scheme://host of the public URL, what Origin must say
@@ -115,13 +118,16 @@ func New(d Domains, cfg Config) (*Pages, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	cat := i18n.New()
 	tmpl, err := parseTemplates(cat)
 	if err != nil {
 		return nil, err
 	}
 	p := &Pages{
-		d: d, logger: cfg.Logger, cat: cat, tmpl: tmpl,
+		d: d, logger: cfg.Logger, now: cfg.Now, cat: cat, tmpl: tmpl,
 		origin:  u.Scheme + "://" + u.Host,
 		secure:  u.Scheme == "https",
 		session: "entitle_session",
