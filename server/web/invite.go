@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-
 )
 
 // The page an invitation mail links to (organizations.AcceptPath): signed
@@ -43,4 +42,3 @@ func (p *Pages) accept(w http.ResponseWriter, r *http.Request, c *call) {
 	http.SetCookie(w, p.cookie(p.session, acc.Token, 0))
 	http.Redirect(w, r, "/account?joined=1", http.StatusSeeOther)
 }
-

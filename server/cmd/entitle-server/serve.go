@@ -32,6 +32,7 @@ type serveOpts struct {
 	addrFile                                          string
 	shutdownTimeout                                   time.Duration
 	limitActivations, limitLoginIP, limitLoginAccount string
+	dnsServer                                         string
 	mail                                              mailOpts
 }
 
@@ -51,6 +52,7 @@ func (a *app) serveCmd() *cobra.Command {
 	f.StringVar(&o.limitActivations, "limit-activations", "", `activations per license: "PER_MINUTE/BURST", or "off" (default 10/20)`)
 	f.StringVar(&o.limitLoginIP, "limit-login-ip", "", `failed sign-ins per client IP: "PER_MINUTE/BURST", or "off" (default 20/20)`)
 	f.StringVar(&o.limitLoginAccount, "limit-login-account", "", `failed sign-ins per account: "PER_MINUTE/BURST", or "off" (default 10/10)`)
+	f.StringVar(&o.dnsServer, "dns-server", "", "look up the domain-proof TXT records at this DNS server (host:port) instead of the system's resolver")
 	mailFlags(f, &o.mail)
 	return cmd
 }
@@ -110,6 +112,9 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 	}
 	db, svc, err := a.open(ctx, logger, a.issuer(), func(c *domains.Config) {
 		c.ActivationsPerLicense, c.LoginFailuresPerIP, c.LoginFailuresPerAccount = act, ip, acct
+		if o.dnsServer != "" {
+			c.Resolver = dnsResolver(o.dnsServer)
+		}
 	})
 	if err != nil {
 		return err
@@ -217,4 +222,12 @@ func writeAddrFile(path, addr string) error {
 		return fmt.Errorf("address file: %w", err)
 	}
 	return nil
+}
+
+// dnsResolver is a resolver that asks only the DNS server at addr (UDP).
+func dnsResolver(addr string) *net.Resolver {
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		d := net.Dialer{Timeout: 5 * time.Second}
+		return d.DialContext(ctx, "udp", addr)
+	}}
 }
