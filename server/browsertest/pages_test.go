@@ -58,6 +58,7 @@ func TestPages(t *testing.T) {
 	t.Run("device authorization: sign in, approve, deny", f.deviceFlow)
 	t.Run("account page releases a computer", f.releaseFromAccountPage)
 	t.Run("forms posted from another site are refused", f.crossSiteForms)
+	t.Run("console", f.console)
 
 	log := f.srv.Stderr.String()
 	for _, p := range []person{f.marie, f.ana, f.jonas} {

@@ -59,8 +59,14 @@ func newConsole(t *testing.T, d store.Dialect) *console {
 	}
 	cs.org = o.ID
 	for _, step := range []func() error{
-		func() error { _, err := cs.e.App.Organizations.AddDomain(ctx, operator, o.ID, "alpha.example"); return err },
-		func() error { _, err := cs.e.App.Organizations.ApproveDomain(ctx, operator, o.ID, "alpha.example"); return err },
+		func() error {
+			_, err := cs.e.App.Organizations.AddDomain(ctx, operator, o.ID, "alpha.example")
+			return err
+		},
+		func() error {
+			_, err := cs.e.App.Organizations.ApproveDomain(ctx, operator, o.ID, "alpha.example")
+			return err
+		},
 		func() error {
 			_, err := cs.e.App.Organizations.AddMember(ctx, operator, o.ID, "member@alpha.example", authz.RoleMember)
 			return err

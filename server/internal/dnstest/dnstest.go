@@ -90,3 +90,7 @@ func (d *Server) Resolver() *net.Resolver {
 		return dl.DialContext(ctx, "udp", d.addr)
 	}}
 }
+
+// Addr is the server's host:port (UDP), for a program that takes a DNS
+// server address (entitle-server serve --dns-server).
+func (d *Server) Addr() string { return d.addr }
