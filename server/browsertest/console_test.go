@@ -183,7 +183,7 @@ func (ce *consoleEnv) flows(t *testing.T, br *browser, js bool) {
 	}
 
 	// Release a lost computer.
-	lost := ce.activate(t, admin, "lost-laptop-"+tag)
+	lost := activateOn(t, ce.srv, admin, "lost-laptop-"+tag)
 	fatalStatus(t, "GET computers", tb.open(base+"/account/computers"), http.StatusOK, tb)
 	tb.click(deviceRow("lost-laptop-"+tag) + `//a`)
 	tb.mustContain(`//p[@class="consequence"]`, "within a second if online, at its next check-in otherwise")
@@ -195,17 +195,6 @@ func (ce *consoleEnv) flows(t *testing.T, br *browser, js bool) {
 	if st, code := checkin(t, ce.srv, lost.Credential, "lost-laptop-"+tag); st != http.StatusGone || code != protocol.ErrDeviceRevoked {
 		t.Fatalf("check-in after release: %d %s", st, code)
 	}
-}
-
-func (ce *consoleEnv) activate(t *testing.T, p person, hostname string) protocol.ActivateResponse {
-	t.Helper()
-	var resp protocol.ActivateResponse
-	req := protocol.ActivateRequest{Method: protocol.MethodLicenseKey, LicenseKey: p.license.Key,
-		Fingerprint: fingerprint(hostname), Product: "entitle", Device: facts(hostname)}
-	if st := call(t, ce.srv, "POST", protocol.PathActivations, "", req, &resp); st != http.StatusCreated {
-		t.Fatalf("activate %s: status %d", hostname, st)
-	}
-	return resp
 }
 
 // invitationToken reads the invitation mail's link from the outbox, as the

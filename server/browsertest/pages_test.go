@@ -103,10 +103,16 @@ func (f *fixture) newPerson(t *testing.T, email, plan string, seats int) person 
 // activate activates a computer by license key, as the agent does.
 func (f *fixture) activate(t *testing.T, p person, hostname string) protocol.ActivateResponse {
 	t.Helper()
+	return activateOn(t, f.srv, p, hostname)
+}
+
+// activateOn activates a computer on srv by p's license key.
+func activateOn(t *testing.T, srv *server, p person, hostname string) protocol.ActivateResponse {
+	t.Helper()
 	var resp protocol.ActivateResponse
 	req := protocol.ActivateRequest{Method: protocol.MethodLicenseKey, LicenseKey: p.license.Key,
 		Fingerprint: fingerprint(hostname), Product: "entitle", Device: facts(hostname)}
-	if st := call(t, f.srv, "POST", protocol.PathActivations, "", req, &resp); st != http.StatusCreated {
+	if st := call(t, srv, "POST", protocol.PathActivations, "", req, &resp); st != http.StatusCreated {
 		t.Fatalf("activate %s: status %d", hostname, st)
 	}
 	return resp

@@ -16,20 +16,9 @@ import (
 // in as its owner, the CSRF token of its pages and the organization's id.
 func (re *routeEnv) consoleOrg(t *testing.T) (*http.Client, string, string, string) {
 	t.Helper()
-	email, _, acct := re.person(t)
-	ctx := context.Background()
-	o, err := re.App.Organizations.Create(ctx, "operator", fmt.Sprintf("Org %d", re.n), acct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := re.App.Organizations.AddDomain(ctx, operatorP, o.ID, "example.com"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := re.App.Organizations.ApproveDomain(ctx, operatorP, o.ID, "example.com"); err != nil {
-		t.Fatal(err)
-	}
+	email, org, acct := re.ownedOrg(t)
 	c, tok := re.signedIn(t, email)
-	return c, tok, o.ID, acct
+	return c, tok, org, acct
 }
 
 // The console's organization pages' cases of TestEveryStateChangingRouteJournals.
