@@ -12,6 +12,16 @@
 // bound to the session (a hash of the session token) once signed in, or a
 // double-submit cookie before.
 //
+// Adding a page: a row in a route table (routes.go's routes(), or a
+// xxxRoutes() of its own file) with its gate (anyone, person, or org with a
+// role), a handler func(w, r, *call), a {{define}} in templates/*.html that
+// writes every word as {{t "id"}} (the id in pkg/i18n/locales/{en,fr}), and
+// the pattern in server/authz/routes.go as Web. The handler builds its View
+// with c.view or c.orgView, lists with listPage (keyset pages, total, links
+// that keep the filters), asks before destroying with the "confirm" template
+// (a Confirm saying what will happen), and answers domain errors with
+// c.fail. A link for the navigation is a row in userNav or orgNav (nav.go).
+//
 // The pages need no JavaScript; the one script (static/console.js, served
 // under script-src 'self') only enhances them. Entering user codes that match
 // no waiting computer is rate limited per client IP by package deviceauth;
