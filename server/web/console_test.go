@@ -1,12 +1,15 @@
 package web_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/entitle/entitle/server/authz"
 	"github.com/entitle/entitle/server/store"
 	"github.com/entitle/entitle/server/store/storetest"
 )
@@ -101,6 +104,48 @@ func TestJournalPageFilters(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") ||
 			!strings.Contains(string(b), ",org.invitation.create,") || strings.Contains(string(b), ",org.member.add,") {
 			t.Fatalf("CSV export: %d %s\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		}
+	})
+}
+
+// TestInvitationWithAnExistingAccount: an invitee who already has an account
+// signs in from the invitation page, comes back to it and joins with one
+// button; the invitation then works no more.
+func TestInvitationWithAnExistingAccount(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		cs := newConsole(t, d)
+		cs.e.Account(t, "known@alpha.example", password, 1, time.Now().AddDate(1, 0, 0))
+		_, secret, err := cs.e.App.Organizations.Invite(context.Background(), operator, cs.org, "known@alpha.example", authz.RoleAdmin, "en")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := cs.e.Browser(t)
+		acceptURL := "/invitations/accept?token=" + url.QueryEscape(secret)
+		st, _, body := page(t, c, "GET", cs.e.URL(acceptURL), nil)
+		if st != 200 || !strings.Contains(body, `href="/login?invitation=`) {
+			t.Fatalf("accept page (%d) has no sign-in link that keeps the invitation:\n%s", st, body)
+		}
+		_, _, body = page(t, c, "GET", cs.e.URL("/login?invitation="+url.QueryEscape(secret)), nil)
+		st, loc, _ := page(t, c, "POST", cs.e.URL("/login"), url.Values{"csrf": {csrf(t, body)}, "email": {"known@alpha.example"},
+			"password": {password}, "flow": {"invitation"}, "invitation": {secret}})
+		if st != http.StatusSeeOther || loc != acceptURL {
+			t.Fatalf("sign in from the invitation: %d -> %q, want %q", st, loc, acceptURL)
+		}
+		_, _, body = page(t, c, "GET", cs.e.URL(loc), nil)
+		if !strings.Contains(body, "You join as known@alpha.example") {
+			t.Fatalf("signed-in accept page:\n%s", body)
+		}
+		tok := csrf(t, body)
+		if st, loc, _ := page(t, c, "POST", cs.e.URL("/invitations/accept"), url.Values{"csrf": {tok}, "token": {secret}}); st != http.StatusSeeOther || loc != "/account?joined=1" {
+			t.Fatalf("join: %d -> %q", st, loc)
+		}
+		_, _, body = page(t, c, "GET", cs.e.URL("/orgs/"+cs.org+"/members"), nil)
+		if !strings.Contains(body, "known@alpha.example") {
+			t.Fatalf("the new admin does not see the members page:\n%s", body)
+		}
+		_, _, body = page(t, c, "GET", cs.e.URL("/account"), nil)
+		if st, _, again := page(t, c, "POST", cs.e.URL("/invitations/accept"), url.Values{"csrf": {csrf(t, body)}, "token": {secret}}); st != http.StatusGone || !strings.Contains(again, "already used") {
+			t.Fatalf("second use: %d\n%s", st, again)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/entitle/entitle/server/deviceauth"
 	"github.com/entitle/entitle/server/httpapi/httpmw"
 	"github.com/entitle/entitle/server/internal/fault"
+	"github.com/entitle/entitle/server/organizations"
 )
 
 const (
@@ -51,6 +52,7 @@ func deviceURL(code string) string {
 type loginForm struct {
 	Email, UserCode string
 	DeviceFlow      bool
+	Invitation      string // an invitation token: back to its page after signing in
 }
 
 func (p *Pages) loginPage(w http.ResponseWriter, r *http.Request, c *call) {
@@ -58,7 +60,11 @@ func (p *Pages) loginPage(w http.ResponseWriter, r *http.Request, c *call) {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return
 	}
-	c.show(w, r, http.StatusOK, "login", c.view("web_login_title", loginForm{}))
+	f := loginForm{}
+	if tok := r.URL.Query().Get("invitation"); len(tok) <= maxToken {
+		f.Invitation = tok
+	}
+	c.show(w, r, http.StatusOK, "login", c.view("web_login_title", f))
 }
 
 // login signs in. Where to go next is decided by a fixed "flow" field, never
@@ -66,6 +72,9 @@ func (p *Pages) loginPage(w http.ResponseWriter, r *http.Request, c *call) {
 func (p *Pages) login(w http.ResponseWriter, r *http.Request, c *call) {
 	email, password := strings.TrimSpace(r.PostFormValue("email")), r.PostFormValue("password")
 	f := loginForm{Email: email, DeviceFlow: r.PostFormValue("flow") == "device", UserCode: normalizeCode(r.PostFormValue("user_code"))}
+	if tok := r.PostFormValue("invitation"); r.PostFormValue("flow") == "invitation" && len(tok) <= maxToken {
+		f.Invitation = tok
+	}
 	title := "web_login_title"
 	if f.DeviceFlow {
 		title = "web_device_title"
@@ -109,8 +118,11 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request, c *call) {
 		i18n.RememberChoice(w, p.cat.Match(acct.Locale), p.secure)
 	}
 	next := "/account"
-	if f.DeviceFlow {
+	switch {
+	case f.DeviceFlow:
 		next = deviceURL(f.UserCode)
+	case f.Invitation != "":
+		next = organizations.AcceptPath + "?token=" + url.QueryEscape(f.Invitation)
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
@@ -202,7 +214,7 @@ func (p *Pages) answer(w http.ResponseWriter, r *http.Request, c *call, approve 
 		if ok && cd != protocol.ErrInternal {
 			v := c.view("web_device_not_activated", nil)
 			v.Data = c.codeText(cd)
-			c.show(w, r, protocol.HTTPStatus(cd), "message", v)
+			c.show(w, r, httpStatus(cd), "message", v)
 			return
 		}
 		c.fail(w, r, "answer device auth", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/entitle/entitle/pkg/adminapi"
 	"github.com/entitle/entitle/pkg/i18n"
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/server/accounts"
@@ -155,7 +156,7 @@ func (c *call) fail(w http.ResponseWriter, r *http.Request, op string, err error
 	if ok && code != protocol.ErrInternal {
 		v := c.view("web_refused_title", nil)
 		v.Data = c.codeText(code)
-		c.show(w, r, protocol.HTTPStatus(code), "message", v)
+		c.show(w, r, httpStatus(code), "message", v)
 		return
 	}
 	c.p.logger.ErrorContext(r.Context(), "page failed", "op", op, "request_id", httpmw.FromContext(r.Context()).ID, "error", err)
@@ -173,4 +174,12 @@ func (c *call) codeText(code string) string {
 
 func (p *Pages) forbidden(w http.ResponseWriter, r *http.Request, c *call) {
 	c.message(w, r, http.StatusForbidden, "web_refused_title", "mail_page_refused", nil)
+}
+
+// httpStatus is the status of a domain's refusal, as the API answers it.
+func httpStatus(code string) int {
+	if st, ok := adminapi.HTTPStatus(code); ok {
+		return st
+	}
+	return protocol.HTTPStatus(code)
 }
