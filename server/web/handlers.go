@@ -172,7 +172,11 @@ func (p *Pages) devicePage(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	if info.Status != "" && info.Status != "pending" {
-		c.message(w, r, http.StatusConflict, "web_device_title", "web_device_answered", i18n.Args{"status": info.Status})
+		id := "web_device_answered_denied"
+		if info.Status == "approved" {
+			id = "web_device_answered_approved"
+		}
+		c.message(w, r, http.StatusConflict, "web_device_title", id, nil)
 		return
 	}
 	d.Info = info
