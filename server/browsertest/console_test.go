@@ -59,7 +59,7 @@ func (f *fixture) console(t *testing.T) {
 				name := map[bool]string{false: "JavaScript off", true: "JavaScript on"}[js]
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
-					ce.flows(t, f.br, js)
+					ce.flows(t, f.br, dialect, js)
 				})
 			}
 		})
@@ -74,8 +74,9 @@ func (ce *consoleEnv) person(t *testing.T, email string) person {
 	return p
 }
 
-func (ce *consoleEnv) flows(t *testing.T, br *browser, js bool) {
+func (ce *consoleEnv) flows(t *testing.T, br *browser, dialect string, js bool) {
 	tag := map[bool]string{false: "off", true: "on"}[js]
+	shot := dialect + "-js-" + tag
 	domain := tag + ".acme.example"
 	admin := ce.person(t, "admin@"+domain)
 	var org struct {
@@ -111,7 +112,7 @@ func (ce *consoleEnv) flows(t *testing.T, br *browser, js bool) {
 	tb.accessible(ce.axe)
 	fatalStatus(t, "GET /account/computers", tb.open(base+"/account/computers"), http.StatusOK, tb)
 	tb.mustContain(`//h1`, "Vos postes")
-	tb.screenshot("console-computers-fr-" + tag)
+	tb.screenshot("console-computers-fr-" + shot)
 	tb.click(`//button[@value="en"]`)
 	tb.mustContain(`//h1`, "Your computers")
 
@@ -125,7 +126,7 @@ func (ce *consoleEnv) flows(t *testing.T, br *browser, js bool) {
 		t.Fatalf("TXT record %q = %q", record, value)
 	}
 	tb.accessible(ce.axe)
-	tb.screenshot("console-domains-" + tag)
+	tb.screenshot("console-domains-" + shot)
 	ce.dns.Set(record, value)
 	tb.click(fmt.Sprintf(`//tr[@class="domain"][td[1][normalize-space()=%q]]//button`, domain))
 	tb.mustContain(`//p[@class="notice"]`, "The domain is verified")
@@ -152,7 +153,7 @@ func (ce *consoleEnv) flows(t *testing.T, br *browser, js bool) {
 	other.mustContain(`//p[@class="notice"]`, "You joined the organization")
 	fatalStatus(t, "GET members", tb.open(orgBase+"/members"), http.StatusOK, tb)
 	tb.mustContain(`//table`, invitee)
-	tb.screenshot("console-members-" + tag)
+	tb.screenshot("console-members-" + shot)
 
 	// A workspace with the suggested name.
 	fatalStatus(t, "GET workspaces", tb.open(orgBase+"/workspaces"), http.StatusOK, tb)
@@ -175,7 +176,7 @@ func (ce *consoleEnv) flows(t *testing.T, br *browser, js bool) {
 		t.Fatalf("journal filtered on org.domain.*: %d rows\n%s", n, tb.html())
 	}
 	tb.accessible(ce.axe)
-	tb.screenshot("console-journal-" + tag)
+	tb.screenshot("console-journal-" + shot)
 	href := run(tb, chromedp.AttributeValue(chromedp.Search(`//a[@id="csv"]`), "href"))
 	csv := tb.fetch(base + href.Value)
 	if !strings.Contains(csv, "org.domain.add") || !strings.Contains(csv, "org.domain.verify") || strings.Contains(csv, "org.invitation") {
