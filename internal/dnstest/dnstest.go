@@ -82,9 +82,6 @@ func (d *Server) Set(name string, vals ...string) {
 	d.txt[fq] = vals
 }
 
-// Addr is the server's host:port (UDP), for a process told to ask it.
-func (d *Server) Addr() string { return d.addr }
-
 // Resolver is a net.Resolver that asks only this server.
 func (d *Server) Resolver() *net.Resolver {
 	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -93,3 +90,7 @@ func (d *Server) Resolver() *net.Resolver {
 		return dl.DialContext(ctx, "udp", d.addr)
 	}}
 }
+
+// Addr is the server's host:port (UDP), for a program that takes a DNS
+// server address (entitle-server serve --dns-resolver).
+func (d *Server) Addr() string { return d.addr }

@@ -165,10 +165,49 @@ func TestNoUnusedMessages(t *testing.T) {
 			return true
 		})
 	})
+	// Page templates (server/web) write their words as {{t "id"}} and
+	// {{plural "id" n}}: those ids are used too, and must exist.
+	templateFiles(t, func(path, src string) {
+		for _, m := range templateCall.FindAllStringSubmatch(src, -1) {
+			literals[m[1]] = true
+			if _, ok := b.Text(English, m[1]); !ok {
+				t.Errorf("%s: message %q is not in the catalog", path, m[1])
+			}
+		}
+	})
 	for _, id := range b.IDs(English) {
 		if !literals[id] {
-			t.Errorf("message %q is not used by any Go source", id)
+			t.Errorf("message %q is not used by any Go source or page template", id)
 		}
+	}
+}
+
+// templateCall is a catalog call in an html/template page.
+var templateCall = regexp.MustCompile(`{{-?\s*(?:t|plural)\s+"([a-z0-9_]+)"`)
+
+// templateFiles visits the module's page templates (*.html under a
+// templates directory).
+func templateFiles(t *testing.T, visit func(path, src string)) {
+	t.Helper()
+	err := filepath.WalkDir(repoRoot, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "testdata" || d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".") && path != repoRoot) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".html") || filepath.Base(filepath.Dir(path)) != "templates" {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		visit(path, string(src))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -158,16 +158,17 @@ func (s *Service) accountByEmail(ctx context.Context, email string) (Account, st
 		acc     Account
 		hash    string
 		created int64
+		locale  sql.NullString
 	)
-	err := s.db.QueryRow(ctx, "SELECT id, email, password_hash, created_at FROM accounts WHERE lower(email) = ?", email).
-		Scan(&acc.ID, &acc.Email, &hash, &created)
+	err := s.db.QueryRow(ctx, "SELECT id, email, password_hash, created_at, locale FROM accounts WHERE lower(email) = ?", email).
+		Scan(&acc.ID, &acc.Email, &hash, &created, &locale)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Account{}, "", err
 		}
 		return Account{}, "", fmt.Errorf("look up account: %w", err)
 	}
-	acc.Created = store.FromMillis(created)
+	acc.Created, acc.Locale = store.FromMillis(created), locale.String
 	return acc, hash, nil
 }
 
@@ -230,16 +231,17 @@ func (s *Service) SessionAccount(ctx context.Context, token string) (Account, er
 	var (
 		acc     Account
 		created int64
+		locale  sql.NullString
 	)
-	err := s.db.QueryRow(ctx, `SELECT a.id, a.email, a.created_at FROM sessions s JOIN accounts a ON a.id = s.account_id
-		WHERE s.token_hash = ? AND s.expires_at > ?`, ids.HashSecret(token), store.Millis(s.now())).Scan(&acc.ID, &acc.Email, &created)
+	err := s.db.QueryRow(ctx, `SELECT a.id, a.email, a.created_at, a.locale FROM sessions s JOIN accounts a ON a.id = s.account_id
+		WHERE s.token_hash = ? AND s.expires_at > ?`, ids.HashSecret(token), store.Millis(s.now())).Scan(&acc.ID, &acc.Email, &created, &locale)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Account{}, errSession()
 	}
 	if err != nil {
 		return Account{}, fmt.Errorf("look up session: %w", err)
 	}
-	acc.Created = store.FromMillis(created)
+	acc.Created, acc.Locale = store.FromMillis(created), locale.String
 	return acc, nil
 }
 

@@ -35,6 +35,7 @@ type Config struct {
 type Account struct {
 	ID, Email string
 	Created   time.Time
+	Locale    string // the language chosen on the pages ("en", "fr"), "" until chosen
 }
 
 // Service is the accounts domain over a store.DB.

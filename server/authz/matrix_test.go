@@ -487,7 +487,57 @@ var builders = map[string]builder{
 	"POST /device/approve": func(*world, string, tenant) call {
 		return call{method: "POST", path: "/device/approve", body: "csrf=x"}
 	},
-	"POST /device/deny": func(*world, string, tenant) call { return call{method: "POST", path: "/device/deny", body: "csrf=x"} },
+	"POST /device/deny":  func(*world, string, tenant) call { return call{method: "POST", path: "/device/deny", body: "csrf=x"} },
+	"GET /static/{file}": func(*world, string, tenant) call { return call{method: "GET", path: "/static/console.css"} },
+	"POST /language": func(*world, string, tenant) call {
+		return call{method: "POST", path: "/language", body: "csrf=x&lang=fr"}
+	},
+	"GET /account/computers": func(*world, string, tenant) call { return call{method: "GET", path: "/account/computers"} },
+	"GET /account/devices/{id}/release": func(*world, string, tenant) call {
+		return call{method: "GET", path: "/account/devices/dev_x/release"}
+	},
+	"GET /account/activity": func(*world, string, tenant) call { return call{method: "GET", path: "/account/activity"} },
+	"GET /account/password": func(*world, string, tenant) call { return call{method: "GET", path: "/account/password"} },
+	"POST /account/password": func(*world, string, tenant) call {
+		return call{method: "POST", path: "/account/password", body: "csrf=x"}
+	},
+	"GET /orgs/{org}/members":                   webGet("/orgs/{org}/members"),
+	"POST /orgs/{org}/members/{account}/role":   webPost("/orgs/{org}/members/{account}/role", "role=owner"),
+	"GET /orgs/{org}/members/{account}/remove":  webGet("/orgs/{org}/members/{account}/remove"),
+	"POST /orgs/{org}/members/{account}/remove": webPost("/orgs/{org}/members/{account}/remove", ""),
+	"GET /orgs/{org}/invitations":               webGet("/orgs/{org}/invitations"),
+	"POST /orgs/{org}/invitations":              webPost("/orgs/{org}/invitations", "email=web%40alpha.example&role=member"),
+	"GET /orgs/{org}/invitations/{id}/revoke":   webGet("/orgs/{org}/invitations/{id}/revoke"),
+	"POST /orgs/{org}/invitations/{id}/revoke":  webPost("/orgs/{org}/invitations/{id}/revoke", ""),
+	"GET /orgs/{org}/domains":                   webGet("/orgs/{org}/domains"),
+	"POST /orgs/{org}/domains":                  webPost("/orgs/{org}/domains", "domain=web.example"),
+	"POST /orgs/{org}/domains/{domain}/verify":  webPost("/orgs/{org}/domains/{domain}/verify", ""),
+	"GET /orgs/{org}/workspaces":                webGet("/orgs/{org}/workspaces"),
+	"POST /orgs/{org}/workspaces":               webPost("/orgs/{org}/workspaces", "name=W&license=lic_x"),
+	"GET /orgs/{org}/workspaces/{id}/delete":    webGet("/orgs/{org}/workspaces/{id}/delete"),
+	"POST /orgs/{org}/workspaces/{id}/delete":   webPost("/orgs/{org}/workspaces/{id}/delete", ""),
+	"GET /orgs/{org}/journal":                   webGet("/orgs/{org}/journal"),
+	"GET /orgs/{org}/journal.csv":               webGet("/orgs/{org}/journal.csv"),
+	"GET /invitations/accept":                   webGet("/invitations/accept?token=x"),
+	"POST /invitations/accept":                  webPost("/invitations/accept", "token=x&password=xxxxxxxxxx"),
+}
+
+// webPath fills a console page path with the tenant's ids.
+func webPath(p, org string, r tenant) string {
+	return strings.NewReplacer("{org}", org, "{account}", r.target, "{id}", r.invitation, "{domain}", r.pending).Replace(p)
+}
+
+// webGet and webPost are the requests of a console page: a bearer token
+// must change nothing (the pages' own cookie session is tested in
+// server/web).
+func webGet(p string) builder {
+	return func(_ *world, org string, r tenant) call { return call{method: "GET", path: webPath(p, org, r)} }
+}
+
+func webPost(p, form string) builder {
+	return func(_ *world, org string, r tenant) call {
+		return call{method: "POST", path: webPath(p, org, r), body: strings.TrimSuffix("csrf=x&"+form, "&")}
+	}
 }
 
 // Callers of the matrix.

@@ -153,6 +153,37 @@ var routes = map[string]Access{
 	"GET /device":                        Web,
 	"POST /device/approve":               Web,
 	"POST /device/deny":                  Web,
+
+	// The web console's shell and the person's own pages.
+	"GET /static/{file}":                Web,
+	"POST /language":                    Web,
+	"GET /account/computers":            Web,
+	"GET /account/devices/{id}/release": Web,
+	"GET /account/activity":             Web,
+	"GET /account/password":             Web,
+	"POST /account/password":            Web,
+
+	// The web console's organization pages: Web here, and the page checks
+	// the role itself with Decide (admins; 404 for a non-member).
+	"GET /orgs/{org}/members":                   Web,
+	"POST /orgs/{org}/members/{account}/role":   Web,
+	"GET /orgs/{org}/members/{account}/remove":  Web,
+	"POST /orgs/{org}/members/{account}/remove": Web,
+	"GET /orgs/{org}/invitations":               Web,
+	"POST /orgs/{org}/invitations":              Web,
+	"GET /orgs/{org}/invitations/{id}/revoke":   Web,
+	"POST /orgs/{org}/invitations/{id}/revoke":  Web,
+	"GET /orgs/{org}/domains":                   Web,
+	"POST /orgs/{org}/domains":                  Web,
+	"POST /orgs/{org}/domains/{domain}/verify":  Web,
+	"GET /orgs/{org}/workspaces":                Web,
+	"POST /orgs/{org}/workspaces":               Web,
+	"GET /orgs/{org}/workspaces/{id}/delete":    Web,
+	"POST /orgs/{org}/workspaces/{id}/delete":   Web,
+	"GET /orgs/{org}/journal":                   Web,
+	"GET /orgs/{org}/journal.csv":               Web,
+	"GET /invitations/accept":                   Web,
+	"POST /invitations/accept":                  Web,
 }
 
 // Lookup returns who may call the route with ServeMux pattern p.

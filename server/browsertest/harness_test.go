@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -25,7 +27,7 @@ import (
 const (
 	stepTimeout  = 20 * time.Second
 	startTimeout = 60 * time.Second
-	totalTimeout = 3 * time.Minute // the browser and everything in it
+	totalTimeout = 5 * time.Minute // the browser and everything in it
 )
 
 // The server-process harness is server/servertest, shared with server/e2e.
@@ -105,8 +107,9 @@ type browser struct {
 	output *testenv.Buffer // Chromium's stdout and stderr
 }
 
-// startBrowser starts headless Chromium with JavaScript disabled for every
-// page, and no background traffic (the machine may have no internet).
+// startBrowser starts headless Chromium with no background traffic (the
+// machine may have no internet). Its tabs run no JavaScript unless opened
+// with newTabJS.
 func startBrowser(t *testing.T) *browser {
 	t.Helper()
 	chrome := testenv.LookPath(t, "chromium")
@@ -121,7 +124,6 @@ func startBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("blink-settings", "scriptEnabled=false"),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1024, 768),
 		chromedp.CombinedOutput(b.output),
@@ -155,18 +157,24 @@ func startBrowser(t *testing.T) *browser {
 type tab struct {
 	t   *testing.T
 	ctx context.Context
+	js  bool // the tab runs the pages' scripts
 }
 
-func (b *browser) newTab(t *testing.T) *tab {
+func (b *browser) newTab(t *testing.T) *tab { return b.open(t, false) }
+
+// newTabJS is a tab that runs the pages' JavaScript.
+func (b *browser) newTabJS(t *testing.T) *tab { return b.open(t, true) }
+
+func (b *browser) open(t *testing.T, js bool) *tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	// The first run opens the tab and ties its life to the context it gets,
 	// so it gets ctx itself, not a step's timeout (totalTimeout bounds it).
-	if err := chromedp.Do(ctx); err != nil {
+	if _, err := chromedp.Run(ctx, scripts(!js)); err != nil {
 		t.Fatalf("open a tab: %v\n%s", err, b.output.String())
 	}
-	return &tab{t: t, ctx: ctx}
+	return &tab{t: t, ctx: ctx, js: js}
 }
 
 // run runs one browser step with a bounded wait.
@@ -276,5 +284,13 @@ func fatalStatus(t *testing.T, what string, got, want int, tb *tab) {
 	t.Helper()
 	if got != want {
 		t.Fatalf("%s: status %d, want %d\n%s", what, got, want, tb.html())
+	}
+}
+
+// scripts switches the tab's script execution off (disabled) or on.
+func scripts(disabled bool) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: disabled})
+		return chromedp.Void{}, err
 	}
 }

@@ -16,6 +16,14 @@ var operatorP = authz.Principal{Operator: true}
 // organization's id.
 func (re *routeEnv) org(t *testing.T) (string, string) {
 	t.Helper()
+	email, org, _ := re.ownedOrg(t)
+	return re.session(t, email), org
+}
+
+// ownedOrg makes the organization of org and returns its owner's email, its
+// id and the owner's account id.
+func (re *routeEnv) ownedOrg(t *testing.T) (string, string, string) {
+	t.Helper()
 	email, _, acct := re.person(t)
 	ctx := context.Background()
 	o, err := re.App.Organizations.Create(ctx, "operator", fmt.Sprintf("Org %d", re.n), acct)
@@ -28,7 +36,7 @@ func (re *routeEnv) org(t *testing.T) (string, string) {
 	if _, err := re.App.Organizations.ApproveDomain(ctx, operatorP, o.ID, "example.com"); err != nil {
 		t.Fatal(err)
 	}
-	return re.session(t, email), o.ID
+	return email, o.ID, acct
 }
 
 func orgURL(p, org string) string { return orgPath(p, org) }

@@ -312,6 +312,21 @@ var journalCases = map[string]func(t *testing.T, re *routeEnv) func() int{
 			return post(t, c, re.URL("/account/devices/"+a.DeviceID+"/release"), url.Values{"csrf": {tok}})
 		}
 	},
+	"POST /language": func(t *testing.T, re *routeEnv) func() int {
+		email, _, _ := re.person(t)
+		c, tok := re.signedIn(t, email)
+		return func() int {
+			return post(t, c, re.URL("/language"), url.Values{"csrf": {tok}, "lang": {"fr"}, "next": {"/account"}})
+		}
+	},
+	"POST /account/password": func(t *testing.T, re *routeEnv) func() int {
+		email, _, _ := re.person(t)
+		c, tok := re.signedIn(t, email)
+		return func() int {
+			return post(t, c, re.URL("/account/password"), url.Values{"csrf": {tok}, "current_password": {password},
+				"new_password": {"a new horse battery"}, "new_password_again": {"a new horse battery"}})
+		}
+	},
 	"POST /device/approve": func(t *testing.T, re *routeEnv) func() int {
 		email, _, _ := re.person(t)
 		c, tok, code := re.devicePage(t, email)

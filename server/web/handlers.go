@@ -2,14 +2,16 @@ package web
 
 import (
 	"errors"
-	"github.com/entitle/entitle/pkg/paging"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/entitle/entitle/pkg/i18n"
 	"github.com/entitle/entitle/pkg/protocol"
+	"github.com/entitle/entitle/server/deviceauth"
 	"github.com/entitle/entitle/server/httpapi/httpmw"
 	"github.com/entitle/entitle/server/internal/fault"
+	"github.com/entitle/entitle/server/organizations"
 )
 
 const (
@@ -17,6 +19,18 @@ const (
 	maxPassword = 1024
 	maxUserCode = 32
 )
+
+// authRoutes are signing in and out and the device-authorization pages.
+func (p *Pages) authRoutes() []route {
+	return []route{
+		{pattern: "GET /login", gate: anyone, h: p.loginPage},
+		{pattern: "POST /login", gate: anyone, h: p.login},
+		{pattern: "POST /logout", gate: person, h: p.logout},
+		{pattern: "GET " + protocol.PathVerify, gate: anyone, h: p.devicePage},
+		{pattern: "POST " + protocol.PathVerify + "/approve", gate: person, h: p.approve, signedOut: p.answerSignedOut},
+		{pattern: "POST " + protocol.PathVerify + "/deny", gate: person, h: p.deny, signedOut: p.answerSignedOut},
+	}
+}
 
 // normalizeCode accepts what people type: spaces, lower case.
 func normalizeCode(s string) string {
@@ -34,232 +48,187 @@ func deviceURL(code string) string {
 	return protocol.PathVerify + "?user_code=" + url.QueryEscape(code)
 }
 
-func (p *Pages) loginPage(w http.ResponseWriter, r *http.Request) {
-	if _, _, ok := p.signedIn(r); ok {
+// loginForm is the data of the sign-in page.
+type loginForm struct {
+	Email, UserCode string
+	DeviceFlow      bool
+	Invitation      string // an invitation token: back to its page after signing in
+}
+
+func (p *Pages) loginPage(w http.ResponseWriter, r *http.Request, c *call) {
+	if c.signedIn() {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return
 	}
-	p.render(w, r, http.StatusOK, "login", page{Title: "Sign in", CSRF: p.preLoginCSRF(w, r)})
+	f := loginForm{}
+	if tok := r.URL.Query().Get("invitation"); len(tok) <= maxToken {
+		f.Invitation = tok
+	}
+	c.show(w, r, http.StatusOK, "login", c.view("web_login_title", f))
 }
 
 // login signs in. Where to go next is decided by a fixed "flow" field, never
 // a URL from the form, so the form cannot be turned into an open redirect.
-func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
-	if !parseForm(w, r) {
-		p.forbidden(w, r)
-		return
-	}
-	c, err := r.Cookie(p.csrf)
-	if err != nil || !tokensEqual(c.Value, r.PostFormValue("csrf")) {
-		p.forbidden(w, r)
-		return
-	}
+func (p *Pages) login(w http.ResponseWriter, r *http.Request, c *call) {
 	email, password := strings.TrimSpace(r.PostFormValue("email")), r.PostFormValue("password")
-	device := r.PostFormValue("flow") == "device"
-	code := normalizeCode(r.PostFormValue("user_code"))
-	retry := page{Title: "Sign in", CSRF: c.Value, FormEmail: email, DeviceFlow: device, UserCode: code}
+	f := loginForm{Email: email, DeviceFlow: r.PostFormValue("flow") == "device", UserCode: normalizeCode(r.PostFormValue("user_code"))}
+	if tok := r.PostFormValue("invitation"); r.PostFormValue("flow") == "invitation" && len(tok) <= maxToken {
+		f.Invitation = tok
+	}
+	title := "web_login_title"
+	if f.DeviceFlow {
+		title = "web_device_title"
+	}
+	retry := func(status int, msg string) {
+		v := c.view(title, f)
+		v.User, v.Nav = nil, nil
+		v.Error = c.T(msg, nil)
+		c.show(w, r, status, "login", v)
+	}
 	if email == "" || password == "" || len(email) > maxEmail || len(password) > maxPassword {
-		retry.FormEmail = ""
-		retry.Error = "Enter your email and password."
-		p.render(w, r, http.StatusBadRequest, "login", retry)
+		f.Email = ""
+		retry(http.StatusBadRequest, "web_login_missing")
 		return
 	}
 	acct, err := p.d.Accounts.Login(r.Context(), email, password, httpmw.ClientIP(r.Context()))
 	if err != nil {
-		status, msg := http.StatusUnauthorized, "The email or password is not correct."
 		code, _, ok := serviceError(err)
 		switch {
 		case ok && code == protocol.ErrRateLimited:
-			status, msg = http.StatusTooManyRequests, "Too many sign-in attempts. Wait a few minutes and try again."
+			retry(http.StatusTooManyRequests, "web_login_rate_limited")
+		case ok && code == protocol.ErrBusy:
+			w.Header().Set("Retry-After", "5")
+			retry(http.StatusServiceUnavailable, "web_code_busy")
 		case !ok || code == protocol.ErrInternal:
-			p.serverError(w, r, "login", err)
-			return
+			c.fail(w, r, "login", err)
+		default:
+			retry(http.StatusUnauthorized, "web_login_wrong")
 		}
-		retry.Error = msg
-		p.render(w, r, status, "login", retry)
 		return
 	}
 	tok, err := p.d.Accounts.NewSession(r.Context(), acct.ID)
 	if err != nil {
-		p.serverError(w, r, "new session", err)
+		c.fail(w, r, "new session", err)
 		return
 	}
 	http.SetCookie(w, p.cookie(p.session, tok, 0))
+	// The language the account chose follows it to this browser, unless
+	// this browser chose one itself.
+	if _, err := r.Cookie(i18n.CookieName); err != nil && acct.Locale != "" {
+		i18n.RememberChoice(w, p.cat.Match(acct.Locale), p.secure)
+	}
 	next := "/account"
-	if device {
-		next = deviceURL(code)
+	switch {
+	case f.DeviceFlow:
+		next = deviceURL(f.UserCode)
+	case f.Invitation != "":
+		next = organizations.AcceptPath + "?token=" + url.QueryEscape(f.Invitation)
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
-	_, tok, ok := p.signedIn(r)
-	if !ok {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
-	}
-	if !parseForm(w, r) || !tokensEqual(sessionCSRF(tok), r.PostFormValue("csrf")) {
-		p.forbidden(w, r)
-		return
-	}
-	if err := p.d.Accounts.EndSession(r.Context(), tok); err != nil {
-		p.serverError(w, r, "end session", err)
+func (p *Pages) logout(w http.ResponseWriter, r *http.Request, c *call) {
+	if err := p.d.Accounts.EndSession(r.Context(), c.token); err != nil {
+		c.fail(w, r, "end session", err)
 		return
 	}
 	http.SetCookie(w, p.cookie(p.session, "", -1))
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-// accountDevicesPage is how many computers the account page shows at once.
-const accountDevicesPage = 100
-
-func (p *Pages) accountPage(w http.ResponseWriter, r *http.Request) {
-	acct, tok, ok := p.signedIn(r)
-	if !ok {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
-	}
-	ls, err := p.d.Licenses.ListLicenses(r.Context(), acct.ID)
-	if err != nil {
-		p.serverError(w, r, "list licenses", err)
-		return
-	}
-	// The computers come a page at a time (?devices=<cursor>); a cursor
-	// that is not one the server issued shows the first page.
-	cursor := r.URL.Query().Get("devices")
-	dp, err := p.d.Devices.PageDevices(r.Context(), acct.ID, paging.Request{Limit: accountDevicesPage, Cursor: cursor})
-	if code, _, ok := serviceError(err); ok && code == protocol.ErrInvalidRequest {
-		cursor = ""
-		dp, err = p.d.Devices.PageDevices(r.Context(), acct.ID, paging.Request{Limit: accountDevicesPage})
-	}
-	if err != nil {
-		p.serverError(w, r, "list devices", err)
-		return
-	}
-	d := page{Title: "Your licenses", Email: acct.Email, CSRF: sessionCSRF(tok), Licenses: ls, Devices: dp.Items,
-		DevicesTotal: dp.Total, DevicesNext: dp.NextCursor, DevicesPaged: cursor != ""}
-	if r.URL.Query().Get("released") == "1" {
-		d.Notice = "The computer was released; its seat is free."
-	}
-	p.render(w, r, http.StatusOK, "account", d)
-}
-
-func (p *Pages) release(w http.ResponseWriter, r *http.Request) {
-	acct, tok, ok := p.signedIn(r)
-	if !ok {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
-	}
-	if !parseForm(w, r) || !tokensEqual(sessionCSRF(tok), r.PostFormValue("csrf")) {
-		p.forbidden(w, r)
-		return
-	}
-	id := r.PathValue("id")
-	if err := p.d.Devices.ReleaseDevice(r.Context(), acct.ID, id); err != nil {
-		if code, msg, ok := serviceError(err); ok && code != protocol.ErrInternal {
-			p.message(w, r, protocol.HTTPStatus(code), "Could not release the computer", msg, page{Email: acct.Email, CSRF: sessionCSRF(tok)})
-			return
-		}
-		p.serverError(w, r, "release device", err)
-		return
-	}
-	if p.d.Nudge != nil {
-		p.d.Nudge.Notify(r.Context(), id) // an online computer learns it at once
-	}
-	http.Redirect(w, r, "/account?released=1", http.StatusSeeOther)
+// deviceView is the data of the device-authorization pages.
+type deviceView struct {
+	loginForm
+	Info deviceauth.Info
 }
 
 // devicePage is where the verification URI leads: code entry, then sign-in
 // if needed, then the confirmation showing which computer is asking.
-func (p *Pages) devicePage(w http.ResponseWriter, r *http.Request) {
+func (p *Pages) devicePage(w http.ResponseWriter, r *http.Request, c *call) {
 	code := normalizeCode(r.URL.Query().Get("user_code"))
-	acct, tok, ok := p.signedIn(r)
-	if !ok {
-		p.render(w, r, http.StatusOK, "login", page{
-			Title: "Activate a computer", CSRF: p.preLoginCSRF(w, r), DeviceFlow: true, UserCode: code,
-		})
+	if !c.signedIn() {
+		c.show(w, r, http.StatusOK, "login", c.view("web_device_title", loginForm{DeviceFlow: true, UserCode: code}))
 		return
 	}
-	d := page{Title: "Activate a computer", Email: acct.Email, CSRF: sessionCSRF(tok), UserCode: code}
+	d := deviceView{loginForm: loginForm{UserCode: code}}
 	if code == "" {
-		p.render(w, r, http.StatusOK, "device_code", d)
+		c.show(w, r, http.StatusOK, "device_code", c.view("web_device_title", d))
 		return
 	}
 	info, err := p.d.DeviceAuth.DeviceAuthInfo(r.Context(), code, httpmw.ClientIP(r.Context()))
 	if err != nil {
-		c, _, ok := serviceError(err)
-		if ok && c == protocol.ErrRateLimited {
-			p.tooManyCodes(w, r, "device_code", d)
+		cd, _, ok := serviceError(err)
+		if ok && cd == protocol.ErrRateLimited {
+			p.tooManyCodes(w, r, c, "device_code", d)
 			return
 		}
-		if ok && c != protocol.ErrInternal {
-			d.Error = "That code is not valid or has expired. Check the code on the computer, or start again there."
-			p.render(w, r, http.StatusNotFound, "device_code", d)
+		if ok && cd != protocol.ErrInternal {
+			v := c.view("web_device_title", d)
+			v.Error = c.T("web_device_bad_code", nil)
+			c.show(w, r, http.StatusNotFound, "device_code", v)
 			return
 		}
-		p.serverError(w, r, "device auth info", err)
+		c.fail(w, r, "device auth info", err)
 		return
 	}
 	if info.Status != "" && info.Status != "pending" {
-		p.message(w, r, http.StatusConflict, "Activate a computer", "This request was already answered ("+info.Status+").", d)
+		id := "web_device_answered_denied"
+		if info.Status == "approved" {
+			id = "web_device_answered_approved"
+		}
+		c.message(w, r, http.StatusConflict, "web_device_title", id, nil)
 		return
 	}
-	d.Title = "Approve this computer?"
 	d.Info = info
-	p.render(w, r, http.StatusOK, "device_confirm", d)
+	c.show(w, r, http.StatusOK, "device_confirm", c.view("web_device_confirm_title", d))
 }
 
-func (p *Pages) approve(w http.ResponseWriter, r *http.Request) { p.answer(w, r, true) }
-func (p *Pages) deny(w http.ResponseWriter, r *http.Request)    { p.answer(w, r, false) }
+func (p *Pages) approve(w http.ResponseWriter, r *http.Request, c *call) { p.answer(w, r, c, true) }
+func (p *Pages) deny(w http.ResponseWriter, r *http.Request, c *call)    { p.answer(w, r, c, false) }
 
-func (p *Pages) answer(w http.ResponseWriter, r *http.Request, approve bool) {
-	acct, tok, ok := p.signedIn(r)
-	if !ok {
-		// The session ended between the pages: start the flow again with the
-		// code kept, so the person only signs in once more.
-		code := ""
-		if parseForm(w, r) {
-			code = normalizeCode(r.PostFormValue("user_code"))
-		}
-		http.Redirect(w, r, deviceURL(code), http.StatusSeeOther)
-		return
+// answerSignedOut: the session ended between the pages: start the flow
+// again with the code kept, so the person only signs in once more.
+func (p *Pages) answerSignedOut(w http.ResponseWriter, r *http.Request) {
+	code := ""
+	if parseForm(w, r) {
+		code = normalizeCode(r.PostFormValue("user_code"))
 	}
-	if !parseForm(w, r) || !tokensEqual(sessionCSRF(tok), r.PostFormValue("csrf")) {
-		p.forbidden(w, r)
-		return
-	}
+	http.Redirect(w, r, deviceURL(code), http.StatusSeeOther)
+}
+
+func (p *Pages) answer(w http.ResponseWriter, r *http.Request, c *call, approve bool) {
 	code := normalizeCode(r.PostFormValue("user_code"))
-	d := page{Email: acct.Email, CSRF: sessionCSRF(tok)}
 	if code == "" {
-		p.message(w, r, http.StatusBadRequest, "Activate a computer", "The code is missing.", d)
+		c.message(w, r, http.StatusBadRequest, "web_device_title", "web_device_no_code", nil)
 		return
 	}
 	var err error
 	ip := httpmw.ClientIP(r.Context())
 	if approve {
-		err = p.d.DeviceAuth.ApproveDeviceAuth(r.Context(), code, acct.ID, ip)
+		err = p.d.DeviceAuth.ApproveDeviceAuth(r.Context(), code, c.acct.ID, ip)
 	} else {
-		err = p.d.DeviceAuth.DenyDeviceAuth(r.Context(), code, acct.ID, ip)
+		err = p.d.DeviceAuth.DenyDeviceAuth(r.Context(), code, c.acct.ID, ip)
 	}
 	if err != nil {
-		c, msg, ok := serviceError(err)
-		if !ok || c == protocol.ErrInternal {
-			p.serverError(w, r, "answer device auth", err)
+		cd, _, ok := serviceError(err)
+		if ok && cd == protocol.ErrRateLimited {
+			p.tooManyCodes(w, r, c, "message", nil)
 			return
 		}
-		if c == protocol.ErrRateLimited {
-			d.Title = "Activate a computer"
-			p.tooManyCodes(w, r, "message", d)
+		if ok && cd != protocol.ErrInternal {
+			v := c.view("web_device_not_activated", nil)
+			v.Data = c.codeText(cd)
+			c.show(w, r, httpStatus(cd), "message", v)
 			return
 		}
-		p.message(w, r, protocol.HTTPStatus(c), "The computer was not activated", msg, d)
+		c.fail(w, r, "answer device auth", err)
 		return
 	}
 	if approve {
-		p.message(w, r, http.StatusOK, "Computer approved", "The computer is being activated. You can close this window and return to it.", d)
+		c.message(w, r, http.StatusOK, "web_device_approved_title", "web_device_approved_body", nil)
 		return
 	}
-	p.message(w, r, http.StatusOK, "Request denied", "The computer was not activated.", d)
+	c.message(w, r, http.StatusOK, "web_device_denied_title", "web_device_denied_body", nil)
 }
 
 // tooManyCodesRetry is the Retry-After of tooManyCodes, in seconds: about
@@ -268,15 +237,16 @@ const tooManyCodesRetry = "60"
 
 // tooManyCodes answers 429 when the client's address has entered too many
 // codes that match no computer, on the code form or as a message page.
-func (p *Pages) tooManyCodes(w http.ResponseWriter, r *http.Request, name string, d page) {
-	const msg = "Too many codes that do not match a computer were entered from your network. Wait a few minutes, then enter the code shown on the computer again."
+func (p *Pages) tooManyCodes(w http.ResponseWriter, r *http.Request, c *call, name string, d any) {
 	w.Header().Set("Retry-After", tooManyCodesRetry)
+	v := c.view("web_device_title", d)
+	msg := c.T("web_device_too_many", nil)
 	if name == "message" {
-		d.Body = msg
+		v.Data = msg
 	} else {
-		d.Error = msg
+		v.Error = msg
 	}
-	p.render(w, r, http.StatusTooManyRequests, name, d)
+	c.show(w, r, http.StatusTooManyRequests, name, v)
 }
 
 // serviceError extracts the classified error of a server domain.

@@ -15,7 +15,7 @@ import (
 	"github.com/entitle/entitle/server/store/storetest"
 )
 
-var nextPage = regexp.MustCompile(`href="/account\?devices=([^"]+)">Next page`)
+var nextPage = regexp.MustCompile(`href="/account/computers\?cursor=([^"]+)" rel="next">Next page`)
 
 // TestAccountPagePagesComputers: an account with more computers than a page
 // shows them all across pages, each once, with the total.
@@ -39,7 +39,7 @@ func TestAccountPagePagesComputers(t *testing.T) {
 		signIn(t, e, c)
 		seen := map[string]int{}
 		host := regexp.MustCompile(`host-\d{3}`)
-		u := "/account"
+		u := "/account/computers"
 		pages := 0
 		for {
 			st, _, body := page(t, c, "GET", e.URL(u), nil)
@@ -54,7 +54,7 @@ func TestAccountPagePagesComputers(t *testing.T) {
 			if m == nil {
 				break
 			}
-			u = "/account?devices=" + url.QueryEscape(html.UnescapeString(m[1]))
+			u = "/account/computers?cursor=" + url.QueryEscape(html.UnescapeString(m[1]))
 		}
 		if pages != 2 || len(seen) != n {
 			t.Fatalf("%d pages, %d computers; want 2 and %d", pages, len(seen), n)
@@ -65,7 +65,7 @@ func TestAccountPagePagesComputers(t *testing.T) {
 			}
 		}
 		// A cursor the server did not issue shows the first page.
-		if st, _, body := page(t, c, "GET", e.URL("/account?devices=bogus"), nil); st != 200 || !nextPage.MatchString(body) {
+		if st, _, body := page(t, c, "GET", e.URL("/account/computers?cursor=bogus"), nil); st != 200 || !nextPage.MatchString(body) {
 			t.Fatalf("bogus cursor: %d", st)
 		}
 	})

@@ -109,7 +109,8 @@ func TestCookiesAndHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "style-src 'sha256-") || strings.Contains(csp, "unsafe") {
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self'") ||
+		!strings.Contains(csp, "style-src 'self'") || strings.Contains(csp, "unsafe") {
 		t.Fatalf("CSP %q", csp)
 	}
 	_, _, body := page(t, c, "GET", e.URL("/login"), nil)
@@ -157,10 +158,24 @@ func TestAccountPageRelease(t *testing.T) {
 		c := e.Browser(t)
 		signIn(t, e, c)
 		st, _, body := page(t, c, "GET", e.URL("/account"), nil)
-		for _, want := range []string{"1 of 2", "old-pc&lt;script&gt;", "windows", "Release this computer", lic.Key} {
+		for _, want := range []string{"1 of 2", lic.Key} {
 			if st != 200 || !strings.Contains(body, want) {
-				t.Fatalf("account page (%d) lacks %q:\n%s", st, want, body)
+				t.Fatalf("licenses page (%d) lacks %q:\n%s", st, want, body)
 			}
+		}
+		st, _, body = page(t, c, "GET", e.URL("/account/computers"), nil)
+		for _, want := range []string{"old-pc&lt;script&gt;", "windows", "Release this computer"} {
+			if st != 200 || !strings.Contains(body, want) {
+				t.Fatalf("computers page (%d) lacks %q:\n%s", st, want, body)
+			}
+		}
+		// The link leads to a confirmation that says what happens.
+		st, _, confirm := page(t, c, "GET", e.URL("/account/devices/"+act.DeviceID+"/release"), nil)
+		if st != 200 || !strings.Contains(confirm, "within a second if online, at its next check-in otherwise") {
+			t.Fatalf("release confirmation (%d):\n%s", st, confirm)
+		}
+		if st, _, _ := page(t, c, "GET", e.URL("/account/devices/dev_not_mine/release"), nil); st != http.StatusNotFound {
+			t.Fatalf("confirmation for a computer that is not the account's: %d", st)
 		}
 		token := csrf(t, body)
 		release := e.URL("/account/devices/" + act.DeviceID + "/release")
@@ -182,11 +197,12 @@ func TestAccountPageRelease(t *testing.T) {
 			t.Fatalf("a refused release changed seats: %d used", ls[0].SeatsUsed)
 		}
 
-		if st, loc, _ := page(t, c, "POST", release, url.Values{"csrf": {token}}); st != http.StatusSeeOther || loc != "/account?released=1" {
+		if st, loc, _ := page(t, c, "POST", release, url.Values{"csrf": {token}}); st != http.StatusSeeOther || loc != "/account/computers?released=1" {
 			t.Fatalf("release: %d -> %q", st, loc)
 		}
-		_, _, body = page(t, c, "GET", e.URL("/account?released=1"), nil)
-		if !strings.Contains(body, "0 of 2") || !strings.Contains(body, "seat is free") {
+		_, _, body = page(t, c, "GET", e.URL("/account/computers?released=1"), nil)
+		_, _, lics := page(t, c, "GET", e.URL("/account"), nil)
+		if !strings.Contains(lics, "0 of 2") || !strings.Contains(body, "seat is free") {
 			t.Fatalf("after release:\n%s", body)
 		}
 

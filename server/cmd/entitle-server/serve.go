@@ -156,7 +156,8 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 	if err != nil {
 		return err
 	}
-	pages, err := web.New(web.Domains{Accounts: svc.Accounts, Licenses: svc.Licenses, Devices: svc.Devices, DeviceAuth: svc.DeviceAuth, Passwords: resets, Nudge: svc.Push}, web.Config{PublicURL: public, Logger: logger})
+	pages, err := web.New(web.Domains{Accounts: svc.Accounts, Licenses: svc.Licenses, Devices: svc.Devices, DeviceAuth: svc.DeviceAuth, Passwords: resets, Nudge: svc.Push,
+		Journal: svc.Journal, Organizations: svc.Organizations, Workspaces: svc.Workspaces}, web.Config{PublicURL: public, Logger: logger})
 	if err != nil {
 		return err
 	}
