@@ -105,7 +105,7 @@ func TestStandbyKeyRotation(t *testing.T) {
 				t.Fatalf("keys show after keys add: %+v", keys)
 			}
 
-			if _, errOut, err := cliRun(bin, dsn, "", nil, "keys", "activate", "no-such-key"); err == nil || !strings.Contains(errOut, "not_found") {
+			if _, errOut, err := cliRun(bin, dsn, "", nil, "keys", "activate", "no-such-key"); err == nil || !strings.Contains(errOut, "nothing has this id") {
 				t.Fatalf("keys activate no-such-key: %v\n%s", err, errOut)
 			}
 			cli(t, bin, dsn, "", "keys", "activate", added.KID)
