@@ -70,6 +70,7 @@ func benchService(b *testing.B, n int) (*store.DB, *app.App, []benchDevice) {
 		body, _ := json.Marshal(req)
 		devs[i] = benchDevice{cred: act.Credential, credHash: hex.EncodeToString(sum[:]), req: req, body: body}
 	}
+	b.Cleanup(svc.Devices.Close)
 	return db, svc, devs
 }
 
