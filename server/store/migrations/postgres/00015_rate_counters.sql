@@ -1,0 +1,19 @@
+-- Rate limits counted in the database, so that they hold across server
+-- instances behind a load balancer (package ratelimit, Shared): one row per
+-- limit key and fixed window, counted with an upsert. The key is a hash of
+-- the limit's name and what it limits (client IP, email and IP), so no
+-- address or email is stored here. Rows past expires_at are deleted by the
+-- server's sweep job (ratelimit.Shared.Sweep).
+
+-- +goose Up
+CREATE TABLE rate_counters (
+  key          TEXT    NOT NULL,
+  window_start BIGINT  NOT NULL, -- Unix milliseconds
+  count        BIGINT  NOT NULL,
+  expires_at   BIGINT  NOT NULL, -- Unix milliseconds: the end of the next window
+  PRIMARY KEY (key, window_start)
+);
+CREATE INDEX rate_counters_expires ON rate_counters (expires_at);
+
+-- +goose Down
+DROP TABLE rate_counters;
