@@ -14,6 +14,10 @@ CREATE TABLE rate_counters (
   PRIMARY KEY (key, window_start)
 );
 CREATE INDEX rate_counters_expires ON rate_counters (expires_at);
+CREATE INDEX devices_license_active_page ON devices (license_id, activated_at, id) WHERE deactivated_at IS NULL;
+CREATE INDEX devices_license_released_page ON devices (license_id, activated_at, id) WHERE deactivated_at IS NOT NULL;
 
 -- +goose Down
+DROP INDEX devices_license_released_page;
+DROP INDEX devices_license_active_page;
 DROP TABLE rate_counters;
