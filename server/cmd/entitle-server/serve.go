@@ -32,6 +32,7 @@ type serveOpts struct {
 	addrFile                                          string
 	shutdownTimeout                                   time.Duration
 	limitActivations, limitLoginIP, limitLoginAccount string
+	rateLimits                                        string
 	mail                                              mailOpts
 }
 
@@ -51,6 +52,7 @@ func (a *app) serveCmd() *cobra.Command {
 	f.StringVar(&o.limitActivations, "limit-activations", "", `activations per license: "PER_MINUTE/BURST", or "off" (default 10/20)`)
 	f.StringVar(&o.limitLoginIP, "limit-login-ip", "", `failed sign-ins per client IP: "PER_MINUTE/BURST", or "off" (default 20/20)`)
 	f.StringVar(&o.limitLoginAccount, "limit-login-account", "", `failed sign-ins per account: "PER_MINUTE/BURST", or "off" (default 10/10)`)
+	f.StringVar(&o.rateLimits, "rate-limits", "", `where sign-in and device sign-in limits are counted: "memory" (per instance) or "database" (shared by every instance); default: database on PostgreSQL, memory on SQLite`)
 	mailFlags(f, &o.mail)
 	return cmd
 }
@@ -110,6 +112,7 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 	}
 	db, svc, err := a.open(ctx, logger, a.issuer(), func(c *domains.Config) {
 		c.ActivationsPerLicense, c.LoginFailuresPerIP, c.LoginFailuresPerAccount = act, ip, acct
+		c.RateLimits = o.rateLimits
 	})
 	if err != nil {
 		return err
@@ -169,7 +172,7 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 			return err
 		}
 	}
-	logger.Info("entitle-server listening", "addr", addr, "public_url", public, "version", version.Version)
+	logger.Info("entitle-server listening", "addr", addr, "public_url", public, "version", version.Version, "shared_rate_limits", svc.SharedRateLimits())
 
 	select {
 	case err := <-served:
