@@ -96,7 +96,9 @@ func (s *Service) PageDevices(ctx context.Context, accountID string, req paging.
 		rows = rows[:n+1]
 	}
 	var total int64
-	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM devices d JOIN licenses l ON l.id = d.license_id WHERE l.owner_account_id = ?`,
+	// licenses.device_count is kept by triggers (migration 00015): the
+	// total reads one row per license, not one per device.
+	if err := s.db.QueryRow(ctx, `SELECT COALESCE(SUM(device_count), 0) FROM licenses WHERE owner_account_id = ?`,
 		accountID).Scan(&total); err != nil {
 		return paging.Page[Device]{}, fmt.Errorf("count devices: %w", err)
 	}

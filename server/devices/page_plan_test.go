@@ -171,6 +171,7 @@ func TestPageDevicesAcrossManyLicenses(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		f := newFixture(t, d, noChurnLimit)
 		acct := f.Account("owner@example.com")
+		f.Account("other@example.com")
 		const nLicenses, perLicense = 70, 4
 		base := time.Now().Add(-time.Hour).UnixMilli()
 		want := 0
@@ -221,6 +222,26 @@ func TestPageDevicesAcrossManyLicenses(t *testing.T) {
 		}
 		if len(seen) != want {
 			t.Errorf("listed %d devices, want %d", len(seen), want)
+		}
+		// The total follows deletes and moves between licenses (the
+		// triggers of licenses.device_count), and equals a count.
+		if _, err := f.DB.Exec(f.Ctx, `DELETE FROM devices WHERE id = 'dev_000_0'`); err != nil {
+			t.Fatal(err)
+		}
+		other := f.License("other@example.com", 10, time.Time{})
+		if _, err := f.DB.Exec(f.Ctx, `UPDATE devices SET license_id = ? WHERE id = 'dev_001_1'`, other.ID); err != nil {
+			t.Fatal(err)
+		}
+		p, err := f.Devices.PageDevices(f.Ctx, acct.ID, paging.Request{Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		counted := f.Count(`SELECT COUNT(*) FROM devices d JOIN licenses l ON l.id = d.license_id WHERE l.owner_account_id = ?`, acct.ID)
+		if p.Total != int64(want-2) || counted != want-2 {
+			t.Errorf("total %d, counted %d, want %d", p.Total, counted, want-2)
+		}
+		if n := f.Count(`SELECT COUNT(*) FROM licenses l WHERE device_count <> (SELECT COUNT(*) FROM devices d WHERE d.license_id = l.id)`); n != 0 {
+			t.Errorf("%d licenses whose device_count is not their devices' count", n)
 		}
 	})
 }
