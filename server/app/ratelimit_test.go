@@ -114,17 +114,26 @@ func TestTwoInstancesShareRateLimits(t *testing.T) {
 				t.Errorf("in memory: %v; want not_found", errA)
 			}
 
-			// The window slides: a window later, half the failures have
-			// aged out; two windows later, all of them.
-			a.Clock.Advance(2 * time.Minute)
+			// The bucket refills at 4 a minute: 15 s later, one more
+			// attempt is allowed, on either instance, and only one.
+			a.Clock.Advance(15 * time.Second)
+			if tc.shared {
+				if _, err := b.Accounts.Login(b.Ctx, "owner@example.com", "wrong password", ip); code(err) != protocol.ErrInvalidCredentials {
+					t.Errorf("a token later: %v, want invalid_credentials", err)
+				}
+				if _, err := a.Accounts.Login(a.Ctx, "owner@example.com", apptest.Password, ip); code(err) != protocol.ErrRateLimited {
+					t.Errorf("after that token: %v, want rate_limited", err)
+				}
+			}
+			a.Clock.Advance(time.Minute)
 			if _, err := b.Accounts.Login(b.Ctx, "owner@example.com", apptest.Password, ip); err != nil {
-				t.Errorf("two windows later: %v", err)
+				t.Errorf("a minute later: %v", err)
 			}
 		})
 	}
 }
 
-// The sweep job deletes the counters whose windows have passed, and only
+// The sweep job deletes the counters whose buckets have refilled, and only
 // those, on both databases.
 func TestRateLimitSweep(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
@@ -139,13 +148,6 @@ func TestRateLimitSweep(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		start("192.0.2.1")
-		start("192.0.2.2")
-		f.Clock.Advance(90 * time.Second)
-		start("192.0.2.3")
-		if n := f.Count("SELECT COUNT(*) FROM rate_counters"); n != 3 {
-			t.Fatalf("%d counters, want 3", n)
-		}
 		var sweep app.Job
 		for _, j := range f.App.Jobs() {
 			if j.Name == "ratelimit.sweep" {
@@ -155,15 +157,22 @@ func TestRateLimitSweep(t *testing.T) {
 		if sweep.Run == nil {
 			t.Fatal("no ratelimit.sweep job")
 		}
-		// Both first counters are still the previous window of the sliding
-		// estimate: kept.
+		start("192.0.2.1")
+		start("192.0.2.2")
+		f.Clock.Advance(30 * time.Second)
+		start("192.0.2.3")
+		if n := f.Count("SELECT COUNT(*) FROM rate_counters"); n != 3 {
+			t.Fatalf("%d counters, want 3", n)
+		}
+		// No bucket has refilled yet (10 tokens at 10 a minute take a
+		// minute): all kept.
 		if err := sweep.Run(f.Ctx); err != nil {
 			t.Fatal(err)
 		}
 		if n := f.Count("SELECT COUNT(*) FROM rate_counters"); n != 3 {
 			t.Fatalf("%d counters after a sweep inside their life, want 3", n)
 		}
-		f.Clock.Advance(60 * time.Second)
+		f.Clock.Advance(31 * time.Second)
 		if err := sweep.Run(f.Ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -3,7 +3,9 @@ package ratelimit
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -32,33 +34,26 @@ func (s Sources) Counter(name string, cfg Limit) Counter {
 }
 
 // Shared is a Counter in the database table rate_counters, so that every
-// server instance on the database counts against the same limit. A limit of
-// Burst events refilled at PerMinute becomes Burst events per window of
-// Burst/PerMinute minutes, measured over a sliding window: the previous
-// window's count, weighted by how much of it the sliding window still
-// covers, plus the current one's (the estimate Cloudflare and Redis
-// limiters use). Each event is one upsert; checks are one indexed read.
-// Callers racing on one key can overshoot by the number in flight, as in
-// memory.
+// server instance on the database counts against the same limit: the same
+// token bucket as in memory (Burst tokens, refilled at PerMinute), one row
+// per key holding the tokens left at its last update. Taking a token is one
+// guarded upsert, which refills the bucket for the time elapsed and takes a
+// token only if one is there, atomically on either database; a check is one
+// read by primary key.
 type Shared struct {
-	db     *store.DB
-	name   string
-	cfg    Limit
-	window int64 // milliseconds
-	log    *slog.Logger
+	db   *store.DB
+	name string
+	cfg  Limit
+	rate float64 // tokens per millisecond
+	full int64   // milliseconds an empty bucket takes to refill
+	log  *slog.Logger
 }
 
 // NewShared returns the shared counter of the limit called name.
 func NewShared(db *store.DB, name string, cfg Limit, logger *slog.Logger) *Shared {
-	w := int64(float64(cfg.Burst) / cfg.PerMinute * float64(time.Minute/time.Millisecond))
-	if w < 1000 {
-		w = 1000
-	}
-	return &Shared{db: db, name: name, cfg: cfg, window: w, log: logger}
+	rate := cfg.PerMinute / float64(time.Minute/time.Millisecond)
+	return &Shared{db: db, name: name, cfg: cfg, rate: rate, full: int64(float64(cfg.Burst)/rate) + 1, log: logger}
 }
-
-// Window is the length of the counter's fixed windows.
-func (s *Shared) Window() time.Duration { return time.Duration(s.window) * time.Millisecond }
 
 // rowKey is what the table stores for key: a hash of the limit's name and
 // key, so no address or email is kept there.
@@ -67,111 +62,90 @@ func (s *Shared) rowKey(key string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// windows returns the start of the current window (Unix ms) and the part of
-// it already elapsed (0 to 1).
-func (s *Shared) windows(now time.Time) (cur int64, elapsed float64) {
+// refilled is the SQL expression of the row's tokens refilled up to the
+// time of its first argument, capped at the burst; its arguments are
+// refillArgs.
+const refilled = `CASE WHEN rate_counters.tokens + (CAST(? AS BIGINT) - rate_counters.updated_at) * CAST(? AS DOUBLE PRECISION) < CAST(? AS DOUBLE PRECISION)
+	THEN rate_counters.tokens + (CAST(? AS BIGINT) - rate_counters.updated_at) * CAST(? AS DOUBLE PRECISION) ELSE CAST(? AS DOUBLE PRECISION) END`
+
+func (s *Shared) refillArgs(now int64) []any {
+	b := float64(s.cfg.Burst)
+	return []any{now, s.rate, b, now, s.rate, b}
+}
+
+// take takes a token from rk's bucket if one is there, reporting whether it
+// did and how many are left.
+func (s *Shared) take(ctx context.Context, rk string, now time.Time) (ok bool, left float64, err error) {
 	ms := now.UnixMilli()
-	cur = ms - ms%s.window
-	return cur, float64(ms-cur) / float64(s.window)
-}
-
-// counts reads the previous and current windows' counts of rk.
-func (s *Shared) counts(ctx context.Context, rk string, cur int64) (prev, now int64, err error) {
-	rows, err := s.db.Query(ctx, `SELECT window_start, count FROM rate_counters WHERE key = ? AND window_start >= ?`, rk, cur-s.window)
+	args := []any{rk, float64(s.cfg.Burst) - 1, ms, ms + s.full}
+	args = append(args, s.refillArgs(ms)...)
+	args = append(args, ms, ms+s.full)
+	args = append(args, s.refillArgs(ms)...)
+	err = s.db.WriteRow(ctx, `INSERT INTO rate_counters (key, tokens, updated_at, expires_at)
+		VALUES (?, CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT), CAST(? AS BIGINT))
+		ON CONFLICT (key) DO UPDATE SET tokens = `+refilled+` - 1, updated_at = CAST(? AS BIGINT), expires_at = CAST(? AS BIGINT)
+		WHERE `+refilled+` >= 1
+		RETURNING tokens`, []any{&left}, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, 0, nil // no token: the row is unchanged
+	}
 	if err != nil {
-		return 0, 0, fmt.Errorf("rate limit %s: %w", s.name, err)
+		return false, 0, fmt.Errorf("rate limit %s: %w", s.name, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var start, n int64
-		if err := rows.Scan(&start, &n); err != nil {
-			return 0, 0, fmt.Errorf("rate limit %s: %w", s.name, err)
-		}
-		switch start {
-		case cur:
-			now = n
-		case cur - s.window:
-			prev = n
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return 0, 0, fmt.Errorf("rate limit %s: %w", s.name, err)
-	}
-	return prev, now, nil
+	return true, left, nil
 }
 
-// estimate is the sliding window's count.
-func estimate(prev, cur int64, elapsed float64) float64 {
-	return float64(prev)*(1-elapsed) + float64(cur)
-}
-
-// count adds one event to rk's current window and returns its count.
-func (s *Shared) count(ctx context.Context, rk string, cur int64) (int64, error) {
-	var n int64
-	err := s.db.WriteRow(ctx, `INSERT INTO rate_counters (key, window_start, count, expires_at) VALUES (?, ?, 1, ?)
-		ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1 RETURNING count`,
-		[]any{&n}, rk, cur, cur+2*s.window)
+// available reports whether rk's bucket holds a token, without taking it.
+func (s *Shared) available(ctx context.Context, rk string, now time.Time) (bool, error) {
+	var tokens float64
+	var updated int64
+	err := s.db.QueryRow(ctx, `SELECT tokens, updated_at FROM rate_counters WHERE key = ?`, rk).Scan(&tokens, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return true, nil // a full bucket
+	}
 	if err != nil {
-		return 0, fmt.Errorf("rate limit %s: count: %w", s.name, err)
+		return false, fmt.Errorf("rate limit %s: %w", s.name, err)
 	}
-	return n, nil
+	return min(float64(s.cfg.Burst), tokens+float64(now.UnixMilli()-updated)*s.rate) >= 1, nil
 }
 
-// Allow counts one event for key if the limit allows it.
+// Allow takes one token for key, reporting whether one was available.
 func (s *Shared) Allow(ctx context.Context, key string, now time.Time) (bool, error) {
-	rk := s.rowKey(key)
-	cur, elapsed := s.windows(now)
-	prev, n, err := s.counts(ctx, rk, cur)
-	if err != nil {
-		return false, err
-	}
-	if estimate(prev, n, elapsed)+1 > float64(s.cfg.Burst) {
-		return false, nil
-	}
-	if _, err := s.count(ctx, rk, cur); err != nil {
-		return false, err
-	}
-	return true, nil
+	ok, _, err := s.take(ctx, s.rowKey(key), now)
+	return ok, err
 }
 
-// Take claims an attempt for key; only its failure, in Attempt.Done, counts.
+// Take claims an attempt for key; only its failure, in Attempt.Done, takes a
+// token. Attempts in flight take none, as in memory.
 func (s *Shared) Take(ctx context.Context, key string, now time.Time) (Attempt, bool, error) {
 	rk := s.rowKey(key)
-	cur, elapsed := s.windows(now)
-	prev, n, err := s.counts(ctx, rk, cur)
-	if err != nil {
+	ok, err := s.available(ctx, rk, now)
+	if err != nil || !ok {
 		return Attempt{}, false, err
-	}
-	if estimate(prev, n, elapsed)+1 > float64(s.cfg.Burst) {
-		return Attempt{}, false, nil
 	}
 	return Attempt{shared: s, key: rk}, true, nil
 }
 
-// fail counts a failed attempt on the row key rk and reports whether the
-// limit is now used up.
+// fail takes the token of a failed attempt on the row key rk and reports
+// whether the bucket is now empty.
 func (s *Shared) fail(ctx context.Context, rk string, now time.Time) bool {
 	ctx = context.WithoutCancel(ctx) // the attempt happened: a client gone meanwhile must not undo its count
-	cur, elapsed := s.windows(now)
-	prev, _, err := s.counts(ctx, rk, cur)
-	if err == nil {
-		var n int64
-		if n, err = s.count(ctx, rk, cur); err == nil {
-			return estimate(prev, n, elapsed)+1 > float64(s.cfg.Burst)
-		}
+	ok, left, err := s.take(ctx, rk, now)
+	if err != nil {
+		s.log.ErrorContext(ctx, "a failed attempt could not be counted against its rate limit", "limit", s.name, "err", err)
+		return false
 	}
-	s.log.ErrorContext(ctx, "a failed attempt could not be counted against its rate limit", "limit", s.name, "err", err)
-	return false
+	return !ok || left < 1
 }
 
-// Sweep deletes up to limit counters whose windows have passed, and reports
-// how many it deleted. The server runs it as a background job, so the table
-// holds about the keys active in the last windows.
+// Sweep deletes up to limit counters whose buckets have refilled (a missing
+// row is a full bucket), and reports how many it deleted. The server runs it
+// as a background job, so the table holds about the keys limited lately.
 func Sweep(ctx context.Context, db *store.DB, now time.Time, limit int) (int, error) {
 	var n int64
 	err := db.InTx(ctx, func(tx *store.Tx) (err error) {
-		n, err = tx.ExecAffected(ctx, `DELETE FROM rate_counters WHERE (key, window_start) IN
-			(SELECT key, window_start FROM rate_counters WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`, store.Millis(now), limit)
+		n, err = tx.ExecAffected(ctx, `DELETE FROM rate_counters WHERE key IN
+			(SELECT key FROM rate_counters WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`, store.Millis(now), limit)
 		return err
 	})
 	if err != nil {

@@ -1,17 +1,17 @@
 -- Rate limits counted in the database, so that they hold across server
--- instances behind a load balancer (package ratelimit, Shared): one row per
--- limit key and fixed window, counted with an upsert. The key is a hash of
--- the limit's name and what it limits (client IP, email and IP), so no
--- address or email is stored here. Rows past expires_at are deleted by the
--- server's sweep job (ratelimit.Shared.Sweep).
+-- instances behind a load balancer (package ratelimit, Shared): one token
+-- bucket per limit key, taken from with one guarded upsert. The key is a hash
+-- of the limit's name and what it limits (client IP, email and IP), so no
+-- address or email is stored here. A row whose bucket has surely refilled
+-- (past expires_at) means what no row means, and is deleted by the
+-- server's sweep job (ratelimit.Sweep).
 
 -- +goose Up
 CREATE TABLE rate_counters (
-  key          TEXT    NOT NULL,
-  window_start INTEGER NOT NULL, -- Unix milliseconds
-  count        INTEGER NOT NULL,
-  expires_at   INTEGER NOT NULL, -- Unix milliseconds: the end of the next window
-  PRIMARY KEY (key, window_start)
+  key        TEXT PRIMARY KEY,
+  tokens     REAL NOT NULL, -- left in the bucket at updated_at
+  updated_at INTEGER NOT NULL, -- Unix milliseconds
+  expires_at INTEGER NOT NULL  -- Unix milliseconds: the bucket is full again by then
 );
 CREATE INDEX rate_counters_expires ON rate_counters (expires_at);
 CREATE INDEX devices_license_active_page ON devices (license_id, activated_at, id) WHERE deactivated_at IS NULL;
