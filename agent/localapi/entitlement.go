@@ -9,7 +9,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/entitle/entitle/pkg/agentapi"
-	"github.com/entitle/entitle/pkg/i18n"
 )
 
 var jsonContentType = []string{"application/json"}
@@ -114,7 +113,7 @@ func (s *Server) entitlement(w http.ResponseWriter, r *http.Request) error {
 	h["Content-Type"] = jsonContentType
 	h["Content-Length"] = ce.length
 	h["Vary"] = varyAcceptLanguage
-	contentLanguage(h, i18n.Languages()[li])
+	s.lang.contentLanguage(h, li)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(ce.body)
 	return nil

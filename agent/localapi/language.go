@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"golang.org/x/text/language"
 
 	"github.com/entitle/entitle/pkg/agentapi"
 	"github.com/entitle/entitle/pkg/i18n"
@@ -19,6 +18,9 @@ import (
 type languages struct {
 	cat  *i18n.Bundle
 	locs []*i18n.Localizer // per i18n.Languages() index
+	// contentLang is each language's Content-Language value, built once:
+	// the entitlement answer sets it on every request. Never modified.
+	contentLang [][]string
 	// last is the last Accept-Language value matched: a signing app sends
 	// the same one on every request, so parsing happens once.
 	last atomic.Pointer[matched]
@@ -36,6 +38,7 @@ func newLanguages(cat *i18n.Bundle) *languages {
 	l := &languages{cat: cat}
 	for _, t := range i18n.Languages() {
 		l.locs = append(l.locs, cat.Localizer(t))
+		l.contentLang = append(l.contentLang, []string{t.String()})
 	}
 	return l
 }
@@ -78,13 +81,13 @@ func (s *Server) status(c echo.Context) agentapi.Status {
 	s.lang.localize(&st.Entitlement, i)
 	h := c.Response().Header()
 	h["Vary"] = varyAcceptLanguage
-	contentLanguage(h, i18n.Languages()[i])
+	s.lang.contentLanguage(h, i)
 	return st
 }
 
-// contentLanguage names the language of a localized answer.
-func contentLanguage(h http.Header, tag language.Tag) {
-	h["Content-Language"] = []string{tag.String()}
+// contentLanguage names language i in the answer's headers.
+func (l *languages) contentLanguage(h http.Header, i int) {
+	h["Content-Language"] = l.contentLang[i]
 }
 
 var varyAcceptLanguage = []string{"Accept-Language"}

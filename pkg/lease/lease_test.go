@@ -255,7 +255,7 @@ func TestPublicKeyText(t *testing.T) {
 }
 
 func TestValidFingerprint(t *testing.T) {
-	for s, want := range map[string]bool{fprA: true, strings.ToUpper(fprA): false, fprA[:63]: false, fprA + "0": false, "": false} {
+	for s, want := range map[string]bool{fprA: true, strings.ToUpper(fprA): false, fprA[:63]: false, fprA + "0": false, "": false, fprA[:63] + "g": false, fprA[:63] + "/": false, fprA[:63] + ":": false, fprA[:63] + "`": false} {
 		if ValidFingerprint(s) != want {
 			t.Errorf("ValidFingerprint(%q) != %v", s, want)
 		}

@@ -90,24 +90,31 @@ func (s *Service) Login(ctx context.Context, email, password, clientIP string) (
 		return Account{}, err
 	}
 	now := s.now()
-	ipAttempt, ok := s.loginIP.Take(clientIP, now)
+	ipAttempt, ok, err := s.loginIP.Take(ctx, clientIP, now)
+	if err != nil {
+		return Account{}, err
+	}
 	if !ok {
 		return Account{}, errf(protocol.ErrRateLimited, "too many failed sign-in attempts from your network address; wait a few minutes and try again")
 	}
 	// Per account and source address, not per account alone: an attacker
 	// who uses up the attempts from one address does not lock the owner
 	// out from another.
-	accAttempt, ok := s.loginAccount.Take(e+"\x00"+clientIP, now)
+	accAttempt, ok, err := s.loginAccount.Take(ctx, e+"\x00"+clientIP, now)
+	if err != nil {
+		ipAttempt.Done(ctx, now, false)
+		return Account{}, err
+	}
 	if !ok {
-		ipAttempt.Done(now, false)
+		ipAttempt.Done(ctx, now, false)
 		return Account{}, errf(protocol.ErrRateLimited, "too many failed sign-in attempts for %s from your network address; wait a few minutes and try again", e)
 	}
 
 	acc, hash, err := s.accountByEmail(ctx, e)
 	known := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		ipAttempt.Done(now, false)
-		accAttempt.Done(now, false)
+		ipAttempt.Done(ctx, now, false)
+		accAttempt.Done(ctx, now, false)
 		return Account{}, err
 	}
 	if !known {
@@ -116,8 +123,8 @@ func (s *Service) Login(ctx context.Context, email, password, clientIP string) (
 	match, verr, gerr := s.verify(ctx, hash, password)
 	if gerr != nil {
 		// Refused before any work: neither a failure nor a success.
-		ipAttempt.Done(s.now(), false)
-		accAttempt.Done(s.now(), false)
+		ipAttempt.Done(ctx, s.now(), false)
+		accAttempt.Done(ctx, s.now(), false)
 		return Account{}, gerr
 	}
 	if verr != nil {
@@ -125,8 +132,8 @@ func (s *Service) Login(ctx context.Context, email, password, clientIP string) (
 	}
 	ok = known && match && verr == nil
 	end := s.now()
-	ipAttempt.Done(end, !ok)
-	lockedOut := accAttempt.Done(end, !ok)
+	ipAttempt.Done(ctx, end, !ok)
+	lockedOut := accAttempt.Done(ctx, end, !ok)
 	if ok {
 		return acc, nil
 	}

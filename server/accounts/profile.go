@@ -47,30 +47,33 @@ func (s *Service) ChangePassword(ctx context.Context, accountID, keepSession, cu
 		return errWrongPassword()
 	}
 	now := s.now()
-	attempt, ok := s.loginAccount.Take("password-change\x00"+accountID, now)
+	attempt, ok, err := s.loginAccount.Take(ctx, "password-change\x00"+accountID, now)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		return errf(protocol.ErrRateLimited, "too many wrong passwords; wait a few minutes and try again")
 	}
 	var hash string
-	err := s.db.QueryRow(ctx, "SELECT password_hash FROM accounts WHERE id = ?", accountID).Scan(&hash)
+	err = s.db.QueryRow(ctx, "SELECT password_hash FROM accounts WHERE id = ?", accountID).Scan(&hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		attempt.Done(now, false)
+		attempt.Done(ctx, now, false)
 		return errSession()
 	}
 	if err != nil {
-		attempt.Done(now, false)
+		attempt.Done(ctx, now, false)
 		return fmt.Errorf("look up account: %w", err)
 	}
 	match, verr, gerr := s.verify(ctx, hash, current)
 	if gerr != nil {
-		attempt.Done(s.now(), false)
+		attempt.Done(ctx, s.now(), false)
 		return gerr
 	}
 	if !match || verr != nil {
-		attempt.Done(s.now(), true)
+		attempt.Done(ctx, s.now(), true)
 		return errWrongPassword()
 	}
-	attempt.Done(s.now(), false)
+	attempt.Done(ctx, s.now(), false)
 	newHash, err := s.HashPassword(ctx, newPassword)
 	if err != nil {
 		return err

@@ -24,6 +24,9 @@ type Config struct {
 	// Defaults: 20 a minute, burst 20 per IP; 10 a minute, burst 10 per account.
 	LoginFailuresPerIP      ratelimit.Limit
 	LoginFailuresPerAccount ratelimit.Limit
+	// Limits is where those limits are counted: in memory (the zero
+	// value) or in the database, shared by every server instance.
+	Limits ratelimit.Sources
 	// PasswordHash sets the argon2id cost for new password hashes. Zero
 	// fields take OWASP's recommendation (19 MiB, 2 passes, 1 thread).
 	PasswordHash Argon2Params
@@ -44,7 +47,7 @@ type Service struct {
 	cfg                   Config
 	now                   func() time.Time
 	log                   *slog.Logger
-	loginIP, loginAccount *ratelimit.Limiters
+	loginIP, loginAccount ratelimit.Counter
 	gate                  *hashGate
 	dummyHash             string // verified for unknown emails so timing does not reveal them
 }
@@ -68,8 +71,8 @@ func New(db *store.DB, cfg Config) (*Service, error) {
 	cfg.PasswordHash = cfg.PasswordHash.orDefault()
 	s := &Service{
 		db: db, cfg: cfg, now: cfg.Now, log: cfg.Logger,
-		loginIP:      ratelimit.New(cfg.LoginFailuresPerIP),
-		loginAccount: ratelimit.New(cfg.LoginFailuresPerAccount),
+		loginIP:      cfg.Limits.Counter("login.ip", cfg.LoginFailuresPerIP),
+		loginAccount: cfg.Limits.Counter("login.account", cfg.LoginFailuresPerAccount),
 		gate:         newHashGate(cfg.PasswordWork),
 	}
 	pw, err := ids.Token(24)

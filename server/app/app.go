@@ -8,10 +8,12 @@
 // a protocol.Err* code; any other error is internal and must be reported to
 // clients as protocol.ErrInternal without its text.
 //
-// Rate limits (login failures per IP and per account, activations per license,
-// failed device user-code lookups per IP) are kept in memory per App: behind a
-// load balancer with several server instances each instance counts on its own,
-// so the effective limit is multiplied by the number of instances.
+// Rate limits that must hold across server instances (sign-in failures per IP
+// and per account, device sign-ins started and unknown user codes per IP) are
+// counted in the database when Config.RateLimits says so, which is the
+// default on PostgreSQL (stateless instances behind a load balancer share
+// them); on SQLite (one instance) they stay in memory. The others
+// (activations per license, password resets) are kept in memory per process.
 package app
 
 import (
@@ -70,6 +72,10 @@ type Config struct {
 	// DeviceAuthorizePerIP bounds the browser sign-ins one client IP may
 	// start. Default 10 a minute, burst 20.
 	DeviceAuthorizePerIP ratelimit.Limit
+	// RateLimits is where the sign-in and device sign-in limits are
+	// counted: RateLimitsAuto (""), the database on PostgreSQL and memory
+	// on SQLite; RateLimitsMemory or RateLimitsDatabase force one.
+	RateLimits string
 	// MaxPendingDeviceAuths bounds the browser sign-ins waiting at once,
 	// from everyone. Default 10,000.
 	MaxPendingDeviceAuths int
@@ -92,6 +98,13 @@ type Config struct {
 	// Seller is who issues the invoices of orders (default name "Entitle").
 	Seller orders.Seller
 }
+
+// Where rate limits are counted (Config.RateLimits).
+const (
+	RateLimitsAuto     = ""
+	RateLimitsMemory   = "memory"
+	RateLimitsDatabase = "database"
+)
 
 // App is the set of domain services over one database.
 type App struct {
@@ -118,6 +131,11 @@ type App struct {
 	// payments and renewal orders.
 	Plans  *plans.Service
 	Orders *orders.Service
+
+	now func() time.Time
+	// sharedLimits is the database the rate limits are counted in (nil:
+	// in memory); Background sweeps its expired counters.
+	sharedLimits *store.DB
 }
 
 // New builds the domains, creating the first signing key if there is none.
@@ -131,9 +149,22 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	var limits ratelimit.Sources
+	switch cfg.RateLimits {
+	case RateLimitsAuto:
+		if db.Dialect() == store.Postgres {
+			limits.DB = db
+		}
+	case RateLimitsDatabase:
+		limits.DB = db
+	case RateLimitsMemory:
+	default:
+		return nil, fmt.Errorf("app: rate limits %q: want %q or %q", cfg.RateLimits, RateLimitsMemory, RateLimitsDatabase)
+	}
+	limits.Logger = cfg.Logger
 	accts, err := accounts.New(db, accounts.Config{
 		SessionTTL: cfg.SessionTTL, Now: cfg.Now, Logger: cfg.Logger, PasswordHash: cfg.PasswordHash, PasswordWork: cfg.PasswordWork,
-		LoginFailuresPerIP: cfg.LoginFailuresPerIP, LoginFailuresPerAccount: cfg.LoginFailuresPerAccount,
+		LoginFailuresPerIP: cfg.LoginFailuresPerIP, LoginFailuresPerAccount: cfg.LoginFailuresPerAccount, Limits: limits,
 	})
 	if err != nil {
 		return nil, err
@@ -178,7 +209,7 @@ func New(db *store.DB, cfg Config) (*App, error) {
 	auth, err := deviceauth.New(db, devs, deviceauth.Config{
 		DeviceCodeTTL: cfg.DeviceCodeTTL, DevicePollInterval: cfg.DevicePollInterval,
 		UserCodeFailuresPerIP: cfg.UserCodeFailuresPerIP, Now: cfg.Now, Logger: cfg.Logger,
-		AuthorizePerIP: cfg.DeviceAuthorizePerIP, MaxPending: cfg.MaxPendingDeviceAuths,
+		AuthorizePerIP: cfg.DeviceAuthorizePerIP, MaxPending: cfg.MaxPendingDeviceAuths, Limits: limits,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
@@ -226,6 +257,8 @@ func New(db *store.DB, cfg Config) (*App, error) {
 		Push:          hub,
 		Journal:       journal.NewReader(db),
 		Workspaces:    spaces,
+		now:           cfg.Now,
+		sharedLimits:  limits.DB,
 	}, nil
 }
 

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+
+	"github.com/entitle/entitle/server/internal/ratelimit"
 	"log/slog"
 	"sync"
 	"time"
@@ -17,7 +19,7 @@ type Job struct {
 
 // Jobs lists the domains' background work; Background runs it.
 func (a *App) Jobs() []Job {
-	return []Job{
+	jobs := []Job{
 		// Expired browser sign-ins, so the table holds about those waiting.
 		{Name: "deviceauth.sweep", Every: time.Minute, Run: func(ctx context.Context) error {
 			_, err := a.DeviceAuth.Sweep(ctx, 5000)
@@ -45,7 +47,19 @@ func (a *App) Jobs() []Job {
 			return err
 		}},
 	}
+	if a.sharedLimits != nil {
+		// Rate-limit counters whose windows have passed.
+		jobs = append(jobs, Job{Name: "ratelimit.sweep", Every: time.Minute, Run: func(ctx context.Context) error {
+			_, err := ratelimit.Sweep(ctx, a.sharedLimits, a.now(), 5000)
+			return err
+		}})
+	}
+	return jobs
 }
+
+// SharedRateLimits reports whether the App counts its sign-in and device
+// sign-in limits in the database (Config.RateLimits).
+func (a *App) SharedRateLimits() bool { return a.sharedLimits != nil }
 
 // Background runs every job on its period until ctx ends, and returns once
 // all have stopped: `entitle-server serve` owns it. A job's failure is

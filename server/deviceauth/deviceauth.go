@@ -105,7 +105,11 @@ func (s *Service) StartDeviceAuth(ctx context.Context, req protocol.DeviceAuthor
 	if err := check.Device(req.Fingerprint, req.Product, req.Device); err != nil {
 		return protocol.DeviceAuthorizeResponse{}, err
 	}
-	if !s.startIP.Allow(clientIP, s.now()) {
+	allowed, err := s.startIP.Allow(ctx, clientIP, s.now())
+	if err != nil {
+		return protocol.DeviceAuthorizeResponse{}, err
+	}
+	if !allowed {
 		s.log.WarnContext(ctx, "too many device sign-ins started from this address; refusing more for now", "ip", clientIP)
 		return protocol.DeviceAuthorizeResponse{}, errf(protocol.ErrSlowDown, "too many sign-ins were started from your network address; wait a minute and try again")
 	}
@@ -363,12 +367,15 @@ func (s *Service) deviceAuthByUserCode(ctx context.Context, q func(string, ...an
 // malformed codes are not counted, as they guess nothing.
 func (s *Service) limitUserCode(ctx context.Context, clientIP string, lookup func() error) error {
 	now := s.now()
-	a, ok := s.userCodeIP.Take(clientIP, now)
+	a, ok, err := s.userCodeIP.Take(ctx, clientIP, now)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		return errf(protocol.ErrRateLimited, "too many codes that match no computer were entered from your network address; wait a few minutes and try again")
 	}
-	err := lookup()
-	if a.Done(s.now(), fault.CodeOf(err) == protocol.ErrNotFound) {
+	err = lookup()
+	if a.Done(ctx, s.now(), fault.CodeOf(err) == protocol.ErrNotFound) {
 		s.log.WarnContext(ctx, "too many unknown device sign-in codes; refusing more from this address for now", "ip", clientIP)
 	}
 	return err

@@ -23,6 +23,9 @@ type Config struct {
 	// AuthorizePerIP bounds the sign-ins one client IP may start. Default
 	// 10 a minute, burst 20.
 	AuthorizePerIP ratelimit.Limit
+	// Limits is where those limits are counted: in memory (the zero
+	// value) or in the database, shared by every server instance.
+	Limits ratelimit.Sources
 	// MaxPending bounds the sign-ins waiting (not yet expired) at once,
 	// whoever started them; beyond it a start answers slow_down. Default
 	// 10,000.
@@ -39,8 +42,8 @@ type Service struct {
 	cfg        Config
 	now        func() time.Time
 	log        *slog.Logger
-	userCodeIP *ratelimit.Limiters
-	startIP    *ratelimit.Limiters
+	userCodeIP ratelimit.Counter
+	startIP    ratelimit.Counter
 }
 
 // New returns a Service.
@@ -66,7 +69,8 @@ func New(db *store.DB, devs *devices.Service, cfg Config) (*Service, error) {
 		cfg.MaxPending = 10000
 	}
 	return &Service{db: db, devices: devs, cfg: cfg, now: cfg.Now, log: cfg.Logger,
-		userCodeIP: ratelimit.New(cfg.UserCodeFailuresPerIP), startIP: ratelimit.New(cfg.AuthorizePerIP)}, nil
+		userCodeIP: cfg.Limits.Counter("deviceauth.user_code_ip", cfg.UserCodeFailuresPerIP),
+		startIP:    cfg.Limits.Counter("deviceauth.start_ip", cfg.AuthorizePerIP)}, nil
 }
 
 // Info describes a pending browser sign-in, for the page where a person

@@ -58,10 +58,16 @@ type checkinResult struct {
 	features          string
 	termEnd           sql.NullInt64
 	lic               signing.License
+	licenseRow        string // SQLite: licenseRowSQLite's value
 }
 
 func (r *checkinResult) dest() []any {
 	return []any{&r.deviceID, &r.product, &r.openCommands, &r.lic.ID, &r.lic.Plan, &r.features, &r.lic.MaxProfiles, &r.termEnd, &r.lic.Subscription, &r.lic.Mgmt, &r.lic.OwnerEmail}
+}
+
+// destSQLite is dest for checkinUpdateSQLite.
+func (r *checkinResult) destSQLite() []any {
+	return []any{&r.deviceID, &r.product, &r.openCommands, &r.lic.ID, &r.licenseRow}
 }
 
 type checkinItem struct {
@@ -208,7 +214,7 @@ func (b *batcher) write(batch []*checkinItem) {
 		err = b.db.InTx(ctx, func(tx *store.Tx) error {
 			for _, it := range batch {
 				it.res, it.err = checkinResult{}, nil
-				it.err = tx.WriteRowCached(ctx, checkinUpdateSQLite, it.res.dest(), it.args.values()...)
+				it.err = tx.WriteRowCached(ctx, checkinUpdateSQLite, it.res.destSQLite(), it.args.values()...)
 				it.res.found = it.err == nil
 				if errors.Is(it.err, sql.ErrNoRows) {
 					it.err = nil
@@ -231,12 +237,12 @@ func (b *batcher) write(batch []*checkinItem) {
 
 // writeOne is a check-in's write in its own statement.
 func writeOne(ctx context.Context, db *store.DB, a checkinArgs) (checkinResult, error) {
-	query := checkinUpdateSQLite
-	if db.Dialect() == store.Postgres {
-		query = checkinUpdatePostgres
-	}
 	var r checkinResult
-	err := db.WriteRowCached(ctx, query, r.dest(), a.values()...)
+	query, dest := checkinUpdateSQLite, r.destSQLite()
+	if db.Dialect() == store.Postgres {
+		query, dest = checkinUpdatePostgres, r.dest()
+	}
+	err := db.WriteRowCached(ctx, query, dest, a.values()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, nil
 	}

@@ -59,14 +59,7 @@ const (
 	WHERE credential_hash = ? AND fingerprint = ? AND deactivated_at IS NULL AND suspended_at IS NULL
 	AND EXISTS (SELECT 1 FROM licenses l WHERE l.id = devices.license_id
 		AND l.term_start <= ? AND (l.term_end IS NULL OR l.term_end > ?) AND l.suspended = ? AND l.revoked_at IS NULL)
-	RETURNING id, product, open_commands, license_id,
-	(SELECT l.plan FROM licenses l WHERE l.id = devices.license_id),
-	(SELECT l.features FROM licenses l WHERE l.id = devices.license_id),
-	(SELECT l.max_profiles FROM licenses l WHERE l.id = devices.license_id),
-	(SELECT l.term_end FROM licenses l WHERE l.id = devices.license_id),
-	(SELECT l.subscription FROM licenses l WHERE l.id = devices.license_id),
-	(SELECT l.management_mode FROM licenses l WHERE l.id = devices.license_id),
-	(SELECT a.email FROM licenses l JOIN accounts a ON a.id = l.owner_account_id WHERE l.id = devices.license_id)`
+	RETURNING id, product, open_commands, license_id, ` + licenseRowSQLite
 
 	checkinUpdatePostgres = `UPDATE devices d SET last_seen_at = ?,
 	hostname = COALESCE(NULLIF(?, ''), d.hostname), os = COALESCE(NULLIF(?, ''), d.os),
@@ -124,11 +117,17 @@ func (s *Service) Checkin(ctx context.Context, credential string, req protocol.C
 		return s.checkinSlow(ctx, credential, req, now, profiles)
 	}
 	l := r.lic
-	if err := json.Unmarshal([]byte(r.features), &l.Features); err != nil {
-		return protocol.CheckinResponse{}, fmt.Errorf("license %s: features: %w", l.ID, err)
-	}
-	if r.termEnd.Valid {
-		l.TermEnd = store.FromMillis(r.termEnd.Int64)
+	if r.licenseRow != "" { // SQLite
+		if l, err = s.licenses.license(l.ID, r.licenseRow); err != nil {
+			return protocol.CheckinResponse{}, err
+		}
+	} else {
+		if err := json.Unmarshal([]byte(r.features), &l.Features); err != nil {
+			return protocol.CheckinResponse{}, fmt.Errorf("license %s: features: %w", l.ID, err)
+		}
+		if r.termEnd.Valid {
+			l.TermEnd = store.FromMillis(r.termEnd.Int64)
+		}
 	}
 	return s.checkinResponse(ctx, r.deviceID, req.Fingerprint, r.product, l, now, r.openCommands, req.CommandResults)
 }

@@ -19,3 +19,12 @@ func (s *Service) CheckinBatches() int64 {
 	}
 	return s.batch.batches.Load()
 }
+
+// PageDevicesQuery is the page query of PageDevices: after is nil for the
+// first page, else (released, activated_at ms, id) of the last device shown.
+func PageDevicesQuery(licenseIDs []string, released bool, at int64, id string, first bool, limit int) (string, []any) {
+	if first {
+		return pageDevicesQuery(licenseIDs, nil, limit)
+	}
+	return pageDevicesQuery(licenseIDs, &deviceKey{released: released, at: at, id: id}, limit)
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,15 +16,13 @@ import (
 )
 
 const (
-	deviceCols = `SELECT d.id, d.license_id, l.license_key, d.fingerprint, d.hostname, d.os, d.arch, d.agent_version,
-		d.activated_at, d.last_seen_at, d.deactivated_at, d.profiles
+	deviceColsFrom = `SELECT d.id, d.license_id, l.license_key, d.fingerprint, d.hostname, d.os, d.arch, d.agent_version,
+		d.activated_at, d.last_seen_at, d.deactivated_at, d.profiles`
+	deviceCols = deviceColsFrom + `
 		FROM devices d JOIN licenses l ON l.id = d.license_id WHERE l.owner_account_id = ?`
 	// deviceState sorts active devices first.
 	deviceState = `(CASE WHEN d.deactivated_at IS NULL THEN 0 ELSE 1 END)`
 	deviceOrder = ` ORDER BY ` + deviceState + `, d.activated_at DESC, d.id DESC`
-	// deviceAfter is the keyset condition: the rows after the cursor
-	// (state, activated_at, id) in deviceOrder.
-	deviceAfter = ` AND (` + deviceState + ` > ? OR (` + deviceState + ` = ? AND (d.activated_at < ? OR (d.activated_at = ? AND d.id < ?))))`
 )
 
 // ListDevices lists the devices on an account's licenses, active ones first,
@@ -40,6 +39,13 @@ func (s *Service) ListDevices(ctx context.Context, accountID string) ([]Device, 
 // ListDevices' order, with the total. The keyset cursor names the last
 // device shown, so devices activated while a client pages (they sort first)
 // neither repeat nor push others out of the pages still to come.
+//
+// A page reads at most a page from each of the account's licenses and each
+// state (active, released), each walked backwards from the cursor in the
+// partial indexes devices_license_active_page and
+// devices_license_released_page, and sorts only those rows: its cost does not
+// grow with the number of devices (pageDevicesQuery;
+// TestDevicePageUsesTheIndexes holds both databases' plans to it).
 func (s *Service) PageDevices(ctx context.Context, accountID string, req paging.Request) (paging.Page[Device], error) {
 	if err := req.Validate(); err != nil {
 		return paging.Page[Device]{}, invalid("%s", err.Error())
@@ -48,23 +54,51 @@ func (s *Service) PageDevices(ctx context.Context, accountID string, req paging.
 	if err != nil {
 		return paging.Page[Device]{}, invalid("%s", err.Error())
 	}
-	n := req.Size()
-	q, args := deviceCols, []any{accountID}
+	var after *deviceKey
 	if key != nil {
 		state, err1 := strconv.Atoi(key[0])
 		at, err2 := strconv.ParseInt(key[1], 10, 64)
 		if err1 != nil || err2 != nil || (state != 0 && state != 1) {
 			return paging.Page[Device]{}, invalid("%s", paging.ErrCursor.Error())
 		}
-		q += deviceAfter
-		args = append(args, state, state, at, at, key[2])
+		after = &deviceKey{released: state == 1, at: at, id: key[2]}
 	}
-	rows, err := s.queryDevices(ctx, q+deviceOrder+" LIMIT "+strconv.Itoa(n+1), args...)
+	n := req.Size()
+	licenseIDs, err := s.accountLicenseIDs(ctx, accountID)
 	if err != nil {
 		return paging.Page[Device]{}, fmt.Errorf("page devices: %w", err)
 	}
+	rows := []Device{}
+	for len(licenseIDs) > 0 {
+		chunk := licenseIDs[:min(len(licenseIDs), pageLicenseChunk)]
+		licenseIDs = licenseIDs[len(chunk):]
+		q, args := pageDevicesQuery(chunk, after, n+1)
+		got, err := s.queryDevices(ctx, q, args...)
+		if err != nil {
+			return paging.Page[Device]{}, fmt.Errorf("page devices: %w", err)
+		}
+		rows = append(rows, got...)
+	}
+	// Several chunks: merge their pages (each already in order).
+	slices.SortFunc(rows, func(a, b Device) int {
+		if a.Active != b.Active {
+			if a.Active {
+				return -1
+			}
+			return 1
+		}
+		if c := b.ActivatedAt.Compare(a.ActivatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	if len(rows) > n+1 {
+		rows = rows[:n+1]
+	}
 	var total int64
-	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM devices d JOIN licenses l ON l.id = d.license_id WHERE l.owner_account_id = ?`,
+	// licenses.device_count is kept by triggers (migration 00015): the
+	// total reads one row per license, not one per device.
+	if err := s.db.QueryRow(ctx, `SELECT COALESCE(SUM(device_count), 0) FROM licenses WHERE owner_account_id = ?`,
 		accountID).Scan(&total); err != nil {
 		return paging.Page[Device]{}, fmt.Errorf("count devices: %w", err)
 	}
@@ -75,6 +109,77 @@ func (s *Service) PageDevices(ctx context.Context, accountID string, req paging.
 		}
 		return []string{state, strconv.FormatInt(store.Millis(d.ActivatedAt), 10), d.ID}
 	}), nil
+}
+
+// pageLicenseChunk is the most licenses one page query reads (two arms of
+// a compound SELECT each; SQLite allows 500).
+const pageLicenseChunk = 64
+
+// deviceKey is the position of the last device of a page.
+type deviceKey struct {
+	released bool
+	at       int64
+	id       string
+}
+
+func (s *Service) accountLicenseIDs(ctx context.Context, accountID string) ([]string, error) {
+	rows, err := s.db.Query(ctx, `SELECT id FROM licenses WHERE owner_account_id = ? ORDER BY created_at, id`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// pageDevicesQuery is the query of up to limit devices after the key (nil:
+// from the start) on licenseIDs, in deviceOrder: for each license and state,
+// the next limit rows of that state's partial index, walked backwards, then
+// the union of those sorted.
+func pageDevicesQuery(licenseIDs []string, after *deviceKey, limit int) (string, []any) {
+	var sb strings.Builder
+	var args []any
+	lim := strconv.Itoa(limit)
+	arms := 0
+	arm := func(licenseID string, released bool, from *deviceKey) {
+		if sb.Len() > 0 {
+			sb.WriteString(" UNION ALL ")
+		}
+		state, cond := "0", "IS NULL"
+		if released {
+			state, cond = "1", "IS NOT NULL"
+		}
+		sb.WriteString(`SELECT * FROM (` + deviceColsFrom + `, ` + state + ` AS st
+			FROM devices d JOIN licenses l ON l.id = d.license_id WHERE d.license_id = ? AND d.deactivated_at ` + cond)
+		args = append(args, licenseID)
+		if from != nil {
+			sb.WriteString(` AND (d.activated_at, d.id) < (?, ?)`)
+			args = append(args, from.at, from.id)
+		}
+		sb.WriteString(` ORDER BY d.activated_at DESC, d.id DESC LIMIT ` + lim + `) a` + strconv.Itoa(arms))
+		arms++
+	}
+	for _, id := range licenseIDs {
+		switch {
+		case after == nil:
+			arm(id, false, nil)
+			arm(id, true, nil)
+		case !after.released:
+			arm(id, false, after)
+			arm(id, true, nil)
+		default:
+			arm(id, true, after)
+		}
+	}
+	return `SELECT id, license_id, license_key, fingerprint, hostname, os, arch, agent_version, activated_at, last_seen_at,
+		deactivated_at, profiles FROM (` + sb.String() + `) page ORDER BY st, activated_at DESC, id DESC LIMIT ` + lim, args
 }
 
 func (s *Service) queryDevices(ctx context.Context, query string, args ...any) ([]Device, error) {

@@ -71,6 +71,7 @@ type Service struct {
 	log         *slog.Logger
 	activations *ratelimit.Limiters
 	batch       *batcher // nil: each check-in written on its own
+	licenses    licenseCache
 	commands    Exchanger
 	enrollment  Enroller
 }

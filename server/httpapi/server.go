@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -122,10 +123,13 @@ type Server struct {
 	cfg     Config
 	logger  *slog.Logger
 	metrics *httpmw.Metrics
-	verify  string // verification URI
-	mux     *http.ServeMux
-	routes  []string
-	handler http.Handler
+	// checkinsOK is metrics.Checkins{result="ok"}, looked up once: the
+	// check-in is the hot route.
+	checkinsOK prometheus.Counter
+	verify     string // verification URI
+	mux        *http.ServeMux
+	routes     []string
+	handler    http.Handler
 }
 
 // New builds the server and its handler chain.
@@ -153,7 +157,7 @@ func New(d Domains, cfg Config) (*Server, error) {
 		d.Streams = push.New(nil, cfg.Logger)
 	}
 	s := &Server{
-		d: d, cfg: cfg, logger: cfg.Logger, metrics: cfg.Metrics,
+		d: d, cfg: cfg, logger: cfg.Logger, metrics: cfg.Metrics, checkinsOK: cfg.Metrics.Checkins.WithLabelValues("ok"),
 		verify: strings.TrimRight(cfg.PublicURL, "/") + protocol.PathVerify,
 		mux:    http.NewServeMux(),
 	}

@@ -302,8 +302,14 @@ func (db *DB) QueryRowCached(ctx context.Context, query string, dest []any, args
 // and runs the statement to completion (see scanOne). It returns
 // sql.ErrNoRows when the statement matched no row. query must be a constant:
 // the cache is keyed by its text.
+//
+// On SQLite the statement runs under a context that cannot end (hotContext):
+// it is a point write on the single writer, whose wait for the database lock
+// busy_timeout bounds, and the driver's cancellation watcher (a goroutine
+// and a progress handler per statement) cost the check-in more than the
+// statement's own bookkeeping.
 func (db *DB) WriteRowCached(ctx context.Context, query string, dest []any, args ...any) error {
-	ctx, cancel := db.detach(ctx)
+	ctx, cancel := db.hotContext(ctx)
 	defer cancel()
 	st, err := db.stmt(ctx, true, query)
 	if err != nil {
@@ -454,7 +460,13 @@ func (tx *Tx) WriteRowCached(ctx context.Context, query string, dest []any, args
 	if st == nil {
 		return tx.WriteRow(ctx, query, dest, args...)
 	}
-	rows, err := tx.tx.StmtContext(tx.ctx, st).QueryContext(tx.ctx, args...)
+	// The transaction keeps its deadline; its constant point writes on
+	// SQLite run without the driver's per-statement watcher (hotContext).
+	sctx := tx.ctx
+	if tx.db.dialect == SQLite {
+		sctx = context.WithoutCancel(tx.ctx)
+	}
+	rows, err := tx.tx.StmtContext(sctx, st).QueryContext(sctx, args...)
 	if err != nil {
 		return err
 	}
@@ -497,6 +509,16 @@ const DefaultWriteTimeout = 15 * time.Second
 // closed"). Writes are short and bounded, so they run to their end instead.
 func (db *DB) detach(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), db.writeTimeout)
+}
+
+// hotContext is the context of a constant point write (WriteRowCached): on
+// SQLite, ctx's values without its cancellation and without a deadline, so
+// the driver watches nothing; elsewhere detach.
+func (db *DB) hotContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if db.dialect == SQLite {
+		return context.WithoutCancel(ctx), func() {}
+	}
+	return db.detach(ctx)
 }
 
 // InTx runs fn in a write transaction, committing if fn returns nil and rolling

@@ -34,6 +34,7 @@ type serveOpts struct {
 	shutdownTimeout                                   time.Duration
 	limitActivations, limitLoginIP, limitLoginAccount string
 	dnsResolver                                       string
+	rateLimits                                        string
 	mail                                              mailOpts
 	seller                                            orders.Seller
 }
@@ -60,6 +61,7 @@ func (a *app) serveCmd() *cobra.Command {
 	f.StringArrayVar(&o.seller.Address, "seller-address", nil, a.loc.T("srv_flag_seller_address", nil))
 	f.StringVar(&o.seller.Email, "seller-email", "", a.loc.T("srv_flag_seller_email", nil))
 	f.StringVar(&o.seller.TaxID, "seller-tax-id", "", a.loc.T("srv_flag_seller_tax_id", nil))
+	f.StringVar(&o.rateLimits, "rate-limits", "", a.loc.T("srv_flag_rate_limits", nil))
 	return cmd
 }
 
@@ -141,6 +143,7 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 		c.Resolver = resolver
 		c.PublicURL = public
 		c.Seller = o.seller
+		c.RateLimits = o.rateLimits
 	})
 	if err != nil {
 		return err
@@ -202,7 +205,7 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 			return err
 		}
 	}
-	logger.Info("entitle-server listening", "addr", addr, "public_url", public, "version", version.Version)
+	logger.Info("entitle-server listening", "addr", addr, "public_url", public, "version", version.Version, "shared_rate_limits", svc.SharedRateLimits())
 
 	select {
 	case err := <-served:

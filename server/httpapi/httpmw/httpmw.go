@@ -240,16 +240,34 @@ func Recover(logger *slog.Logger, next http.Handler) http.Handler {
 // only JSON, so the default CSP forbids everything; the web pages replace it
 // with their own policy.
 func SecurityHeaders(hsts bool, next http.Handler) http.Handler {
+	// The values are built once and shared by every response: Header.Set
+	// and Del replace a value, never write into it. A handler may still
+	// override any of them.
+	set := []struct {
+		key string
+		v   []string
+	}{
+		{"X-Content-Type-Options", []string{"nosniff"}},
+		{"X-Frame-Options", []string{"DENY"}},
+		{"Referrer-Policy", []string{"no-referrer"}},
+		{"Cross-Origin-Opener-Policy", []string{"same-origin"}},
+		{"Content-Security-Policy", []string{"default-src 'none'; frame-ancestors 'none'; base-uri 'none'"}},
+		{"Cache-Control", []string{"no-store"}},
+	}
+	if hsts {
+		set = append(set, struct {
+			key string
+			v   []string
+		}{"Strict-Transport-Security", []string{"max-age=31536000"}})
+	}
+	for i := range set {
+		set[i].key = http.CanonicalHeaderKey(set[i].key)
+		set[i].v = set[i].v[:1:1] // an append by a handler copies
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'")
-		h.Set("Cache-Control", "no-store")
-		if hsts {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
+		for _, kv := range set {
+			h[kv.key] = kv.v
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -1,7 +1,9 @@
-// Package ratelimit is the server's in-memory token buckets by key (client
-// IP, email, license id). Each process counts on its own: behind a load
-// balancer with several server instances the effective limit is multiplied
-// by the number of instances.
+// Package ratelimit is the server's rate limits by key (client IP, email,
+// license id): token buckets in memory (Limiters, Memory), each process
+// counting on its own, and counters in the database (Shared), which hold
+// across the server instances behind a load balancer on one PostgreSQL
+// database. Sources chooses between them for the limits that must hold
+// across instances (sign-in failures, device sign-ins).
 package ratelimit
 
 // Limit is a token bucket: Burst events at once, refilled at PerMinute.

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -85,6 +86,9 @@ func (ls *Limiters) Allow(key string, now time.Time) bool {
 type Attempt struct {
 	ls *Limiters
 	e  *limiterEntry
+	// shared and key: an attempt on a Shared counter.
+	shared *Shared
+	key    string
 }
 
 // Take claims a token for key; ok is false when the bucket is empty (only
@@ -105,7 +109,16 @@ func (ls *Limiters) Take(key string, now time.Time) (a Attempt, ok bool) {
 
 // Done ends the attempt; a failure consumes the token. It reports whether the
 // bucket is now empty, i.e. the key has just been locked out.
-func (a Attempt) Done(now time.Time, failed bool) (exhausted bool) {
+// On a Shared counter, the failure is counted in the database under ctx's
+// values (not its cancellation: the attempt has happened); should that
+// write fail, the error is logged and the failure goes uncounted.
+func (a Attempt) Done(ctx context.Context, now time.Time, failed bool) (exhausted bool) {
+	if a.shared != nil {
+		if !failed {
+			return false
+		}
+		return a.shared.fail(ctx, a.key, now)
+	}
 	if a.ls == nil {
 		return false
 	}

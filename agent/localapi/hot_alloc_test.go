@@ -1,0 +1,58 @@
+package localapi
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/entitle/entitle/pkg/agentapi"
+)
+
+// headerWriter is the least http.ResponseWriter: a header map kept across
+// requests (cleared), a discarded body.
+type headerWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *headerWriter) Header() http.Header         { return w.h }
+func (w *headerWriter) WriteHeader(code int)        { w.code = code }
+func (w *headerWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+// TestHotRouteAllocatesNothing: the general entitlement answer, in English
+// and (once matched) in French, is served under the guard without a heap
+// allocation of its own, so under load the agent's hot path adds no
+// garbage to net/http's.
+func TestHotRouteAllocatesNothing(t *testing.T) {
+	eng := newScripted()
+	exp := time.Unix(1800000000, 0).UTC()
+	eng.ent.Store(&agentapi.Entitlement{Entitled: true, State: agentapi.StateActive, Reason: "licensed", ReasonCode: agentapi.ReasonLicensedNoEnd,
+		ReasonArgs: agentapi.ReasonArgs{"plan": "pro"}, Plan: "pro", Features: []string{"sign"}, LeaseExpiry: &exp, CheckedAt: time.Unix(1700000000, 0).UTC()})
+	s, err := New(Options{Engine: eng, Token: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.hosts.Store(allowedHosts(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4242}))
+	h := s.Handler()
+	for _, accept := range []string{"", "fr-FR,fr;q=0.9"} {
+		r := httptest.NewRequest("GET", agentapi.PathEntitlement, nil)
+		r.Host = "127.0.0.1:4242"
+		if accept != "" {
+			r.Header.Set("Accept-Language", accept)
+		}
+		w := &headerWriter{h: http.Header{}}
+		serve := func() {
+			clear(w.h)
+			h.ServeHTTP(w, r)
+		}
+		serve() // fills the caches
+		if w.code != 200 {
+			t.Fatalf("status %d", w.code)
+		}
+		if n := testing.AllocsPerRun(1000, serve); n != 0 {
+			t.Errorf("Accept-Language %q: %.1f allocations per answer, want 0", accept, n)
+		}
+	}
+}
