@@ -53,7 +53,8 @@ var staticFiles embed.FS
 // static serves the stylesheet and the script from the binary.
 func (p *Pages) static(w http.ResponseWriter, r *http.Request, _ *call) {
 	name := r.PathValue("file")
-	ctype := map[string]string{"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}[name]
+	ctype := map[string]string{"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8",
+		"computers.js": "text/javascript; charset=utf-8"}[name]
 	b, err := staticFiles.ReadFile(path.Join("static", name))
 	if ctype == "" || err != nil {
 		http.NotFound(w, r)
