@@ -45,6 +45,9 @@ ENTITLE_BENCH_DEVICES=$sizes bench scale.txt -bench 'BenchmarkScale' -benchtime 
 section "Organization device list: one page of 50 with its total at 10,000 computers in one organization, each sort, filter and search, both databases (target: < 100 ms a page)"
 bench orgdevices.txt -bench 'BenchmarkOrgDeviceList' -benchtime "$benchtime" ./server/devices/
 
+section "Console: the organization's computers page over loopback HTTP (session, role, navigation, one page of 50 with its total, template) at 10,000 computers in one organization, both databases (target: < 100 ms a page)"
+bench consolecomputers.txt -bench 'BenchmarkComputersPage' -benchtime "$benchtime" ./server/web/
+
 section "SQLite: long check-in run from 1,000 devices in process, WAL size (bound: store.WALTargetBytes = 16 MiB)"
 bench wal.txt -bench 'BenchmarkCheckinWAL' -benchtime "$walrun" ./server/store/
 
@@ -116,5 +119,10 @@ done
 for db in sqlite postgres; do
   for c in last_seen last_seen_deep hostname_asc user search; do
     row "organization device list, 10k computers, $c, $db (ms/page)" "$(metric orgdevices.txt BenchmarkOrgDeviceList/$db/$c ms/page)" "" "< 100"
+  done
+done
+for db in sqlite postgres; do
+  for c in last_seen hostname user online search member; do
+    row "console computers page, 10k computers, $c, $db (ms/page)" "$(metric consolecomputers.txt BenchmarkComputersPage/$db/$c ms/page)" "" "< 100"
   done
 done

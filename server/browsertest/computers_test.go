@@ -85,12 +85,15 @@ func TestComputersConsole(t *testing.T) {
 
 // words are the texts the flow expects, per language.
 var words = map[string]struct {
-	list, consequence, queued, pending, succeeded, title string
+	list, consequence, inventory, queued, pending, succeeded, title string
+	inventoryName, deactivateName, deactivated                      string
 }{
-	"en": {"Computers of", "This computer will stop being entitled within a second if online, at its next check-in otherwise", "Queued",
-		"pending", "succeeded", "a computer of"},
+	"en": {"Computers of", "This computer will stop being entitled within a second if online, at its next check-in otherwise",
+		"This computer will send its profiles and certificates", "Queued", "pending", "succeeded", "a computer of",
+		"Send the inventory", "Deactivate", "deactivated"},
 	"fr": {"Postes de", "Ce poste cessera d’être couvert en moins d’une seconde s’il est en ligne, sinon à son prochain contact avec le serveur",
-		"En file d’attente", "en attente", "réussie", "un poste de"},
+		"Ce poste enverra ses profils et ses certificats", "En file d’attente", "en attente", "réussie", "un poste de",
+		"Envoyer l’inventaire", "Désactiver", "désactivé"},
 }
 
 func (ce *computersEnv) deactivateFlow(t *testing.T, br *browser, dialect string, js bool, lang string) {
@@ -133,44 +136,71 @@ func (ce *computersEnv) deactivateFlow(t *testing.T, br *browser, dialect string
 	}
 	tb.accessible(ce.axe)
 	tb.screenshot("console-overview-" + tag)
-
-	// The list: select the computer, choose deactivate, continue.
 	fatalStatus(t, "GET computers", tb.open(orgBase+"/computers"), http.StatusOK, tb)
 	tb.mustContain(`//h1`, w.list)
-	tb.accessible(ce.axe)
-	tb.do(chromedp.Click(chromedp.Search(fmt.Sprintf(`//input[@type="checkbox"][@value=%q]`, dev)), chromedp.NodeVisible))
-	tb.do(chromedp.SetValue(chromedp.Search(`//select[@id="bulk-type"]`), "deactivate"))
 	tb.screenshot("console-computers-" + tag)
-	tb.click(`//button[@id="bulk-next"]`)
-	tb.mustContain(`//p[@class="consequence"]`, w.consequence)
-	tb.accessible(ce.axe)
 
-	// Hold the agent so the page sees the command pending, then confirm.
+	// A command the agent runs: the page shows it pending while the agent
+	// is held, then succeeded once the agent has run it.
 	ag.pause(t)
-	tb.click(`//button[@id="confirm"]`)
-	tb.mustContain(`//tr[contains(@class,"outcome")]`, w.queued)
-	tb.accessible(ce.axe)
-	tb.click(`//tr[contains(@class,"outcome")]//a`)
-	tb.mustContain(`//h1`, w.title)
-	state := `//tr[@class="command"]/td[contains(@class,"state")]`
-	if got := tb.text(state); got != w.pending {
+	ce.sendFromList(t, tb, orgBase, dev, "send_inventory", w.inventory)
+	state := `//tr[@class="command"][td[1][normalize-space()=%q]]/td[contains(@class,"state")]`
+	inventory := fmt.Sprintf(state, w.inventoryName)
+	if got := tb.text(inventory); got != w.pending {
 		t.Fatalf("the command is %q right after it was queued, want %q", got, w.pending)
 	}
 	tb.accessible(ce.axe)
 	tb.screenshot("console-computer-pending-" + tag)
 	ag.resume(t)
-
+	page := tb.location()
 	testenv.WaitFor(t, 30*time.Second, "the page to show the command succeeded", func() bool {
 		if !js {
-			tb.open(tb.location()) // without JavaScript: reload
+			tb.open(page) // without JavaScript: reload
 		}
-		return tb.text(state) == w.succeeded
+		return tb.text(inventory) == w.succeeded
 	})
+	if js && tb.location() != page {
+		t.Errorf("the page was left: %s", tb.location())
+	}
 	if js && tb.count(`//tr[@class="command"][@data-open]`) != 0 {
 		t.Errorf("the script still counts the command open")
 	}
-	ag.waitState(t, 30*time.Second, agentapi.StateInactive)
 	tb.screenshot("console-computer-succeeded-" + tag)
+
+	// Deactivate: the server frees the seat when it is queued (the command
+	// is done then), and the agent turns inactive at once.
+	ce.sendFromList(t, tb, orgBase, dev, "deactivate", w.consequence)
+	if got := tb.text(fmt.Sprintf(state, w.deactivateName)); got != w.succeeded {
+		t.Errorf("deactivate is %q on the computer's page, want %q", got, w.succeeded)
+	}
+	tb.mustContain(`//dd[@id="status"]`, w.deactivated)
+	ag.waitState(t, 30*time.Second, agentapi.StateInactive)
+	tb.accessible(ce.axe)
+	tb.screenshot("console-computer-deactivated-" + tag)
+}
+
+// sendFromList selects the computer on the list, sends the command through
+// the confirmation (which must say consequence) and opens the computer's
+// page from the outcome.
+func (ce *computersEnv) sendFromList(t *testing.T, tb *tab, orgBase, dev, typ, consequence string) {
+	t.Helper()
+	fatalStatus(t, "GET computers", tb.open(orgBase+"/computers"), http.StatusOK, tb)
+	tb.accessible(ce.axe)
+	tb.do(chromedp.Click(chromedp.Search(fmt.Sprintf(`//input[@type="checkbox"][@value=%q]`, dev)), chromedp.NodeVisible))
+	tb.do(chromedp.SetValue(chromedp.Search(`//select[@id="bulk-type"]`), typ))
+	tb.click(`//button[@id="bulk-next"]`)
+	tb.mustContain(`//p[@class="consequence"]`, consequence)
+	tb.accessible(ce.axe)
+	tb.click(`//button[@id="confirm"]`)
+	tb.mustContain(`//tr[contains(@class,"outcome")]`, words[lang(tb)].queued)
+	tb.accessible(ce.axe)
+	tb.click(`//tr[contains(@class,"outcome")]//a`)
+	tb.mustContain(`//h1`, words[lang(tb)].title)
+}
+
+// lang is the language of the tab's page.
+func lang(tb *tab) string {
+	return run(tb, chromedp.AttributeValue(chromedp.Search(`//html`), "lang")).Value
 }
 
 func (ce *computersEnv) exec(t *testing.T, q string, args ...any) {
@@ -246,6 +276,15 @@ func (a *agentProc) flags() []string {
 // cli runs an entitle command against this agent and returns its stdout.
 func (a *agentProc) cli(t *testing.T, args ...string) string {
 	t.Helper()
+	out, err := a.run(args...)
+	if err != nil {
+		t.Fatalf("entitle %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+// run runs an entitle command; the error holds its output.
+func (a *agentProc) run(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	full := append(append(args, "--listen", a.addr), a.flags()...)
@@ -254,17 +293,20 @@ func (a *agentProc) cli(t *testing.T, args ...string) string {
 	var out, errb testenv.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("entitle %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errb.String())
+		return out.String(), fmt.Errorf("%w\n%s%s", err, out.String(), errb.String())
 	}
-	return out.String()
+	return out.String(), nil
 }
 
 func (a *agentProc) waitState(t *testing.T, timeout time.Duration, want agentapi.State) agentapi.Status {
 	t.Helper()
 	var st agentapi.Status
 	testenv.WaitFor(t, timeout, "agent state "+string(want), func() bool {
-		if err := json.Unmarshal([]byte(a.cli(t, "status", "--json")), &st); err != nil {
-			t.Fatalf("status: %v", err)
+		// status exits non-zero when the computer is not entitled; its
+		// JSON says why.
+		out, err := a.run("status", "--json")
+		if jerr := json.Unmarshal([]byte(out), &st); jerr != nil {
+			t.Fatalf("status: %v %v", err, jerr)
 		}
 		return st.Entitlement.State == want
 	})

@@ -47,7 +47,7 @@ func (p *Pages) setLanguage(w http.ResponseWriter, r *http.Request, c *call) {
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
-//go:embed static/console.css static/console.js
+//go:embed static/console.css static/console.js static/computers.js
 var staticFiles embed.FS
 
 // static serves the stylesheet and the script from the binary.

@@ -299,6 +299,9 @@ func TestComputerPage(t *testing.T) {
 				t.Errorf("%s: %d, want 404", path, st)
 			}
 		}
+		if st, _, js := page(t, cs.owner, "GET", cs.e.URL("/static/computers.js"), nil); st != 200 || !strings.Contains(js, "data-states") {
+			t.Errorf("the page's script: %d", st)
+		}
 		if st, _, _ := page(t, cs.out, "GET", cs.e.URL(base+"/commands.json"), nil); st != 404 {
 			t.Errorf("another organization's owner: %d, want 404", st)
 		}
