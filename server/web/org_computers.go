@@ -49,9 +49,6 @@ func (p *Pages) computersRoutes() []route {
 	if p.d.Organizations == nil || p.d.OrgDevices == nil || p.d.Commands == nil {
 		return nil
 	}
-	admin := func(pattern string, h func(http.ResponseWriter, *http.Request, *call)) route {
-		return route{pattern: pattern, gate: org, role: authz.Admin, h: h}
-	}
 	rs := []route{
 		admin("GET /orgs/{org}/computers", p.orgComputersPage),
 		admin("GET /orgs/{org}/computers/commands/confirm", p.bulkConfirm),
@@ -66,6 +63,11 @@ func (p *Pages) computersRoutes() []route {
 		rs = append(rs, admin("GET /orgs/{org}/overview", p.overviewPage))
 	}
 	return rs
+}
+
+// admin is an organization page for its admins.
+func admin(pattern string, h func(http.ResponseWriter, *http.Request, *call)) route {
+	return route{pattern: pattern, gate: org, role: authz.Admin, h: h}
 }
 
 // statusNames are the catalog words of the computers' statuses.

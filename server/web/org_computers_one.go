@@ -11,6 +11,7 @@ import (
 	"github.com/entitle/entitle/pkg/paging"
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/server/commands"
+	"github.com/entitle/entitle/server/devices"
 	"github.com/entitle/entitle/server/journal"
 )
 
@@ -51,27 +52,44 @@ func computerID(w http.ResponseWriter, r *http.Request, c *call) (string, bool) 
 	return id, true
 }
 
-// orgComputerPage is one computer: its facts and name, its inventory, its
-// commands with their states (refreshed by computers.js, the same on a
-// reload), its journal rows, and its release.
-func (p *Pages) orgComputerPage(w http.ResponseWriter, r *http.Request, c *call) {
+// orgComputer is the organization's computer the path names, or the
+// refusal shown.
+func (p *Pages) orgComputer(w http.ResponseWriter, r *http.Request, c *call) (devices.OrgDevice, bool) {
 	id, ok := computerID(w, r, c)
 	if !ok {
-		return
+		return devices.OrgDevice{}, false
 	}
 	d, err := p.d.OrgDevices.OrgDevice(r.Context(), c.org.ID, id)
 	if err != nil {
 		c.failPC(w, r, "get organization device", err)
+		return devices.OrgDevice{}, false
+	}
+	return d, true
+}
+
+// commandPage is the page of the computer's commands the request's cursor
+// names (the computer page's and its JSON's).
+func (p *Pages) commandPage(r *http.Request, id string) (paging.Page[commands.Record], Pager, error) {
+	return listPage(r, pageSize, "web_total_commands", func(req paging.Request) (paging.Page[commands.Record], error) {
+		return p.d.Commands.List(r.Context(), id, req)
+	})
+}
+
+// orgComputerPage is one computer: its facts and name, its inventory, its
+// commands with their states (refreshed by computers.js, the same on a
+// reload), its journal rows, and its release.
+func (p *Pages) orgComputerPage(w http.ResponseWriter, r *http.Request, c *call) {
+	d, ok := p.orgComputer(w, r, c)
+	if !ok {
 		return
 	}
+	id := d.ID
 	base := "/orgs/" + c.org.ID + "/computers/" + id
 	cv := computerView{Computer: c.computerRow(d), Profiles: d.Profiles, JSON: base + "/commands.json"}
 	if d.Profiles != nil && d.Profiles.EarliestCertUntil > 0 {
 		cv.CertUntil = c.loc.Date(time.Unix(d.Profiles.EarliestCertUntil, 0).UTC())
 	}
-	cmds, pr, err := listPage(r, pageSize, "web_total_commands", func(req paging.Request) (paging.Page[commands.Record], error) {
-		return p.d.Commands.List(r.Context(), id, req)
-	})
+	cmds, pr, err := p.commandPage(r, id)
 	if err != nil {
 		c.fail(w, r, "list commands", err)
 		return
@@ -129,9 +147,7 @@ func (p *Pages) orgComputerCommandsJSON(w http.ResponseWriter, r *http.Request, 
 		writeJSON(httpStatus(code), map[string]string{"code": code})
 		return
 	}
-	cmds, _, err := listPage(r, pageSize, "web_total_commands", func(req paging.Request) (paging.Page[commands.Record], error) {
-		return p.d.Commands.List(r.Context(), id, req)
-	})
+	cmds, _, err := p.commandPage(r, id)
 	if err != nil {
 		p.logger.ErrorContext(r.Context(), "command states", "device", id, "error", err)
 		writeJSON(http.StatusInternalServerError, map[string]string{"code": protocol.ErrInternal})
@@ -163,15 +179,11 @@ func (p *Pages) renameComputer(w http.ResponseWriter, r *http.Request, c *call) 
 }
 
 func (p *Pages) releaseComputerConfirm(w http.ResponseWriter, r *http.Request, c *call) {
-	id, ok := computerID(w, r, c)
+	d, ok := p.orgComputer(w, r, c)
 	if !ok {
 		return
 	}
-	d, err := p.d.OrgDevices.OrgDevice(r.Context(), c.org.ID, id)
-	if err != nil {
-		c.failPC(w, r, "get organization device", err)
-		return
-	}
+	id := d.ID
 	base := "/orgs/" + c.org.ID + "/computers/" + id
 	row := c.computerRow(d)
 	c.show(w, r, http.StatusOK, "confirm", c.orgConfirm("web_pc_release_title", Confirm{
