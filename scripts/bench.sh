@@ -45,6 +45,9 @@ ENTITLE_BENCH_DEVICES=$sizes bench scale.txt -bench 'BenchmarkScale' -benchtime 
 section "Organization device list: one page of 50 with its total at 10,000 computers in one organization, each sort, filter and search, both databases (target: < 100 ms a page)"
 bench orgdevices.txt -bench 'BenchmarkOrgDeviceList' -benchtime "$benchtime" ./server/devices/
 
+section "Console: the organization's computers page over loopback HTTP (session, role, navigation, one page of 50 with its total, template) at 10,000 computers in one organization, both databases (target: < 100 ms a page)"
+bench consolecomputers.txt -bench 'BenchmarkComputersPage' -benchtime "$benchtime" ./server/web/
+
 section "SQLite: long check-in run from 1,000 devices in process, WAL size (bound: store.WALTargetBytes = 16 MiB)"
 bench wal.txt -bench 'BenchmarkCheckinWAL' -benchtime "$walrun" ./server/store/
 
@@ -131,5 +134,10 @@ for db in sqlite postgres; do
     k1=$(metric page.txt "BenchmarkDevicePage/1k/$db/$kind" ms/page)
     m1=$(metric page.txt "BenchmarkDevicePage/1M/$db/$kind" ms/page)
     row "page of 50, $kind, $db, 1k / 1M devices (ms)" "$k1 / $m1" "$(ratio "$m1" "$k1")" "1M a small multiple of 1k"
+  done
+done
+for db in sqlite postgres; do
+  for c in last_seen hostname user online search member; do
+    row "console computers page, 10k computers, $c, $db (ms/page)" "$(metric consolecomputers.txt BenchmarkComputersPage/$db/$c ms/page)" "" "< 100"
   done
 done

@@ -518,8 +518,18 @@ var builders = map[string]builder{
 	"POST /orgs/{org}/workspaces/{id}/delete":   webPost("/orgs/{org}/workspaces/{id}/delete", ""),
 	"GET /orgs/{org}/journal":                   webGet("/orgs/{org}/journal"),
 	"GET /orgs/{org}/journal.csv":               webGet("/orgs/{org}/journal.csv"),
-	"GET /invitations/accept":                   webGet("/invitations/accept?token=x"),
-	"POST /invitations/accept":                  webPost("/invitations/accept", "token=x&password=xxxxxxxxxx"),
+	// The console's overview and computer pages.
+	"GET /orgs/{org}/overview":                     webGet("/orgs/{org}/overview"),
+	"GET /orgs/{org}/computers":                    webGet("/orgs/{org}/computers"),
+	"GET /orgs/{org}/computers/commands/confirm":   webGet("/orgs/{org}/computers/commands/confirm?type=refresh_lease&device=dev_x"),
+	"POST /orgs/{org}/computers/commands":          webPost("/orgs/{org}/computers/commands", "type=refresh_lease&device=dev_x&key=k"),
+	"GET /orgs/{org}/computers/{id}":               webGet("/orgs/{org}/computers/dev_x"),
+	"GET /orgs/{org}/computers/{id}/commands.json": webGet("/orgs/{org}/computers/dev_x/commands.json"),
+	"POST /orgs/{org}/computers/{id}/name":         webPost("/orgs/{org}/computers/dev_x/name", "name=N"),
+	"GET /orgs/{org}/computers/{id}/release":       webGet("/orgs/{org}/computers/dev_x/release"),
+	"POST /orgs/{org}/computers/{id}/release":      webPost("/orgs/{org}/computers/dev_x/release", ""),
+	"GET /invitations/accept":                      webGet("/invitations/accept?token=x"),
+	"POST /invitations/accept":                     webPost("/invitations/accept", "token=x&password=xxxxxxxxxx"),
 }
 
 // webPath fills a console page path with the tenant's ids.

@@ -184,6 +184,19 @@ var routes = map[string]Access{
 	"GET /orgs/{org}/journal.csv":               Web,
 	"GET /invitations/accept":                   Web,
 	"POST /invitations/accept":                  Web,
+
+	// The console's overview and computer pages (server/web
+	// org_overview.go, org_computers*.go): Web here, and the page checks
+	// the organization admin role with Decide.
+	"GET /orgs/{org}/overview":                     Web,
+	"GET /orgs/{org}/computers":                    Web,
+	"GET /orgs/{org}/computers/commands/confirm":   Web,
+	"POST /orgs/{org}/computers/commands":          Web,
+	"GET /orgs/{org}/computers/{id}":               Web,
+	"GET /orgs/{org}/computers/{id}/commands.json": Web,
+	"POST /orgs/{org}/computers/{id}/name":         Web,
+	"GET /orgs/{org}/computers/{id}/release":       Web,
+	"POST /orgs/{org}/computers/{id}/release":      Web,
 }
 
 // Lookup returns who may call the route with ServeMux pattern p.

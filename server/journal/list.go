@@ -22,6 +22,7 @@ type Filter struct {
 	AnyOrganization bool
 	Account         string // the person the row belongs to (Entry.Account)
 	Actor           string // exact actor, e.g. "account:acc_1" or "admin"
+	Target          string // exact subject, e.g. a device id
 	// Action is an exact action ("device.activate") or a prefix ending in
 	// ".*" ("device.*").
 	Action string
@@ -65,6 +66,9 @@ func (f Filter) where() (string, []any, error) {
 	}
 	if f.Actor != "" {
 		add("actor = ?", f.Actor)
+	}
+	if f.Target != "" {
+		add("subject = ?", f.Target)
 	}
 	if f.Action != "" {
 		if !accountapi.ValidJournalAction(f.Action) {

@@ -47,13 +47,14 @@ func (p *Pages) setLanguage(w http.ResponseWriter, r *http.Request, c *call) {
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
-//go:embed static/console.css static/console.js
+//go:embed static/console.css static/console.js static/computers.js
 var staticFiles embed.FS
 
 // static serves the stylesheet and the script from the binary.
 func (p *Pages) static(w http.ResponseWriter, r *http.Request, _ *call) {
 	name := r.PathValue("file")
-	ctype := map[string]string{"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}[name]
+	ctype := map[string]string{"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8",
+		"computers.js": "text/javascript; charset=utf-8"}[name]
 	b, err := staticFiles.ReadFile(path.Join("static", name))
 	if ctype == "" || err != nil {
 		http.NotFound(w, r)

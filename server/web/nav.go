@@ -43,6 +43,8 @@ var userNav = []navItem{
 
 // orgNav are an organization's pages for its admins, under /orgs/{org}.
 var orgNav = []navItem{
+	{"web_nav_overview", "/overview"},
+	{"web_nav_org_computers", "/computers"},
 	{"web_nav_members", "/members"},
 	{"web_nav_invitations", "/invitations"},
 	{"web_nav_domains", "/domains"},

@@ -17,9 +17,6 @@ func (p *Pages) orgRoutes() []route {
 	if p.d.Organizations == nil {
 		return nil
 	}
-	admin := func(pattern string, h func(http.ResponseWriter, *http.Request, *call)) route {
-		return route{pattern: pattern, gate: org, role: authz.Admin, h: h}
-	}
 	rs := []route{
 		admin("GET /orgs/{org}/members", p.membersPage),
 		admin("POST /orgs/{org}/members/{account}/role", p.changeRole),

@@ -60,6 +60,10 @@ type Domains struct {
 	Journal       Journal
 	Organizations Organizations
 	Workspaces    Workspaces
+	// Optional: an organization's overview and computers (all three).
+	OrgDevices OrgDevices
+	Commands   Commands
+	Usage      Usage
 }
 
 // Nudger is the part of *push.Hub the pages use.
