@@ -14,6 +14,7 @@ import (
 type Organizations interface {
 	ListFor(ctx context.Context, accountID string, req paging.Request) (paging.Page[organizations.Membership], error)
 	Get(ctx context.Context, id string) (organizations.Organization, error)
+	Update(ctx context.Context, p authz.Principal, orgID string, c organizations.Change) (organizations.Organization, error)
 	Role(ctx context.Context, orgID, accountID string) (authz.Role, error)
 	Members(ctx context.Context, orgID string, req paging.Request) (paging.Page[organizations.Member], error)
 	Member(ctx context.Context, orgID, accountID string) (organizations.Member, error)
@@ -48,6 +49,9 @@ var orgNav = []navItem{
 	{"web_nav_domains", "/domains"},
 	{"web_nav_workspaces", "/workspaces"},
 	{"web_nav_journal", "/journal"},
+	{"purchases_nav", "/purchases"},
+	{"purchases_nav_orders", "/orders"},
+	{"purchases_nav_settings", "/settings"},
 }
 
 // navOrgs is how many organizations the navigation lists.

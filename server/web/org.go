@@ -118,6 +118,9 @@ type membersView struct {
 	Members []MemberRow
 	Pager   Pager
 	Roles   []Option // of the invitation form
+	// Licenses: the license icon at the end of each row (the purchases
+	// pages are served).
+	Licenses bool
 }
 
 func (p *Pages) membersPage(w http.ResponseWriter, r *http.Request, c *call) {
@@ -128,7 +131,7 @@ func (p *Pages) membersPage(w http.ResponseWriter, r *http.Request, c *call) {
 		c.fail(w, r, "list members", err)
 		return
 	}
-	mv := membersView{Pager: pr, Roles: c.roleOptions(authz.RoleMember)}
+	mv := membersView{Pager: pr, Roles: c.roleOptions(authz.RoleMember), Licenses: p.d.Subscriptions != nil && p.d.Orders != nil && p.d.Plans != nil}
 	for _, m := range pg.Items {
 		mv.Members = append(mv.Members, MemberRow{Member: m, RoleName: c.T(roleNames[m.Role], nil), Roles: c.roleOptions(m.Role)})
 	}

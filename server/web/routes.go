@@ -50,6 +50,7 @@ func (p *Pages) routes() []route {
 	rs = append(rs, p.authRoutes()...)
 	rs = append(rs, p.accountRoutes()...)
 	rs = append(rs, p.orgRoutes()...)
+	rs = append(rs, p.purchasesRoutes()...)
 	if p.d.Passwords != nil {
 		rs = append(rs, p.passwordRoutes()...)
 	}

@@ -60,6 +60,10 @@ type Domains struct {
 	Journal       Journal
 	Organizations Organizations
 	Workspaces    Workspaces
+	// Optional: the licenses and purchases pages (all three or none).
+	Orders        Orders
+	Plans         Plans
+	Subscriptions Subscriptions
 }
 
 // Nudger is the part of *push.Hub the pages use.

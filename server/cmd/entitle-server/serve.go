@@ -157,7 +157,8 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 		return err
 	}
 	pages, err := web.New(web.Domains{Accounts: svc.Accounts, Licenses: svc.Licenses, Devices: svc.Devices, DeviceAuth: svc.DeviceAuth, Passwords: resets, Nudge: svc.Push,
-		Journal: svc.Journal, Organizations: svc.Organizations, Workspaces: svc.Workspaces}, web.Config{PublicURL: public, Logger: logger})
+		Journal: svc.Journal, Organizations: svc.Organizations, Workspaces: svc.Workspaces,
+		Orders: svc.Orders, Plans: svc.Plans, Subscriptions: svc.Subscriptions}, web.Config{PublicURL: public, Logger: logger})
 	if err != nil {
 		return err
 	}
