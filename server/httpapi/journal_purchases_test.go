@@ -37,8 +37,13 @@ func (re *routeEnv) consoleSub(t *testing.T) (*http.Client, string, string, stri
 	t.Helper()
 	c, tok, org, _ := re.consoleOrg(t)
 	member := re.member(t, org)
+	return c, tok, org, re.credit(t, org, re.plan(t)), member
+}
+
+// credit gives org a subscription of 3 seats of plan, as a paid order does.
+func (re *routeEnv) credit(t *testing.T, org, plan string) string {
+	t.Helper()
 	ctx := context.Background()
-	plan := re.plan(t)
 	var sub string
 	if err := re.DB.InTx(ctx, func(tx *store.Tx) error {
 		var err error
@@ -47,7 +52,7 @@ func (re *routeEnv) consoleSub(t *testing.T) (*http.Client, string, string, stri
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return c, tok, org, sub, member
+	return sub
 }
 
 // The console's purchases pages' cases of TestEveryStateChangingRouteJournals.

@@ -78,8 +78,11 @@ var notices = map[string]string{
 	"deleted":   "web_org_workspace_deleted",
 }
 
-func (c *call) notice(r *http.Request, v *View) {
-	if id, ok := notices[r.URL.Query().Get("done")]; ok {
+func (c *call) notice(r *http.Request, v *View) { c.noticeOf(r, v, notices) }
+
+// noticeOf sets the page's notice from ?done=, one of m's.
+func (c *call) noticeOf(r *http.Request, v *View, m map[string]string) {
+	if id, ok := m[r.URL.Query().Get("done")]; ok {
 		v.Notice = c.T(id, nil)
 	}
 }

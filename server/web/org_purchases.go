@@ -96,10 +96,17 @@ var purchaseNotices = map[string]string{
 }
 
 // purchaseNotice sets the page's notice from ?done=.
-func (c *call) purchaseNotice(r *http.Request, v *View) {
-	if id, ok := purchaseNotices[r.URL.Query().Get("done")]; ok {
-		v.Notice = c.T(id, nil)
+func (c *call) purchaseNotice(r *http.Request, v *View) { c.noticeOf(r, v, purchaseNotices) }
+
+// formSwitch reads a field that says "on" or "off".
+func formSwitch(r *http.Request, name string) (on, ok bool) {
+	switch r.PostFormValue(name) {
+	case "on":
+		return true, true
+	case "off":
+		return false, true
 	}
+	return false, false
 }
 
 // statusNames are the catalog words of an order's status.
@@ -186,12 +193,8 @@ func (p *Pages) renewalConfirm(w http.ResponseWriter, r *http.Request, c *call) 
 }
 
 func (p *Pages) setRenewal(w http.ResponseWriter, r *http.Request, c *call) {
-	var on bool
-	switch r.PostFormValue("auto_renew") {
-	case "on":
-		on = true
-	case "off":
-	default:
+	on, ok := formSwitch(r, "auto_renew")
+	if !ok {
 		c.message(w, r, http.StatusBadRequest, "web_refused_title", "web_code_invalid_request", nil)
 		return
 	}

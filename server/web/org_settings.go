@@ -85,12 +85,8 @@ func (p *Pages) saveSettings(w http.ResponseWriter, r *http.Request, c *call) {
 }
 
 func (p *Pages) setBilling(w http.ResponseWriter, r *http.Request, c *call) {
-	var on bool
-	switch r.PostFormValue("billing") {
-	case "on":
-		on = true
-	case "off":
-	default:
+	on, ok := formSwitch(r, "billing")
+	if !ok {
 		c.message(w, r, http.StatusBadRequest, "web_refused_title", "web_code_invalid_request", nil)
 		return
 	}
