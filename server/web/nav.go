@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/entitle/entitle/pkg/paging"
@@ -51,6 +52,10 @@ var orgNav = []navItem{
 	{"web_nav_journal", "/journal"},
 	{"purchases_nav", "/purchases"},
 	{"purchases_nav_orders", "/orders"},
+}
+
+// ownerNav are an organization's pages for its owners only.
+var ownerNav = []navItem{
 	{"purchases_nav_settings", "/settings"},
 }
 
@@ -79,7 +84,10 @@ func (p *Pages) nav(c *call) []NavSection {
 		return out
 	}
 	for _, m := range ms.Items {
-		if m.Role.AtLeast(authz.RoleAdmin) {
+		switch {
+		case m.Role.AtLeast(authz.RoleOwner):
+			out = append(out, section(m.Name, "/orgs/"+m.ID, append(slices.Clip(orgNav), ownerNav...)))
+		case m.Role.AtLeast(authz.RoleAdmin):
 			out = append(out, section(m.Name, "/orgs/"+m.ID, orgNav))
 		}
 	}
