@@ -530,11 +530,33 @@ var builders = map[string]builder{
 	"POST /orgs/{org}/computers/{id}/release":      webPost("/orgs/{org}/computers/dev_x/release", ""),
 	"GET /invitations/accept":                      webGet("/invitations/accept?token=x"),
 	"POST /invitations/accept":                     webPost("/invitations/accept", "token=x&password=xxxxxxxxxx"),
+	// The console's licenses and purchases, member licenses, settings.
+	"GET /orgs/{org}/purchases":                                webGet("/orgs/{org}/purchases"),
+	"GET /orgs/{org}/subscriptions/{sub}/renewal":              webGet("/orgs/{org}/subscriptions/{sub}/renewal"),
+	"POST /orgs/{org}/subscriptions/{sub}/renewal":             webPost("/orgs/{org}/subscriptions/{sub}/renewal", "auto_renew=off"),
+	"GET /orgs/{org}/orders":                                   webGet("/orgs/{org}/orders"),
+	"POST /orgs/{org}/orders":                                  webPost("/orgs/{org}/orders", "plan=pln_x&quantity=1"),
+	"GET /orgs/{org}/orders/{order}":                           webGet("/orgs/{org}/orders/{order}"),
+	"POST /orgs/{org}/orders/{order}/lines":                    webPost("/orgs/{org}/orders/{order}/lines", "plan=pln_x&quantity=2"),
+	"POST /orgs/{org}/orders/{order}/lines/{line}/remove":      webPost("/orgs/{org}/orders/{order}/lines/{line}/remove", ""),
+	"POST /orgs/{org}/orders/{order}/validate":                 webPost("/orgs/{org}/orders/{order}/validate", ""),
+	"POST /orgs/{org}/orders/{order}/confirm":                  webPost("/orgs/{org}/orders/{order}/confirm", "purchase_order=PO-1"),
+	"GET /orgs/{org}/orders/{order}/cancel":                    webGet("/orgs/{org}/orders/{order}/cancel"),
+	"POST /orgs/{org}/orders/{order}/cancel":                   webPost("/orgs/{org}/orders/{order}/cancel", ""),
+	"GET /orgs/{org}/orders/{order}/invoice":                   webGet("/orgs/{org}/orders/{order}/invoice"),
+	"GET /orgs/{org}/members/{account}/license":                webGet("/orgs/{org}/members/{account}/license"),
+	"POST /orgs/{org}/members/{account}/license":               webPost("/orgs/{org}/members/{account}/license", "subscription=sub_x"),
+	"GET /orgs/{org}/members/{account}/license/{sub}/release":  webGet("/orgs/{org}/members/{account}/license/{sub}/release"),
+	"POST /orgs/{org}/members/{account}/license/{sub}/release": webPost("/orgs/{org}/members/{account}/license/{sub}/release", ""),
+	"GET /orgs/{org}/settings":                                 webGet("/orgs/{org}/settings"),
+	"POST /orgs/{org}/settings":                                webPost("/orgs/{org}/settings", "name=Renamed&language=fr"),
+	"POST /orgs/{org}/settings/billing/{account}":              webPost("/orgs/{org}/settings/billing/{account}", "billing=on"),
 }
 
 // webPath fills a console page path with the tenant's ids.
 func webPath(p, org string, r tenant) string {
-	return strings.NewReplacer("{org}", org, "{account}", r.target, "{id}", r.invitation, "{domain}", r.pending).Replace(p)
+	return strings.NewReplacer("{org}", org, "{account}", r.target, "{id}", r.invitation, "{domain}", r.pending,
+		"{sub}", r.sub, "{order}", r.cart, "{line}", r.cartLine).Replace(p)
 }
 
 // webGet and webPost are the requests of a console page: a bearer token

@@ -197,6 +197,30 @@ var routes = map[string]Access{
 	"POST /orgs/{org}/computers/{id}/name":         Web,
 	"GET /orgs/{org}/computers/{id}/release":       Web,
 	"POST /orgs/{org}/computers/{id}/release":      Web,
+	// The web console's licenses and purchases, the license of each member,
+	// the organization's settings (server/web org_purchases*.go,
+	// org_users.go, org_settings.go): Web here, and the page checks the
+	// role in {org} (Admin; the settings Owner) with the API's rules.
+	"GET /orgs/{org}/purchases":                                Web,
+	"GET /orgs/{org}/subscriptions/{sub}/renewal":              Web,
+	"POST /orgs/{org}/subscriptions/{sub}/renewal":             Web,
+	"GET /orgs/{org}/orders":                                   Web,
+	"POST /orgs/{org}/orders":                                  Web,
+	"GET /orgs/{org}/orders/{order}":                           Web,
+	"POST /orgs/{org}/orders/{order}/lines":                    Web,
+	"POST /orgs/{org}/orders/{order}/lines/{line}/remove":      Web,
+	"POST /orgs/{org}/orders/{order}/validate":                 Web,
+	"POST /orgs/{org}/orders/{order}/confirm":                  Web,
+	"GET /orgs/{org}/orders/{order}/cancel":                    Web,
+	"POST /orgs/{org}/orders/{order}/cancel":                   Web,
+	"GET /orgs/{org}/orders/{order}/invoice":                   Web,
+	"GET /orgs/{org}/members/{account}/license":                Web,
+	"POST /orgs/{org}/members/{account}/license":               Web,
+	"GET /orgs/{org}/members/{account}/license/{sub}/release":  Web,
+	"POST /orgs/{org}/members/{account}/license/{sub}/release": Web,
+	"GET /orgs/{org}/settings":                                 Web,
+	"POST /orgs/{org}/settings":                                Web,
+	"POST /orgs/{org}/settings/billing/{account}":              Web,
 }
 
 // Lookup returns who may call the route with ServeMux pattern p.

@@ -224,7 +224,10 @@ func (ce *consoleEnv) invitationToken(t *testing.T, email string) string {
 }
 
 // fetch GETs u with the tab's cookies (a download the browser would save).
-func (tb *tab) fetch(u string) string {
+func (tb *tab) fetch(u string) string { return tb.fetchAs(u, "text/csv") }
+
+// fetchAs GETs u with the tab's cookies and wants a 200 of content type ct.
+func (tb *tab) fetchAs(u, ct string) string {
 	tb.t.Helper()
 	cookies := run(tb, chromedp.Action[[]*network.Cookie](func(ctx context.Context, tg *chromedp.Target) ([]*network.Cookie, error) {
 		r, err := cdp.Call(ctx, tg, network.GetCookies, network.GetCookiesParams{URLs: []string{u}})
@@ -243,7 +246,7 @@ func (tb *tab) fetch(u string) string {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), ct) {
 		tb.t.Fatalf("GET %s: %d %s\n%s", u, resp.StatusCode, resp.Header.Get("Content-Type"), b)
 	}
 	return string(b)

@@ -59,6 +59,7 @@ func TestPages(t *testing.T) {
 	t.Run("account page releases a computer", f.releaseFromAccountPage)
 	t.Run("forms posted from another site are refused", f.crossSiteForms)
 	t.Run("console", f.console)
+	t.Run("purchases: the Secure Exchanges procedure", f.purchases)
 
 	log := f.srv.Stderr.String()
 	for _, p := range []person{f.marie, f.ana, f.jonas} {

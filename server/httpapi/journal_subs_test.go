@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/entitle/entitle/pkg/adminapi"
-	"github.com/entitle/entitle/server/store"
-	"github.com/entitle/entitle/server/subscriptions"
 )
 
 // subscription makes an organization with a subscription of 3 seats and a
@@ -25,15 +23,7 @@ func (re *routeEnv) subscription(t *testing.T) (string, string, string, string) 
 		plan, plan, true, time.Now().UnixMilli()); err != nil {
 		t.Fatal(err)
 	}
-	var sub string
-	if err := re.DB.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		sub, err = subscriptions.Credit(ctx, tx, time.Now(), subscriptions.CreditSpec{OrganizationID: org, PlanID: plan, Quantity: 3, Actor: "system"})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return tok, org, sub, member
+	return tok, org, re.credit(t, org, plan), member
 }
 
 func subURL(org, sub string) string { return orgURL(adminapi.PathSubscriptions, org) + "/" + sub }

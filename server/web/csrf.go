@@ -78,6 +78,13 @@ var codeTexts = map[string]string{
 	adminapi.ErrForbidden:          "org_err_forbidden",
 	adminapi.ErrInvitationMismatch: "org_err_invitation_mismatch",
 	adminapi.ErrAccountExists:      "org_err_account_exists",
+	adminapi.ErrSeatsAssigned:      "org_err_seats_assigned",
+	adminapi.ErrOrderState:         "order_err_state",
+	adminapi.ErrOrderEmpty:         "order_err_empty",
+	adminapi.ErrPlanInactive:       "order_err_plan_inactive",
+	adminapi.ErrCurrencyMismatch:   "order_err_currency",
+	adminapi.ErrPlanCodeTaken:      "order_err_code_taken",
+	protocol.ErrNoSeats:            "srv_err_no_seats",
 }
 
 // sentence starts s with a capital letter (the catalog's refusals are

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/entitle/entitle/pkg/paging"
@@ -14,6 +15,7 @@ import (
 type Organizations interface {
 	ListFor(ctx context.Context, accountID string, req paging.Request) (paging.Page[organizations.Membership], error)
 	Get(ctx context.Context, id string) (organizations.Organization, error)
+	Update(ctx context.Context, p authz.Principal, orgID string, c organizations.Change) (organizations.Organization, error)
 	Role(ctx context.Context, orgID, accountID string) (authz.Role, error)
 	Members(ctx context.Context, orgID string, req paging.Request) (paging.Page[organizations.Member], error)
 	Member(ctx context.Context, orgID, accountID string) (organizations.Member, error)
@@ -50,6 +52,13 @@ var orgNav = []navItem{
 	{"web_nav_domains", "/domains"},
 	{"web_nav_workspaces", "/workspaces"},
 	{"web_nav_journal", "/journal"},
+	{"purchases_nav", "/purchases"},
+	{"purchases_nav_orders", "/orders"},
+}
+
+// ownerNav are an organization's pages for its owners only.
+var ownerNav = []navItem{
+	{"purchases_nav_settings", "/settings"},
 }
 
 // navOrgs is how many organizations the navigation lists.
@@ -77,7 +86,10 @@ func (p *Pages) nav(c *call) []NavSection {
 		return out
 	}
 	for _, m := range ms.Items {
-		if m.Role.AtLeast(authz.RoleAdmin) {
+		switch {
+		case m.Role.AtLeast(authz.RoleOwner):
+			out = append(out, section(m.Name, "/orgs/"+m.ID, append(slices.Clip(orgNav), ownerNav...)))
+		case m.Role.AtLeast(authz.RoleAdmin):
 			out = append(out, section(m.Name, "/orgs/"+m.ID, orgNav))
 		}
 	}

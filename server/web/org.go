@@ -75,8 +75,11 @@ var notices = map[string]string{
 	"deleted":   "web_org_workspace_deleted",
 }
 
-func (c *call) notice(r *http.Request, v *View) {
-	if id, ok := notices[r.URL.Query().Get("done")]; ok {
+func (c *call) notice(r *http.Request, v *View) { c.noticeOf(r, v, notices) }
+
+// noticeOf sets the page's notice from ?done=, one of m's.
+func (c *call) noticeOf(r *http.Request, v *View, m map[string]string) {
+	if id, ok := m[r.URL.Query().Get("done")]; ok {
 		v.Notice = c.T(id, nil)
 	}
 }
@@ -115,6 +118,9 @@ type membersView struct {
 	Members []MemberRow
 	Pager   Pager
 	Roles   []Option // of the invitation form
+	// Licenses: the license icon at the end of each row (the purchases
+	// pages are served).
+	Licenses bool
 }
 
 func (p *Pages) membersPage(w http.ResponseWriter, r *http.Request, c *call) {
@@ -125,7 +131,7 @@ func (p *Pages) membersPage(w http.ResponseWriter, r *http.Request, c *call) {
 		c.fail(w, r, "list members", err)
 		return
 	}
-	mv := membersView{Pager: pr, Roles: c.roleOptions(authz.RoleMember)}
+	mv := membersView{Pager: pr, Roles: c.roleOptions(authz.RoleMember), Licenses: p.d.Subscriptions != nil && p.d.Orders != nil && p.d.Plans != nil}
 	for _, m := range pg.Items {
 		mv.Members = append(mv.Members, MemberRow{Member: m, RoleName: c.T(roleNames[m.Role], nil), Roles: c.roleOptions(m.Role)})
 	}

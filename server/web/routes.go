@@ -51,6 +51,7 @@ func (p *Pages) routes() []route {
 	rs = append(rs, p.accountRoutes()...)
 	rs = append(rs, p.orgRoutes()...)
 	rs = append(rs, p.computersRoutes()...)
+	rs = append(rs, p.purchasesRoutes()...)
 	if p.d.Passwords != nil {
 		rs = append(rs, p.passwordRoutes()...)
 	}

@@ -64,6 +64,10 @@ type Domains struct {
 	OrgDevices OrgDevices
 	Commands   Commands
 	Usage      Usage
+	// Optional: the licenses and purchases pages (all three or none).
+	Orders        Orders
+	Plans         Plans
+	Subscriptions Subscriptions
 }
 
 // Nudger is the part of *push.Hub the pages use.

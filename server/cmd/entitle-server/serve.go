@@ -161,7 +161,8 @@ func (a *app) serve(ctx context.Context, o serveOpts) error {
 	}
 	pages, err := web.New(web.Domains{Accounts: svc.Accounts, Licenses: svc.Licenses, Devices: svc.Devices, DeviceAuth: svc.DeviceAuth, Passwords: resets, Nudge: svc.Push,
 		Journal: svc.Journal, Organizations: svc.Organizations, Workspaces: svc.Workspaces,
-		OrgDevices: svc.Devices, Commands: svc.Commands, Usage: svc.Usage}, web.Config{PublicURL: public, Logger: logger})
+		OrgDevices: svc.Devices, Commands: svc.Commands, Usage: svc.Usage,
+		Orders: svc.Orders, Plans: svc.Plans, Subscriptions: svc.Subscriptions}, web.Config{PublicURL: public, Logger: logger})
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,8 @@ func StartWith(t testing.TB, d store.Dialect, tweak func(*app.Config)) *Env {
 	}
 	pages, err := web.New(web.Domains{Accounts: a.Accounts, Licenses: a.Licenses, Devices: a.Devices, DeviceAuth: a.DeviceAuth, Passwords: resets, Nudge: a.Push,
 		Journal: a.Journal, Organizations: a.Organizations, Workspaces: a.Workspaces,
-		OrgDevices: a.Devices, Commands: a.Commands, Usage: a.Usage}, web.Config{PublicURL: public, Logger: logger})
+		OrgDevices: a.Devices, Commands: a.Commands, Usage: a.Usage,
+		Orders: a.Orders, Plans: a.Plans, Subscriptions: a.Subscriptions}, web.Config{PublicURL: public, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
