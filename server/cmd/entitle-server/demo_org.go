@@ -85,7 +85,7 @@ func seedDemoOrg(ctx context.Context, db *store.DB, svc *domains.App) (demoOrg, 
 		}
 		acc, err := svc.Accounts.CreateAccount(ctx, email, pw)
 		if err != nil {
-			return demoPerson{}, "", fmt.Errorf("create demo account %s: %w", email, err)
+			return demoPerson{}, "", demoStep("create account "+email, err)
 		}
 		return demoPerson{Email: email, Password: pw, Role: role}, acc.ID, nil
 	}
@@ -95,13 +95,13 @@ func seedDemoOrg(ctx context.Context, db *store.DB, svc *domains.App) (demoOrg, 
 	}
 	org, err := svc.Organizations.Create(ctx, "system", demoOrgName, adminID)
 	if err != nil {
-		return demoOrg{}, fmt.Errorf("create demo organization: %w", err)
+		return demoOrg{}, demoStep("create organization", err)
 	}
 	d.ID = org.ID
 	operator := authz.Principal{Operator: true, OrgID: org.ID}
 	owner := authz.Principal{AccountID: adminID, OrgID: org.ID, Role: authz.RoleOwner}
 	if _, err := svc.Organizations.ApproveDomain(ctx, operator, org.ID, demoOrgDomain); err != nil {
-		return demoOrg{}, fmt.Errorf("approve demo domain: %w", err)
+		return demoOrg{}, demoStep("approve domain", err)
 	}
 	memberIDs := make([]string, 0, len(demoMemberEmails))
 	for _, e := range demoMemberEmails {
@@ -110,7 +110,7 @@ func seedDemoOrg(ctx context.Context, db *store.DB, svc *domains.App) (demoOrg, 
 			return demoOrg{}, err
 		}
 		if _, err := svc.Organizations.AddMember(ctx, owner, org.ID, e, authz.RoleMember); err != nil {
-			return demoOrg{}, fmt.Errorf("add demo member %s: %w", e, err)
+			return demoOrg{}, demoStep("add member "+e, err)
 		}
 		d.Members = append(d.Members, m)
 		memberIDs = append(memberIDs, id)
@@ -123,7 +123,7 @@ func seedDemoOrg(ctx context.Context, db *store.DB, svc *domains.App) (demoOrg, 
 		DevicesPerSeat: 3, TermMonths: 12, SeatPriceCents: 9900, Currency: "EUR",
 	}.Defaults())
 	if err != nil {
-		return demoOrg{}, fmt.Errorf("create demo plan: %w", err)
+		return demoOrg{}, demoStep("create plan", err)
 	}
 	actor := owner.Actor()
 	o, err := svc.Orders.Create(ctx, actor, org.ID, []adminapi.LineRequest{{PlanID: plan.ID, Quantity: 5}})
@@ -137,7 +137,7 @@ func seedDemoOrg(ctx context.Context, db *store.DB, svc *domains.App) (demoOrg, 
 		o, err = svc.Orders.Pay(ctx, "operator", o.ID, "VIR-DEMO-1")
 	}
 	if err != nil {
-		return demoOrg{}, fmt.Errorf("buy demo seats: %w", err)
+		return demoOrg{}, demoStep("buy seats", err)
 	}
 	d.OrderID, d.SubscriptionID = o.ID, o.Lines[0].SubscriptionID
 
@@ -146,7 +146,7 @@ func seedDemoOrg(ctx context.Context, db *store.DB, svc *domains.App) (demoOrg, 
 	lics := make([]licenses.License, len(holders))
 	for i, id := range holders {
 		if lics[i], _, err = svc.Subscriptions.Assign(ctx, owner, org.ID, d.SubscriptionID, id); err != nil {
-			return demoOrg{}, fmt.Errorf("assign demo seat: %w", err)
+			return demoOrg{}, demoStep("assign seat", err)
 		}
 	}
 	admin.Seat, d.Members[0].Seat, d.Members[1].Seat = true, true, true
@@ -156,19 +156,19 @@ func seedDemoOrg(ctx context.Context, db *store.DB, svc *domains.App) (demoOrg, 
 		own := workspaces.Owner{AccountID: holders[i], OrganizationID: org.ID}
 		ws, err := svc.Workspaces.Create(ctx, own, accountapi.WorkspaceRequest{Name: w.name, LicenseID: lics[i].ID, ManagementMode: w.mode})
 		if err != nil {
-			return demoOrg{}, fmt.Errorf("create demo workspace %s: %w", w.name, err)
+			return demoOrg{}, demoStep("create workspace "+w.name, err)
 		}
 		d.Workspaces = append(d.Workspaces, demoWorkspace{ID: ws.ID, Name: ws.Name, Mode: ws.ManagementMode})
 	}
 	tok, err := svc.Workspaces.CreateToken(ctx, workspaces.Owner{AccountID: adminID, OrganizationID: org.ID}, d.Workspaces[0].ID,
 		accountapi.EnrollmentTokenRequest{Label: "make run"})
 	if err != nil {
-		return demoOrg{}, fmt.Errorf("create demo enrollment token: %w", err)
+		return demoOrg{}, demoStep("create enrollment token", err)
 	}
 	d.EnrollmentToken = tok.Secret
 
 	if _, err := db.Exec(ctx, "INSERT INTO settings (name, value) VALUES (?, ?)", demoOrgSetting, column.JSON(d)); err != nil {
-		return demoOrg{}, fmt.Errorf("record demo organization: %w", err)
+		return demoOrg{}, demoStep("record it", err)
 	}
 	return d, nil
 }
@@ -180,11 +180,17 @@ func loadDemoOrg(ctx context.Context, db *store.DB) (demoOrg, bool, error) {
 		return demoOrg{}, false, nil
 	}
 	if err != nil {
-		return demoOrg{}, false, fmt.Errorf("load demo organization: %w", err)
+		return demoOrg{}, false, demoStep("load it", err)
 	}
 	var d demoOrg
 	if err := json.Unmarshal([]byte(raw), &d); err != nil {
-		return demoOrg{}, false, fmt.Errorf("load demo organization: %w", err)
+		return demoOrg{}, false, demoStep("load it", err)
 	}
 	return d, true, nil
+}
+
+// demoStep names the step of the seed that failed, for the operator; a
+// domain's refusal inside keeps its code, which a.failure words.
+func demoStep(what string, err error) error {
+	return fmt.Errorf("demo organization: %s: %w", what, err) // i18n:ignore internal failure context around a coded error
 }
