@@ -22,7 +22,7 @@ import (
 // account, so that `make run` opens on a living console.
 const (
 	demoOrgSetting = "demo_org"
-	demoOrgName    = "Cabinet Démo"
+	demoOrgName    = "Cabinet Démo" // i18n:ignore demo data (a name), not interface text
 	demoOrgDomain  = "cabinet-demo.test"
 	demoPlanCode   = "demo-cabinet"
 )
@@ -66,9 +66,9 @@ var (
 type demoWorkspaceSpec struct{ name, mode string }
 
 var demoWorkspaceSpecs = []demoWorkspaceSpec{
-	{"Secrétariat", licenses.ManagedLocalRemote}, // the admin's license; the demo computer joins it
-	{"Associés", licenses.ManagedLocal},          // the first member's
-	{"Accueil", licenses.ManagedRemote},          // the second member's
+	{"Secrétariat", licenses.ManagedLocalRemote}, // the admin's license; the demo computer joins it // i18n:ignore demo data (a name), not interface text
+	{"Associés", licenses.ManagedLocal},          // the first member's // i18n:ignore demo data (a name), not interface text
+	{"Accueil", licenses.ManagedRemote},          // the second member's // i18n:ignore demo data (a name), not interface text
 }
 
 // seedDemoOrg creates the demo organization once through the domain
@@ -85,7 +85,7 @@ func seedDemoOrg(ctx context.Context, db *store.DB, svc *domains.App) (demoOrg, 
 		}
 		acc, err := svc.Accounts.CreateAccount(ctx, email, pw)
 		if err != nil {
-			return demoPerson{}, "", demoStep("create account "+email, err)
+			return demoPerson{}, "", err
 		}
 		return demoPerson{Email: email, Password: pw, Role: role}, acc.ID, nil
 	}
@@ -95,13 +95,13 @@ func seedDemoOrg(ctx context.Context, db *store.DB, svc *domains.App) (demoOrg, 
 	}
 	org, err := svc.Organizations.Create(ctx, "system", demoOrgName, adminID)
 	if err != nil {
-		return demoOrg{}, demoStep("create organization", err)
+		return demoOrg{}, err
 	}
 	d.ID = org.ID
 	operator := authz.Principal{Operator: true, OrgID: org.ID}
 	owner := authz.Principal{AccountID: adminID, OrgID: org.ID, Role: authz.RoleOwner}
 	if _, err := svc.Organizations.ApproveDomain(ctx, operator, org.ID, demoOrgDomain); err != nil {
-		return demoOrg{}, demoStep("approve domain", err)
+		return demoOrg{}, err
 	}
 	memberIDs := make([]string, 0, len(demoMemberEmails))
 	for _, e := range demoMemberEmails {
@@ -110,7 +110,7 @@ func seedDemoOrg(ctx context.Context, db *store.DB, svc *domains.App) (demoOrg, 
 			return demoOrg{}, err
 		}
 		if _, err := svc.Organizations.AddMember(ctx, owner, org.ID, e, authz.RoleMember); err != nil {
-			return demoOrg{}, demoStep("add member "+e, err)
+			return demoOrg{}, err
 		}
 		d.Members = append(d.Members, m)
 		memberIDs = append(memberIDs, id)
@@ -119,11 +119,11 @@ func seedDemoOrg(ctx context.Context, db *store.DB, svc *domains.App) (demoOrg, 
 	// The catalog's plan, and its purchase: cart, validate, confirm, and
 	// the operator recording the payment, which opens the subscription.
 	plan, err := svc.Plans.Create(ctx, "operator", adminapi.CreatePlanRequest{
-		Code: demoPlanCode, Name: "Signature Cabinet", Features: []string{"sign", "timestamp"}, MaxProfiles: 5,
+		Code: demoPlanCode, Name: "Signature Cabinet", Features: []string{"sign", "timestamp"}, MaxProfiles: 5, // i18n:ignore demo data (a plan name)
 		DevicesPerSeat: 3, TermMonths: 12, SeatPriceCents: 9900, Currency: "EUR",
 	}.Defaults())
 	if err != nil {
-		return demoOrg{}, demoStep("create plan", err)
+		return demoOrg{}, err
 	}
 	actor := owner.Actor()
 	o, err := svc.Orders.Create(ctx, actor, org.ID, []adminapi.LineRequest{{PlanID: plan.ID, Quantity: 5}})
@@ -137,7 +137,7 @@ func seedDemoOrg(ctx context.Context, db *store.DB, svc *domains.App) (demoOrg, 
 		o, err = svc.Orders.Pay(ctx, "operator", o.ID, "VIR-DEMO-1")
 	}
 	if err != nil {
-		return demoOrg{}, demoStep("buy seats", err)
+		return demoOrg{}, err
 	}
 	d.OrderID, d.SubscriptionID = o.ID, o.Lines[0].SubscriptionID
 
@@ -146,7 +146,7 @@ func seedDemoOrg(ctx context.Context, db *store.DB, svc *domains.App) (demoOrg, 
 	lics := make([]licenses.License, len(holders))
 	for i, id := range holders {
 		if lics[i], _, err = svc.Subscriptions.Assign(ctx, owner, org.ID, d.SubscriptionID, id); err != nil {
-			return demoOrg{}, demoStep("assign seat", err)
+			return demoOrg{}, err
 		}
 	}
 	admin.Seat, d.Members[0].Seat, d.Members[1].Seat = true, true, true
@@ -156,41 +156,35 @@ func seedDemoOrg(ctx context.Context, db *store.DB, svc *domains.App) (demoOrg, 
 		own := workspaces.Owner{AccountID: holders[i], OrganizationID: org.ID}
 		ws, err := svc.Workspaces.Create(ctx, own, accountapi.WorkspaceRequest{Name: w.name, LicenseID: lics[i].ID, ManagementMode: w.mode})
 		if err != nil {
-			return demoOrg{}, demoStep("create workspace "+w.name, err)
+			return demoOrg{}, err
 		}
 		d.Workspaces = append(d.Workspaces, demoWorkspace{ID: ws.ID, Name: ws.Name, Mode: ws.ManagementMode})
 	}
 	tok, err := svc.Workspaces.CreateToken(ctx, workspaces.Owner{AccountID: adminID, OrganizationID: org.ID}, d.Workspaces[0].ID,
-		accountapi.EnrollmentTokenRequest{Label: "make run"})
+		accountapi.EnrollmentTokenRequest{Label: "make run"}) // i18n:ignore demo data (a label)
 	if err != nil {
-		return demoOrg{}, demoStep("create enrollment token", err)
+		return demoOrg{}, err
 	}
 	d.EnrollmentToken = tok.Secret
 
-	if _, err := db.Exec(ctx, "INSERT INTO settings (name, value) VALUES (?, ?)", demoOrgSetting, column.JSON(d)); err != nil {
-		return demoOrg{}, demoStep("record it", err)
+	if _, err := db.Exec(ctx, "INSERT INTO settings (name, value) VALUES (?, ?)", demoOrgSetting, column.JSON(d)); err != nil { // i18n:ignore SQL
+		return demoOrg{}, fmt.Errorf("demo organization record: %w", err) // i18n:ignore internal database failure
 	}
 	return d, nil
 }
 
 func loadDemoOrg(ctx context.Context, db *store.DB) (demoOrg, bool, error) {
 	var raw string
-	err := db.QueryRow(ctx, "SELECT value FROM settings WHERE name = ?", demoOrgSetting).Scan(&raw)
+	err := db.QueryRow(ctx, "SELECT value FROM settings WHERE name = ?", demoOrgSetting).Scan(&raw) // i18n:ignore SQL
 	if errors.Is(err, sql.ErrNoRows) {
 		return demoOrg{}, false, nil
 	}
 	if err != nil {
-		return demoOrg{}, false, demoStep("load it", err)
+		return demoOrg{}, false, fmt.Errorf("demo organization record: %w", err) // i18n:ignore internal database failure
 	}
 	var d demoOrg
 	if err := json.Unmarshal([]byte(raw), &d); err != nil {
-		return demoOrg{}, false, demoStep("load it", err)
+		return demoOrg{}, false, fmt.Errorf("demo organization record: %w", err) // i18n:ignore internal database failure
 	}
 	return d, true, nil
-}
-
-// demoStep names the step of the seed that failed, for the operator; a
-// domain's refusal inside keeps its code, which a.failure words.
-func demoStep(what string, err error) error {
-	return fmt.Errorf("demo organization: %s: %w", what, err) // i18n:ignore internal failure context around a coded error
 }
