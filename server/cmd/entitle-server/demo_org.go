@@ -24,7 +24,7 @@ const (
 	demoOrgSetting = "demo_org"
 	demoOrgName    = "Cabinet Démo" // i18n:ignore demo data (a name), not interface text
 	demoOrgDomain  = "cabinet-demo.test"
-	demoPlanCode   = "demo-cabinet"
+	demoPlanCode   = "demo-pro"
 )
 
 // demoPerson is one sign-in of the demo organization.
@@ -119,7 +119,7 @@ func seedDemoOrg(ctx context.Context, db *store.DB, svc *domains.App) (demoOrg, 
 	// The catalog's plan, and its purchase: cart, validate, confirm, and
 	// the operator recording the payment, which opens the subscription.
 	plan, err := svc.Plans.Create(ctx, "operator", adminapi.CreatePlanRequest{
-		Code: demoPlanCode, Name: "Signature Cabinet", Features: []string{"sign", "timestamp"}, MaxProfiles: 5, // i18n:ignore demo data (a plan name)
+		Code: demoPlanCode, Name: "Pro", Features: []string{"sign", "timestamp"}, MaxProfiles: 5, // i18n:ignore demo data (a plan name)
 		DevicesPerSeat: 3, TermMonths: 12, SeatPriceCents: 9900, Currency: "EUR",
 	}.Defaults())
 	if err != nil {
