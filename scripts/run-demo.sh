@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make run`: the licensing server and an agent on loopback, on embedded defaults
-# (SQLite under ./run), seeded with a demo account and license and activated, so
-# that `curl http://127.0.0.1:7343/v1/entitlement` answers entitled.
+# (SQLite under ./run), seeded with a demo account and license and a demo
+# organization (entitle-server demo), the agent enrolled into the
+# organization's first workspace with its enrollment token, so that
+# `curl http://127.0.0.1:7343/v1/entitlement` answers entitled and the computer
+# is on the organization admin's computers page in the console.
 # Ports: ENTITLE_RUN_SERVER_PORT (8780) and ENTITLE_RUN_AGENT_PORT (7343).
 # Folders: ENTITLE_RUN_BIN (./bin, the programs) and ENTITLE_RUN_DIR (./run).
 # ENTITLE_RUN_TIMEOUT: seconds each program has to start (default 30).
@@ -89,7 +92,7 @@ started() {
 demo_json=$("$bin/entitle-server" demo --db "$db" --json)
 keys_json=$("$bin/entitle-server" keys show --db "$db" --json)
 field() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
-license_key=$(field "$demo_json" 'd["license_key"]')
+enrollment_token=$(field "$demo_json" 'd["organization"]["enrollment_token"]')
 pinned=$(field "$keys_json" '", ".join(chr(34)+k["public_key"]+chr(34) for k in d["keys"])')
 
 cat >"$run/agent.toml" <<TOML
@@ -99,6 +102,8 @@ state_dir = "$run/agent"
 profile_dir = "$run/agent/profiles"
 server_url = "$server_url"
 pinned_keys = [$pinned]
+# The demo organization's workspace "Secrétariat": the agent activates into it by itself.
+enrollment_token = "$enrollment_token"
 TOML
 
 rm -f "$run/server.addr" "$run/agent.addr"
@@ -110,9 +115,13 @@ started "$(say "licensing server" "serveur de licences")" "${pids[-1]}" "$run/se
 pids+=($!)
 started agent "${pids[-1]}" "$run/agent.addr" "$agent_port"
 
-if ! "$bin/entitle" --config "$run/agent.toml" status >/dev/null 2>&1; then
-  "$bin/entitle" --config "$run/agent.toml" activate --license-key "$license_key"
-fi
+# The agent enrolls by itself (a folder that once held an activation, as a
+# run/ of an older make run, keeps it); wait until it is entitled.
+deadline=$((SECONDS + timeout))
+until curl -fsS --max-time 2 "http://127.0.0.1:$agent_port/v1/entitlement" 2>/dev/null | grep -q '"entitled": *true'; do
+  [ $SECONDS -lt $deadline ] || die "$(say "the agent was not entitled within $timeout s (ENTITLE_RUN_TIMEOUT); see: bin/entitle --config run/agent.toml status" "l’agent n’a pas obtenu de licence en $timeout s (ENTITLE_RUN_TIMEOUT) ; voir : bin/entitle --config run/agent.toml status")"
+  sleep 0.2
+done
 
 # The demo account, worded by the server in the reader's language.
 account=$("$bin/entitle-server" demo --db "$db" | sed 's/^/  /')
@@ -128,7 +137,7 @@ Essayez :
   curl -s http://127.0.0.1:$agent_port/v1/entitlement
   bin/entitle --config run/agent.toml status
   bin/entitle --config run/agent.toml deactivate --yes     # libère le poste (voir la page du compte)
-  bin/entitle --config run/agent.toml activate             # connexion dans le navigateur avec le compte de démonstration
+  bin/entitle --config run/agent.toml activate             # connexion dans le navigateur (compte de démonstration ou membre)
 
 Appuyez sur Ctrl-C pour arrêter.
 TEXT
@@ -137,6 +146,7 @@ else
 
 Entitle is running on embedded defaults (SQLite at run/server.db).
   licensing server  $server_url   (account page: $server_url/account)
+  web console       $server_url/login   (organization "Cabinet Démo": sign in as its admin below)
   agent local API   http://127.0.0.1:$agent_port
 $account
 
@@ -144,7 +154,7 @@ Try:
   curl -s http://127.0.0.1:$agent_port/v1/entitlement
   bin/entitle --config run/agent.toml status
   bin/entitle --config run/agent.toml deactivate --yes     # frees the seat (see the account page)
-  bin/entitle --config run/agent.toml activate             # browser sign-in with the demo account
+  bin/entitle --config run/agent.toml activate             # browser sign-in (the demo account or a member)
 
 Press Ctrl-C to stop.
 TEXT

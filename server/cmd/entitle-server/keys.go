@@ -157,25 +157,3 @@ func keyStatusText(loc *i18n.Localizer, st signing.KeyStatus) (word, note string
 	}
 	return string(st), ""
 }
-
-func (a *app) demoCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "demo",
-		Short: a.loc.T("srv_demo_short", nil),
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.admin(cmd.Context(), func(svc *domains.App) error {
-				d, err := svc.Licenses.SeedDemo(cmd.Context())
-				if err != nil {
-					return a.failure(err)
-				}
-				if a.jsonOut {
-					return a.printJSON(map[string]any{"email": d.Email, "password": d.Password, "license_key": d.LicenseKey, "seats": d.Seats})
-				}
-				_, err = fmt.Fprintln(a.stdout, a.loc.T("srv_demo", i18n.Args{"email": d.Email, "password": d.Password, "key": d.LicenseKey,
-					"seats": a.loc.Plural("srv_seats", d.Seats, nil)}))
-				return err
-			})
-		},
-	}
-}
