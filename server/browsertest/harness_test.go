@@ -250,9 +250,15 @@ func (tb *tab) count(sel string) int {
 	return len(run(tb, chromedp.Nodes(chromedp.Search(sel), chromedp.AtLeast(0))))
 }
 
-// shotsDir is where the screenshots go: not the repository, so they are never
-// committed by accident.
-func shotsDir() string { return filepath.Join(os.TempDir(), "entitle-shots") }
+// shotsDir is where the screenshots go: $ENTITLE_SHOTS_DIR, else a folder
+// of the system's temporary directory (not the repository, so they are never
+// committed by accident; docs/console.md shows copies of some).
+func shotsDir() string {
+	if d := os.Getenv("ENTITLE_SHOTS_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(os.TempDir(), "entitle-shots")
+}
 
 // screenshot saves a full-page PNG of the tab as <name>.png in shotsDir.
 func (tb *tab) screenshot(name string) string {
