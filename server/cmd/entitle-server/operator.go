@@ -79,9 +79,13 @@ func (a *app) operatorCmd() *cobra.Command {
 	}
 	token.AddCommand(create, list, revoke)
 	cmd.AddCommand(token, a.operatorAccountCmd("grant", "srv_operator_grant_short", "srv_operator_granted", "granted",
-		func(svc *domains.App) func(context.Context, string, string) (string, error) { return svc.Organizations.GrantOperator }),
+		func(svc *domains.App) func(context.Context, string, string) (string, error) {
+			return svc.Organizations.GrantOperator
+		}),
 		a.operatorAccountCmd("revoke", "srv_operator_revoke_short", "srv_operator_revoked", "revoked",
-			func(svc *domains.App) func(context.Context, string, string) (string, error) { return svc.Organizations.RevokeOperator }))
+			func(svc *domains.App) func(context.Context, string, string) (string, error) {
+				return svc.Organizations.RevokeOperator
+			}))
 	return cmd
 }
 
