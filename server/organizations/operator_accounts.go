@@ -6,29 +6,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/entitle/entitle/pkg/protocol"
-	"github.com/entitle/entitle/server/accounts"
-	"github.com/entitle/entitle/server/internal/check"
-	"github.com/entitle/entitle/server/internal/fault"
 	"github.com/entitle/entitle/server/journal"
 	"github.com/entitle/entitle/server/store"
 )
-
-// operatorAccount finds the account of email in tx, or not_found.
-func operatorAccount(ctx context.Context, tx *store.Tx, email string) (string, error) {
-	e, err := check.NormalizeEmail(email)
-	if err != nil {
-		return "", err
-	}
-	id, err := accounts.IDByEmail(ctx, tx, e)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", fault.Errorf(protocol.ErrNotFound, "there is no account for %s", e)
-	}
-	if err != nil {
-		return "", fmt.Errorf("look up account: %w", err)
-	}
-	return id, nil
-}
 
 // GrantOperator makes the account of email an operator of the web console
 // and returns its id. Granting twice changes nothing (and journals nothing
@@ -37,7 +17,7 @@ func (s *Service) GrantOperator(ctx context.Context, actor, email string) (strin
 	var id string
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		if id, err = operatorAccount(ctx, tx, email); err != nil {
+		if id, err = accountByEmail(ctx, tx, email); err != nil {
 			return err
 		}
 		now := s.now()
@@ -61,7 +41,7 @@ func (s *Service) RevokeOperator(ctx context.Context, actor, email string) (stri
 	var id string
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		if id, err = operatorAccount(ctx, tx, email); err != nil {
+		if id, err = accountByEmail(ctx, tx, email); err != nil {
 			return err
 		}
 		n, err := tx.ExecAffected(ctx, "DELETE FROM operator_accounts WHERE account_id = ?", id)
