@@ -551,6 +551,16 @@ var builders = map[string]builder{
 	"GET /orgs/{org}/settings":                                 webGet("/orgs/{org}/settings"),
 	"POST /orgs/{org}/settings":                                webPost("/orgs/{org}/settings", "name=Renamed&language=fr"),
 	"POST /orgs/{org}/settings/billing/{account}":              webPost("/orgs/{org}/settings/billing/{account}", "billing=on"),
+	// The console's operator pages (nobody here signs in to the console:
+	// the gate's 404 for non-operators is proven in server/web).
+	"GET /operator/orgs":                    webGet("/operator/orgs"),
+	"GET /operator/plans":                   webGet("/operator/plans"),
+	"POST /operator/plans":                  webPost("/operator/plans", "code=web-plan&name=Web&price=10&term_months=12"),
+	"GET /operator/plans/{plan}":            webGet("/operator/plans/pln_x"),
+	"POST /operator/plans/{plan}":           webPost("/operator/plans/pln_x", "name=Web&price=10&active=on"),
+	"GET /operator/orders":                  webGet("/operator/orders"),
+	"GET /operator/orders/{order}/payment":  webGet("/operator/orders/{order}/payment?reference=R"),
+	"POST /operator/orders/{order}/payment": webPost("/operator/orders/{order}/payment", "reference=R"),
 }
 
 // webPath fills a console page path with the tenant's ids.

@@ -163,6 +163,18 @@ var routes = map[string]Access{
 	"GET /account/password":             Web,
 	"POST /account/password":            Web,
 
+	// The web console's operator pages (package web, operator*.go): Web
+	// here; the page admits only a signed-in person whose account is an
+	// operator (organizations.IsOperator) and answers 404 to anyone else.
+	"GET /operator/orgs":                    Web,
+	"GET /operator/plans":                   Web,
+	"POST /operator/plans":                  Web,
+	"GET /operator/plans/{plan}":            Web,
+	"POST /operator/plans/{plan}":           Web,
+	"GET /operator/orders":                  Web,
+	"GET /operator/orders/{order}/payment":  Web,
+	"POST /operator/orders/{order}/payment": Web,
+
 	// The web console's organization pages: Web here, and the page checks
 	// the role itself with Decide (admins; 404 for a non-member).
 	"GET /orgs/{org}/members":                   Web,

@@ -194,15 +194,22 @@ func (s *Service) Role(ctx context.Context, orgID, accountID string) (authz.Role
 
 // AccountIDByEmail returns the id of the account with email, or not_found.
 func (s *Service) AccountIDByEmail(ctx context.Context, email string) (string, error) {
+	var id string
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		id, err = accountByEmail(ctx, tx, email)
+		return err
+	})
+	return id, err
+}
+
+// accountByEmail finds the account of email in tx, or not_found.
+func accountByEmail(ctx context.Context, tx *store.Tx, email string) (string, error) {
 	e, err := check.NormalizeEmail(email)
 	if err != nil {
 		return "", err
 	}
-	var id string
-	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		id, err = accounts.IDByEmail(ctx, tx, e)
-		return err
-	})
+	id, err := accounts.IDByEmail(ctx, tx, e)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", fault.Errorf(protocol.ErrNotFound, "there is no account for %s", e)
 	}

@@ -29,6 +29,7 @@ type Organizations interface {
 	Domains(ctx context.Context, orgID string, req paging.Request) (paging.Page[organizations.Domain], error)
 	VerifyDomain(ctx context.Context, p authz.Principal, orgID, name string) (organizations.Domain, error)
 	AccountIDByEmail(ctx context.Context, email string) (string, error)
+	IsOperator(ctx context.Context, accountID string) (bool, error)
 }
 
 // navItem is one link of a navigation section: a catalog label and the
@@ -79,6 +80,9 @@ func (p *Pages) nav(c *call) []NavSection {
 	out := []NavSection{section(c.T("web_nav_mine", nil), "", userNav)}
 	if p.d.Organizations == nil {
 		return out
+	}
+	if p.operatorPages() && c.isOperator() {
+		out = append(out, section(c.T("operator_nav", nil), "", operatorNav))
 	}
 	ms, err := p.d.Organizations.ListFor(c.ctx, c.acct.ID, paging.Request{Limit: navOrgs})
 	if err != nil {

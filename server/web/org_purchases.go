@@ -27,11 +27,18 @@ type Orders interface {
 	Get(ctx context.Context, orgID, id string) (orders.Order, error)
 	List(ctx context.Context, orgID string, req paging.Request) (paging.Page[orders.Order], error)
 	RenderInvoice(ctx context.Context, orgID, orderID, lang string) ([]byte, error)
+	// The operator pages (operator_orders.go).
+	ListAll(ctx context.Context, status string, req paging.Request) (paging.Page[orders.Order], error)
+	Pay(ctx context.Context, actor, orderID, reference string) (orders.Order, error)
 }
 
 // Plans is the part of *plans.Service the pages use.
 type Plans interface {
 	List(ctx context.Context, activeOnly bool, req paging.Request) (paging.Page[plans.Plan], error)
+	// The operator pages (operator_plans.go).
+	Get(ctx context.Context, id string) (plans.Plan, error)
+	Create(ctx context.Context, actor string, r adminapi.CreatePlanRequest) (plans.Plan, error)
+	Update(ctx context.Context, actor, id string, r adminapi.UpdatePlanRequest) (plans.Plan, error)
 }
 
 // Subscriptions is the part of *subscriptions.Service the pages use.

@@ -24,6 +24,10 @@ const (
 	// org: a signed-in person with at least route.role in {org}; a
 	// non-member gets 404, a member with a lower role 403 (authz.Decide).
 	org
+	// operator: a signed-in person whose account is an operator of the
+	// console (organizations.IsOperator); others get 404, so the pages'
+	// existence is not revealed.
+	operator
 )
 
 // route is one page of the console. Adding a page is adding a row to
@@ -52,6 +56,7 @@ func (p *Pages) routes() []route {
 	rs = append(rs, p.orgRoutes()...)
 	rs = append(rs, p.computersRoutes()...)
 	rs = append(rs, p.purchasesRoutes()...)
+	rs = append(rs, p.operatorRoutes()...)
 	if p.d.Passwords != nil {
 		rs = append(rs, p.passwordRoutes()...)
 	}
@@ -67,8 +72,10 @@ type call struct {
 	csrf    string
 	org     *orgView // org routes: the organization and the caller's role
 	pattern string
-	path    string          // the request's path, for the navigation
-	ctx     context.Context // the request's
+	path    string // the request's path, for the navigation
+	// isOp caches isOperator: nil until asked.
+	isOp *bool
+	ctx  context.Context // the request's
 }
 
 func (c *call) signedIn() bool { return c.token != "" }
@@ -117,10 +124,11 @@ func (p *Pages) wrap(rt route) http.Handler {
 				return
 			}
 		}
-		if rt.gate == org {
-			if !p.orgGate(w, r, c, rt.role) {
-				return
-			}
+		if rt.gate == org && !p.orgGate(w, r, c, rt.role) {
+			return
+		}
+		if rt.gate == operator && !p.operatorGate(w, r, c) {
+			return
 		}
 		rt.h(w, r, c)
 	})

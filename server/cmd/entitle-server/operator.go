@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -77,6 +78,36 @@ func (a *app) operatorCmd() *cobra.Command {
 		},
 	}
 	token.AddCommand(create, list, revoke)
-	cmd.AddCommand(token)
+	cmd.AddCommand(token, a.operatorAccountCmd("grant", "srv_operator_grant_short", "srv_operator_granted", "granted",
+		func(svc *domains.App) func(context.Context, string, string) (string, error) {
+			return svc.Organizations.GrantOperator
+		}),
+		a.operatorAccountCmd("revoke", "srv_operator_revoke_short", "srv_operator_revoked", "revoked",
+			func(svc *domains.App) func(context.Context, string, string) (string, error) {
+				return svc.Organizations.RevokeOperator
+			}))
 	return cmd
+}
+
+// operatorAccountCmd is `operator grant EMAIL` or `operator revoke EMAIL`:
+// who may sign in to the web console's operator pages.
+func (a *app) operatorAccountCmd(use, short, done, status string,
+	fn func(*domains.App) func(ctx context.Context, actor, email string) (string, error)) *cobra.Command {
+	loc := a.loc
+	return &cobra.Command{
+		Use: use + " EMAIL", Short: loc.T(short, nil), Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.admin(cmd.Context(), func(svc *domains.App) error {
+				id, err := fn(svc)(cmd.Context(), cliOperator.Actor(), args[0])
+				if err != nil {
+					return a.failure(err)
+				}
+				if a.jsonOut {
+					return a.printJSON(map[string]string{"account_id": id, "email": args[0], "status": status})
+				}
+				_, err = fmt.Fprintln(a.stdout, loc.T(done, map[string]any{"email": args[0]}))
+				return err
+			})
+		},
+	}
 }
