@@ -21,7 +21,8 @@ import (
 // against the real binary on both databases, in French and in English, with
 // JavaScript on and off: the admin signs in, opens Licenses and purchases,
 // chooses a plan and 3 licenses, adds them to the cart, validates, confirms
-// with a purchase order; the vendor records the payment; the admin opens
+// with a purchase order; the vendor's operator records the payment on the
+// operator pages; the admin opens
 // the member's license icon, chooses the purchased plan and saves; the
 // member's confirmation mail arrives at the test SMTP server. axe-core
 // checks each new page.
@@ -129,8 +130,18 @@ func (ce *consoleEnv) buyAndAssign(t *testing.T, br *browser, smtp *mailtest.Ser
 		t.Fatalf("the invoice page has no number %s or purchase order\n%s", number, invoice)
 	}
 
-	// The vendor records the payment.
-	cliJSON(t, ce.bin, ce.dsn, "", &struct{}{}, "order", "pay", orderID, "--reference", "VIR-"+tag, "--json")
+	// The vendor's operator records the payment from the console's
+	// operator pages (this run's admin is made an operator for it).
+	cli(t, ce.bin, ce.dsn, "operator", "grant", admin.email)
+	for _, page := range []string{"/operator/orgs", "/operator/plans", "/operator/orders"} {
+		fatalStatus(t, "GET "+page, tb.open(base+page), http.StatusOK, tb)
+		tb.accessible(ce.axe)
+	}
+	tb.typeInto(`//input[@id="ref-`+orderID+`"]`, "VIR-"+tag)
+	tb.click(`//tr[@class="order"][td[@class="invoice-number" and normalize-space()="` + number + `"]]//button`)
+	tb.accessible(ce.axe)
+	tb.screenshot("operator-payment-" + shot)
+	tb.click(`//button[@id="confirm"]`)
 	fatalStatus(t, "GET order", tb.open(orgBase+"/orders/"+orderID), http.StatusOK, tb)
 	tb.mustContain(`//dd[@id="status"]`, w["paid"])
 	fatalStatus(t, "GET purchases", tb.open(orgBase+"/purchases"), http.StatusOK, tb)
