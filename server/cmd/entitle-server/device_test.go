@@ -20,14 +20,7 @@ func TestDeviceAndCommandCommands(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		t.Setenv("ENTITLE_LANG", "en")
 		dsn := storetest.DSN(t, d)
-		must := func(args ...string) string {
-			t.Helper()
-			out, err := runIn(t, dsn, "", args...)
-			if err != nil {
-				t.Fatalf("%v: %v\n%s", args, err, out)
-			}
-			return out
-		}
+		must := func(args ...string) string { t.Helper(); return mustRun(t, dsn, args...) }
 		if out, err := runIn(t, dsn, "correct horse battery\n", "account", "create", "--email", "ana@acme.example", "--password-stdin"); err != nil {
 			t.Fatalf("account create: %v\n%s", err, out)
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -23,12 +22,7 @@ func TestOrgAndOperatorCommands(t *testing.T) {
 			}
 			return out
 		}
-		decode := func(out string, v any) {
-			t.Helper()
-			if err := json.Unmarshal([]byte(out), v); err != nil {
-				t.Fatalf("not JSON: %v\n%s", err, out)
-			}
-		}
+		decode := func(out string, v any) { t.Helper(); decodeJSON(t, out, v) }
 		must("correct horse battery\n", "account", "create", "--email", "boss@acme.example", "--password-stdin")
 		must("correct horse battery\n", "account", "create", "--email", "ann@acme.example", "--password-stdin")
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -18,20 +17,8 @@ func TestSubscriptionCommands(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
 		t.Setenv("ENTITLE_LANG", "en")
 		dsn := storetest.DSN(t, d)
-		must := func(args ...string) string {
-			t.Helper()
-			out, err := runIn(t, dsn, "", args...)
-			if err != nil {
-				t.Fatalf("%v: %v\n%s", args, err, out)
-			}
-			return out
-		}
-		decode := func(out string, v any) {
-			t.Helper()
-			if err := json.Unmarshal([]byte(out), v); err != nil {
-				t.Fatalf("not JSON: %v\n%s", err, out)
-			}
-		}
+		must := func(args ...string) string { t.Helper(); return mustRun(t, dsn, args...) }
+		decode := func(out string, v any) { t.Helper(); decodeJSON(t, out, v) }
 		var org adminapi.OrgJSON
 		decode(must("org", "create", "--name", "Acme", "--json"), &org)
 
