@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/entitle/entitle/internal/dnstest"
+	"github.com/entitle/entitle/pkg/i18n"
 	"github.com/entitle/entitle/pkg/protocol"
 	"github.com/entitle/entitle/pkg/testenv"
 	"github.com/entitle/entitle/server/store"
@@ -32,7 +33,8 @@ type consoleEnv struct {
 
 // console runs the console's flows in the shared browser against the real
 // binary on both databases, each with JavaScript on and off, in parallel
-// tabs: sign in, language switch, domain proof, invitation and joining,
+// tabs, each flow in English and in French: sign in, language switch,
+// domain proof, invitation and joining,
 // workspace with the suggested name, journal filter and CSV, release of a
 // lost computer; axe-core checks each page.
 func (f *fixture) console(t *testing.T) {
@@ -55,12 +57,14 @@ func (f *fixture) console(t *testing.T) {
 			}
 			cli(t, ce.bin, ce.dsn, "migrate")
 			ce.srv = startServer(t, ce.bin, "--db", ce.dsn, "--dns-resolver", ce.dns.Addr())
-			for _, js := range []bool{false, true} {
-				name := map[bool]string{false: "JavaScript off", true: "JavaScript on"}[js]
-				t.Run(name, func(t *testing.T) {
-					t.Parallel()
-					ce.flows(t, f.br, dialect, js)
-				})
+			for _, lang := range []string{"en", "fr"} {
+				for _, js := range []bool{false, true} {
+					name := lang + map[bool]string{false: ", JavaScript off", true: ", JavaScript on"}[js]
+					t.Run(name, func(t *testing.T) {
+						t.Parallel()
+						ce.flows(t, f.br, dialect, lang, js)
+					})
+				}
 			}
 		})
 	}
@@ -74,8 +78,12 @@ func (ce *consoleEnv) person(t *testing.T, email string) person {
 	return p
 }
 
-func (ce *consoleEnv) flows(t *testing.T, br *browser, dialect string, js bool) {
-	tag := map[bool]string{false: "off", true: "on"}[js]
+func (ce *consoleEnv) flows(t *testing.T, br *browser, dialect, lang string, js bool) {
+	// w is the catalog's text in the run's language: the pages say it.
+	bundle := i18n.New()
+	loc := bundle.Localizer(bundle.Match(lang))
+	w := func(id string) string { return loc.T(id, nil) }
+	tag := lang + "-" + map[bool]string{false: "off", true: "on"}[js]
 	shot := dialect + "-js-" + tag
 	domain := tag + ".acme.example"
 	admin := ce.person(t, "admin@"+domain)
@@ -95,12 +103,17 @@ func (ce *consoleEnv) flows(t *testing.T, br *browser, dialect string, js bool) 
 	}
 	tb.mustContain(`//h1`, "Your licenses")
 	tb.mustContain(`//nav`, "My computers", "Members", "Journal")
+	if lang == "fr" { // the French run stays in French
+		tb.click(`//button[@value="fr"]`)
+		tb.mustContain(`//nav`, w("web_nav_computers"), w("web_nav_members"), w("web_nav_journal"))
+	}
 	if tb.count(fmt.Sprintf(`//nav/h2[normalize-space()=%q]`, "Acme "+tag)) != 1 {
 		t.Fatalf("the navigation has no section for the organization\n%s", tb.html())
 	}
 	tb.accessible(ce.axe)
 
-	// The language switch: French, remembered on the next page, and back.
+	// The language switch: French, remembered on the next page, and back
+	// (to the run's language).
 	resp := tb.click(`//button[@value="fr"]`)
 	if resp.URL != base+"/account" {
 		t.Fatalf("language switch went to %s", resp.URL)
@@ -113,14 +126,14 @@ func (ce *consoleEnv) flows(t *testing.T, br *browser, dialect string, js bool) 
 	fatalStatus(t, "GET /account/computers", tb.open(base+"/account/computers"), http.StatusOK, tb)
 	tb.mustContain(`//h1`, "Vos postes")
 	tb.screenshot("console-computers-fr-" + shot)
-	tb.click(`//button[@value="en"]`)
-	tb.mustContain(`//h1`, "Your computers")
+	tb.click(`//button[@value="` + lang + `"]`)
+	tb.mustContain(`//h1`, w("web_computers_title"))
 
 	// Prove the domain through the test DNS server.
 	fatalStatus(t, "GET domains", tb.open(orgBase+"/domains"), http.StatusOK, tb)
 	tb.typeInto(`//input[@name="domain"]`, domain)
-	tb.click(`//button[normalize-space()="Add the domain"]`)
-	tb.mustContain(`//p[@class="notice"]`, "Publish its TXT record")
+	tb.click(fmt.Sprintf(`//button[normalize-space()=%q]`, w("web_org_domain_add")))
+	tb.mustContain(`//p[@class="notice"]`, w("web_org_domain_added"))
 	record, value := tb.text(`//code[contains(@class,"txt-name")]`), tb.text(`//code[contains(@class,"txt-value")]`)
 	if record != "_entitle-challenge."+domain || value == "" {
 		t.Fatalf("TXT record %q = %q", record, value)
@@ -129,19 +142,19 @@ func (ce *consoleEnv) flows(t *testing.T, br *browser, dialect string, js bool) 
 	tb.screenshot("console-domains-" + shot)
 	ce.dns.Set(record, value)
 	tb.click(fmt.Sprintf(`//tr[@class="domain"][td[1][normalize-space()=%q]]//button`, domain))
-	tb.mustContain(`//p[@class="notice"]`, "The domain is verified")
-	tb.mustContain(`//tr[@class="domain"]`, "verified")
+	tb.mustContain(`//p[@class="notice"]`, w("web_org_domain_verified"))
+	tb.mustContain(`//tr[@class="domain"]`, w("web_domain_verified"))
 
 	// Invite a member; the invitee joins from the mailed link.
 	invitee := "new@" + domain
 	fatalStatus(t, "GET members", tb.open(orgBase+"/members"), http.StatusOK, tb)
 	tb.accessible(ce.axe)
 	tb.typeInto(`//form[@id="invite"]//input[@name="email"]`, invitee)
-	resp = tb.click(`//button[normalize-space()="Send the invitation"]`)
+	resp = tb.click(fmt.Sprintf(`//button[normalize-space()=%q]`, w("web_org_invite_button")))
 	if !strings.HasPrefix(resp.URL, orgBase+"/invitations") {
 		t.Fatalf("after inviting: %s\n%s", resp.URL, tb.html())
 	}
-	tb.mustContain(`//tr[@class="invitation"]`, invitee, "waiting")
+	tb.mustContain(`//tr[@class="invitation"]`, invitee, w("web_invitation_pending"))
 	tb.accessible(ce.axe)
 	other := br.open(t, js)
 	fatalStatus(t, "open the invitation", other.open(base+"/invitations/accept?token="+url.QueryEscape(ce.invitationToken(t, invitee))), http.StatusOK, other)
@@ -150,6 +163,7 @@ func (ce *consoleEnv) flows(t *testing.T, br *browser, dialect string, js bool) 
 	if resp := other.click(`//button[@id="join"]`); resp.URL != base+"/account?joined=1" {
 		t.Fatalf("join: %s\n%s", resp.URL, other.html())
 	}
+	// The newcomer's browser has not chosen a language: English, its own.
 	other.mustContain(`//p[@class="notice"]`, "You joined the organization")
 	fatalStatus(t, "GET members", tb.open(orgBase+"/members"), http.StatusOK, tb)
 	tb.mustContain(`//table`, invitee)
@@ -161,7 +175,7 @@ func (ce *consoleEnv) flows(t *testing.T, br *browser, dialect string, js bool) 
 		t.Fatalf("suggested workspace name %q, want the plan's name \"pro\"", got)
 	}
 	tb.accessible(ce.axe)
-	tb.click(`//button[normalize-space()="Create the workspace"]`)
+	tb.click(fmt.Sprintf(`//button[normalize-space()=%q]`, w("web_org_workspace_create")))
 	tb.mustContain(`//tr[@class="workspace"]`, "pro")
 	if got := run(tb, chromedp.Value(chromedp.Search(`//input[@name="name"]`))); got != "pro (2)" {
 		t.Fatalf("next suggested name %q, want \"pro (2)\"", got)
@@ -170,7 +184,7 @@ func (ce *consoleEnv) flows(t *testing.T, br *browser, dialect string, js bool) 
 	// The journal, filtered, and its CSV export.
 	fatalStatus(t, "GET journal", tb.open(orgBase+"/journal"), http.StatusOK, tb)
 	tb.typeInto(`//input[@name="action"]`, "org.domain.*")
-	tb.click(`//button[normalize-space()="Filter"]`)
+	tb.click(fmt.Sprintf(`//button[normalize-space()=%q]`, w("web_journal_filter")))
 	n := tb.count(`//tr[@class="row"]`)
 	if n != 2 || tb.count(`//tr[@class="row"]/td[@class="action"][not(starts-with(normalize-space(), "org.domain."))]`) != 0 {
 		t.Fatalf("journal filtered on org.domain.*: %d rows\n%s", n, tb.html())
@@ -187,12 +201,12 @@ func (ce *consoleEnv) flows(t *testing.T, br *browser, dialect string, js bool) 
 	lost := activateOn(t, ce.srv, admin, "lost-laptop-"+tag)
 	fatalStatus(t, "GET computers", tb.open(base+"/account/computers"), http.StatusOK, tb)
 	tb.click(deviceRow("lost-laptop-"+tag) + `//a`)
-	tb.mustContain(`//p[@class="consequence"]`, "within a second if online, at its next check-in otherwise")
+	tb.mustContain(`//p[@class="consequence"]`, w("web_release_consequence"))
 	tb.accessible(ce.axe)
 	if resp := tb.click(`//button[@id="confirm"]`); resp.URL != base+"/account/computers?released=1" {
 		t.Fatalf("release: %s\n%s", resp.URL, tb.html())
 	}
-	tb.mustContain(deviceRow("lost-laptop-"+tag), "released")
+	tb.mustContain(deviceRow("lost-laptop-"+tag), w("web_released"))
 	if st, code := checkin(t, ce.srv, lost.Credential, "lost-laptop-"+tag); st != http.StatusGone || code != protocol.ErrDeviceRevoked {
 		t.Fatalf("check-in after release: %d %s", st, code)
 	}
