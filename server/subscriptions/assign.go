@@ -87,7 +87,7 @@ func (s *Service) Assign(ctx context.Context, p authz.Principal, orgID, subID, a
 			Details: map[string]any{"account": accountID, "email": lic.OwnerEmail, "license": lic.ID, "plan": pl.Code, "assigned": sub.Assigned + 1}}); err != nil {
 			return err
 		}
-		org, locale, err := orgNameLocale(ctx, tx, orgID)
+		org, locale, err := orgNameLocale(ctx, tx, orgID, accountID)
 		if err != nil {
 			return err
 		}
@@ -126,11 +126,13 @@ func liveLicense(ctx context.Context, tx *store.Tx, subID, accountID string) (li
 	return lic, err
 }
 
-// orgNameLocale is the organization's name and language, the language of
-// the mail sent to its members.
-func orgNameLocale(ctx context.Context, tx *store.Tx, orgID string) (string, string, error) {
+// orgNameLocale is the organization's name and the language of a mail to
+// its member accountID: the one the member chose on the console
+// (accounts.locale), else the organization's.
+func orgNameLocale(ctx context.Context, tx *store.Tx, orgID, accountID string) (string, string, error) {
 	var name, locale string
-	if err := tx.QueryRow(ctx, "SELECT name, default_locale FROM organizations WHERE id = ?", orgID).Scan(&name, &locale); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT o.name, COALESCE((SELECT a.locale FROM accounts a WHERE a.id = ? AND a.locale <> ''), o.default_locale)
+		FROM organizations o WHERE o.id = ?`, accountID, orgID).Scan(&name, &locale); err != nil {
 		return "", "", fmt.Errorf("look up organization: %w", err)
 	}
 	return name, locale, nil
@@ -199,7 +201,7 @@ func (s *Service) revoke(ctx context.Context, tx *store.Tx, actor string, lic li
 			return nil, err
 		}
 	}
-	org, locale, err := orgNameLocale(ctx, tx, lic.OrganizationID)
+	org, locale, err := orgNameLocale(ctx, tx, lic.OrganizationID, lic.OwnerAccountID)
 	if err != nil {
 		return nil, err
 	}

@@ -398,3 +398,32 @@ func TestAssignPlanALicenseCannotCarry(t *testing.T) {
 		}
 	})
 }
+
+// TestAssignmentMailInMemberLanguage: a member who chose a language on the
+// console gets the mail in it, whatever the organization's language.
+func TestAssignmentMailInMemberLanguage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		f := newFixture(t, d)
+		org, own := f.org("Acme", "acme.test") // default language: English
+		ana := f.member(org, "ana@acme.test")
+		bob := f.member(org, "bob@acme.test")
+		if _, err := f.DB.Exec(f.Ctx, "UPDATE accounts SET locale = 'fr' WHERE id = ?", ana); err != nil {
+			t.Fatal(err)
+		}
+		sub := f.subscription(org, "pro", 2)
+		for _, m := range []string{ana, bob} {
+			if _, _, err := f.App.Subscriptions.Assign(f.Ctx, admin(org, own), org, sub, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for email, want := range map[string]string{"ana@acme.test": "fr", "bob@acme.test": "en"} {
+			var locale string
+			if err := f.DB.QueryRow(f.Ctx, "SELECT locale FROM mail_outbox WHERE recipient = ?", email).Scan(&locale); err != nil {
+				t.Fatal(err)
+			}
+			if locale != want {
+				t.Errorf("mail to %s in %q, want %q", email, locale, want)
+			}
+		}
+	})
+}
