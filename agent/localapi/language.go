@@ -46,7 +46,11 @@ func newLanguages(cat *i18n.Bundle) *languages {
 // index returns the catalog language index for r (0, English, without an
 // Accept-Language header or when nothing matches).
 func (l *languages) index(r *http.Request) int {
-	h := r.Header.Get("Accept-Language")
+	return l.indexOf(r.Header.Get("Accept-Language"))
+}
+
+// indexOf is index for an Accept-Language value h.
+func (l *languages) indexOf(h string) int {
 	if h == "" {
 		return 0
 	}

@@ -152,19 +152,20 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*DB, error) {
 		db.read, db.write = pool, pool
 	case SQLite:
 		db.path = t.conn
-		w, err := sql.Open("sqlite", sqliteDSN(t.conn, "write"))
+		wc, err := newSQLiteConnector(sqliteDSN(t.conn, "write"), DefaultStmtCacheSize)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", t.conn, err)
 		}
+		rc, err := newSQLiteConnector(sqliteDSN(t.conn, "read"), DefaultStmtCacheSize)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", t.conn, err)
+		}
+		w := sql.OpenDB(wc)
 		w.SetMaxOpenConns(1)
 		w.SetMaxIdleConns(1)
 		w.SetConnMaxLifetime(0)
 		w.SetConnMaxIdleTime(0)
-		r, err := sql.Open("sqlite", sqliteDSN(t.conn, "read"))
-		if err != nil {
-			w.Close()
-			return nil, fmt.Errorf("open sqlite %s: %w", t.conn, err)
-		}
+		r := sql.OpenDB(rc)
 		n := max(4, runtime.GOMAXPROCS(0))
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
