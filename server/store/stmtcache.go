@@ -94,14 +94,13 @@ type cachedConn struct {
 	max     int
 	lru     list.List
 	byQuery map[string]*list.Element
-	closed  bool
 }
 
 // take returns the cached statement of query, preparing it on a miss, marked
 // busy; nil when query must run uncached (its statement is busy, or it does
 // not prepare: the uncached run reports why).
 func (c *cachedConn) take(ctx context.Context, query string) *cachedStmt {
-	if c.max <= 0 || c.closed {
+	if c.max <= 0 {
 		return nil
 	}
 	if el, ok := c.byQuery[query]; ok {
@@ -176,7 +175,6 @@ func (c *cachedConn) QueryContext(ctx context.Context, query string, args []driv
 
 // Close closes the cached statements, then the connection.
 func (c *cachedConn) Close() error {
-	c.closed = true
 	for el := c.lru.Front(); el != nil; el = el.Next() {
 		_ = el.Value.(*cachedStmt).stmt.Close()
 	}
