@@ -72,18 +72,19 @@ func TestEntitlement(t *testing.T) {
 
 func TestEntitlementCache(t *testing.T) {
 	var c entitlementCache
+	l := newLanguages(nil)
 	a := &agentapi.Entitlement{State: agentapi.StateActive, Plan: "a"}
 	b := &agentapi.Entitlement{State: agentapi.StateActive, Plan: "b"}
-	ca, _ := c.get(a, nil, 0)
-	if ca2, _ := c.get(a, nil, 0); ca2 != ca {
+	ca, _ := c.get(a, l, 0)
+	if ca2, _ := c.get(a, l, 0); ca2 != ca {
 		t.Fatal("same pointer re-serialized")
 	}
 	// A new answer is a new pointer, even when equal: it is serialized anew.
 	a2 := *a
-	if ca2, _ := c.get(&a2, nil, 0); ca2 == ca || string(ca2.body) != string(ca.body) {
+	if ca2, _ := c.get(&a2, l, 0); ca2 == ca || string(ca2.body) != string(ca.body) {
 		t.Fatal("a new answer was not serialized anew")
 	}
-	cb, _ := c.get(b, nil, 0)
+	cb, _ := c.get(b, l, 0)
 	if cb == ca || !strings.Contains(string(cb.body), `"plan":"b"`) {
 		t.Fatalf("changed answer served stale bytes: %s", cb.body)
 	}

@@ -1,6 +1,7 @@
 package localapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -25,8 +26,13 @@ const implicitLengthMax = 2048
 // cachedEntitlement is the serialized form of one engine answer.
 type cachedEntitlement struct {
 	src    *agentapi.Entitlement // the engine's answer it was made from
+	lang   int                   // index of its language
 	body   []byte
 	length []string // Content-Length value
+	// head and tail are the whole answer on the wire around its Date value,
+	// as net/http writes it (fast.go): head ends with "Date: ", tail starts
+	// with the CRLF after the date. Only the cached general answers have them.
+	head, tail []byte
 }
 
 // entitlementCache holds the JSON of the engine's current general answer,
@@ -47,6 +53,7 @@ func (ec *entitlementCache) get(e *agentapi.Entitlement, lang *languages, i int)
 	if err != nil {
 		return nil, err
 	}
+	c.head, c.tail = c.wire(lang)
 	slot.Store(c)
 	return c, nil
 }
@@ -64,7 +71,41 @@ func serialize(e *agentapi.Entitlement, lang *languages, i int) (*cachedEntitlem
 		return nil, err
 	}
 	b = append(b, '\n')
-	return &cachedEntitlement{src: e, body: b, length: []string{strconv.Itoa(len(b))}}, nil
+	return &cachedEntitlement{src: e, lang: i, body: b, length: []string{strconv.Itoa(len(b))}}, nil
+}
+
+// setHeaders names the answer's own headers in h (the guard adds the
+// security headers).
+func (c *cachedEntitlement) setHeaders(h http.Header, lang *languages) {
+	h["Content-Type"] = jsonContentType
+	if len(c.body) >= implicitLengthMax {
+		h["Content-Length"] = c.length
+	}
+	h["Vary"] = varyAcceptLanguage
+	lang.contentLanguage(h, c.lang)
+}
+
+// wire renders the answer as net/http sends it: the status line, the header
+// map sorted by name, then the headers net/http adds itself, Date and, when
+// the map has none, Content-Length; then the body.
+func (c *cachedEntitlement) wire(lang *languages) (head, tail []byte) {
+	h := make(http.Header, len(securityHeaders)+5)
+	for _, sh := range securityHeaders {
+		h[sh.key] = sh.val
+	}
+	c.setHeaders(h, lang)
+	var b bytes.Buffer
+	b.WriteString("HTTP/1.1 200 OK\r\n")
+	_ = h.Write(&b)
+	b.WriteString("Date: ")
+	head = b.Bytes()
+	t := []byte("\r\n")
+	if h["Content-Length"] == nil {
+		t = append(t, "Content-Length: "+c.length[0]+"\r\n"...)
+	}
+	t = append(t, "\r\n"...)
+	tail = append(t, c.body...)
+	return head, tail
 }
 
 // serveHot is the handler under the guard: GET /v1/entitlement, the one hot
@@ -118,13 +159,7 @@ func (s *Server) entitlement(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h := w.Header()
-	h["Content-Type"] = jsonContentType
-	if len(ce.body) >= implicitLengthMax {
-		h["Content-Length"] = ce.length
-	}
-	h["Vary"] = varyAcceptLanguage
-	s.lang.contentLanguage(h, li)
+	ce.setHeaders(w.Header(), s.lang)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(ce.body)
 	return nil

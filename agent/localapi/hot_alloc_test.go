@@ -56,3 +56,36 @@ func TestHotRouteAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestFastReplyAllocatesNothing: the fast path reads a request and writes
+// its answer, in English and (once matched) in French, without a heap
+// allocation once its reply buffer has grown.
+func TestFastReplyAllocatesNothing(t *testing.T) {
+	eng := newScripted()
+	eng.ent.Store(entitlementWithLease(600))
+	s, err := New(Options{Engine: eng, Token: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.hosts.Store(allowedHosts(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4242}))
+	now := time.Unix(1800000000, 0)
+	for _, accept := range []string{"", "fr-FR,fr;q=0.9"} {
+		req := "GET /v1/entitlement HTTP/1.1\r\nHost: 127.0.0.1:4242\r\nUser-Agent: signer\r\n"
+		if accept != "" {
+			req += "Accept-Language: " + accept + "\r\n"
+		}
+		buf := []byte(req + "\r\n")
+		var out []byte
+		reply := func() {
+			n, r, ok := s.fastReply(buf, out[:0], now)
+			if !ok || n != len(buf) {
+				t.Fatalf("not taken (%d of %d bytes)", n, len(buf))
+			}
+			out = r
+		}
+		reply() // fills the caches and the buffer
+		if n := testing.AllocsPerRun(1000, reply); n != 0 {
+			t.Errorf("Accept-Language %q: %.1f allocations per answer, want 0", accept, n)
+		}
+	}
+}

@@ -68,6 +68,18 @@ func (l *languages) indexOf(h string) int {
 	return i
 }
 
+// indexOfBytes is indexOf for a value still in a read buffer: the last
+// value matched is compared without a copy.
+func (l *languages) indexOfBytes(h []byte) int {
+	if len(h) == 0 {
+		return 0
+	}
+	if m := l.last.Load(); m != nil && m.header == string(h) {
+		return m.index
+	}
+	return l.indexOf(string(h))
+}
+
 // localize rewrites e.Reason in language i (a no-op for English, which the
 // engine already rendered).
 func (l *languages) localize(e *agentapi.Entitlement, i int) {

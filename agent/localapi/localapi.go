@@ -7,7 +7,9 @@
 // the content-type check for mutating methods, then echo's router; token
 // endpoints also need the API token, with failures rate-limited per address.
 // The one hot route, GET /v1/entitlement, is answered under the same checks
-// without going through echo's router (serveHot).
+// without going through echo's router (serveHot), and its plain keep-alive
+// requests are answered before net/http reads them, from bytes prepared once
+// per answer (fast.go).
 package localapi
 
 import (
@@ -100,6 +102,9 @@ type Server struct {
 	stopped sync.Once
 	serving atomic.Bool
 	hosts   atomic.Pointer[[2]string] // allowed Host header values
+	date    dateCache                 // the fast path's Date
+	// fastServed counts the answers the fast path wrote (tests read it).
+	fastServed atomic.Uint64
 }
 
 // New builds a server. It does not listen: see Listen and Serve.
@@ -236,25 +241,42 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	srv.RegisterOnShutdown(s.endStreams)
+	// The fast path reads each connection first; net/http serves the ones
+	// it hands over (fast.go).
+	hand := newHandoffListener(ln.Addr())
+	fast := newFastConns(s, hand)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(hand) }()
+	acceptc := make(chan error, 1)
+	go func() { acceptc <- fast.accept(ln) }()
+	var failed error
 	select {
+	case err := <-acceptc:
+		failed = fmt.Errorf("localapi: accept: %w", err)
+		acceptc <- nil
 	case err := <-errc:
-		s.endStreams()
-		return fmt.Errorf("localapi: serve: %w", err)
+		failed = fmt.Errorf("localapi: serve: %w", err)
+		errc <- err
 	case <-ctx.Done():
 	}
 	s.endStreams()
+	fast.closeIdle()
+	_ = ln.Close()
 	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		s.log.Warn("local API shutdown timed out; closing connections", "err", err)
 		_ = srv.Close()
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("localapi: serve: %w", err)
+	if !fast.wait(sctx.Done()) {
+		fast.closeAll()
+		fast.wait(nil)
 	}
-	return nil
+	<-acceptc
+	if err := <-errc; failed == nil && err != nil && !errors.Is(err, http.ErrServerClosed) {
+		failed = fmt.Errorf("localapi: serve: %w", err)
+	}
+	return failed
 }
 
 func (s *Server) endStreams() { s.stopped.Do(func() { close(s.stop) }) }
