@@ -36,16 +36,10 @@ const (
 	DefaultCheckpointInterval = 30 * time.Second
 
 	walAutocheckpointPages = 1000
-	// cache_size is in KiB when negative: 8 MiB for the writer, 16 MiB for
+	// cache_size is in KiB when negative: 32 MiB for the writer, 16 MiB for
 	// each reader. mmap_size lets reads of a large database come straight
 	// from the OS page cache instead of being copied into the cache.
-	// The writer's cache is small on purpose: SQLite walks its page cache's
-	// hash table at the end of each write transaction (pcache1Truncate), so
-	// a large cache costs every commit. With a 1M-device database and
-	// check-ins run first, activations went from 0.88 of the 1k rate at
-	// 32 MiB (0.68 at 128 MiB) to 0.97 at 8 MiB, check-ins unchanged
-	// (BenchmarkScale, docs/architecture.md).
-	writerCacheKiB = 8 << 10
+	writerCacheKiB = 32 << 10
 	readerCacheKiB = 16 << 10
 	mmapBytes      = 256 << 20
 	// checkpointBusyMillis bounds how long a TRUNCATE checkpoint waits for

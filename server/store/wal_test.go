@@ -208,7 +208,7 @@ func TestSQLitePragmas(t *testing.T) {
 		{"journal_mode", -1, -1},
 		{"wal_autocheckpoint", 1000, -1},
 		{"journal_size_limit", store.WALTargetBytes, -1},
-		{"cache_size", -8 << 10, -16 << 10},
+		{"cache_size", -32 << 10, -16 << 10},
 		{"mmap_size", 256 << 20, 256 << 20},
 		{"synchronous", 1, 1},
 	}
