@@ -208,8 +208,8 @@ func TestSQLitePragmas(t *testing.T) {
 		{"journal_mode", -1, -1},
 		{"wal_autocheckpoint", 1000, -1},
 		{"journal_size_limit", store.WALTargetBytes, -1},
-		{"cache_size", -32 << 10, -16 << 10},
-		{"mmap_size", 256 << 20, 256 << 20},
+		{"cache_size", -4 << 10, -16 << 10},
+		{"mmap_size", 1 << 30, 1 << 30},
 		{"synchronous", 1, 1},
 	}
 	for _, tc := range tests {
