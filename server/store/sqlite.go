@@ -14,7 +14,7 @@ import (
 
 // SQLite's write-ahead log is kept small by three things together:
 //
-//   - every statement runs to completion (WriteRow, WriteRowCached; Exec does
+//   - every statement runs to completion (WriteRow, WritePoint; Exec does
 //     by nature): SQLite's automatic checkpoint only runs when an autocommit
 //     statement completes, so a RETURNING read with a single-row scan, reset
 //     before it finishes, lets the log grow without limit;
