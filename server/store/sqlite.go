@@ -37,11 +37,11 @@ const (
 
 	walAutocheckpointPages = 1000
 	// cache_size is in KiB when negative: 4 MiB for the writer, 16 MiB for
-	// each reader. mmap_size maps the database file (up to 1 GiB, about
-	// 1.7M devices) so that reads of pages that are not in the log come
-	// straight from the OS page cache and take no place in a connection's
-	// cache: the writer's cache holds the pages it writes and reads back
-	// from the log.
+	// each reader. mmap_size maps the database file (up to 1 GiB; the
+	// benchmark's 1M devices make a 580 MB file) so that reads of pages
+	// that are not in the log come straight from the OS page cache and take
+	// no place in a connection's cache: the writer's cache holds the pages
+	// it writes and those it reads back from the log.
 	//
 	// The writer's cache is kept small on purpose. When a b-tree page
 	// splits into pages out of page-number order, SQLite swaps them
