@@ -201,7 +201,7 @@ func (b *batcher) write(batch []*checkinItem) {
 	ctx := context.Background()
 	b.batches.Add(1)
 	if len(batch) == 1 {
-		// Alone: the single prepared statement, in autocommit.
+		// Alone: the single statement, in autocommit.
 		it := batch[0]
 		it.res, it.err = writeOne(ctx, b.db, it.args)
 		close(it.done)
@@ -214,7 +214,7 @@ func (b *batcher) write(batch []*checkinItem) {
 		err = b.db.InTx(ctx, func(tx *store.Tx) error {
 			for _, it := range batch {
 				it.res, it.err = checkinResult{}, nil
-				it.err = tx.WriteRowCached(ctx, checkinUpdateSQLite, it.res.destSQLite(), it.args.values()...)
+				it.err = tx.WritePoint(ctx, checkinUpdateSQLite, it.res.destSQLite(), it.args.values()...)
 				it.res.found = it.err == nil
 				if errors.Is(it.err, sql.ErrNoRows) {
 					it.err = nil
@@ -242,7 +242,7 @@ func writeOne(ctx context.Context, db *store.DB, a checkinArgs) (checkinResult, 
 	if db.Dialect() == store.Postgres {
 		query, dest = checkinUpdatePostgres, r.dest()
 	}
-	err := db.WriteRowCached(ctx, query, dest, a.values()...)
+	err := db.WritePoint(ctx, query, dest, a.values()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, nil
 	}

@@ -213,12 +213,12 @@ func (s *Service) checkinLookup(ctx context.Context, credential string) (checkin
 		subscription, suspended bool
 	)
 	l := &r.lic
-	err := s.db.QueryRowCached(ctx, checkinQuery, []any{
+	err := s.db.QueryRow(ctx, checkinQuery, ids.HashSecret(credential)).Scan(
 		&r.deviceID, &r.fingerprint, &r.product, &r.facts.Hostname, &r.facts.OS, &r.facts.Arch, &r.facts.AgentVersion, &r.deactivated,
 		&r.suspended, &r.openCommands,
 		&l.ID, &l.Key, &l.OwnerAccountID, &l.OwnerEmail, &l.Plan.Name, &features, &l.Plan.MaxProfiles,
 		&l.Seats, &l.SeatsUsed, &termStart, &termEnd, &subscription, &suspended, &l.ManagementMode, &created,
-		&l.OrganizationID, &l.SubscriptionID, &revoked}, ids.HashSecret(credential))
+		&l.OrganizationID, &l.SubscriptionID, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return checkinRow{}, errBadCredential()
 	}

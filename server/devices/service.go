@@ -3,7 +3,6 @@ package devices
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"runtime"
 	"time"
@@ -99,13 +98,6 @@ func New(db *store.DB, accts *accounts.Service, signer *signing.Service, cfg Con
 			// few, each is written at once on its own connection, as
 			// without the batcher; under load, batches form.
 			workers = 4 * runtime.GOMAXPROCS(0)
-		}
-		if db.Dialect() == store.SQLite {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := db.PrepareWrite(ctx, checkinUpdateSQLite); err != nil {
-				return nil, fmt.Errorf("devices: prepare check-in: %w", err)
-			}
 		}
 		s.batch = newBatcher(db, cfg.CheckinBatch, cfg.CheckinWait, workers)
 	}

@@ -23,8 +23,8 @@ func (s *Service) StreamDevice(ctx context.Context, credential string) (string, 
 		open        int
 		deactivated sql.NullInt64
 	)
-	err := s.db.QueryRowCached(ctx, "SELECT id, open_commands, deactivated_at FROM devices WHERE credential_hash = ?",
-		[]any{&id, &open, &deactivated}, ids.HashSecret(credential))
+	err := s.db.QueryRow(ctx, "SELECT id, open_commands, deactivated_at FROM devices WHERE credential_hash = ?",
+		ids.HashSecret(credential)).Scan(&id, &open, &deactivated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", 0, errBadCredential()
 	}

@@ -124,7 +124,7 @@ func BenchmarkLoopbackCheckin(b *testing.B) {
 		cred := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 		sum := sha256.Sum256([]byte(cred))
 		var id, product, licenseID string
-		if err := db.WriteRowCached(r.Context(), "UPDATE devices SET last_seen_at = ?, hostname = ? WHERE credential_hash = ? AND fingerprint = ? AND deactivated_at IS NULL RETURNING id, product, license_id",
+		if err := db.WritePoint(r.Context(), "UPDATE devices SET last_seen_at = ?, hostname = ? WHERE credential_hash = ? AND fingerprint = ? AND deactivated_at IS NULL RETURNING id, product, license_id",
 			[]any{&id, &product, &licenseID}, time.Now().UnixMilli(), req.Device.Hostname, hex.EncodeToString(sum[:]), req.Fingerprint); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return

@@ -15,7 +15,7 @@ import (
 // QueryRow call whose query has RETURNING: QueryRow resets the statement
 // before it completes, which on SQLite stops the automatic checkpoint (the log
 // then grows without limit). Such statements go through WriteRow or
-// WriteRowCached, which run them to completion.
+// WritePoint, which run them to completion.
 func TestNoQueryRowOnReturning(t *testing.T) {
 	root := filepath.Join("..") // server/
 	dirs := map[string][]string{}
@@ -68,14 +68,14 @@ func TestNoQueryRowOnReturning(t *testing.T) {
 					return true
 				}
 				switch sel.Sel.Name {
-				case "QueryRow", "QueryRowContext", "QueryRowCached":
+				case "QueryRow", "QueryRowContext":
 				default:
 					return true
 				}
 				checked++
 				for _, arg := range call.Args {
 					if q := constString(arg, consts, 0); strings.Contains(strings.ToUpper(q), "RETURNING") {
-						t.Errorf("%s: %s on a statement with RETURNING; use WriteRow or WriteRowCached so it runs to completion",
+						t.Errorf("%s: %s on a statement with RETURNING; use WriteRow or WritePoint so it runs to completion",
 							fset.Position(call.Pos()), sel.Sel.Name)
 					}
 				}

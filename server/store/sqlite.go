@@ -14,7 +14,7 @@ import (
 
 // SQLite's write-ahead log is kept small by three things together:
 //
-//   - every statement runs to completion (WriteRow, WriteRowCached; Exec does
+//   - every statement runs to completion (WriteRow, WritePoint; Exec does
 //     by nature): SQLite's automatic checkpoint only runs when an autocommit
 //     statement completes, so a RETURNING read with a single-row scan, reset
 //     before it finishes, lets the log grow without limit;
@@ -36,12 +36,27 @@ const (
 	DefaultCheckpointInterval = 30 * time.Second
 
 	walAutocheckpointPages = 1000
-	// cache_size is in KiB when negative: 32 MiB for the writer, 16 MiB for
-	// each reader. mmap_size lets reads of a large database come straight
-	// from the OS page cache instead of being copied into the cache.
-	writerCacheKiB = 32 << 10
+	// cache_size is in KiB when negative: 4 MiB for the writer, 16 MiB for
+	// each reader. mmap_size maps the database file (up to 1 GiB; the
+	// benchmark's 1M devices make a 580 MB file) so that reads of pages
+	// that are not in the log come straight from the OS page cache and take
+	// no place in a connection's cache: the writer's cache holds the pages
+	// it writes and those it reads back from the log.
+	//
+	// The writer's cache is kept small on purpose. When a b-tree page
+	// splits into pages out of page-number order, SQLite swaps them
+	// through a scratch number, the lock-byte page (1 GiB / page size + 1),
+	// which leaves that key as the cache's highest; the commit then
+	// truncates the cache to the database's size and, the key being far
+	// past it, walks the whole cache to do so (pcache1TruncateUnsafe).
+	// On a database under 1 GiB that walk costs each such commit time in
+	// proportion to the cache's size: with 32 MiB it was a tenth of an
+	// activation's CPU at 1M devices, with 256 MiB it halved the rate. 4 MiB
+	// (about 1,000 pages) still holds a whole check-in batch's dirty pages
+	// (DefaultCheckinBatch check-ins dirty a few hundred) without spilling.
+	writerCacheKiB = 4 << 10
 	readerCacheKiB = 16 << 10
-	mmapBytes      = 256 << 20
+	mmapBytes      = 1 << 30
 	// checkpointBusyMillis bounds how long a TRUNCATE checkpoint waits for
 	// readers; writers wait behind it at most that long.
 	checkpointBusyMillis = 1000

@@ -24,7 +24,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -54,21 +53,10 @@ type DB struct {
 	read    *sql.DB
 	logger  *slog.Logger
 
-	// stmts caches prepared statements for hot queries, by pool and text, so
-	// SQLite does not re-parse them on every call (most of a check-in's
-	// database time otherwise).
-	stmtMu sync.Mutex
-	stmts  map[stmtKey]*sql.Stmt
-
 	writeTimeout time.Duration // see detach
 
 	path string        // SQLite file
 	ckpt *checkpointer // SQLite: periodic checkpoint, stopped by Close
-}
-
-type stmtKey struct {
-	write bool
-	query string
 }
 
 // target is a parsed DSN.
@@ -136,7 +124,7 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*DB, error) {
 	if err := migrate(ctx, t, logger); err != nil {
 		return nil, err
 	}
-	db := &DB{dialect: t.dialect, logger: logger, stmts: make(map[stmtKey]*sql.Stmt), writeTimeout: o.WriteTimeout}
+	db := &DB{dialect: t.dialect, logger: logger, writeTimeout: o.WriteTimeout}
 	if db.writeTimeout <= 0 {
 		db.writeTimeout = DefaultWriteTimeout
 	}
@@ -254,75 +242,6 @@ func migrate(ctx context.Context, t target, logger *slog.Logger) error {
 	return nil
 }
 
-// maxCachedStmts bounds the statement cache; queries are constants of the
-// code, so it is a guard against misuse, not a working limit.
-const maxCachedStmts = 256
-
-func (db *DB) stmt(ctx context.Context, write bool, query string) (*sql.Stmt, error) {
-	k := stmtKey{write: write, query: db.Rebind(query)}
-	db.stmtMu.Lock()
-	defer db.stmtMu.Unlock()
-	if st, ok := db.stmts[k]; ok {
-		return st, nil
-	}
-	if len(db.stmts) >= maxCachedStmts {
-		return nil, fmt.Errorf("prepare: more than %d cached statements; only constant queries may be cached", maxCachedStmts)
-	}
-	pool := db.read
-	if write {
-		pool = db.write
-	}
-	st, err := pool.PrepareContext(ctx, k.query)
-	if err != nil {
-		return nil, fmt.Errorf("prepare: %w", err)
-	}
-	db.stmts[k] = st
-	return st, nil
-}
-
-// PrepareWrite caches the prepared statement of a constant write query, for
-// Tx.WriteRowCached.
-func (db *DB) PrepareWrite(ctx context.Context, query string) error {
-	_, err := db.stmt(ctx, true, query)
-	return err
-}
-
-// QueryRowCached is QueryRow through a cached prepared statement. query must
-// be a constant: the cache is keyed by its text.
-func (db *DB) QueryRowCached(ctx context.Context, query string, dest []any, args ...any) error {
-	st, err := db.stmt(ctx, false, query)
-	if err != nil {
-		return err
-	}
-	return st.QueryRowContext(ctx, args...).Scan(dest...)
-}
-
-// WriteRowCached runs one write statement that returns a row (such as an
-// UPDATE ... RETURNING) through a cached prepared statement on the write
-// pool, outside a transaction (autocommit), scans the first row into dest
-// and runs the statement to completion (see scanOne). It returns
-// sql.ErrNoRows when the statement matched no row. query must be a constant:
-// the cache is keyed by its text.
-//
-// On SQLite the statement runs under a context that cannot end (hotContext):
-// it is a point write on the single writer, whose wait for the database lock
-// busy_timeout bounds, and the driver's cancellation watcher (a goroutine
-// and a progress handler per statement) cost the check-in more than the
-// statement's own bookkeeping.
-func (db *DB) WriteRowCached(ctx context.Context, query string, dest []any, args ...any) error {
-	ctx, cancel := db.hotContext(ctx)
-	defer cancel()
-	st, err := db.stmt(ctx, true, query)
-	if err != nil {
-		return err
-	}
-	rows, err := st.QueryContext(ctx, args...)
-	if err != nil {
-		return err
-	}
-	return scanOne(rows, dest)
-}
-
 // WriteRow runs one write statement that returns a row (INSERT, UPDATE or
 // DELETE ... RETURNING) outside a transaction, scans its first row into
 // dest and runs it to completion. It returns sql.ErrNoRows when the
@@ -330,23 +249,35 @@ func (db *DB) WriteRowCached(ctx context.Context, query string, dest []any, args
 func (db *DB) WriteRow(ctx context.Context, query string, dest []any, args ...any) error {
 	ctx, cancel := db.detach(ctx)
 	defer cancel()
-	rows, err := db.write.QueryContext(ctx, db.Rebind(query), args...)
+	return writeRow(ctx, db.write, db.Rebind(query), dest, args)
+}
+
+// WritePoint is WriteRow for a point write on a hot path (the check-in's
+// UPDATE ... RETURNING on one row by a unique key). On SQLite it runs under
+// a context that cannot end (hotContext): the driver's cancellation watcher
+// (a goroutine and a progress handler per statement) costs such a statement
+// more than its own bookkeeping, and the statement is bounded without it (a
+// point write on the single writer, whose wait for the database lock
+// busy_timeout bounds). Elsewhere it is WriteRow.
+func (db *DB) WritePoint(ctx context.Context, query string, dest []any, args ...any) error {
+	ctx, cancel := db.hotContext(ctx)
+	defer cancel()
+	return writeRow(ctx, db.write, db.Rebind(query), dest, args)
+}
+
+// querier is what writeRow runs on: a pool or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// writeRow runs query on q, scans its first row into dest and runs it to
+// completion (scanOne).
+func writeRow(ctx context.Context, q querier, query string, dest, args []any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
 	return scanOne(rows, dest)
-}
-
-// ExecCached is Exec through a cached prepared statement. query must be a
-// constant: the cache is keyed by its text.
-func (db *DB) ExecCached(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	ctx, cancel := db.detach(ctx)
-	defer cancel()
-	st, err := db.stmt(ctx, true, query)
-	if err != nil {
-		return nil, err
-	}
-	return st.ExecContext(ctx, args...)
 }
 
 // Close closes the database.
@@ -355,12 +286,6 @@ func (db *DB) Close() error {
 	if db.ckpt != nil {
 		errs = append(errs, db.ckpt.close())
 	}
-	db.stmtMu.Lock()
-	for k, st := range db.stmts {
-		errs = append(errs, st.Close())
-		delete(db.stmts, k)
-	}
-	db.stmtMu.Unlock()
 	if db.write != nil {
 		errs = append(errs, db.write.Close())
 	}
@@ -442,36 +367,18 @@ func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row 
 // and runs it to completion. It returns sql.ErrNoRows when the statement
 // returned no row.
 func (tx *Tx) WriteRow(ctx context.Context, query string, dest []any, args ...any) error {
-	rows, err := tx.tx.QueryContext(tx.ctx, tx.db.Rebind(query), args...)
-	if err != nil {
-		return err
-	}
-	return scanOne(rows, dest)
+	return writeRow(tx.ctx, tx.tx, tx.db.Rebind(query), dest, args)
 }
 
-// WriteRowCached is WriteRow through the DB's cached prepared statement for
-// query, bound to the transaction, when PrepareWrite (or DB.WriteRowCached)
-// has cached it; otherwise it is WriteRow. It never prepares: on SQLite the
-// transaction holds the write pool's only connection. query must be a
-// constant.
-func (tx *Tx) WriteRowCached(ctx context.Context, query string, dest []any, args ...any) error {
-	tx.db.stmtMu.Lock()
-	st := tx.db.stmts[stmtKey{write: true, query: tx.db.Rebind(query)}]
-	tx.db.stmtMu.Unlock()
-	if st == nil {
-		return tx.WriteRow(ctx, query, dest, args...)
-	}
-	// The transaction keeps its deadline; its constant point writes on
-	// SQLite run without the driver's per-statement watcher (hotContext).
+// WritePoint is WriteRow for a point write on a hot path (DB.WritePoint):
+// on SQLite the statement runs without the driver's watcher; the
+// transaction keeps its deadline.
+func (tx *Tx) WritePoint(ctx context.Context, query string, dest []any, args ...any) error {
 	sctx := tx.ctx
 	if tx.db.dialect == SQLite {
 		sctx = context.WithoutCancel(tx.ctx)
 	}
-	rows, err := tx.tx.StmtContext(sctx, st).QueryContext(sctx, args...)
-	if err != nil {
-		return err
-	}
-	return scanOne(rows, dest)
+	return writeRow(sctx, tx.tx, tx.db.Rebind(query), dest, args)
 }
 
 // Query runs a query in the transaction.
@@ -512,7 +419,7 @@ func (db *DB) detach(ctx context.Context) (context.Context, context.CancelFunc) 
 	return context.WithTimeout(context.WithoutCancel(ctx), db.writeTimeout)
 }
 
-// hotContext is the context of a constant point write (WriteRowCached): on
+// hotContext is the context of a point write (WritePoint): on
 // SQLite, ctx's values without its cancellation and without a deadline, so
 // the driver watches nothing; elsewhere detach.
 func (db *DB) hotContext(ctx context.Context) (context.Context, context.CancelFunc) {

@@ -94,7 +94,7 @@ func TestWALBoundedUnderCheckins(t *testing.T) {
 	}
 }
 
-// TestWriteRowCompletes checks that WriteRow and WriteRowCached run an
+// TestWriteRowCompletes checks that WriteRow and WritePoint run an
 // UPDATE ... RETURNING to completion, so SQLite's automatic checkpoint keeps
 // the log small (a QueryRow read resets the statement before it completes,
 // and the log then grows by a page per statement). In a transaction the
@@ -110,9 +110,9 @@ func TestWriteRowCompletes(t *testing.T) {
 			var n int64
 			return db.WriteRow(ctx, "UPDATE licenses SET seats = ? WHERE id = 'l1' RETURNING seats", []any{&n}, 10+i%1000)
 		}},
-		{"WriteRowCached", func(db *store.DB, i int) error {
+		{"WritePoint", func(db *store.DB, i int) error {
 			var n int64
-			return db.WriteRowCached(ctx, "UPDATE licenses SET seats = ? WHERE id = 'l1' RETURNING seats", []any{&n}, 10+i%1000)
+			return db.WritePoint(ctx, "UPDATE licenses SET seats = ? WHERE id = 'l1' RETURNING seats", []any{&n}, 10+i%1000)
 		}},
 		{"Tx.WriteRow", func(db *store.DB, i int) error {
 			return db.InTx(ctx, func(tx *store.Tx) error {
@@ -208,8 +208,8 @@ func TestSQLitePragmas(t *testing.T) {
 		{"journal_mode", -1, -1},
 		{"wal_autocheckpoint", 1000, -1},
 		{"journal_size_limit", store.WALTargetBytes, -1},
-		{"cache_size", -32 << 10, -16 << 10},
-		{"mmap_size", 256 << 20, 256 << 20},
+		{"cache_size", -4 << 10, -16 << 10},
+		{"mmap_size", 1 << 30, 1 << 30},
 		{"synchronous", 1, 1},
 	}
 	for _, tc := range tests {
