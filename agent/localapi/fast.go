@@ -55,6 +55,9 @@ type fastConns struct {
 	mu      sync.Mutex
 	closing atomic.Bool // set under mu; read without it on each request
 	conns   map[net.Conn]struct{}
+
+	endOnce sync.Once
+	end     chan struct{} // see ended
 }
 
 func newFastConns(s *Server, hand *handoffListener) *fastConns {
@@ -132,16 +135,14 @@ func (f *fastConns) closeAll() {
 	}
 }
 
-// wait waits for the connections to end, until done is closed.
-func (f *fastConns) wait(done <-chan struct{}) bool {
-	ended := make(chan struct{})
-	go func() { f.wg.Wait(); close(ended) }()
-	select {
-	case <-ended:
-		return true
-	case <-done:
-		return false
-	}
+// ended is closed once every connection has ended or gone to net/http
+// (call it only after closeIdle: no connection is added then).
+func (f *fastConns) ended() <-chan struct{} {
+	f.endOnce.Do(func() {
+		f.end = make(chan struct{})
+		go func() { f.wg.Wait(); close(f.end) }()
+	})
+	return f.end
 }
 
 // refresh pushes c's deadlines forward, unless a shutdown started.

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // fastRequestLine is the only request line the fast path answers.
@@ -126,11 +128,7 @@ func headerOf(name []byte) headerKind {
 // isToken reports whether b is an RFC 9110 token (a valid header name).
 func isToken(b []byte) bool {
 	for _, c := range b {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '!', c == '#', c == '$', c == '%', c == '&', c == '\'', c == '*',
-			c == '+', c == '-', c == '.', c == '^', c == '_', c == '`', c == '|', c == '~':
-		default:
+		if !httpguts.IsTokenRune(rune(c)) {
 			return false
 		}
 	}

@@ -249,14 +249,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- srv.Serve(hand) }()
 	acceptc := make(chan error, 1)
 	go func() { acceptc <- fast.accept(ln) }()
-	var failed error
+	var acceptErr, serveErr error
+	accepted, served := false, false // whose result was taken
 	select {
-	case err := <-acceptc:
-		failed = fmt.Errorf("localapi: accept: %w", err)
-		acceptc <- nil
-	case err := <-errc:
-		failed = fmt.Errorf("localapi: serve: %w", err)
-		errc <- err
+	case acceptErr = <-acceptc:
+		accepted = true
+	case serveErr = <-errc:
+		served = true
 	case <-ctx.Done():
 	}
 	s.endStreams()
@@ -268,15 +267,25 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.log.Warn("local API shutdown timed out; closing connections", "err", err)
 		_ = srv.Close()
 	}
-	if !fast.wait(sctx.Done()) {
+	select {
+	case <-fast.ended():
+	case <-sctx.Done():
 		fast.closeAll()
-		fast.wait(nil)
+		<-fast.ended()
 	}
-	<-acceptc
-	if err := <-errc; failed == nil && err != nil && !errors.Is(err, http.ErrServerClosed) {
-		failed = fmt.Errorf("localapi: serve: %w", err)
+	if !accepted {
+		acceptErr = <-acceptc
 	}
-	return failed
+	if !served {
+		serveErr = <-errc
+	}
+	switch {
+	case acceptErr != nil:
+		return fmt.Errorf("localapi: accept: %w", acceptErr)
+	case serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed):
+		return fmt.Errorf("localapi: serve: %w", serveErr)
+	}
+	return nil
 }
 
 func (s *Server) endStreams() { s.stopped.Do(func() { close(s.stop) }) }
