@@ -196,10 +196,12 @@ func (f *fastConns) serve(c net.Conn) {
 		}
 		out = reply
 		_, _ = br.Discard(n)
+		// Counted before the write: a client that has read the answer
+		// sees it counted (tests compare the two).
+		f.s.fastServed.Add(1)
 		if _, err := c.Write(out); err != nil {
 			return
 		}
-		f.s.fastServed.Add(1)
 	}
 }
 

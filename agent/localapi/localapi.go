@@ -103,7 +103,8 @@ type Server struct {
 	serving atomic.Bool
 	hosts   atomic.Pointer[[2]string] // allowed Host header values
 	date    dateCache                 // the fast path's Date
-	// fastServed counts the answers the fast path wrote (tests read it).
+	// fastServed counts the answers the fast path wrote, counted just before
+	// each write (tests read it).
 	fastServed atomic.Uint64
 }
 
