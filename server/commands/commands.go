@@ -172,11 +172,11 @@ func validCommand(typ string, args map[string]string, ttl time.Duration) (time.D
 }
 
 func (s *Service) newRecord(deviceID, org, typ string, args map[string]string, actor string, ttl time.Duration) (Record, error) {
-	id, err := ids.New("cmd")
+	now := s.now()
+	id, err := ids.At("cmd", now)
 	if err != nil {
 		return Record{}, err
 	}
-	now := s.now()
 	return Record{ID: id, DeviceID: deviceID, Organization: org, Type: typ, Args: args,
 		Status: protocol.CommandPending, CreatedBy: actor, CreatedAt: now.UTC(), ExpiresAt: now.Add(ttl).UTC()}, nil
 }

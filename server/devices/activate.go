@@ -136,24 +136,23 @@ func (s *Service) activateOn(ctx context.Context, tx *store.Tx, lic licenses.Lic
 	if !s.activations.Allow(lic.ID, now) {
 		return activated{}, errf(protocol.ErrRateLimited, "license %s has had too many activations in the last minutes; wait a few minutes and try again", licenses.ShortKey(lic.Key))
 	}
-	credential, err := ids.Token(32)
-	if err != nil {
-		return activated{}, err
-	}
 	var accountID any
 	if a.accountID != "" {
 		accountID = a.accountID
 	}
-	resp := protocol.ActivateResponse{Credential: credential, SeatsTotal: lic.Seats, CheckinAfter: s.signing.CheckinAfter()}
-	err = tx.QueryRow(ctx, "SELECT id FROM devices WHERE license_id = ? AND fingerprint = ? AND deactivated_at IS NULL",
+	resp := protocol.ActivateResponse{SeatsTotal: lic.Seats, CheckinAfter: s.signing.CheckinAfter()}
+	err := tx.QueryRow(ctx, "SELECT id FROM devices WHERE license_id = ? AND fingerprint = ? AND deactivated_at IS NULL",
 		lic.ID, a.fingerprint).Scan(&resp.DeviceID)
 	if err == nil {
+		if resp.Credential, err = newCredential(resp.DeviceID); err != nil {
+			return activated{}, err
+		}
 		resp.Existing = true
 		resp.SeatsUsed = lic.SeatsUsed
 		var n int64
 		n, err = tx.ExecAffected(ctx, `UPDATE devices SET credential_hash = ?, product = ?, hostname = ?, os = ?, arch = ?, agent_version = ?,
 			last_seen_at = ?, account_id = COALESCE(?, account_id) WHERE id = ? AND deactivated_at IS NULL`,
-			ids.HashSecret(credential), a.product, a.facts.Hostname, a.facts.OS, a.facts.Arch, a.facts.AgentVersion,
+			ids.HashSecret(resp.Credential), a.product, a.facts.Hostname, a.facts.OS, a.facts.Arch, a.facts.AgentVersion,
 			store.Millis(now), accountID, resp.DeviceID)
 		if err != nil {
 			return activated{}, fmt.Errorf("re-activate device: %w", err)
@@ -183,14 +182,17 @@ func (s *Service) activateOn(ctx context.Context, tx *store.Tx, lic licenses.Lic
 		if err != nil {
 			return activated{}, fmt.Errorf("take a seat: %w", err)
 		}
-		if resp.DeviceID, err = ids.New("dev"); err != nil {
+		if resp.DeviceID, err = ids.At("dev", now); err != nil {
+			return activated{}, err
+		}
+		if resp.Credential, err = newCredential(resp.DeviceID); err != nil {
 			return activated{}, err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO devices (id, license_id, account_id, fingerprint, product, hostname, os, arch, agent_version,
 			credential_hash, activated_at, last_seen_at, organization_id)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT organization_id FROM licenses WHERE id = ?), ''))`,
 			resp.DeviceID, lic.ID, accountID, a.fingerprint, a.product, a.facts.Hostname, a.facts.OS, a.facts.Arch, a.facts.AgentVersion,
-			ids.HashSecret(credential), store.Millis(now), store.Millis(now), lic.ID); err != nil {
+			ids.HashSecret(resp.Credential), store.Millis(now), store.Millis(now), lic.ID); err != nil {
 			return activated{}, fmt.Errorf("add device: %w", err)
 		}
 	default:

@@ -42,11 +42,12 @@ type checkinArgs struct {
 	now                              int64
 	hostname, os, arch, agentVersion string
 	profiles                         any // column.JSON or nil
-	credentialHash, fingerprint      string
+	deviceID, credentialHash         string
+	fingerprint                      string
 }
 
 func (a checkinArgs) values() []any {
-	return []any{a.now, a.hostname, a.os, a.arch, a.agentVersion, a.profiles, a.credentialHash, a.fingerprint, a.now, a.now, false}
+	return []any{a.now, a.hostname, a.os, a.arch, a.agentVersion, a.profiles, a.deviceID, a.credentialHash, a.fingerprint, a.now, a.now, false}
 }
 
 // checkinResult is what the write returns for the lease: found is false
@@ -260,19 +261,19 @@ func writePostgresBatch(ctx context.Context, tx *store.Tx, batch []*checkinItem)
 	arch = COALESCE(NULLIF(v.arch, ''), d.arch), agent_version = COALESCE(NULLIF(v.agent_version, ''), d.agent_version),
 	profiles = COALESCE(v.profiles, d.profiles)
 	FROM (VALUES `)
-	args := make([]any, 0, 9*len(batch))
+	args := make([]any, 0, 10*len(batch))
 	for i, it := range batch {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
-		sb.WriteString("(CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))")
+		sb.WriteString("(CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))")
 		a := it.args
-		args = append(args, i, a.now, a.hostname, a.os, a.arch, a.agentVersion, a.profiles, a.credentialHash, a.fingerprint)
+		args = append(args, i, a.now, a.hostname, a.os, a.arch, a.agentVersion, a.profiles, a.deviceID, a.credentialHash, a.fingerprint)
 		it.res, it.err = checkinResult{}, nil
 	}
-	sb.WriteString(`) AS v(idx, now, hostname, os, arch, agent_version, profiles, credential_hash, fingerprint),
+	sb.WriteString(`) AS v(idx, now, hostname, os, arch, agent_version, profiles, device_id, credential_hash, fingerprint),
 	licenses l JOIN accounts a ON a.id = l.owner_account_id
-	WHERE d.credential_hash = v.credential_hash AND d.fingerprint = v.fingerprint AND d.deactivated_at IS NULL AND d.suspended_at IS NULL AND l.id = d.license_id
+	WHERE d.id = v.device_id AND d.credential_hash = v.credential_hash AND d.fingerprint = v.fingerprint AND d.deactivated_at IS NULL AND d.suspended_at IS NULL AND l.id = d.license_id
 	AND l.term_start <= v.now AND (l.term_end IS NULL OR l.term_end > v.now) AND l.suspended = FALSE AND l.revoked_at IS NULL
 	RETURNING v.idx, d.id, d.product, d.open_commands, l.id, l.plan, l.features, l.max_profiles, l.term_end, l.subscription, l.management_mode, a.email`)
 	rows, err := tx.Query(ctx, sb.String(), args...)

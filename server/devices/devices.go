@@ -16,7 +16,6 @@ import (
 	"github.com/entitle/entitle/server/internal/check"
 	"github.com/entitle/entitle/server/internal/column"
 	"github.com/entitle/entitle/server/internal/fault"
-	"github.com/entitle/entitle/server/internal/ids"
 	"github.com/entitle/entitle/server/journal"
 	"github.com/entitle/entitle/server/licenses"
 	"github.com/entitle/entitle/server/signing"
@@ -28,7 +27,7 @@ func errBadCredential() *fault.Error {
 }
 
 // checkinRow is what the slow path of a check-in reads: the device and its
-// license, in one indexed lookup by credential hash.
+// license, in one lookup by the device's primary key.
 type checkinRow struct {
 	deviceID, fingerprint, product string
 	facts                          protocol.DeviceFacts
@@ -38,14 +37,14 @@ type checkinRow struct {
 }
 
 const checkinQuery = `SELECT d.id, d.fingerprint, d.product, d.hostname, d.os, d.arch, d.agent_version, d.deactivated_at,
-	d.suspended_at, d.open_commands, ` + licenses.Cols + licenses.From + ` JOIN devices d ON d.license_id = l.id WHERE d.credential_hash = ?`
+	d.suspended_at, d.open_commands, ` + licenses.Cols + licenses.From + ` JOIN devices d ON d.license_id = l.id WHERE d.id = ? AND d.credential_hash = ?`
 
 // The check-in as one statement: it records the check-in only for an active
 // device with this credential and fingerprint on a usable license (the
 // conditions of usable, in SQL), and returns what the lease needs. A fact the
 // agent left empty keeps its stored value, as mergeFacts does. Both take the
 // same arguments: now, hostname, os, arch, agent version, profiles (NULL
-// keeps the stored ones), credential hash, fingerprint, then now twice and
+// keeps the stored ones), device id, credential hash, fingerprint, then now twice and
 // false (not suspended) for the license conditions.
 //
 // SQLite's RETURNING may only name the updated table, so the license comes
@@ -56,7 +55,7 @@ const (
 	hostname = COALESCE(NULLIF(?, ''), hostname), os = COALESCE(NULLIF(?, ''), os),
 	arch = COALESCE(NULLIF(?, ''), arch), agent_version = COALESCE(NULLIF(?, ''), agent_version),
 	profiles = COALESCE(?, profiles)
-	WHERE credential_hash = ? AND fingerprint = ? AND deactivated_at IS NULL AND suspended_at IS NULL
+	WHERE id = ? AND credential_hash = ? AND fingerprint = ? AND deactivated_at IS NULL AND suspended_at IS NULL
 	AND EXISTS (SELECT 1 FROM licenses l WHERE l.id = devices.license_id
 		AND l.term_start <= ? AND (l.term_end IS NULL OR l.term_end > ?) AND l.suspended = ? AND l.revoked_at IS NULL)
 	RETURNING id, product, open_commands, license_id, ` + licenseRowSQLite
@@ -66,7 +65,7 @@ const (
 	arch = COALESCE(NULLIF(?, ''), d.arch), agent_version = COALESCE(NULLIF(?, ''), d.agent_version),
 	profiles = COALESCE(?, d.profiles)
 	FROM licenses l JOIN accounts a ON a.id = l.owner_account_id
-	WHERE d.credential_hash = ? AND d.fingerprint = ? AND d.deactivated_at IS NULL AND d.suspended_at IS NULL AND l.id = d.license_id
+	WHERE d.id = ? AND d.credential_hash = ? AND d.fingerprint = ? AND d.deactivated_at IS NULL AND d.suspended_at IS NULL AND l.id = d.license_id
 	AND l.term_start <= ? AND (l.term_end IS NULL OR l.term_end > ?) AND l.suspended = ? AND l.revoked_at IS NULL
 	RETURNING d.id, d.product, d.open_commands, l.id, l.plan, l.features, l.max_profiles, l.term_end, l.subscription, l.management_mode, a.email`
 )
@@ -75,8 +74,8 @@ const (
 // path: one statement that updates and returns the device and its license,
 // no password hashing. Only a refusal (unknown credential, deactivated device,
 // other fingerprint, unusable license) costs a second lookup, to tell which.
-func (s *Service) Checkin(ctx context.Context, credential string, req protocol.CheckinRequest) (protocol.CheckinResponse, error) {
-	if check.Secret("credential", credential) != nil {
+func (s *Service) Checkin(ctx context.Context, presented string, req protocol.CheckinRequest) (protocol.CheckinResponse, error) {
+	if check.Secret("credential", presented) != nil {
 		return protocol.CheckinResponse{}, errBadCredential()
 	}
 	if err := check.Fingerprint(req.Fingerprint); err != nil {
@@ -88,17 +87,18 @@ func (s *Service) Checkin(ctx context.Context, credential string, req protocol.C
 	if err := check.Profiles(req.Profiles); err != nil {
 		return protocol.CheckinResponse{}, err
 	}
+	cred, err := s.credentialOf(ctx, presented)
+	if err != nil {
+		return protocol.CheckinResponse{}, err
+	}
 	now := s.now()
 	var profiles any
 	if req.Profiles != nil {
 		profiles = column.JSON(req.Profiles)
 	}
 	args := checkinArgs{now: store.Millis(now), hostname: req.Device.Hostname, os: req.Device.OS, arch: req.Device.Arch,
-		agentVersion: req.Device.AgentVersion, profiles: profiles, credentialHash: ids.HashSecret(credential), fingerprint: req.Fingerprint}
-	var (
-		r   checkinResult
-		err error
-	)
+		agentVersion: req.Device.AgentVersion, profiles: profiles, deviceID: cred.deviceID, credentialHash: cred.hash, fingerprint: req.Fingerprint}
+	var r checkinResult
 	if s.batch != nil {
 		it := &checkinItem{args: args, done: make(chan struct{})}
 		if err = s.batch.submit(ctx, it); err == nil {
@@ -114,7 +114,7 @@ func (s *Service) Checkin(ctx context.Context, credential string, req protocol.C
 		return protocol.CheckinResponse{}, fmt.Errorf("record check-in: %w", err)
 	}
 	if !r.found {
-		return s.checkinSlow(ctx, credential, req, now, profiles)
+		return s.checkinSlow(ctx, cred, req, now, profiles)
 	}
 	l := r.lic
 	if r.licenseRow != "" { // SQLite
@@ -136,8 +136,8 @@ func (s *Service) Checkin(ctx context.Context, credential string, req protocol.C
 // update: it looks the device up to give the right refusal. Should the lookup
 // find nothing to refuse (the device or license changed in between), it
 // records the check-in as the single statement would have.
-func (s *Service) checkinSlow(ctx context.Context, credential string, req protocol.CheckinRequest, now time.Time, profiles any) (protocol.CheckinResponse, error) {
-	row, err := s.checkinLookup(ctx, credential)
+func (s *Service) checkinSlow(ctx context.Context, cred credential, req protocol.CheckinRequest, now time.Time, profiles any) (protocol.CheckinResponse, error) {
+	row, err := s.checkinLookup(ctx, cred)
 	if err != nil {
 		return protocol.CheckinResponse{}, err
 	}
@@ -204,7 +204,7 @@ func (s *Service) checkinResponse(ctx context.Context, deviceID, fingerprint, pr
 	return protocol.CheckinResponse{Lease: tok, Commands: cmds, CheckinAfter: s.signing.CheckinAfter()}, nil
 }
 
-func (s *Service) checkinLookup(ctx context.Context, credential string) (checkinRow, error) {
+func (s *Service) checkinLookup(ctx context.Context, cred credential) (checkinRow, error) {
 	var r checkinRow
 	var (
 		features                string
@@ -213,7 +213,7 @@ func (s *Service) checkinLookup(ctx context.Context, credential string) (checkin
 		subscription, suspended bool
 	)
 	l := &r.lic
-	err := s.db.QueryRow(ctx, checkinQuery, ids.HashSecret(credential)).Scan(
+	err := s.db.QueryRow(ctx, checkinQuery, cred.deviceID, cred.hash).Scan(
 		&r.deviceID, &r.fingerprint, &r.product, &r.facts.Hostname, &r.facts.OS, &r.facts.Arch, &r.facts.AgentVersion, &r.deactivated,
 		&r.suspended, &r.openCommands,
 		&l.ID, &l.Key, &l.OwnerAccountID, &l.OwnerEmail, &l.Plan.Name, &features, &l.Plan.MaxProfiles,
@@ -266,12 +266,13 @@ func errRevoked(atMillis int64) *fault.Error {
 // deactivated device succeeds without changing anything. A computer on a
 // license managed remotely may not deactivate itself: only the license owner
 // can release it (ReleaseDevice).
-func (s *Service) DeactivateSelf(ctx context.Context, credential string) error {
-	if check.Secret("credential", credential) != nil {
-		return errBadCredential()
+func (s *Service) DeactivateSelf(ctx context.Context, presented string) error {
+	cred, err := s.credentialOf(ctx, presented)
+	if err != nil {
+		return err
 	}
 	var deviceID string
-	err := s.db.QueryRow(ctx, "SELECT id FROM devices WHERE credential_hash = ?", ids.HashSecret(credential)).Scan(&deviceID)
+	err = s.db.QueryRow(ctx, "SELECT id FROM devices WHERE id = ? AND credential_hash = ?", cred.deviceID, cred.hash).Scan(&deviceID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return errBadCredential()
 	}

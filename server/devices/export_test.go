@@ -8,8 +8,12 @@ import (
 )
 
 // CheckinSlow is the check-in's slow path, for tests that take it directly.
-func (s *Service) CheckinSlow(ctx context.Context, credential string, req protocol.CheckinRequest, now time.Time, profiles any) (protocol.CheckinResponse, error) {
-	return s.checkinSlow(ctx, credential, req, now, profiles)
+func (s *Service) CheckinSlow(ctx context.Context, presented string, req protocol.CheckinRequest, now time.Time, profiles any) (protocol.CheckinResponse, error) {
+	cred, err := s.credentialOf(ctx, presented)
+	if err != nil {
+		return protocol.CheckinResponse{}, err
+	}
+	return s.checkinSlow(ctx, cred, req, now, profiles)
 }
 
 // CheckinBatches is how many check-in transactions the batcher has written.

@@ -23,7 +23,7 @@ func TestPageDevicesWhileInserting(t *testing.T) {
 		lic := f.License("owner@example.com", 100, time.Time{})
 		const n = 10000
 		base := time.Now().Add(-time.Hour).UnixMilli()
-		seedDevices(t, f.DB, lic.ID, n, 3, 7, base)
+		seedDevices(t, f.DB, namedKeys, lic.ID, n, 3, 7, base)
 
 		stop := make(chan struct{})
 		var wg sync.WaitGroup

@@ -23,7 +23,7 @@ func BenchmarkDevicePage(b *testing.B) {
 				acct := f.Account("owner@example.com")
 				lic := f.License("owner@example.com", 100, time.Time{})
 				f.License("owner@example.com", 100, time.Time{})
-				seedDevices(b, f.DB, lic.ID, n, 3, 10, time.Now().Add(-time.Hour).UnixMilli())
+				seedDevices(b, f.DB, realKeys, lic.ID, n, 3, 10, time.Now().Add(-time.Hour).UnixMilli())
 				if _, err := f.DB.Exec(f.Ctx, "ANALYZE"); err != nil {
 					b.Fatal(err)
 				}

@@ -81,7 +81,7 @@ func TestPageQueriesUseTheIndexes(t *testing.T) {
 		big := f.License("owner@example.com", 100, time.Time{})
 		small := f.License("owner@example.com", 100, time.Time{})
 		base := time.Now().Add(-time.Hour).UnixMilli()
-		seedDevices(t, f.DB, big.ID, 20000, 3, 7, base)
+		seedDevices(t, f.DB, namedKeys, big.ID, 20000, 3, 7, base)
 		if _, err := f.DB.Exec(f.Ctx, "ANALYZE"); err != nil {
 			t.Fatal(err)
 		}

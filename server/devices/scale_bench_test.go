@@ -72,7 +72,7 @@ func scaleFixture(b *testing.B, d store.Dialect, n int) (*fixture, []batchDevice
 	f.Account("owner@example.com")
 	filler := f.License("owner@example.com", licenses.MaxSeats, time.Time{})
 	start := time.Now()
-	seedDevices(b, f.DB, filler.ID, n-1000, 1, 0, time.Now().Add(-time.Hour).UnixMilli())
+	seedDevices(b, f.DB, realKeys, filler.ID, n-1000, 1, 0, time.Now().Add(-time.Hour).UnixMilli())
 	if _, err := f.DB.Exec(f.Ctx, "UPDATE licenses SET seats_used = ? WHERE id = ?", n-1000, filler.ID); err != nil {
 		b.Fatal(err)
 	}

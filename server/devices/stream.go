@@ -5,26 +5,24 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-
-	"github.com/entitle/entitle/server/internal/check"
-	"github.com/entitle/entitle/server/internal/ids"
 )
 
 // StreamDevice authenticates the device credential of a push stream: it
 // returns the active device's id and how many open commands it has (a
 // stream that starts with some nudges at once). A deactivated device gets
 // errRevoked, an unknown credential errBadCredential. It reads only.
-func (s *Service) StreamDevice(ctx context.Context, credential string) (string, int, error) {
-	if check.Secret("credential", credential) != nil {
-		return "", 0, errBadCredential()
+func (s *Service) StreamDevice(ctx context.Context, presented string) (string, int, error) {
+	cred, err := s.credentialOf(ctx, presented)
+	if err != nil {
+		return "", 0, err
 	}
 	var (
 		id          string
 		open        int
 		deactivated sql.NullInt64
 	)
-	err := s.db.QueryRow(ctx, "SELECT id, open_commands, deactivated_at FROM devices WHERE credential_hash = ?",
-		ids.HashSecret(credential)).Scan(&id, &open, &deactivated)
+	err = s.db.QueryRow(ctx, "SELECT id, open_commands, deactivated_at FROM devices WHERE id = ? AND credential_hash = ?",
+		cred.deviceID, cred.hash).Scan(&id, &open, &deactivated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", 0, errBadCredential()
 	}

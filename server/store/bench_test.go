@@ -122,10 +122,11 @@ func BenchmarkLoopbackCheckin(b *testing.B) {
 			return
 		}
 		cred := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		deviceID, _, _ := strings.Cut(cred, ".")
 		sum := sha256.Sum256([]byte(cred))
 		var id, product, licenseID string
-		if err := db.WritePoint(r.Context(), "UPDATE devices SET last_seen_at = ?, hostname = ? WHERE credential_hash = ? AND fingerprint = ? AND deactivated_at IS NULL RETURNING id, product, license_id",
-			[]any{&id, &product, &licenseID}, time.Now().UnixMilli(), req.Device.Hostname, hex.EncodeToString(sum[:]), req.Fingerprint); err != nil {
+		if err := db.WritePoint(r.Context(), "UPDATE devices SET last_seen_at = ?, hostname = ? WHERE id = ? AND credential_hash = ? AND fingerprint = ? AND deactivated_at IS NULL RETURNING id, product, license_id",
+			[]any{&id, &product, &licenseID}, time.Now().UnixMilli(), req.Device.Hostname, deviceID, hex.EncodeToString(sum[:]), req.Fingerprint); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}

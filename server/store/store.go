@@ -109,6 +109,9 @@ type Options struct {
 	// WriteTimeout bounds a transaction or write statement, which runs
 	// detached from its caller's cancellation (default DefaultWriteTimeout).
 	WriteTimeout time.Duration
+	// version stops the migrations at a version (0: all), for tests of a
+	// migration over the data of the one before (OpenAt).
+	version int64
 }
 
 // OpenWith is Open with options.
@@ -121,7 +124,7 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := migrate(ctx, t, logger); err != nil {
+	if err := migrateTo(ctx, t, logger, o.version); err != nil {
 		return nil, err
 	}
 	db := &DB{dialect: t.dialect, logger: logger, writeTimeout: o.WriteTimeout}
@@ -191,6 +194,11 @@ func Migrate(ctx context.Context, dsn string) error {
 // connection for its lock while also using the pool, which would deadlock on
 // the single-connection SQLite write pool.
 func migrate(ctx context.Context, t target, logger *slog.Logger) error {
+	return migrateTo(ctx, t, logger, 0)
+}
+
+// migrateTo applies the migrations up to version (0: all of them).
+func migrateTo(ctx context.Context, t target, logger *slog.Logger, version int64) error {
 	var (
 		driver  string
 		conn    string
@@ -232,7 +240,12 @@ func migrate(ctx context.Context, t target, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	results, err := p.Up(ctx)
+	var results []*goose.MigrationResult
+	if version == 0 {
+		results, err = p.Up(ctx)
+	} else {
+		results, err = p.UpTo(ctx, version)
+	}
 	if err != nil {
 		return fmt.Errorf("migrate %s database: %w", t.dialect, err)
 	}
