@@ -75,8 +75,9 @@ const (
 // no password hashing. Only a refusal (unknown credential, deactivated device,
 // other fingerprint, unusable license) costs a second lookup, to tell which.
 func (s *Service) Checkin(ctx context.Context, presented string, req protocol.CheckinRequest) (protocol.CheckinResponse, error) {
-	if check.Secret("credential", presented) != nil {
-		return protocol.CheckinResponse{}, errBadCredential()
+	cred, err := s.credentialOf(ctx, presented)
+	if err != nil {
+		return protocol.CheckinResponse{}, err
 	}
 	if err := check.Fingerprint(req.Fingerprint); err != nil {
 		return protocol.CheckinResponse{}, err
@@ -85,10 +86,6 @@ func (s *Service) Checkin(ctx context.Context, presented string, req protocol.Ch
 		return protocol.CheckinResponse{}, err
 	}
 	if err := check.Profiles(req.Profiles); err != nil {
-		return protocol.CheckinResponse{}, err
-	}
-	cred, err := s.credentialOf(ctx, presented)
-	if err != nil {
 		return protocol.CheckinResponse{}, err
 	}
 	now := s.now()

@@ -20,7 +20,7 @@ const (
 	// hash seed-<i>, for tests that look rows up by name.
 	namedKeys seedKeys = iota
 	// realKeys: keys as activation makes them, for benchmarks whose cost
-	// depends on where in each index a new row lands: an id in ids.New's
+	// depends on where in each index a new row lands: an id in ids.At's
 	// format stamped with the device's activation time, a random
 	// fingerprint and a random credential hash.
 	realKeys

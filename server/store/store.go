@@ -187,17 +187,13 @@ func Migrate(ctx context.Context, dsn string) error {
 	if err != nil {
 		return err
 	}
-	return migrate(ctx, t, slog.New(slog.DiscardHandler))
+	return migrateTo(ctx, t, slog.New(slog.DiscardHandler), 0)
 }
 
-// migrate runs on its own short-lived connection pool: goose holds a
-// connection for its lock while also using the pool, which would deadlock on
-// the single-connection SQLite write pool.
-func migrate(ctx context.Context, t target, logger *slog.Logger) error {
-	return migrateTo(ctx, t, logger, 0)
-}
-
-// migrateTo applies the migrations up to version (0: all of them).
+// migrateTo applies the migrations up to version (0: all of them). It runs
+// on its own short-lived connection pool: goose holds a connection for its
+// lock while also using the pool, which would deadlock on the
+// single-connection SQLite write pool.
 func migrateTo(ctx context.Context, t target, logger *slog.Logger, version int64) error {
 	var (
 		driver  string
@@ -240,12 +236,10 @@ func migrateTo(ctx context.Context, t target, logger *slog.Logger, version int64
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	var results []*goose.MigrationResult
 	if version == 0 {
-		results, err = p.Up(ctx)
-	} else {
-		results, err = p.UpTo(ctx, version)
+		version = goose.MaxVersion
 	}
+	results, err := p.UpTo(ctx, version)
 	if err != nil {
 		return fmt.Errorf("migrate %s database: %w", t.dialect, err)
 	}
